@@ -1,0 +1,108 @@
+"""Opening the encrypted database: SQLCipher via sqlcipher3, handed to sqlite_utils (DESIGN §4).
+
+Every connection gets the same pragmas: the key first, then WAL, synchronous=FULL (a reported
+save survives power loss), secure_delete (deleted bytes are zeroed), foreign keys and a busy
+timeout. Failures become StoreError with a message that says what happened and what to do.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from census.i18n import _
+
+SQLITE_PLAIN_HEADER = b"SQLite format 3\x00"
+BUSY_TIMEOUT_MS = 5000
+
+
+class StoreError(Exception):
+    """A database problem explained for the user (no traceback is shown for it)."""
+
+
+def _quote(passphrase: str) -> str:
+    if "\x00" in passphrase:
+        raise StoreError(_("The passphrase contains a NUL character; choose another one."))
+    return "'" + passphrase.replace("'", "''") + "'"
+
+
+def _driver() -> Any:
+    import sqlcipher3
+
+    return sqlcipher3
+
+
+def is_locked_error(exc: BaseException) -> bool:
+    return "locked" in str(exc) or "busy" in str(exc)
+
+
+def connect(path: Path, passphrase: str, *, create: bool) -> Any:
+    """Open (or with `create`, make) the encrypted database at `path`; return the connection.
+
+    The key is checked by reading the schema at once, so a wrong passphrase fails here.
+    """
+    if not passphrase:
+        raise StoreError(_("The passphrase is empty; the database needs a passphrase to be "
+                           "encrypted. Set CENSUS_PASSPHRASE, use --passphrase-file, or type it."))
+    exists = path.exists() and path.stat().st_size > 0
+    if path.is_dir():
+        raise StoreError(_("{path} is a folder, not a database file; give the path of a file.")
+                         .format(path=path))
+    if not exists and not create:
+        raise StoreError(_("There is no census database at {path}. Create one with "
+                           "`census init --db {path}` (or try `census demo`).").format(path=path))
+    if exists and create:
+        raise StoreError(_("{path} already exists; nothing was changed.").format(path=path))
+    if exists:
+        try:
+            with path.open("rb") as fh:
+                header = fh.read(16)
+        except OSError as exc:
+            raise StoreError(_("Cannot read {path}: {error}.").format(path=path,
+                                                                      error=exc.strerror)) from exc
+        if header == SQLITE_PLAIN_HEADER:
+            raise StoreError(_("{path} is a plain, unencrypted SQLite file, not a census "
+                               "database; census only uses encrypted databases. Create one "
+                               "with `census init`.").format(path=path))
+    else:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(_("Cannot create the folder {folder}: {error}.")
+                             .format(folder=path.parent, error=exc.strerror)) from exc
+    driver = _driver()
+    try:
+        conn = driver.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000)
+    except driver.Error as exc:
+        raise StoreError(_("Cannot open {path}: {error}.").format(path=path, error=exc)) from exc
+    try:
+        conn.execute("PRAGMA cipher_log_level = NONE")
+        conn.execute(f"PRAGMA key = {_quote(passphrase)}")
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except driver.DatabaseError as exc:
+        conn.close()
+        if is_locked_error(exc):
+            raise StoreError(_("{path} is locked by another program; close it and try again.")
+                             .format(path=path)) from exc
+        raise StoreError(_("Cannot open {path}: the passphrase is wrong, or the file is not a "
+                           "census database (it may be damaged). Check the passphrase; if it is "
+                           "right, restore the file from a backup.").format(path=path)) from exc
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA secure_delete = ON")
+        conn.execute("PRAGMA foreign_keys = ON")
+        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        conn.execute("PRAGMA synchronous = FULL")
+    except driver.DatabaseError as exc:
+        conn.close()
+        if is_locked_error(exc):
+            raise StoreError(_("{path} is locked by another program; close it and try again.")
+                             .format(path=path)) from exc
+        raise StoreError(_("Cannot prepare {path}: {error}.").format(path=path,
+                                                                     error=exc)) from exc
+    if str(mode).lower() != "wal" and not os.environ.get("CENSUS_ALLOW_NO_WAL"):
+        conn.close()
+        raise StoreError(_("{path} cannot use write-ahead logging on this file system; move the "
+                           "database to a local disk.").format(path=path))
+    return conn

@@ -1,0 +1,168 @@
+"""Schema and migrations (sqlite-utils `Migrations`): STRICT tables with CHECK constraints.
+
+The CHECKs are the second line behind the rule engine: whatever a bug lets through, the store
+still refuses a negative count, an unknown code or an over-long locator. There is no column for
+a name, birth date, phone number or any sensitive category (tests/unit/test_schema_privacy.py).
+The count grid is one column per (sex, age band) cell, `n_00`…, with its key sum `k_00`…; the
+`cell` table says which column is which, so tabulation reads it with plain SQL.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from sqlite_utils import Database, Migrations
+
+from census.config import LOCATOR_HARD_LIMIT, SurveyConfig
+from census.domain.model import (
+    AreaStatus,
+    DwellingType,
+    HouseholdStatus,
+    Occupancy,
+    Outcome,
+    OverrideReason,
+    Respondent,
+)
+
+GENESIS = "0" * 64
+
+
+def _in(column: str, codes: type[StrEnum]) -> str:
+    values = ", ".join(f"'{c}'" for c in codes)
+    return f"CHECK ({column} IN ({values}))"
+
+
+def cell_columns(config: SurveyConfig) -> tuple[list[str], list[str]]:
+    """Names of the count and key-sum columns, in `config.cells` order."""
+    n = len(config.cells)
+    return [f"n_{i:02d}" for i in range(n)], [f"k_{i:02d}" for i in range(n)]
+
+
+_TIME = ("CHECK ({c} IS NULL OR ({c} GLOB "
+         "'[0-9][0-9][0-9][0-9]-[0-1][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]*'))")
+_CODE = "CHECK ({c} IS NULL OR length({c}) BETWEEN 1 AND 40)"
+
+
+def _time(column: str) -> str:
+    return _TIME.format(c=column)
+
+
+def _code(column: str) -> str:
+    return _CODE.format(c=column)
+
+
+def create_tables(db: Database, config: SurveyConfig) -> None:
+    """The first schema: everything a census database holds."""
+    cap = config.max_household_size
+    counts, keys = cell_columns(config)
+    grid = ",\n".join(
+        [f"  {c} INTEGER NOT NULL DEFAULT 0 CHECK ({c} BETWEEN 0 AND {cap})" for c in counts]
+        + [f"  {k} INTEGER NOT NULL DEFAULT 0 CHECK ({k} BETWEEN 0 AND 4294967295)" for k in keys])
+    statements = [
+        f"""CREATE TABLE cell (
+  idx INTEGER PRIMARY KEY,
+  sex TEXT NOT NULL {_code('sex')},
+  band TEXT NOT NULL {_code('band')},
+  age_low INTEGER NOT NULL CHECK (age_low >= 0),
+  age_high INTEGER CHECK (age_high IS NULL OR age_high >= age_low),
+  UNIQUE (sex, band)
+) STRICT""",
+        """CREATE TABLE enumerator (
+  code TEXT PRIMARY KEY CHECK (length(code) BETWEEN 1 AND 40)
+) STRICT""",
+        f"""CREATE TABLE area (
+  code TEXT PRIMARY KEY CHECK (length(code) BETWEEN 1 AND 40),
+  parent TEXT REFERENCES area(code),
+  level TEXT NOT NULL {_code('level')},
+  name TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 80),
+  expected_dwellings INTEGER CHECK (expected_dwellings IS NULL OR expected_dwellings >= 0),
+  enumerator TEXT REFERENCES enumerator(code),
+  status TEXT NOT NULL DEFAULT 'open' {_in('status', AreaStatus)}
+) STRICT""",
+        f"""CREATE TABLE dwelling (
+  id TEXT PRIMARY KEY CHECK (length(id) = 36),
+  area TEXT NOT NULL REFERENCES area(code),
+  structure INTEGER NOT NULL CHECK (structure BETWEEN 1 AND 9999),
+  number INTEGER NOT NULL CHECK (number BETWEEN 1 AND 9999),
+  type TEXT NOT NULL {_in('type', DwellingType)},
+  occupancy TEXT NOT NULL {_in('occupancy', Occupancy)},
+  locator TEXT CHECK (locator IS NULL OR length(locator) BETWEEN 1 AND {LOCATOR_HARD_LIMIT}),
+  enumerator TEXT {_code('enumerator')},
+  revision INTEGER NOT NULL CHECK (revision >= 1),
+  digest TEXT NOT NULL CHECK (length(digest) = 64),
+  updated_at TEXT NOT NULL,
+  UNIQUE (area, structure, number)
+) STRICT""",
+        f"""CREATE TABLE visit (
+  dwelling_id TEXT NOT NULL REFERENCES dwelling(id) ON DELETE CASCADE,
+  attempt INTEGER NOT NULL CHECK (attempt BETWEEN 1 AND 99),
+  at TEXT NOT NULL {_time('at')},
+  outcome TEXT NOT NULL {_in('outcome', Outcome)},
+  callback_at TEXT {_time('callback_at')},
+  enumerator TEXT {_code('enumerator')},
+  PRIMARY KEY (dwelling_id, attempt),
+  CHECK (callback_at IS NULL OR callback_at > at)
+) STRICT""",
+        f"""CREATE TABLE household (
+  id TEXT PRIMARY KEY CHECK (length(id) = 36),
+  dwelling_id TEXT NOT NULL REFERENCES dwelling(id) ON DELETE CASCADE,
+  area TEXT NOT NULL REFERENCES area(code),
+  number INTEGER NOT NULL CHECK (number BETWEEN 1 AND 99),
+  status TEXT NOT NULL {_in('status', HouseholdStatus)},
+  respondent TEXT NOT NULL {_in('respondent', Respondent)},
+  revision INTEGER NOT NULL CHECK (revision >= 1),
+  digest TEXT NOT NULL CHECK (length(digest) = 64),
+  seed BLOB NOT NULL CHECK (length(seed) = 16),
+  away INTEGER NOT NULL CHECK (away BETWEEN 0 AND {cap}),
+  visitors INTEGER NOT NULL CHECK (visitors BETWEEN 0 AND {cap}),
+  declared_total INTEGER CHECK (declared_total IS NULL OR declared_total >= 0),
+  usual_residents INTEGER NOT NULL CHECK (usual_residents BETWEEN 0 AND {cap}),
+  updated_at TEXT NOT NULL,
+  updated_by TEXT {_code('updated_by')},
+{grid},
+  UNIQUE (dwelling_id, number)
+) STRICT""",
+        f"""CREATE TABLE override (
+  record_id TEXT NOT NULL CHECK (length(record_id) = 36),
+  rule_id TEXT NOT NULL CHECK (rule_id GLOB 'W[0-9][0-9][0-9]'),
+  reason TEXT NOT NULL {_in('reason', OverrideReason)},
+  PRIMARY KEY (record_id, rule_id)
+) STRICT""",
+        f"""CREATE TABLE audit (
+  seq INTEGER PRIMARY KEY,
+  at TEXT NOT NULL,
+  who TEXT NOT NULL CHECK (length(who) BETWEEN 1 AND 40),
+  record_type TEXT NOT NULL CHECK (record_type IN ('area', 'dwelling', 'household', 'survey')),
+  record_id TEXT NOT NULL CHECK (length(record_id) BETWEEN 1 AND 40),
+  field TEXT NOT NULL CHECK (length(field) BETWEEN 1 AND 80),
+  old TEXT CHECK (old IS NULL OR length(old) <= 4000),
+  new TEXT CHECK (new IS NULL OR length(new) <= 4000),
+  reason TEXT {_code('reason')},
+  prev TEXT NOT NULL CHECK (length(prev) = 64),
+  hash TEXT NOT NULL CHECK (length(hash) = 64)
+) STRICT""",
+        """CREATE TRIGGER audit_append_only_update BEFORE UPDATE ON audit
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END""",
+        """CREATE TRIGGER audit_append_only_delete BEFORE DELETE ON audit
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END""",
+        "CREATE INDEX visit_callback ON visit (callback_at) WHERE callback_at IS NOT NULL",
+        "CREATE INDEX household_dwelling ON household (dwelling_id)",
+    ]
+    for sql in statements:
+        db.execute(sql)
+    cells = []
+    bands = {b.code: b for b in config.age_bands}
+    for i, (sex, band) in enumerate(config.cells):
+        cells.append((i, sex, band, bands[band].low, bands[band].high))
+    db.conn.executemany("INSERT INTO cell VALUES (?, ?, ?, ?, ?)", cells)
+
+
+def migrations(config: SurveyConfig) -> Migrations:
+    """The migration set of a census database whose survey config is `config`."""
+    m = Migrations("census")
+
+    @m(name="0001_initial")
+    def initial(db: Database) -> None:
+        create_tables(db, config)
+
+    return m

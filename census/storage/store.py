@@ -1,0 +1,535 @@
+"""The repository: every read and write of census data goes through `Store` (only SQL here).
+
+Writes happen inside `Store.write()`, one `BEGIN IMMEDIATE` transaction that also appends the
+audit entries, so a save is all-or-nothing and two processes cannot fork the audit chain. Bulk
+rows move with `executemany` inside that one transaction (DESIGN §9); sqlite-utils serves the
+schema, migrations and metadata.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+
+from census.config import SurveyConfig
+from census.domain.keys import key_sums
+from census.domain.model import (
+    Area,
+    AreaStatus,
+    Dwelling,
+    DwellingType,
+    Household,
+    HouseholdStatus,
+    Occupancy,
+    Outcome,
+    OverrideReason,
+    Respondent,
+    Role,
+    Visit,
+)
+from census.i18n import _
+from census.records import dwelling_to_json, household_to_json
+from census.storage import audit
+from census.storage.connection import StoreError, connect, is_locked_error
+from census.storage.schema import cell_columns, migrations
+
+FORMAT = "census-db-1"
+BATCH = 500
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _dt(value: datetime | None) -> str | None:
+    return value.isoformat(timespec="minutes") if value else None
+
+
+@dataclass(frozen=True)
+class Version:
+    """What the store holds of a record: revision and content digest (and a household's seed)."""
+
+    revision: int
+    digest: str
+    seed: bytes = b""
+    dwelling_id: str = ""
+
+
+@dataclass(frozen=True)
+class DwellingWrite:
+    """One dwelling record to write; `dwelling_new`/`household_new` say insert vs update."""
+
+    dwelling: Dwelling
+    dwelling_digest: str
+    write_dwelling: bool
+    dwelling_new: bool
+    households: Sequence[tuple[Household, str, bool]]  # (household with seed, digest, is new)
+    who: str
+
+
+@dataclass(frozen=True)
+class ProgressRow:
+    """Coverage of one area (operational counts of dwellings; exact)."""
+
+    area: str
+    name: str
+    enumerator: str | None
+    status: str
+    expected: int | None
+    listed: int
+    visited: int
+    completed: int
+    callbacks_due: int
+    refused: int
+    vacant: int
+    ineligible: int
+    households: int
+    persons: int
+
+    @property
+    def response_rate(self) -> float | None:
+        """Completed dwellings over eligible listed ones (vacant, gone, not dwellings excluded)."""
+        eligible = self.listed - self.ineligible
+        return round(100 * self.completed / eligible, 1) if eligible > 0 else None
+
+
+def _flatten(obj: Any, prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            out.update(_flatten(v, f"{prefix}.{k}" if prefix else str(k)))
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            out.update(_flatten(v, f"{prefix}[{i}]"))
+    else:
+        out[prefix] = obj
+    return out
+
+
+def _redact(record: dict[str, Any]) -> dict[str, Any]:
+    """The audit log records that a locator changed, never its text (it is purged at close-out)."""
+    if record.get("locator"):
+        record = {**record, "locator": "[locator]"}
+    return record
+
+
+def _value(v: Any) -> str | None:
+    return None if v is None else str(v)
+
+
+def changes(record_type: str, record_id: str, old: dict[str, Any] | None,
+            new: dict[str, Any], who: str, at: str) -> list[audit.Entry]:
+    """Audit entries for a record: one entry for a new record, one per changed field otherwise."""
+    new = _redact(new)
+    if old is None:
+        body = {k: v for k, v in new.items() if k != "id"}
+        text = json.dumps(body, sort_keys=True, separators=(",", ":"))
+        return [audit.Entry(at, who, record_type, record_id, "*", None, text[:4000])]
+    before, after = _flatten(_redact(old)), _flatten(new)
+    entries = []
+    for key in sorted(set(before) | set(after)):
+        if before.get(key) != after.get(key):
+            entries.append(audit.Entry(at, who, record_type, record_id, key[:80],
+                                       _value(before.get(key)), _value(after.get(key))))
+    return entries
+
+
+class Store:
+    """An open census database: its config, role, and every query and write of its data."""
+
+    def __init__(self, conn: Any, path: Path) -> None:
+        self.conn = conn
+        self.path = path
+        self.db = Database(conn)
+        try:
+            meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+        except Exception as exc:
+            raise StoreError(_("{path} is an encrypted database but not a census database.")
+                             .format(path=path)) from exc
+        if meta.get("format") != FORMAT:
+            raise StoreError(_("{path} was made by another version of census (format {found}); "
+                               "this version reads {expected}.").format(
+                path=path, found=meta.get("format"), expected=FORMAT))
+        self.config = SurveyConfig.from_canonical_json(meta["config"])
+        self.role = Role(meta["role"])
+        self.user = meta["user"]
+        self.counts, self.keys = cell_columns(self.config)
+
+    # -- opening -------------------------------------------------------------------------------
+
+    @classmethod
+    def create(cls, path: Path, passphrase: str, config: SurveyConfig, role: Role,
+               user: str) -> Store:
+        """Make a new encrypted database for `config`, used by `user` (a code, never a name)."""
+        conn = connect(path, passphrase, create=True)
+        try:
+            db = Database(conn)
+            with db.atomic():
+                conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) "
+                             "STRICT")
+                conn.executemany("INSERT INTO meta VALUES (?, ?)", [
+                    ("format", FORMAT), ("role", str(role)), ("user", user),
+                    ("config", config.canonical_json()), ("created", utc_now())])
+            migrations(config).apply(db)
+            store = cls(conn, path)
+            with store.write() as chain:
+                chain.add([audit.Entry(utc_now(), user, "survey", "config", "*", None,
+                                       f"{config.name} ({config.digest()}); role {role}")])
+            return store
+        except BaseException:
+            conn.close()
+            path.unlink(missing_ok=True)
+            for suffix in ("-wal", "-shm"):
+                Path(str(path) + suffix).unlink(missing_ok=True)
+            raise
+
+    @classmethod
+    def open(cls, path: Path, passphrase: str) -> Store:
+        """Open an existing census database and bring its schema up to date."""
+        conn = connect(path, passphrase, create=False)
+        try:
+            store = cls(conn, path)
+            migrations(store.config).apply(store.db)
+            return store
+        except BaseException:
+            conn.close()
+            raise
+
+    def close(self) -> None:
+        self.conn.close()
+
+    @contextmanager
+    def write(self) -> Iterator[audit.Chain]:
+        """One write transaction (BEGIN IMMEDIATE) with an audit chain appender."""
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except Exception as exc:
+            if is_locked_error(exc):
+                raise StoreError(_("The database is busy: another census program is writing to "
+                                   "it. Wait for it to finish, then try again.")) from exc
+            raise
+        try:
+            chain = audit.Chain(self.conn)
+            yield chain
+            chain.flush()
+            self.conn.execute("COMMIT")
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+
+    # -- areas ---------------------------------------------------------------------------------
+
+    def import_areas(self, areas: Sequence[Area], who: str) -> tuple[int, int, int]:
+        """Add or update areas (parents first). Returns (added, updated, unchanged)."""
+        added = updated = unchanged = 0
+        now = utc_now()
+        with self.write() as chain:
+            for a in areas:
+                if a.enumerator:
+                    self.conn.execute("INSERT OR IGNORE INTO enumerator (code) VALUES (?)",
+                                      (a.enumerator,))
+                row = self.conn.execute(
+                    "SELECT code, parent, level, name, expected_dwellings, enumerator, status "
+                    "FROM area WHERE code = ?", (a.code,)).fetchone()
+                new = {"code": a.code, "parent": a.parent, "level": a.level, "name": a.name,
+                       "expected_dwellings": a.expected_dwellings, "enumerator": a.enumerator,
+                       "status": str(a.status)}
+                if row is None:
+                    added += 1
+                    old = None
+                else:
+                    old = dict(zip(new, row, strict=True))
+                    old["status"] = row[6]
+                    new["status"] = row[6]  # status changes by closing, not by re-import
+                    if old == new:
+                        unchanged += 1
+                        continue
+                    updated += 1
+                self.conn.execute(
+                    "INSERT INTO area (code, parent, level, name, expected_dwellings, "
+                    "enumerator, status) VALUES (:code, :parent, :level, :name, "
+                    ":expected_dwellings, :enumerator, :status) ON CONFLICT (code) DO UPDATE SET "
+                    "parent = excluded.parent, level = excluded.level, name = excluded.name, "
+                    "expected_dwellings = excluded.expected_dwellings, "
+                    "enumerator = excluded.enumerator", new)
+                chain.add(changes("area", a.code, old, new, who, now))
+        return added, updated, unchanged
+
+    def areas(self) -> list[Area]:
+        rows = self.conn.execute(
+            "SELECT code, level, name, parent, expected_dwellings, enumerator, status FROM area "
+            "ORDER BY code").fetchall()
+        return [Area(r[0], r[1], r[2], r[3], r[4], r[5], AreaStatus(r[6])) for r in rows]
+
+    def area(self, code: str) -> Area | None:
+        return next((a for a in self.areas() if a.code == code), None)
+
+    def area_levels(self) -> dict[str, str]:
+        """Map of area code to level, for the engine's `area_known`."""
+        return dict(self.conn.execute("SELECT code, level FROM area").fetchall())
+
+    def subtree(self, code: str) -> list[str]:
+        """`code` and every area below it."""
+        rows = self.conn.execute(
+            "WITH RECURSIVE t(code) AS (SELECT ? UNION SELECT a.code FROM area a JOIN t ON "
+            "a.parent = t.code) SELECT code FROM t ORDER BY code", (code,)).fetchall()
+        return [r[0] for r in rows]
+
+    # -- records -------------------------------------------------------------------------------
+
+    def _in_query(self, sql: str, ids: Sequence[str]) -> list[tuple[Any, ...]]:
+        out: list[tuple[Any, ...]] = []
+        for i in range(0, len(ids), BATCH):
+            part = ids[i:i + BATCH]
+            marks = ",".join("?" * len(part))
+            out += self.conn.execute(sql.format(marks=marks), part).fetchall()
+        return out
+
+    def dwelling_versions(self, ids: Sequence[str]) -> dict[str, Version]:
+        rows = self._in_query("SELECT id, revision, digest FROM dwelling WHERE id IN ({marks})",
+                              ids)
+        return {r[0]: Version(r[1], r[2]) for r in rows}
+
+    def household_versions(self, ids: Sequence[str]) -> dict[str, Version]:
+        rows = self._in_query("SELECT id, revision, digest, seed, dwelling_id FROM household "
+                              "WHERE id IN ({marks})", ids)
+        return {r[0]: Version(r[1], r[2], r[3], r[4]) for r in rows}
+
+    def natural_key_owners(self, keys: Sequence[tuple[str, int, int]]
+                           ) -> dict[tuple[str, int, int], str]:
+        """Which stored dwelling id holds each (area, structure, dwelling number)."""
+        out: dict[tuple[str, int, int], str] = {}
+        for i in range(0, len(keys), 300):
+            part = keys[i:i + 300]
+            values = ",".join("(?, ?, ?)" for _ in part)
+            params = [x for k in part for x in k]
+            rows = self.conn.execute(
+                f"WITH k(area, structure, number) AS (VALUES {values}) "
+                "SELECT d.area, d.structure, d.number, d.id FROM dwelling d JOIN k USING "
+                "(area, structure, number)", params).fetchall()
+            out.update({(r[0], r[1], r[2]): r[3] for r in rows})
+        return out
+
+    def household_numbers(self, dwelling_ids: Sequence[str]) -> dict[tuple[str, int], str]:
+        """Which household id holds each (dwelling id, household number)."""
+        rows = self._in_query("SELECT dwelling_id, number, id FROM household "
+                              "WHERE dwelling_id IN ({marks})", dwelling_ids)
+        return {(r[0], r[1]): r[2] for r in rows}
+
+    def write_records(self, chain: audit.Chain, items: Sequence[DwellingWrite],
+                      now: str) -> None:
+        """Write dwellings, visits, households and overrides in the caller's transaction."""
+        cfg = self.config
+        dwellings, visit_rows, override_rows, household_rows = [], [], [], []
+        replaced_visits: list[tuple[str]] = []
+        replaced_overrides: list[tuple[str]] = []
+        for item in items:
+            d = item.dwelling
+            if item.write_dwelling:
+                old = None if item.dwelling_new else self._dwelling_json(d.id)
+                dwellings.append((d.id, d.area, d.structure, d.number, str(d.type),
+                                  str(d.occupancy), d.locator, d.enumerator, d.revision,
+                                  item.dwelling_digest, now))
+                if not item.dwelling_new:
+                    replaced_visits.append((d.id,))
+                    replaced_overrides.append((d.id,))
+                for v in d.visits:
+                    visit_rows.append((d.id, v.attempt, _dt(v.at), str(v.outcome),
+                                       _dt(v.callback_at), v.enumerator))
+                for rule_id, reason in d.overrides.items():
+                    override_rows.append((d.id, rule_id, str(reason)))
+                chain.add(changes("dwelling", d.id, old,
+                                  dwelling_to_json(d, cfg, with_households=False),
+                                  item.who, now))
+            for h, digest, is_new in item.households:
+                old_h = None if is_new else self._household_json(h.id)
+                if not is_new:
+                    replaced_overrides.append((h.id,))
+                counts = [h.residents.get(c, 0) for c in cfg.cells]
+                sums = key_sums(h.seed, cfg.cells, h.residents)
+                household_rows.append((h.id, d.id, d.area, h.number, str(h.status),
+                                       str(h.respondent), h.revision, digest, h.seed, h.away,
+                                       h.visitors, h.declared_total, h.usual_residents, now,
+                                       item.who, *counts, *sums))
+                for rule_id, reason in h.overrides.items():
+                    override_rows.append((h.id, rule_id, str(reason)))
+                new_h = household_to_json(h, cfg)
+                new_h["dwelling"] = d.id
+                chain.add(changes("household", h.id, old_h, new_h, item.who, now))
+        c = self.conn
+        if dwellings:
+            c.executemany(
+                "INSERT INTO dwelling (id, area, structure, number, type, occupancy, locator, "
+                "enumerator, revision, digest, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?) "
+                "ON CONFLICT (id) DO UPDATE SET area = excluded.area, "
+                "structure = excluded.structure, number = excluded.number, type = excluded.type,"
+                " occupancy = excluded.occupancy, locator = excluded.locator, "
+                "enumerator = excluded.enumerator, revision = excluded.revision, "
+                "digest = excluded.digest, updated_at = excluded.updated_at", dwellings)
+        if replaced_visits:
+            c.executemany("DELETE FROM visit WHERE dwelling_id = ?", replaced_visits)
+        if replaced_overrides:
+            c.executemany("DELETE FROM override WHERE record_id = ?", replaced_overrides)
+        if visit_rows:
+            c.executemany("INSERT INTO visit VALUES (?, ?, ?, ?, ?, ?)", visit_rows)
+        if household_rows:
+            grid = self.counts + self.keys
+            columns = ("id, dwelling_id, area, number, status, respondent, revision, digest, "
+                       "seed, away, visitors, declared_total, usual_residents, updated_at, "
+                       "updated_by, " + ", ".join(grid))
+            marks = ",".join("?" * (15 + len(grid)))
+            updates = ", ".join(f"{col} = excluded.{col}" for col in
+                                ["dwelling_id", "area", "number", "status", "respondent",
+                                 "revision", "digest", "away", "visitors", "declared_total",
+                                 "usual_residents", "updated_at", "updated_by", *grid])
+            c.executemany(f"INSERT INTO household ({columns}) VALUES ({marks}) "
+                          f"ON CONFLICT (id) DO UPDATE SET {updates}", household_rows)
+        if override_rows:
+            c.executemany("INSERT INTO override VALUES (?, ?, ?)", override_rows)
+
+    def _dwelling_json(self, dwelling_id: str) -> dict[str, Any] | None:
+        d = self.load_dwelling(dwelling_id, with_households=False)
+        return None if d is None else dwelling_to_json(d, self.config, with_households=False)
+
+    def _household_json(self, household_id: str) -> dict[str, Any] | None:
+        row = self.conn.execute("SELECT dwelling_id FROM household WHERE id = ?",
+                                (household_id,)).fetchone()
+        if row is None:
+            return None
+        for dwelling_id, h in self._households("h.id = ?", (household_id,)):
+            out = household_to_json(h, self.config)
+            out["dwelling"] = dwelling_id
+            return out
+        return None
+
+    def _households(self, where: str, params: Sequence[Any]) -> list[tuple[str, Household]]:
+        """(dwelling id, household) pairs matching `where`."""
+        cols = ", ".join(f"h.{c}" for c in self.counts)
+        rows = self.conn.execute(
+            "SELECT h.id, h.number, h.seed, h.status, h.revision, h.respondent, h.away, "
+            f"h.visitors, h.declared_total, h.dwelling_id, {cols} FROM household h "
+            f"WHERE {where} ORDER BY h.dwelling_id, h.number", params).fetchall()
+        ids = [r[0] for r in rows]
+        overrides: dict[str, dict[str, OverrideReason]] = {}
+        for rid, rule_id, reason in self._in_query(
+                "SELECT record_id, rule_id, reason FROM override WHERE record_id IN ({marks})",
+                ids):
+            overrides.setdefault(rid, {})[rule_id] = OverrideReason(reason)
+        out = []
+        cells = self.config.cells
+        for r in rows:
+            residents = {cells[i]: n for i, n in enumerate(r[10:]) if n}
+            out.append((r[9], Household(
+                id=r[0], number=r[1], seed=r[2], status=HouseholdStatus(r[3]), revision=r[4],
+                respondent=Respondent(r[5]), residents=residents, away=r[6], visitors=r[7],
+                declared_total=r[8], overrides=overrides.get(r[0], {}))))
+        return out
+
+    def _dwellings(self, where: str, params: Sequence[Any], with_households: bool = True
+                   ) -> list[Dwelling]:
+        rows = self.conn.execute(
+            "SELECT id, area, structure, number, type, occupancy, locator, revision, enumerator "
+            f"FROM dwelling d WHERE {where} ORDER BY area, structure, number", params).fetchall()
+        ids = [r[0] for r in rows]
+        visits: dict[str, list[Visit]] = {}
+        for did, attempt, at, outcome, cb, enum in self._in_query(
+                "SELECT dwelling_id, attempt, at, outcome, callback_at, enumerator FROM visit "
+                "WHERE dwelling_id IN ({marks}) ORDER BY dwelling_id, attempt", ids):
+            visits.setdefault(did, []).append(Visit(
+                attempt, datetime.fromisoformat(at), Outcome(outcome),
+                datetime.fromisoformat(cb) if cb else None, enum))
+        overrides: dict[str, dict[str, OverrideReason]] = {}
+        for rid, rule_id, reason in self._in_query(
+                "SELECT record_id, rule_id, reason FROM override WHERE record_id IN ({marks})",
+                ids):
+            overrides.setdefault(rid, {})[rule_id] = OverrideReason(reason)
+        households: dict[str, list[Household]] = {}
+        if with_households and ids:
+            for part in range(0, len(ids), BATCH):
+                chunk = ids[part:part + BATCH]
+                marks = ",".join("?" * len(chunk))
+                for dwelling_id, h in self._households(f"h.dwelling_id IN ({marks})", chunk):
+                    households.setdefault(dwelling_id, []).append(h)
+        return [Dwelling(id=r[0], area=r[1], structure=r[2], number=r[3],
+                         type=DwellingType(r[4]), occupancy=Occupancy(r[5]), locator=r[6],
+                         revision=r[7], enumerator=r[8], visits=tuple(visits.get(r[0], [])),
+                         households=tuple(households.get(r[0], [])),
+                         overrides=overrides.get(r[0], {}))
+                for r in rows]
+
+    def load_dwelling(self, dwelling_id: str, with_households: bool = True) -> Dwelling | None:
+        found = self._dwellings("id = ?", (dwelling_id,), with_households)
+        return found[0] if found else None
+
+    def iter_dwellings(self, areas: Iterable[str] | None = None) -> Iterator[Dwelling]:
+        """Every dwelling with visits and households, one area at a time (bounded memory)."""
+        codes = list(areas) if areas is not None else [
+            r[0] for r in self.conn.execute("SELECT DISTINCT area FROM dwelling ORDER BY area")]
+        for code in codes:
+            yield from self._dwellings("area = ?", (code,))
+
+    def count(self, table: str) -> int:
+        if table not in {"area", "dwelling", "visit", "household", "audit", "override"}:
+            raise ValueError(table)
+        return int(self.conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+
+    # -- reports -------------------------------------------------------------------------------
+
+    def progress(self, now: datetime, area: str | None = None) -> list[ProgressRow]:
+        """Coverage per area that has dwellings or is of the lowest level."""
+        tomorrow = (now.date() + timedelta(days=1)).isoformat() + "T00:00"
+        lowest = self.config.levels[-1]
+        scope = ""
+        params: dict[str, Any] = {"tomorrow": tomorrow, "lowest": lowest}
+        if area is not None:
+            codes = self.subtree(area)
+            params.update({f"a{i}": c for i, c in enumerate(codes)})
+            scope = "AND a.code IN (" + ",".join(f":a{i}" for i in range(len(codes))) + ")"
+        sql = f"""
+WITH last AS (
+  SELECT v.dwelling_id, v.outcome, v.callback_at FROM visit v
+  JOIN (SELECT dwelling_id, max(attempt) AS attempt FROM visit GROUP BY dwelling_id) m
+    USING (dwelling_id, attempt)
+), per_area AS (
+  SELECT d.area,
+    count(*) AS listed,
+    sum(l.outcome IS NOT NULL) AS visited,
+    sum(l.outcome = 'completed') AS completed,
+    sum(l.outcome IN ('no_one_home', 'callback') AND l.callback_at IS NOT NULL
+        AND l.callback_at < :tomorrow) AS callbacks_due,
+    sum(l.outcome = 'refused') AS refused,
+    sum(l.outcome = 'vacant') AS vacant,
+    sum(l.outcome IN ('vacant', 'not_found') OR d.occupancy = 'not_dwelling') AS ineligible
+  FROM dwelling d LEFT JOIN last l ON l.dwelling_id = d.id GROUP BY d.area
+), hh AS (
+  SELECT area, count(*) AS households, sum(usual_residents) AS persons FROM household
+  WHERE status IN ('complete', 'approved') GROUP BY area
+)
+SELECT a.code, a.name, a.enumerator, a.status, a.expected_dwellings,
+  coalesce(p.listed, 0), coalesce(p.visited, 0), coalesce(p.completed, 0),
+  coalesce(p.callbacks_due, 0), coalesce(p.refused, 0), coalesce(p.vacant, 0),
+  coalesce(p.ineligible, 0), coalesce(hh.households, 0), coalesce(hh.persons, 0)
+FROM area a LEFT JOIN per_area p ON p.area = a.code LEFT JOIN hh ON hh.area = a.code
+WHERE (a.level = :lowest OR p.area IS NOT NULL) {scope}
+ORDER BY a.code"""
+        return [ProgressRow(*r) for r in self.conn.execute(sql, params).fetchall()]
+
+    def callbacks_due(self, now: datetime, limit: int = 100) -> list[tuple[str, str, datetime]]:
+        """(area, dwelling id, appointment) of callbacks due before tomorrow, earliest first."""
+        tomorrow = (now.date() + timedelta(days=1)).isoformat() + "T00:00"
+        rows = self.conn.execute(
+            "SELECT d.area, d.id, v.callback_at FROM visit v JOIN dwelling d ON d.id = "
+            "v.dwelling_id WHERE v.callback_at < ? AND v.attempt = (SELECT max(attempt) FROM "
+            "visit WHERE dwelling_id = v.dwelling_id) AND v.outcome IN ('no_one_home', "
+            "'callback') ORDER BY v.callback_at LIMIT ?", (tomorrow, limit)).fetchall()
+        return [(r[0], r[1], datetime.fromisoformat(r[2])) for r in rows]
+
+    def verify_audit(self) -> audit.Verification:
+        return audit.verify(self.conn)

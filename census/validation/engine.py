@@ -1,0 +1,305 @@
+"""The rule engine: pure functions from values and records to Problems (DESIGN §3).
+
+One engine serves entry as typed (`parse_count`, `check_locator`), whole forms
+(`check_household`, `check_dwelling`), and whole areas (`check_area`). No I/O: whatever needs
+the store (known areas, stored revisions) arrives in a `Context`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import TypeVar
+
+from census.config import SurveyConfig
+from census.domain.model import (
+    CONTACT_OUTCOMES,
+    NO_CONTACT_OUTCOMES,
+    Dwelling,
+    Household,
+    HouseholdStatus,
+    Occupancy,
+    OverrideReason,
+    Respondent,
+)
+from census.validation.rules import RULES, Problem, Severity
+
+#: Clock skew tolerated before a visit counts as "in the future".
+FUTURE_TOLERANCE = timedelta(minutes=10)
+MAX_NUMBER = 9999
+DATETIME_FORMATS = ("%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S")
+
+# Seven or more digits, allowing spaces, dots, dashes, slashes and brackets between them.
+_PHONE = re.compile(r"(?:\+?\d[\s\-./()]*){7,}")
+_EMAIL = re.compile(r"[^\s@]+@[^\s@]+\.[^\s@]+")
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the rules need beyond the record: the config, the clock, and what the store knows."""
+
+    config: SurveyConfig
+    now: datetime | None = None
+    area_known: Callable[[str], bool] | None = None
+
+
+def _fmt(value: object) -> str:
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+def parse_count(value: object, field: str, maximum: int) -> int | Problem:
+    """A count as typed or read: digits only, 0..maximum. Returns the int or the Problem."""
+    if isinstance(value, bool):
+        return Problem("E002", field, {"value": _fmt(value), "max": maximum})
+    if isinstance(value, str):
+        text = value.strip()
+        if text == "":
+            return 0
+        if not text.isascii() or not text.isdigit():
+            return Problem("E002", field, {"value": _fmt(value), "max": maximum})
+        if len(text) > 6:
+            return Problem("E001", field, {"value": text, "max": maximum})
+        value = int(text)
+    if isinstance(value, float):
+        if not value.is_integer():
+            return Problem("E002", field, {"value": _fmt(value), "max": maximum})
+        value = int(value)
+    if not isinstance(value, int):
+        return Problem("E002", field, {"value": _fmt(value), "max": maximum})
+    if not 0 <= value <= maximum:
+        return Problem("E001", field, {"value": value, "max": maximum})
+    return value
+
+
+def parse_number(value: object, field: str, kind: str, low: int = 1,
+                 high: int = MAX_NUMBER) -> int | Problem:
+    """A structure, dwelling, household or attempt number: a whole number low..high."""
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        return Problem("E014", field, {"value": _fmt(value), "min": low, "max": high,
+                                       "kind": kind})
+    return value
+
+
+def parse_datetime(value: object, field: str) -> datetime | Problem:
+    """A local date and time written as YYYY-MM-DDTHH:MM (seconds allowed)."""
+    if isinstance(value, str):
+        for fmt in DATETIME_FORMATS:
+            try:
+                return datetime.strptime(value.strip(), fmt)
+            except ValueError:
+                continue
+    return Problem("E016", field, {"value": _fmt(value)})
+
+
+CodeT = TypeVar("CodeT", bound=StrEnum)
+
+
+def parse_code(value: object, field: str, codes: type[CodeT], kind: str) -> CodeT | Problem:
+    """One value of a code list (an enum of strings)."""
+    allowed = [str(c) for c in codes]
+    if isinstance(value, str) and value in allowed:
+        return codes(value)
+    return Problem("E011", field, {"value": _fmt(value), "kind": kind,
+                                   "allowed": ", ".join(allowed)})
+
+
+def check_locator(text: str | None, config: SurveyConfig, field: str = "locator"
+                  ) -> list[Problem]:
+    """A locator is a short landmark: bounded, with nothing that looks like a phone or e-mail."""
+    if not text:
+        return []
+    problems = []
+    limit = config.rules.locator_max_length
+    if len(text) > limit:
+        problems.append(Problem("E009", field, {"length": len(text), "max": limit}))
+    if _PHONE.search(text):
+        problems.append(Problem("E010", field, {"what": "a phone number"}))
+    elif _EMAIL.search(text):
+        problems.append(Problem("E010", field, {"what": "an e-mail address"}))
+    if any(ord(ch) < 32 for ch in text):
+        problems.append(Problem("E010", field, {"what": "control characters"}))
+    return problems
+
+
+def _confirm(problems: list[Problem], overrides: dict[str, OverrideReason] | object,
+             draft: bool) -> list[Problem]:
+    """Mark warnings confirmed by an override; decide which problems block."""
+    out = []
+    keys = set(overrides) if isinstance(overrides, dict) else set()
+    for p in problems:
+        if p.severity is Severity.WARNING:
+            confirmed = p.rule_id in keys
+            out.append(Problem(p.rule_id, p.field, p.params, confirmed,
+                               blocks=not confirmed and not draft))
+        elif p.severity is Severity.INFO:
+            out.append(Problem(p.rule_id, p.field, p.params, False, blocks=False))
+        else:
+            out.append(p)
+    return out
+
+
+def _check_overrides(overrides: dict[str, OverrideReason], raised: set[str],
+                     field: str) -> list[Problem]:
+    problems = []
+    for rule_id in sorted(overrides):
+        rule = RULES.get(rule_id)
+        if rule is None or rule.severity is not Severity.WARNING:
+            why = "it is not a warning rule"
+        elif rule_id not in raised:
+            why = "that warning does not apply to this record"
+        else:
+            continue
+        problems.append(Problem("E018", f"{field}.{rule_id}", {"value": rule_id, "why": why}))
+    return problems
+
+
+def check_household(h: Household, ctx: Context) -> list[Problem]:
+    """Rules of one household form. Drafts get value rules only; their warnings do not block."""
+    cfg = ctx.config
+    cap = cfg.max_household_size
+    problems: list[Problem] = []
+    draft = h.status is HouseholdStatus.DRAFT
+    for (sex, band), n in h.residents.items():
+        if (sex, band) not in cfg.cells:
+            problems.append(Problem("E011", f"residents.{sex}.{band}", {
+                "value": _fmt(f"{sex}.{band}"), "kind": "sex and age band",
+                "allowed": ", ".join(f"{s}.{b}" for s, b in cfg.cells)}))
+        elif not 0 <= n <= cap:
+            problems.append(Problem("E001", f"residents.{sex}.{band}", {"value": n, "max": cap}))
+    for name, n in (("away", h.away), ("visitors", h.visitors)):
+        if not 0 <= n <= cap:
+            problems.append(Problem("E001", name, {"value": n, "max": cap}))
+    if h.usual_residents > cap:
+        problems.append(Problem("E008", "residents", {"count": h.usual_residents, "max": cap}))
+    if not draft:
+        if h.usual_residents == 0:
+            problems.append(Problem("E003", "residents", {"what": f"household {h.number}"}))
+        if h.declared_total is not None and h.declared_total != h.usual_residents:
+            problems.append(Problem("E007", "declared_total", {
+                "declared": h.declared_total, "counted": h.usual_residents}))
+    if h.usual_residents > cfg.rules.large_household:
+        problems.append(Problem("W001", "residents", {
+            "count": h.usual_residents, "threshold": cfg.rules.large_household}))
+    adult_bands = {b.code for b in cfg.age_bands if b.low >= cfg.rules.adult_age}
+    if h.present > 0 and not any(n for (_s, b), n in h.residents.items() if b in adult_bands):
+        problems.append(Problem("W002", "residents", {"age": cfg.rules.adult_age}))
+    if h.visitors > h.usual_residents and h.visitors > 0:
+        problems.append(Problem("W004", "visitors", {
+            "visitors": h.visitors, "residents": h.usual_residents}))
+    if h.respondent is Respondent.PROXY:
+        problems.append(Problem("I001", "respondent", {"number": h.number}))
+    raised = {p.rule_id for p in problems}
+    problems += _check_overrides(dict(h.overrides), raised, "overrides")
+    return _confirm(problems, dict(h.overrides), draft)
+
+
+def check_dwelling(d: Dwelling, ctx: Context) -> list[Problem]:
+    """Rules of a dwelling record: its listing line, visits, and every household in it."""
+    cfg = ctx.config
+    problems: list[Problem] = []
+    if ctx.area_known is not None and not ctx.area_known(d.area):
+        problems.append(Problem("E017", "area", {"value": d.area}))
+    problems += check_locator(d.locator, cfg)
+
+    seen_attempts: set[int] = set()
+    for i, v in enumerate(sorted(d.visits, key=lambda v: v.attempt)):
+        where = f"visits[{i}]"
+        if v.attempt in seen_attempts:
+            problems.append(Problem("E015", f"{where}.attempt", {"attempt": v.attempt}))
+        seen_attempts.add(v.attempt)
+        if ctx.now is not None and v.at > ctx.now + FUTURE_TOLERANCE:
+            problems.append(Problem("E020", f"{where}.at", {
+                "at": v.at.isoformat(timespec="minutes"),
+                "now": ctx.now.isoformat(timespec="minutes")}))
+        if v.outcome == "callback" and v.callback_at is None:
+            problems.append(Problem("E012", f"{where}.callback_at"))
+        if v.callback_at is not None and v.callback_at <= v.at:
+            problems.append(Problem("E006", f"{where}.callback_at", {
+                "callback": v.callback_at.isoformat(timespec="minutes"),
+                "at": v.at.isoformat(timespec="minutes")}))
+
+    dwelling_problems: list[Problem] = []
+    no_contact = sum(1 for v in d.visits if v.outcome in NO_CONTACT_OUTCOMES)
+    if no_contact > cfg.rules.max_callbacks_without_contact:
+        dwelling_problems.append(Problem("W003", "visits", {
+            "count": no_contact, "threshold": cfg.rules.max_callbacks_without_contact}))
+
+    contact = any(v.outcome in CONTACT_OUTCOMES for v in d.visits)
+    last = d.last_outcome
+    numbers: dict[int, int] = {}
+    for i, h in enumerate(d.households):
+        where = f"households[{i}]"
+        if h.number in numbers:
+            problems.append(Problem("E005", f"{where}.number", {
+                "key": f"household {h.number}", "other": f"households[{numbers[h.number]}]"}))
+        numbers.setdefault(h.number, i)
+        problems += [p.at(where) for p in check_household(h, ctx)]
+        if h.usual_residents + h.visitors == 0:
+            continue
+        if last in ("vacant", "not_found") or d.occupancy is Occupancy.NOT_DWELLING:
+            state = last if last in ("vacant", "not_found") else d.occupancy
+            problems.append(Problem("E004", f"{where}.residents", {
+                "state": str(state), "number": h.number,
+                "count": h.usual_residents + h.visitors}))
+        elif not contact:
+            problems.append(Problem("E013", f"{where}.residents", {"number": h.number}))
+        elif d.occupancy in (Occupancy.VACANT, Occupancy.UNDER_CONSTRUCTION):
+            dwelling_problems.append(Problem("W005", "occupancy", {
+                "state": str(d.occupancy), "number": h.number}))
+    if last == "completed" and not any(h.usual_residents for h in d.households) and not any(
+            h.status is HouseholdStatus.DRAFT for h in d.households):
+        problems.append(Problem("E003", "households", {"what": "the dwelling"}))
+    raised = {p.rule_id for p in dwelling_problems}
+    problems += _check_overrides(dict(d.overrides), raised, "overrides")
+    problems += _confirm(dwelling_problems, dict(d.overrides), draft=False)
+    return problems
+
+
+@dataclass(frozen=True)
+class NaturalKey:
+    """What identifies a household for people: area, structure, dwelling and household number."""
+
+    area: str
+    structure: int
+    dwelling: int
+    household: int
+    record: str
+
+    def label(self) -> str:
+        return (f"{self.area} structure {self.structure} dwelling {self.dwelling} "
+                f"household {self.household}")
+
+
+def check_area(keys: Iterable[NaturalKey]) -> list[Problem]:
+    """Area-wide rules: the same natural key under two records is a duplicate (E005)."""
+    first: dict[tuple[str, int, int, int], NaturalKey] = {}
+    problems = []
+    for k in keys:
+        nk = (k.area, k.structure, k.dwelling, k.household)
+        if nk in first and first[nk].record != k.record:
+            problems.append(Problem("E005", k.record, {"key": k.label(),
+                                                       "other": first[nk].record}))
+        first.setdefault(nk, k)
+    return problems
+
+
+def check_listing_size(area: str, listed: int, expected: int | None) -> list[Problem]:
+    """I002: far more dwellings listed than expected hints at double listing."""
+    if expected and listed > expected * 1.2:
+        percent = round(100 * (listed - expected) / expected)
+        return [Problem("I002", "listing", {"area": area, "listed": listed,
+                                            "expected": expected, "percent": percent},
+                        blocks=False)]
+    return []
+
+
+def blocking(problems: Iterable[Problem]) -> list[Problem]:
+    """The problems that stop a record from being stored as it stands."""
+    return [p for p in problems if p.blocks]
