@@ -127,17 +127,20 @@ def _value(v: Any) -> str | None:
 def changes(record_type: str, record_id: str, old: dict[str, Any] | None,
             new: dict[str, Any], who: str, at: str) -> list[audit.Entry]:
     """Audit entries for a record: one entry for a new record, one per changed field otherwise."""
-    new = _redact(new)
     if old is None:
-        body = {k: v for k, v in new.items() if k != "id"}
+        body = {k: v for k, v in _redact(new).items() if k != "id"}
         text = json.dumps(body, sort_keys=True, separators=(",", ":"))
         return [audit.Entry(at, who, record_type, record_id, "*", None, text[:4000])]
-    before, after = _flatten(_redact(old)), _flatten(new)
+    # Compare the real values, write the redacted ones: a changed locator is recorded as a
+    # change without its text.
+    before, after = _flatten(old), _flatten(new)
+    shown_before, shown_after = _flatten(_redact(old)), _flatten(_redact(new))
     entries = []
     for key in sorted(set(before) | set(after)):
         if before.get(key) != after.get(key):
             entries.append(audit.Entry(at, who, record_type, record_id, key[:80],
-                                       _value(before.get(key)), _value(after.get(key))))
+                                       _value(shown_before.get(key)),
+                                       _value(shown_after.get(key))))
     return entries
 
 

@@ -1,0 +1,103 @@
+"""The schema has no place for who people are (DESIGN §2): this test fails if one is added."""
+
+from __future__ import annotations
+
+import re
+
+from census.storage.store import Store
+
+FORBIDDEN = re.compile(
+    r"name|birth|dob|phone|mobile|tel|email|mail|address|street|gps|lat|lon|photo|image|"
+    r"religio|ethnic|tribe|caste|race|politic|party|vote|criminal|prison|detain|arrest|"
+    r"health|disab|hiv|sexual|trust|risk|score|key_person|national_id|passport|id_number",
+    re.IGNORECASE)
+
+# Every TEXT column, and why it cannot carry free text about a person.
+TEXT_ALLOWED = {
+    ("meta", "key"): "fixed setting names written by the program",
+    ("meta", "value"): "settings: format, role, user code, survey config, audit head",
+    ("cell", "sex"): "category code from the survey config",
+    ("cell", "band"): "age band code from the survey config",
+    ("enumerator", "code"): "enumerator code (never a name), CHECK length <= 40",
+    ("area", "code"): "area code, CHECK length <= 40",
+    ("area", "parent"): "area code",
+    ("area", "level"): "level code from the config",
+    ("area", "name"): "name of the PLACE (not a person), CHECK length <= 80",
+    ("area", "enumerator"): "enumerator code",
+    ("area", "status"): "CHECK IN (open, closed)",
+    ("dwelling", "id"): "UUID",
+    ("dwelling", "area"): "area code",
+    ("dwelling", "type"): "CHECK IN code list",
+    ("dwelling", "occupancy"): "CHECK IN code list",
+    ("dwelling", "locator"): "THE bounded landmark, CHECK length <= 60, purged at close-out",
+    ("dwelling", "enumerator"): "enumerator code",
+    ("dwelling", "digest"): "SHA-256 hex of the record",
+    ("dwelling", "updated_at"): "timestamp",
+    ("visit", "dwelling_id"): "UUID",
+    ("visit", "at"): "timestamp, CHECK GLOB date pattern",
+    ("visit", "outcome"): "CHECK IN code list",
+    ("visit", "callback_at"): "timestamp (a callback is a time, never a phone number)",
+    ("visit", "enumerator"): "enumerator code",
+    ("household", "id"): "UUID",
+    ("household", "dwelling_id"): "UUID",
+    ("household", "area"): "area code",
+    ("household", "status"): "CHECK IN code list",
+    ("household", "respondent"): "CHECK IN (member, proxy)",
+    ("household", "digest"): "SHA-256 hex",
+    ("household", "updated_at"): "timestamp",
+    ("household", "updated_by"): "enumerator code",
+    ("override", "record_id"): "UUID",
+    ("override", "rule_id"): "CHECK GLOB W###",
+    ("override", "reason"): "CHECK IN fixed reason list",
+    ("audit", "at"): "timestamp",
+    ("audit", "who"): "user code",
+    ("audit", "record_type"): "CHECK IN code list",
+    ("audit", "record_id"): "UUID or area code",
+    ("audit", "field"): "field path",
+    ("audit", "old"): "previous value of a coded/count field (locators redacted)",
+    ("audit", "new"): "new value of a coded/count field (locators redacted)",
+    ("audit", "reason"): "reason code",
+    ("audit", "prev"): "SHA-256 hex",
+    ("audit", "hash"): "SHA-256 hex",
+    ("_sqlite_migrations", "migration_set"): "sqlite-utils bookkeeping",
+    ("_sqlite_migrations", "name"): "sqlite-utils bookkeeping",
+    ("_sqlite_migrations", "applied_at"): "sqlite-utils bookkeeping",
+}
+# Column names that contain a forbidden fragment but are harmless.
+NAME_EXCEPTIONS = {("area", "name"), ("_sqlite_migrations", "name"), ("area", "level"),
+                   ("cell", "idx")}
+
+
+def columns(store: Store) -> list[tuple[str, str, str]]:
+    out = []
+    for (table,) in store.conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"):
+        for _cid, col, ctype, *_ in store.conn.execute(f"PRAGMA table_info('{table}')"):
+            out.append((table, col, ctype.upper()))
+    return out
+
+
+def test_no_column_for_personal_or_sensitive_data(store: Store) -> None:
+    bad = [(t, c) for t, c, _ in columns(store)
+           if FORBIDDEN.search(c) and (t, c) not in NAME_EXCEPTIONS]
+    assert bad == []
+
+
+def test_every_text_column_is_justified(store: Store) -> None:
+    text = {(t, c) for t, c, ctype in columns(store) if ctype in ("TEXT", "ANY", "")}
+    unexplained = sorted(text - set(TEXT_ALLOWED))
+    assert unexplained == [], "a new TEXT column needs a reason in TEXT_ALLOWED"
+
+
+def test_the_locator_is_the_only_free_text_and_is_bounded(store: Store) -> None:
+    sql = store.conn.execute("SELECT sql FROM sqlite_master WHERE name = 'dwelling'").fetchone()[0]
+    assert "length(locator) BETWEEN 1 AND 60" in sql
+    area_sql = store.conn.execute("SELECT sql FROM sqlite_master WHERE name = 'area'").fetchone()[0]
+    assert "length(name) BETWEEN 1 AND 80" in area_sql
+
+
+def test_the_guard_itself_catches_a_forbidden_column(store: Store) -> None:
+    store.conn.execute("ALTER TABLE household ADD COLUMN head_name TEXT")
+    bad = [(t, c) for t, c, _ in columns(store)
+           if FORBIDDEN.search(c) and (t, c) not in NAME_EXCEPTIONS]
+    assert bad == [("household", "head_name")]
