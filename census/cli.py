@@ -171,11 +171,38 @@ def cli(ctx: click.Context, lang: str | None) -> None:
     """census: enter household counts door to door, merge them, publish protected tables.
 
     It counts people and never records who they are. Run `census demo` to make a demo database,
-    then `census` to see it. Every command has --help.
+    then `census` to open it. Every command has --help.
     """
     set_language(lang)
     if ctx.invoked_subcommand is None:
-        ctx.invoke(status)
+        if sys.stdin.isatty() and sys.stdout.isatty():
+            ctx.invoke(tui)
+        else:
+            ctx.invoke(status)
+
+
+@cli.command()
+@db_options
+def tui(db_path: Path | None, passphrase_file: Path | None) -> None:
+    """Open the interactive app (what bare `census` does in a terminal).
+
+    Asks for the passphrase unless CENSUS_PASSPHRASE or --passphrase-file gives it. Keys can be
+    remapped in settings.toml in the user config folder ([keys] binding-id = "key").
+    """
+    from platformdirs import user_config_path
+
+    path = _db_path(db_path)
+    if not path.exists():
+        raise UserError(_("There is no census database at {path}. Try the demo first: "
+                          "`census demo`, then `census`; or create one with `census init`.")
+                        .format(path=path))
+    passphrase = None
+    if passphrase_file is not None or os.environ.get("CENSUS_PASSPHRASE"):
+        passphrase = get_passphrase(passphrase_file)
+    from census.tui.app import CensusApp, keymap_from_settings
+
+    keymap = keymap_from_settings(user_config_path("census", appauthor=False) / "settings.toml")
+    CensusApp(path, passphrase, keymap).run()
 
 
 @cli.command()

@@ -17,13 +17,24 @@ from census.domain.model import Dwelling, Household
 from census.records import dwelling_digest, dwelling_from_json, household_digest, with_seed
 from census.storage.audit import Chain
 from census.storage.store import DwellingWrite, Store, Version, utc_now
-from census.validation.engine import Context, blocking, check_dwelling
-from census.validation.rules import Problem
+from census.validation.engine import Context, check_dwelling
+from census.validation.rules import Problem, Stage
 
 CHUNK = 1000
 MAX_LINE = 1_000_000
 
 ProblemSink = Callable[[int, Problem], None]
+Gate = Callable[[Problem], bool]
+
+
+def blocks_record(p: Problem) -> bool:
+    """The default gate: every blocking problem stops the record (imports, completing)."""
+    return p.blocks
+
+
+def blocks_draft(p: Problem) -> bool:
+    """The gate of a draft save: only what the store cannot hold (value rules) stops it."""
+    return p.blocks and p.rule.stage is Stage.VALUE
 
 
 @dataclass
@@ -79,8 +90,10 @@ def _decide(version: Version | None, revision: int, digest: str) -> str:
 class Intake:
     """Checks and stores dwelling records in batches within the caller's write transaction."""
 
-    def __init__(self, store: Store, now: datetime, report: ImportReport, sink: ProblemSink):
+    def __init__(self, store: Store, now: datetime, report: ImportReport, sink: ProblemSink,
+                 gate: Gate = blocks_record):
         self.store = store
+        self.gate = gate
         self.report = report
         self.sink = sink
         levels = store.area_levels()
@@ -104,7 +117,7 @@ class Intake:
         seen: dict[tuple[str, int, int], str] = {}
         writes: list[DwellingWrite] = []
         for line, d in batch:
-            problems = blocking(check_dwelling(d, self.ctx))
+            problems = [p for p in check_dwelling(d, self.ctx) if self.gate(p)]
             key = (d.area, d.structure, d.number)
             other = seen.get(key) or owners.get(key)
             if other is not None and other != d.id:
@@ -207,10 +220,11 @@ def import_lines(store: Store, lines: Iterable[str], *, now: datetime, sink: Pro
 
 
 def store_dwellings(store: Store, dwellings: Iterable[Dwelling], *, now: datetime,
-                    sink: ProblemSink, chunk: int = CHUNK) -> ImportReport:
+                    sink: ProblemSink, chunk: int = CHUNK, gate: Gate = blocks_record
+                    ) -> ImportReport:
     """Store records built in Python (demo, TUI) through the same checks as an import."""
     report = ImportReport()
-    intake = Intake(store, now, report, sink)
+    intake = Intake(store, now, report, sink, gate)
     batch: list[tuple[int, Dwelling]] = []
     for i, d in enumerate(dwellings, start=1):
         report.lines += 1

@@ -100,6 +100,22 @@ class ProgressRow:
         return round(100 * self.completed / eligible, 1) if eligible > 0 else None
 
 
+@dataclass(frozen=True)
+class ListingRow:
+    """One line of an area's listing as the listing screen shows it."""
+
+    id: str
+    structure: int
+    number: int
+    type: str
+    occupancy: str
+    locator: str | None
+    last_outcome: str | None
+    callback_at: str | None
+    households: int
+    status: str
+
+
 def _flatten(obj: Any, prefix: str = "") -> dict[str, Any]:
     out: dict[str, Any] = {}
     if isinstance(obj, dict):
@@ -524,15 +540,109 @@ WHERE (a.level = :lowest OR p.area IS NOT NULL) {scope}
 ORDER BY a.code"""
         return [ProgressRow(*r) for r in self.conn.execute(sql, params).fetchall()]
 
-    def callbacks_due(self, now: datetime, limit: int = 100) -> list[tuple[str, str, datetime]]:
-        """(area, dwelling id, appointment) of callbacks due before tomorrow, earliest first."""
+    def callbacks_due(self, now: datetime, limit: int = 100
+                      ) -> list[tuple[str, str, datetime, int, int]]:
+        """(area, dwelling id, appointment, structure, dwelling number) of callbacks due before
+        tomorrow, earliest first."""
         tomorrow = (now.date() + timedelta(days=1)).isoformat() + "T00:00"
         rows = self.conn.execute(
-            "SELECT d.area, d.id, v.callback_at FROM visit v JOIN dwelling d ON d.id = "
-            "v.dwelling_id WHERE v.callback_at < ? AND v.attempt = (SELECT max(attempt) FROM "
-            "visit WHERE dwelling_id = v.dwelling_id) AND v.outcome IN ('no_one_home', "
-            "'callback') ORDER BY v.callback_at LIMIT ?", (tomorrow, limit)).fetchall()
-        return [(r[0], r[1], datetime.fromisoformat(r[2])) for r in rows]
+            "SELECT d.area, d.id, v.callback_at, d.structure, d.number FROM visit v "
+            "JOIN dwelling d ON d.id = v.dwelling_id WHERE v.callback_at < ? AND v.attempt = "
+            "(SELECT max(attempt) FROM visit WHERE dwelling_id = v.dwelling_id) AND v.outcome IN "
+            "('no_one_home', 'callback') ORDER BY v.callback_at LIMIT ?",
+            (tomorrow, limit)).fetchall()
+        return [(r[0], r[1], datetime.fromisoformat(r[2]), r[3], r[4]) for r in rows]
+
+    def returned_households(self, limit: int = 200) -> list[tuple[str, str, int, int, int]]:
+        """(area, dwelling id, structure, dwelling number, household number) of households
+        returned for correction."""
+        rows = self.conn.execute(
+            "SELECT d.area, d.id, d.structure, d.number, h.number FROM household h JOIN dwelling "
+            "d ON d.id = h.dwelling_id WHERE h.status = 'returned' ORDER BY d.area, d.structure, "
+            "d.number LIMIT ?", (limit,)).fetchall()
+        return [(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+
+    # -- listing (paged; never the whole area in memory) ----------------------------------------
+
+    _STATUS_SQL = """
+CASE
+  WHEN l.outcome IS NULL THEN 'to_visit'
+  WHEN l.outcome IN ('no_one_home', 'callback') THEN 'callback'
+  WHEN l.outcome IN ('completed', 'partial') THEN
+    CASE WHEN EXISTS (SELECT 1 FROM household h WHERE h.dwelling_id = d.id
+                      AND h.status IN ('draft', 'returned'))
+           OR NOT EXISTS (SELECT 1 FROM household h WHERE h.dwelling_id = d.id)
+         THEN 'in_progress' ELSE 'done' END
+  WHEN l.outcome = 'refused' THEN 'refused'
+  WHEN l.outcome IN ('vacant', 'not_found') THEN 'vacant'
+  ELSE 'other'
+END"""
+    _LAST_SQL = ("LEFT JOIN visit l ON l.dwelling_id = d.id AND l.attempt = "
+                 "(SELECT max(attempt) FROM visit WHERE dwelling_id = d.id)")
+
+    def listing_count(self, area: str, status: str | None = None) -> int:
+        where = "" if status is None else f"AND ({self._STATUS_SQL}) = :status"
+        row = self.conn.execute(
+            f"SELECT count(*) FROM dwelling d {self._LAST_SQL} WHERE d.area = :area {where}",
+            {"area": area, "status": status}).fetchone()
+        return int(row[0])
+
+    def listing_page(self, area: str, offset: int, limit: int, status: str | None = None
+                     ) -> list[ListingRow]:
+        """One page of an area's listing, ordered by structure and dwelling number."""
+        where = "" if status is None else f"AND ({self._STATUS_SQL}) = :status"
+        rows = self.conn.execute(
+            f"SELECT d.id, d.structure, d.number, d.type, d.occupancy, d.locator, l.outcome, "
+            f"l.callback_at, (SELECT count(*) FROM household h WHERE h.dwelling_id = d.id), "
+            f"({self._STATUS_SQL}) FROM dwelling d {self._LAST_SQL} WHERE d.area = :area "
+            f"{where} ORDER BY d.structure, d.number LIMIT :limit OFFSET :offset",
+            {"area": area, "status": status, "limit": limit, "offset": offset}).fetchall()
+        return [ListingRow(*r) for r in rows]
+
+    def listing_position(self, area: str, dwelling_id: str, status: str | None = None
+                         ) -> int | None:
+        """Index of a dwelling in its area's ordered listing (None if the filter hides it)."""
+        row = self.conn.execute("SELECT structure, number FROM dwelling WHERE id = ? AND "
+                                "area = ?", (dwelling_id, area)).fetchone()
+        if row is None:
+            return None
+        where = "" if status is None else f"AND ({self._STATUS_SQL}) = :status"
+        if status is not None:
+            visible = self.conn.execute(
+                f"SELECT count(*) FROM dwelling d {self._LAST_SQL} WHERE d.id = :id {where}",
+                {"id": dwelling_id, "status": status}).fetchone()[0]
+            if not visible:
+                return None
+        before = self.conn.execute(
+            f"SELECT count(*) FROM dwelling d {self._LAST_SQL} WHERE d.area = :area AND "
+            f"(d.structure < :s OR (d.structure = :s AND d.number < :n)) {where}",
+            {"area": area, "s": row[0], "n": row[1], "status": status}).fetchone()[0]
+        return int(before)
+
+    def next_numbers(self, area: str, structure: int | None = None) -> tuple[int, int]:
+        """Proposed (structure, dwelling) numbers for a new listing line: the next dwelling of
+        `structure`, or a new structure after the highest one."""
+        if structure is not None:
+            row = self.conn.execute("SELECT max(number) FROM dwelling WHERE area = ? AND "
+                                    "structure = ?", (area, structure)).fetchone()
+            return structure, (row[0] or 0) + 1
+        row = self.conn.execute("SELECT max(structure) FROM dwelling WHERE area = ?",
+                                (area,)).fetchone()
+        return (row[0] or 0) + 1, 1
+
+    def setting(self, key: str) -> str | None:
+        """A UI setting kept in the database (e.g. where the app was when it closed)."""
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (f"ui.{key}",)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_setting(self, key: str, value: str | None) -> None:
+        """Store a UI setting in its own small transaction (not audited: no census data)."""
+        with self.db.atomic():
+            if value is None:
+                self.conn.execute("DELETE FROM meta WHERE key = ?", (f"ui.{key}",))
+            else:
+                self.conn.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key)"
+                                  " DO UPDATE SET value = excluded.value", (f"ui.{key}", value))
 
     def verify_audit(self) -> audit.Verification:
         return audit.verify(self.conn)

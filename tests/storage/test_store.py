@@ -302,4 +302,5 @@ def test_progress_counts(store: Store) -> None:
             r.vacant, r.households, r.persons) == (120, 5, 4, 1, 1, 1, 1, 1, 3)
     assert r.response_rate == 25.0  # 1 completed of 4 eligible (the vacant one excluded)
     assert rows["R01-D01-EA002"].listed == 0
-    assert [a for a, _, _ in store.callbacks_due(NOW)] == ["R01-D01-EA001"]
+    assert [(c[0], c[2], c[3]) for c in store.callbacks_due(NOW)] == [
+        ("R01-D01-EA001", datetime(2026, 11, 28, 17, 0), 4)]

@@ -1,0 +1,329 @@
+"""Modal dialogs: listing line, visit, warning confirmation, yes/no, and help."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, TypeVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Input, Label, OptionList, Select, Static
+from textual.widgets.option_list import Option
+
+from census.domain.model import (
+    NO_CONTACT_OUTCOMES,
+    OVERRIDE_REASON_LABELS,
+    DwellingType,
+    Occupancy,
+    Outcome,
+    OverrideReason,
+)
+from census.entry import Saved, errors, unconfirmed_warnings
+from census.i18n import _
+from census.storage.connection import StoreError
+from census.tui.labels import OCCUPANCY, OUTCOMES, TYPES, problem_line
+from census.validation.engine import check_locator, parse_datetime, parse_number
+from census.validation.rules import Problem
+
+if TYPE_CHECKING:
+    from census.tui.app import CensusApp
+
+
+T = TypeVar("T")
+
+
+class Dialog(ModalScreen[T]):
+    """A modal with Escape to cancel."""
+
+    BINDINGS = [Binding("escape", "cancel", _("Cancel"), id="dialog.cancel")]
+
+    @property
+    def census(self) -> CensusApp:
+        from census.tui.app import CensusApp
+
+        assert isinstance(self.app, CensusApp)
+        return self.app
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class ListingDialog(Dialog[Saved | None]):
+    """Add or edit a listing line; next numbers are proposed."""
+
+    BINDINGS = [Binding("ctrl+s", "save", _("Save"), id="listing.save")]
+
+    def __init__(self, area: str, dwelling_id: str | None = None) -> None:
+        super().__init__()
+        self.area = area
+        self.dwelling_id = dwelling_id
+
+    def compose(self) -> ComposeResult:
+        store = self.census.store
+        title = _("Edit listing line") if self.dwelling_id else _("New listing line")
+        if self.dwelling_id:
+            d = store.load_dwelling(self.dwelling_id, with_households=False)
+            assert d is not None
+            structure, number = d.structure, d.number
+            dtype, occ, locator = str(d.type), str(d.occupancy), d.locator or ""
+        else:
+            structure, number = store.next_numbers(self.area)
+            dtype, occ, locator = "house", "occupied", ""
+        with Vertical(classes="dialog"):
+            yield Label(title, classes="title")
+            with Horizontal(classes="line"):
+                yield Label(_("Structure no."), classes="key")
+                yield Input(str(structure), id="structure", restrict=r"\d*", max_length=4,
+                            compact=True, classes="number")
+                yield Label(_("Dwelling no."), classes="key")
+                yield Input(str(number), id="number", restrict=r"\d*", max_length=4,
+                            compact=True, classes="number")
+            with Horizontal(classes="line"):
+                yield Label(_("Type"), classes="key")
+                yield Select([(_(TYPES[t]), str(t)) for t in DwellingType], value=dtype,
+                             id="type", allow_blank=False, compact=True)
+            with Horizontal(classes="line"):
+                yield Label(_("Occupancy"), classes="key")
+                yield Select([(_(OCCUPANCY[o]), str(o)) for o in Occupancy], value=occ,
+                             id="occupancy", allow_blank=False, compact=True)
+            with Horizontal(classes="line"):
+                yield Label(_("Locator"), classes="key")
+                yield Input(locator, id="locator", max_length=80, compact=True,
+                            placeholder=_("a landmark, optional"))
+            yield Label(_("A landmark only: no names, no phone numbers."), classes="hint")
+            yield Static("", id="errors", classes="errors")
+            yield Label(_("Ctrl+S save · Esc cancel"), classes="hint")
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "structure" and not self.dwelling_id:
+            text = event.value
+            if text.isdigit() and int(text) > 0:
+                _s, number = self.census.store.next_numbers(self.area, int(text))
+                self.query_one("#number", Input).value = str(number)
+        if event.input.id == "locator":
+            problems = check_locator(event.value, self.census.store.config)
+            self.show(problems)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "locator":
+            self.action_save()
+        else:
+            self.focus_next()
+
+    def show(self, problems: list[Problem]) -> None:
+        self.query_one("#errors", Static).update("\n".join(problem_line(p) for p in problems))
+
+    def action_save(self) -> None:
+        structure = parse_number(self.query_one("#structure", Input).value, "structure",
+                                 _("structure number"))
+        number = parse_number(self.query_one("#number", Input).value, "dwelling",
+                              _("dwelling number"))
+        found = [p for p in (structure, number) if isinstance(p, Problem)]
+        locator = self.query_one("#locator", Input).value.strip() or None
+        found += check_locator(locator, self.census.store.config)
+        if found:
+            self.show(found)
+            return
+        assert isinstance(structure, int) and isinstance(number, int)
+        dtype = DwellingType(str(self.query_one("#type", Select).value))
+        occ = Occupancy(str(self.query_one("#occupancy", Select).value))
+        try:
+            if self.dwelling_id:
+                saved = self.census.entry.edit_dwelling(
+                    self.dwelling_id, structure=structure, number=number, type=dtype,
+                    occupancy=occ, locator=locator)
+            else:
+                saved = self.census.entry.add_dwelling(self.area, structure, number, dtype, occ,
+                                                       locator)
+        except StoreError as exc:
+            self.show([])
+            self.notify(str(exc), severity="error")
+            return
+        if not saved.ok:
+            self.show(saved.problems)
+            return
+        self.dismiss(saved)
+
+
+class VisitDialog(Dialog[Saved | None]):
+    """Record a visit: choose the outcome; no one home or callback asks for an appointment."""
+
+    BINDINGS = [Binding("ctrl+s", "save", _("Save"), id="visit.save")]
+
+    def __init__(self, dwelling_id: str) -> None:
+        super().__init__()
+        self.dwelling_id = dwelling_id
+        self.outcome: Outcome | None = None
+
+    def compose(self) -> ComposeResult:
+        tomorrow = self.census.now() + timedelta(days=1)
+        with Vertical(classes="dialog"):
+            yield Label(_("Record a visit"), classes="title")
+            yield OptionList(*[Option(_(OUTCOMES[o]), id=str(o)) for o in Outcome],
+                             id="outcome")
+            with Vertical(id="callback"):
+                yield Label(_("Callback appointment (date YYYY-MM-DD, time HH:MM)"))
+                with Horizontal(classes="line"):
+                    yield Label(_("Date"), classes="key")
+                    yield Input(tomorrow.strftime("%Y-%m-%d"), id="date", max_length=10,
+                                restrict=r"[0-9-]*", compact=True, classes="date")
+                    yield Label(_("Time"), classes="key")
+                    yield Input("17:00", id="time", max_length=5, restrict=r"[0-9:]*",
+                                compact=True, classes="number")
+            yield Static("", id="errors", classes="errors")
+            yield Label(_("Enter choose · Ctrl+S save · Esc cancel"), classes="hint")
+
+    def on_mount(self) -> None:
+        self.query_one("#callback").display = False
+        self.query_one("#outcome", OptionList).focus()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.outcome = Outcome(str(event.option.id))
+        if self.outcome in NO_CONTACT_OUTCOMES:
+            self.query_one("#callback").display = True
+            self.query_one("#date", Input).focus()
+        else:
+            self.query_one("#callback").display = False
+            self.action_save()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self.show(self.callback_problems()[1])
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "date":
+            self.query_one("#time", Input).focus()
+        else:
+            self.action_save()
+
+    def callback_problems(self) -> tuple[datetime | None, list[Problem]]:
+        date = self.query_one("#date", Input).value.strip()
+        time = self.query_one("#time", Input).value.strip()
+        if not date and not time and self.outcome != Outcome.CALLBACK:
+            return None, []
+        when = parse_datetime(f"{date}T{time}", "callback_at")
+        if isinstance(when, Problem):
+            return None, [when]
+        now = self.census.now()
+        if when <= now:
+            return None, [Problem("E006", "callback_at", {
+                "callback": when.isoformat(timespec="minutes"),
+                "at": now.isoformat(timespec="minutes")})]
+        return when, []
+
+    def show(self, problems: list[Problem]) -> None:
+        self.query_one("#errors", Static).update("\n".join(problem_line(p) for p in problems))
+
+    def action_save(self, overrides: dict[str, OverrideReason] | None = None) -> None:
+        if self.outcome is None:
+            self.show([])
+            self.notify(_("Choose an outcome first (arrows, then Enter)."), severity="warning")
+            return
+        callback = None
+        if self.outcome in NO_CONTACT_OUTCOMES:
+            callback, problems = self.callback_problems()
+            if problems:
+                self.show(problems)
+                return
+        try:
+            saved = self.census.entry.record_visit(self.dwelling_id, self.outcome, callback,
+                                                   overrides)
+        except StoreError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        warnings = unconfirmed_warnings(saved.problems)
+        if not saved.ok and warnings and not errors(saved.problems):
+            def confirmed(reasons: dict[str, OverrideReason] | None) -> None:
+                if reasons:
+                    self.action_save(reasons)
+
+            self.app.push_screen(ReasonDialog(warnings), confirmed)
+            return
+        if not saved.ok:
+            self.show(saved.problems)
+            return
+        self.dismiss(saved)
+
+
+class ReasonDialog(Dialog[dict[str, OverrideReason] | None]):
+    """Warnings need a confirmation with a reason from the fixed list before completing."""
+
+    BINDINGS = [Binding("ctrl+s", "confirm", _("Confirm"), id="reason.confirm")]
+
+    def __init__(self, warnings: list[Problem]) -> None:
+        super().__init__()
+        self.warnings = warnings
+
+    def compose(self) -> ComposeResult:
+        options = [(_(OVERRIDE_REASON_LABELS[r]), str(r)) for r in OverrideReason]
+        with Vertical(classes="dialog"):
+            yield Label(_("Please confirm"), classes="title")
+            with VerticalScroll():
+                for i, p in enumerate(self.warnings):
+                    yield Static(problem_line(p), classes="warning")
+                    yield Select(options, prompt=_("Choose a reason"), id=f"reason-{i}",
+                                 compact=True)
+            yield Static("", id="errors", classes="errors")
+            yield Label(_("Choose a reason for each · Ctrl+S confirm · Esc go back and correct"),
+                        classes="hint")
+
+    def on_mount(self) -> None:
+        self.query(Select).first().focus()
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        if all(s.value != Select.NULL for s in self.query(Select)):
+            self.action_confirm()
+
+    def action_confirm(self) -> None:
+        reasons: dict[str, OverrideReason] = {}
+        for i, p in enumerate(self.warnings):
+            value = self.query_one(f"#reason-{i}", Select).value
+            if value == Select.NULL:
+                self.query_one("#errors", Static).update(
+                    "✗ " + _("Choose a reason for: {rule}").format(rule=p.rule_id))
+                return
+            reasons[p.rule_id] = OverrideReason(str(value))
+        self.dismiss(reasons)
+
+
+class ConfirmDialog(Dialog[bool]):
+    """A yes/no question."""
+
+    BINDINGS = [Binding("y", "answer(True)", _("Yes"), id="confirm.yes"),
+                Binding("n", "answer(False)", _("No"), id="confirm.no")]
+
+    def __init__(self, question: str) -> None:
+        super().__init__()
+        self.question = question
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(self.question, classes="title")
+            yield Label(_("y yes · n no"), classes="hint")
+
+    def action_answer(self, answer: bool) -> None:
+        self.dismiss(answer)
+
+    def action_cancel(self) -> None:
+        self.dismiss(False)
+
+
+class HelpScreen(Dialog[None]):
+    """Every key of the screen underneath, with what it does."""
+
+    BINDINGS = [Binding("f1", "cancel", _("Close"), id="help.close")]
+
+    def __init__(self, keys: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self.keys = keys
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(_("Keys on this screen"), classes="title")
+            with VerticalScroll():
+                for key, description in self.keys:
+                    yield Label(f"{key:<14} {description}")
+            yield Label(_("Keys can be changed in settings.toml ([keys] binding-id = \"key\")."),
+                        classes="hint")
+            yield Label(_("Esc close"), classes="hint")

@@ -1,0 +1,64 @@
+"""Words shown for codes, and how a problem is shown: a symbol and a word, never colour alone."""
+
+from __future__ import annotations
+
+from census.domain.model import DwellingType, Occupancy, Outcome
+from census.i18n import N_, _
+from census.validation.rules import Problem, Severity
+
+OUTCOMES: dict[Outcome, str] = {
+    Outcome.COMPLETED: N_("Completed"),
+    Outcome.PARTIAL: N_("Partly completed"),
+    Outcome.NO_ONE_HOME: N_("No one home"),
+    Outcome.CALLBACK: N_("Callback appointment"),
+    Outcome.REFUSED: N_("Refused"),
+    Outcome.VACANT: N_("Vacant"),
+    Outcome.NOT_FOUND: N_("Not found / destroyed"),
+    Outcome.OTHER: N_("Other"),
+}
+TYPES: dict[DwellingType, str] = {
+    DwellingType.HOUSE: N_("House"),
+    DwellingType.APARTMENT: N_("Apartment"),
+    DwellingType.TRADITIONAL: N_("Traditional dwelling"),
+    DwellingType.IMPROVISED: N_("Improvised dwelling"),
+    DwellingType.COLLECTIVE: N_("Collective living quarters"),
+    DwellingType.OTHER: N_("Other"),
+}
+OCCUPANCY: dict[Occupancy, str] = {
+    Occupancy.OCCUPIED: N_("Occupied"),
+    Occupancy.VACANT: N_("Vacant"),
+    Occupancy.UNDER_CONSTRUCTION: N_("Under construction"),
+    Occupancy.NOT_DWELLING: N_("Not a dwelling"),
+}
+STATUSES: dict[str, str] = {
+    "to_visit": N_("to visit"),
+    "callback": N_("callback"),
+    "in_progress": N_("in progress"),
+    "done": N_("done"),
+    "refused": N_("refused"),
+    "vacant": N_("vacant/gone"),
+    "other": N_("other"),
+}
+HOUSEHOLD_STATUS: dict[str, str] = {
+    "draft": N_("draft"),
+    "complete": N_("complete"),
+    "returned": N_("returned"),
+    "approved": N_("approved"),
+}
+SYMBOL = {Severity.ERROR: "✗", Severity.WARNING: "⚠", Severity.INFO: "ℹ"}
+WORD = {Severity.ERROR: N_("Error"), Severity.WARNING: N_("Warning"), Severity.INFO: N_("Note")}
+
+
+def problem_line(p: Problem) -> str:
+    """`✗ Error E001 residents.female.0-4: message` (symbol and word: not colour alone)."""
+    where = f" {p.field}" if p.field else ""
+    return f"{SYMBOL[p.severity]} {_(WORD[p.severity])} {p.rule_id}{where}: {p.message()}"
+
+
+def bar(done: int, total: int, width: int = 12) -> str:
+    """A text progress bar with its percentage, e.g. `██████░░░░░░  50%`."""
+    if total <= 0:
+        return "░" * width + "   -"
+    share = min(1.0, done / total)
+    filled = round(share * width)
+    return "█" * filled + "░" * (width - filled) + f" {round(share * 100):3d}%"

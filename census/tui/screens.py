@@ -1,0 +1,454 @@
+"""Work screens: an area's listing (paged), a dwelling with its visits, a household form."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.widgets import DataTable, Footer, Input, Label, Select, Static
+
+from census.domain.model import (
+    CONTACT_OUTCOMES,
+    Dwelling,
+    DwellingType,
+    Household,
+    Occupancy,
+    Outcome,
+    OverrideReason,
+    Respondent,
+)
+from census.entry import Saved, errors, unconfirmed_warnings
+from census.i18n import _
+from census.tui.app import CensusScreen
+from census.tui.dialogs import ListingDialog, ReasonDialog, VisitDialog
+from census.tui.labels import (
+    HOUSEHOLD_STATUS,
+    OCCUPANCY,
+    OUTCOMES,
+    STATUSES,
+    TYPES,
+    problem_line,
+)
+from census.tui.widgets.count_grid import CountGrid
+from census.validation.engine import parse_count
+from census.validation.rules import Problem
+
+PAGE = 50
+FILTERS: list[str | None] = [None, "to_visit", "callback", "in_progress", "done", "refused",
+                             "vacant"]
+
+
+def _row_key(table: DataTable[str]) -> str | None:
+    if not table.row_count:
+        return None
+    value = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+    return str(value) if value is not None else None
+
+
+class ListingScreen(CensusScreen):
+    """The dwellings of an area, one page at a time from SQLite, with a status filter."""
+
+    BINDINGS = [
+        Binding("escape", "back", _("Back"), id="listing.back"),
+        Binding("enter", "open", _("Open"), id="listing.open"),
+        Binding("a", "add", _("Add dwelling"), id="listing.add"),
+        Binding("e", "edit", _("Edit line"), id="listing.edit"),
+        Binding("f", "filter", _("Filter"), id="listing.filter"),
+        Binding("pagedown", "page(1)", _("Next page"), id="listing.next_page", priority=True),
+        Binding("pageup", "page(-1)", _("Previous page"), id="listing.previous_page",
+                priority=True),
+    ]
+
+    def __init__(self, area: str) -> None:
+        super().__init__()
+        self.area = area
+        self.page = 0
+        self.filter_index = 0
+
+    def compose(self) -> ComposeResult:
+        yield Label("", id="title", classes="title")
+        yield DataTable(id="listing", cursor_type="row")
+        yield Label("", id="pager", classes="hint")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.census.remember(area=self.area)
+        self.query_one(DataTable).add_columns(_("Str/Dw"), _("Type"), _("Occupancy"),
+                                              _("Status"), _("Last visit"), _("HH"),
+                                              _("Locator"))
+        self.reload()
+        self.query_one(DataTable).focus()
+
+    def on_screen_resume(self) -> None:
+        self.census.remember(area=self.area)
+        self.reload()
+
+    @property
+    def status_filter(self) -> str | None:
+        return FILTERS[self.filter_index]
+
+    def reload(self, select: str | None = None) -> None:
+        store = self.census.store
+        if select is not None:
+            position = store.listing_position(self.area, select, self.status_filter)
+            if position is None and self.status_filter is not None:
+                self.filter_index = 0
+                position = store.listing_position(self.area, select)
+            if position is not None:
+                self.page = position // PAGE
+        area = store.area(self.area)
+        total = store.listing_count(self.area, self.status_filter)
+        pages = max(1, -(-total // PAGE))
+        self.page = min(self.page, pages - 1)
+        name = area.name if area else ""
+        shown = _(STATUSES[self.status_filter]) if self.status_filter else _("all")
+        self.query_one("#title", Label).update(_("Area {code} {name} · {n} dwellings · filter: "
+                                                 "{filter}").format(code=self.area, name=name,
+                                                                    n=total, filter=shown))
+        self.query_one("#pager", Label).update(_("Page {page} of {pages} (PgUp/PgDn)").format(
+            page=self.page + 1, pages=pages))
+        table = self.query_one(DataTable)
+        cursor = table.cursor_row
+        table.clear()
+        rows = store.listing_page(self.area, self.page * PAGE, PAGE, self.status_filter)
+        for r in rows:
+            last = _(OUTCOMES[Outcome(r.last_outcome)]) if r.last_outcome else "—"
+            if r.callback_at and r.status == "callback":
+                last += " → " + r.callback_at.replace("T", " ")[5:]
+            table.add_row(f"{r.structure}/{r.number}", _(TYPES[DwellingType(r.type)])[:12],
+                          _(OCCUPANCY[Occupancy(r.occupancy)])[:12], _(STATUSES[r.status]),
+                          last, str(r.households), (r.locator or "")[:24], key=r.id)
+        if select is not None:
+            for i, r in enumerate(rows):
+                if r.id == select:
+                    table.move_cursor(row=i)
+        elif rows:
+            table.move_cursor(row=min(cursor, len(rows) - 1))
+
+    def action_back(self) -> None:
+        self.census.remember()
+        self.app.pop_screen()
+
+    def action_page(self, delta: int) -> None:
+        self.page = max(0, self.page + delta)
+        self.reload()
+
+    def action_filter(self) -> None:
+        self.filter_index = (self.filter_index + 1) % len(FILTERS)
+        self.page = 0
+        self.reload()
+
+    def action_add(self) -> None:
+        def added(saved: Saved | None) -> None:
+            if saved and saved.dwelling:
+                self.reload(select=saved.dwelling.id)
+                self.notify(_("Dwelling {s}/{d} added.").format(
+                    s=saved.dwelling.structure, d=saved.dwelling.number))
+
+        self.app.push_screen(ListingDialog(self.area), added)
+
+    def action_edit(self) -> None:
+        key = _row_key(self.query_one(DataTable))
+        if key:
+            self.app.push_screen(ListingDialog(self.area, key),
+                                 lambda saved: self.reload(select=key))
+
+    def action_open(self) -> None:
+        key = _row_key(self.query_one(DataTable))
+        if key:
+            self.app.push_screen(DwellingScreen(key))
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        self.action_open()
+
+
+class DwellingScreen(CensusScreen):
+    """A dwelling: its listing line, visit log and households."""
+
+    BINDINGS = [
+        Binding("escape", "back", _("Back"), id="dwelling.back"),
+        Binding("v", "visit", _("Record visit"), id="dwelling.visit"),
+        Binding("h", "add_household", _("Add household"), id="dwelling.add_household"),
+        Binding("e", "edit", _("Edit line"), id="dwelling.edit"),
+        Binding("enter", "open", _("Open household"), id="dwelling.open"),
+    ]
+
+    def __init__(self, dwelling_id: str) -> None:
+        super().__init__()
+        self.dwelling_id = dwelling_id
+        self.dwelling: Dwelling | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Label("", id="title", classes="title")
+        yield Label(_("Visits"), classes="section")
+        yield DataTable(id="visits", cursor_type="row")
+        yield Label(_("Households"), classes="section")
+        yield DataTable(id="households", cursor_type="row")
+        yield Static("", id="problems", classes="errors")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#visits", DataTable).add_columns("#", _("When"), _("Outcome"),
+                                                         _("Callback"))
+        self.query_one("#households", DataTable).add_columns(_("No."), _("Status"), _("Present"),
+                                                             _("Away"), _("Visitors"))
+        self.reload()
+        self.query_one("#households", DataTable).focus()
+
+    def on_screen_resume(self) -> None:
+        self.reload()
+
+    def reload(self) -> None:
+        d = self.census.store.load_dwelling(self.dwelling_id)
+        if d is None:
+            self.app.pop_screen()
+            return
+        self.dwelling = d
+        self.census.remember(area=d.area, dwelling=d.id)
+        locator = f" · {d.locator}" if d.locator else ""
+        self.query_one("#title", Label).update(_("Dwelling {s}/{n} · {type} · {occ}{loc}").format(
+            s=d.structure, n=d.number, type=_(TYPES[d.type]), occ=_(OCCUPANCY[d.occupancy]),
+            loc=locator))
+        visits = self.query_one("#visits", DataTable)
+        visits.clear()
+        for v in d.visits:
+            visits.add_row(str(v.attempt), v.at.strftime("%Y-%m-%d %H:%M"),
+                           _(OUTCOMES[v.outcome]),
+                           v.callback_at.strftime("%Y-%m-%d %H:%M") if v.callback_at else "")
+        if not d.visits:
+            visits.add_row("—", _("not visited yet: press v"), "", "")
+        households = self.query_one("#households", DataTable)
+        households.clear()
+        for h in d.households:
+            households.add_row(str(h.number), _(HOUSEHOLD_STATUS[h.status]), str(h.present),
+                               str(h.away), str(h.visitors), key=h.id)
+        problems = [p for p in self.census.entry.check(d) if not p.confirmed]
+        self.query_one("#problems", Static).update("\n".join(problem_line(p)
+                                                             for p in problems[:4]))
+
+    def action_back(self) -> None:
+        if self.dwelling:
+            self.census.remember(area=self.dwelling.area)
+        self.app.pop_screen()
+
+    def action_visit(self) -> None:
+        def done(saved: Saved | None) -> None:
+            self.reload()
+            if saved and saved.dwelling and saved.dwelling.visits[-1].outcome in CONTACT_OUTCOMES:
+                drafts = [h for h in saved.dwelling.households if h.status == "draft"]
+                if drafts:
+                    self.app.push_screen(HouseholdScreen(self.dwelling_id, drafts[0].id))
+
+        self.app.push_screen(VisitDialog(self.dwelling_id), done)
+
+    def action_add_household(self) -> None:
+        d = self.dwelling
+        if d is None:
+            return
+        if not any(v.outcome in CONTACT_OUTCOMES for v in d.visits):
+            self.notify(_("Record a visit that made contact (completed or partly) first: "
+                          "press v."), severity="warning")
+            return
+        saved = self.guarded(lambda: self.census.entry.add_household(self.dwelling_id))
+        if saved and saved.dwelling:
+            self.reload()
+            self.app.push_screen(HouseholdScreen(self.dwelling_id,
+                                                 saved.dwelling.households[-1].id))
+
+    def action_edit(self) -> None:
+        if self.dwelling:
+            self.app.push_screen(ListingDialog(self.dwelling.area, self.dwelling_id),
+                                 lambda saved: self.reload())
+
+    def action_open(self) -> None:
+        key = _row_key(self.query_one("#households", DataTable))
+        if key:
+            self.app.push_screen(HouseholdScreen(self.dwelling_id, key))
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        if event.data_table.id == "households":
+            self.action_open()
+
+
+class HouseholdScreen(CensusScreen):
+    """The household form. Every valid change is saved as a draft at once."""
+
+    BINDINGS = [
+        Binding("escape", "back", _("Back"), id="household.back"),
+        Binding("ctrl+s", "save_draft", _("Save draft"), id="household.save"),
+        Binding("ctrl+d", "complete", _("Complete"), id="household.complete", priority=True),
+    ]
+
+    def __init__(self, dwelling_id: str, household_id: str) -> None:
+        super().__init__()
+        self.dwelling_id = dwelling_id
+        self.household_id = household_id
+        self.field_problems: dict[str, Problem] = {}
+        self.loading = True
+
+    def _household(self) -> tuple[Dwelling, Household]:
+        d = self.census.store.load_dwelling(self.dwelling_id)
+        if d is None:
+            raise LookupError(self.dwelling_id)
+        h = next(h for h in d.households if h.id == self.household_id)
+        return d, h
+
+    def compose(self) -> ComposeResult:
+        d, h = self._household()
+        self.household = h
+        cap = str(self.census.store.config.max_household_size)
+        yield Label(_("Household {h} · dwelling {s}/{n} · {area}").format(
+            h=h.number, s=d.structure, n=d.number, area=d.area), classes="title")
+        yield Label(_("Usual residents present, by sex and age (digits; arrows, Tab, Enter "
+                      "move)"), classes="section")
+        yield CountGrid(self.census.store.config, dict(h.residents), id="grid")
+        with Horizontal(classes="line"):
+            yield Label(_("Usual residents away"), classes="key")
+            yield Input(str(h.away) if h.away else "", id="away", placeholder="0",
+                        max_length=len(cap) + 2, compact=True, classes="number")
+            yield Label(_("Visitors tonight"), classes="key")
+            yield Input(str(h.visitors) if h.visitors else "", id="visitors",
+                        placeholder="0", max_length=len(cap) + 2, compact=True, classes="number")
+        with Horizontal(classes="line"):
+            yield Label(_("Respondent"), classes="key")
+            yield Select([(_("Member"), "member"), (_("Proxy (not a member)"), "proxy")],
+                         value=str(h.respondent), allow_blank=False, id="respondent",
+                         compact=True)
+        yield Label("", id="status", classes="hint")
+        yield Static("", id="problems", classes="errors")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.census.remember(area=None, dwelling=self.dwelling_id, household=self.household_id)
+        d, _h = self._household()
+        self.census.remember(area=d.area, dwelling=self.dwelling_id,
+                             household=self.household_id)
+        self.query_one(CountGrid).focus()
+        self.update_status()
+        self.call_after_refresh(self._loaded)
+
+    def _loaded(self) -> None:
+        self.loading = False
+
+    @property
+    def unsaved(self) -> bool:
+        return bool(self.field_problems) or not self.query_one(CountGrid).valid
+
+    # -- reading the form ----------------------------------------------------------------------
+
+    def current(self) -> Household:
+        grid = self.query_one(CountGrid)
+        cap = self.census.store.config.max_household_size
+        values = {}
+        for name in ("away", "visitors"):
+            parsed = parse_count(self.query_one(f"#{name}", Input).value, name, cap)
+            values[name] = parsed if isinstance(parsed, int) else getattr(self.household, name)
+        respondent = Respondent(str(self.query_one("#respondent", Select).value))
+        return replace(self.household, residents=grid.counts(), away=values["away"],
+                       visitors=values["visitors"], respondent=respondent)
+
+    def update_status(self, saved: str = "") -> None:
+        h = self.current()
+        self.query_one("#status", Label).update(_(
+            "Present {present} + away {away} = {total} usual residents · visitors {visitors} · "
+            "{status}{saved}").format(present=h.present, away=h.away, total=h.usual_residents,
+                                      visitors=h.visitors,
+                                      status=_(HOUSEHOLD_STATUS[self.household.status]),
+                                      saved=saved))
+
+    def show_problems(self, extra: list[Problem] | None = None) -> None:
+        grid = self.query_one(CountGrid)
+        shown = grid.problems() + list(self.field_problems.values()) + (extra or [])
+        if not shown:
+            d, _h = self._household()
+            h = self.current()
+            d = replace(d, households=tuple(h if x.id == h.id else x for x in d.households))
+            shown = [p for p in self.census.entry.check(d) if not p.confirmed]
+        self.query_one("#problems", Static).update("\n".join(problem_line(p) for p in shown[:5]))
+
+    # -- live validation and draft saving --------------------------------------------------------
+
+    def on_count_grid_changed(self, event: CountGrid.Changed) -> None:
+        self.changed()
+
+    def on_count_grid_rejected(self, event: CountGrid.Rejected) -> None:
+        self.show_problems([event.problem])
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        name = event.input.id or ""
+        cap = self.census.store.config.max_household_size
+        parsed = parse_count(event.value, name, cap)
+        if isinstance(parsed, Problem):
+            self.field_problems[name] = parsed
+        else:
+            self.field_problems.pop(name, None)
+        self.changed()
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        self.changed()
+
+    def changed(self) -> None:
+        if self.loading:
+            return
+        if self.unsaved:
+            self.update_status(" · " + _("not saved: correct the value marked ✗"))
+            self.show_problems()
+            return
+        self.save(complete=False)
+
+    def save(self, complete: bool, overrides: dict[str, OverrideReason] | None = None) -> None:
+        household = self.current()
+        dwelling_overrides: dict[str, OverrideReason] = {}
+        if overrides:
+            own = {k: v for k, v in overrides.items() if k not in ("W003", "W005")}
+            dwelling_overrides = {k: v for k, v in overrides.items() if k in ("W003", "W005")}
+            household = replace(household, overrides={**household.overrides, **own})
+        saved = self.guarded(lambda: self.census.entry.save_household(
+            self.dwelling_id, household, complete=complete,
+            dwelling_overrides=dwelling_overrides))
+        if saved is None:
+            return
+        if saved.ok and saved.dwelling:
+            self.household = next(h for h in saved.dwelling.households if h.id == household.id)
+            self.update_status(" · " + (_("completed") if complete else _("draft saved")))
+            self.show_problems()
+            return
+        warnings = unconfirmed_warnings(saved.problems)
+        if complete and warnings and not errors(saved.problems):
+            def confirmed(reasons: dict[str, OverrideReason] | None) -> None:
+                if reasons:
+                    self.save(complete=True, overrides={**(overrides or {}), **reasons})
+
+            self.app.push_screen(ReasonDialog(warnings), confirmed)
+            return
+        self.update_status(" · " + _("not completed: correct the errors below"))
+        self.query_one("#problems", Static).update("\n".join(problem_line(p)
+                                                             for p in saved.problems[:5]))
+
+    def action_save_draft(self) -> None:
+        if self.unsaved:
+            self.notify(_("Correct the value marked ✗ first."), severity="warning")
+            return
+        self.save(complete=False)
+
+    def action_complete(self) -> None:
+        if self.unsaved:
+            self.notify(_("Correct the value marked ✗ first."), severity="warning")
+            return
+        self.save(complete=True)
+        if self.household.status == "complete":
+            self.notify(_("Household {n} completed.").format(n=self.household.number))
+            self.action_back()
+
+    def action_back(self) -> None:
+        if self.unsaved:
+            self.notify(_("A value is not valid and not saved; correct it or clear it "
+                          "(Delete) before leaving."), severity="warning")
+            return
+        self.census.remember(dwelling=self.dwelling_id)
+        d = self.census.store.load_dwelling(self.dwelling_id, with_households=False)
+        if d is not None:
+            self.census.remember(area=d.area, dwelling=self.dwelling_id)
+        self.app.pop_screen()
