@@ -286,7 +286,7 @@ class HouseholdScreen(CensusScreen):
         self.dwelling_id = dwelling_id
         self.household_id = household_id
         self.field_problems: dict[str, Problem] = {}
-        self.loading = True
+        self.restoring = True
 
     def _household(self) -> tuple[Dwelling, Household]:
         d = self.census.store.load_dwelling(self.dwelling_id)
@@ -330,7 +330,7 @@ class HouseholdScreen(CensusScreen):
         self.call_after_refresh(self._loaded)
 
     def _loaded(self) -> None:
-        self.loading = False
+        self.restoring = False
 
     @property
     def unsaved(self) -> bool:
@@ -390,7 +390,7 @@ class HouseholdScreen(CensusScreen):
         self.changed()
 
     def changed(self) -> None:
-        if self.loading:
+        if self.restoring:
             return
         if self.unsaved:
             self.update_status(" · " + _("not saved: correct the value marked ✗"))

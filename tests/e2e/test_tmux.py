@@ -1,0 +1,100 @@
+"""A real terminal: bare `census` in tmux on a demo database, a household typed with keys only,
+then checked with `census progress` and `census check` as a supervisor would."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+
+
+def census(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "census", *args], env=env, capture_output=True,
+                          text=True, timeout=120)
+
+
+class Terminal:
+    """One tmux session of 80×24."""
+
+    def __init__(self, name: str, command: str, env: dict[str, str]) -> None:
+        self.name = name
+        subprocess.run(["tmux", "kill-session", "-t", name], capture_output=True)
+        exports = " ".join(f"{k}={v}" for k, v in env.items())
+        subprocess.run(["tmux", "new-session", "-d", "-s", name, "-x", "80", "-y", "24",
+                        f"env {exports} {command}; sleep 30"], check=True)
+
+    def screen(self) -> str:
+        out = subprocess.run(["tmux", "capture-pane", "-p", "-t", self.name],
+                             capture_output=True, text=True)
+        return out.stdout
+
+    def wait_for(self, text: str, timeout: float = 20) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            shown = self.screen()
+            if text in shown:
+                return shown
+            time.sleep(0.2)
+        raise AssertionError(f"{text!r} never appeared; screen:\n{self.screen()}")
+
+    def keys(self, *keys: str, pause: float = 0.25) -> None:
+        for key in keys:
+            subprocess.run(["tmux", "send-keys", "-t", self.name, key], check=True)
+            time.sleep(pause)
+
+    def close(self) -> None:
+        subprocess.run(["tmux", "kill-session", "-t", self.name], capture_output=True)
+
+
+def test_type_a_household_in_a_real_terminal(tmp_path: Path) -> None:
+    env = {"XDG_DATA_HOME": str(tmp_path / "data"), "HOME": str(tmp_path), "TERM": "xterm-256color",
+           "PATH": os.environ.get("PATH", ""), "LANG": "C.UTF-8"}
+    made = census("demo", "--households", "60", env=env)
+    assert made.returncode == 0, made.stderr
+    with_pass = {**env, "CENSUS_PASSPHRASE": "demo"}
+    before = {r["area"]: r for r in json.loads(census("progress", "--json", env=with_pass).stdout)}
+
+    term = Terminal(f"census-{os.getpid()}", f"{sys.executable} -m census", env)
+    try:
+        term.wait_for("unlock the database")
+        term.keys("demo", "Enter")
+        term.wait_for("My areas")
+        term.keys("Enter")
+        term.wait_for("Str/Dw")
+        term.keys("a")
+        term.wait_for("New listing line")
+        term.keys("C-s")
+        term.wait_for("added")
+        term.keys("Enter")
+        term.wait_for("Record visit")
+        term.keys("v")
+        term.wait_for("Record a visit")
+        term.keys("Enter")
+        term.wait_for("Usual residents present")
+        term.keys("Right", "Right", "Right", "2", "Down", "1", "Left", "Left", "Left", "1")
+        screen = term.wait_for("4 usual residents")
+        assert "✗" not in screen
+        term.keys("C-d")
+        term.wait_for("completed")
+        term.keys("C-q")
+        time.sleep(1.0)
+    finally:
+        term.close()
+
+    after = {r["area"]: r for r in json.loads(census("progress", "--json", env=with_pass).stdout)}
+    area = "R01-D01-EA001"
+    assert after[area]["listed"] == before[area]["listed"] + 1
+    assert after[area]["completed"] == before[area]["completed"] + 1
+    assert after[area]["persons"] == before[area]["persons"] + 4
+    checked = census("check", "--area", area, env=with_pass)
+    assert checked.returncode == 0, checked.stdout
+    verified = census("audit", "verify", env=with_pass)
+    assert verified.returncode == 0 and "intact" in verified.stdout

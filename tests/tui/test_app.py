@@ -1,0 +1,299 @@
+"""The enumerator app driven with Pilot: keys only, assertions on stored rows and messages."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import DataTable, Input, Static
+
+from census.config import default_config
+from census.domain.keys import key_sums
+from census.domain.model import Area, Role
+from census.storage.store import Store
+from census.tui.app import CallbacksScreen, CensusApp, HomeScreen, UnlockScreen
+from census.tui.dialogs import ConfirmDialog, HelpScreen, ListingDialog, ReasonDialog, VisitDialog
+from census.tui.screens import DwellingScreen, HouseholdScreen, ListingScreen
+from census.tui.widgets.count_grid import CountGrid
+
+PASS = "tui passphrase"
+NOW = datetime(2026, 11, 28, 10, 0)
+EA = "R01-D01-EA001"
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    path = tmp_path / "tui.db"
+    store = Store.create(path, PASS, default_config(), Role.ENUMERATOR, "E001")
+    store.import_areas([Area("R01", "region", "North"),
+                        Area("R01-D01", "district", "Riverside", "R01"),
+                        Area(EA, "ea", "Riverside 1", "R01-D01", 40, "E001")], "E001")
+    store.close()
+    return path
+
+
+def drive(db: Path, script: Callable[[CensusApp, Pilot[None]], Awaitable[None]],
+          passphrase: str | None = PASS, **kwargs: Any) -> CensusApp:
+    app = CensusApp(db, passphrase, clock=lambda: NOW, **kwargs)
+
+    async def run() -> None:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            await script(app, pilot)
+
+    asyncio.run(run())
+    return app
+
+
+def reopen(db: Path) -> Store:
+    return Store.open(db, PASS)
+
+
+async def press(pilot: Pilot[None], *keys: str) -> None:
+    for key in keys:
+        await pilot.press(key)
+    await pilot.pause()
+
+
+async def new_dwelling_with_contact(app: CensusApp, pilot: Pilot[None]) -> None:
+    """From Home: open the area, add a listing line, open it, record a completed visit."""
+    assert isinstance(app.screen, HomeScreen)
+    await press(pilot, "enter")
+    assert isinstance(app.screen, ListingScreen)
+    await press(pilot, "a")
+    assert isinstance(app.screen, ListingDialog)
+    await press(pilot, "ctrl+s")
+    assert isinstance(app.screen, ListingScreen)
+    await press(pilot, "enter")
+    assert isinstance(app.screen, DwellingScreen)
+    await press(pilot, "v")
+    assert isinstance(app.screen, VisitDialog)
+    await press(pilot, "enter")  # first outcome: completed
+    assert isinstance(app.screen, HouseholdScreen)
+
+
+def test_complete_household_with_keys_only(db: Path) -> None:
+    async def script(app: CensusApp, pilot: Pilot[None]) -> None:
+        await new_dwelling_with_contact(app, pilot)
+        # female 0-4: 1; female 25-34: 2; male 25-34: 1 ; then visitors 1
+        await press(pilot, "1", "right", "right", "right", "2", "down", "1")
+        grid = app.screen.query_one(CountGrid)
+        assert grid.total() == 4
+        assert "4 usual residents" in str(app.screen.query_one("#status").render())
+        await press(pilot, "ctrl+d")
+        assert isinstance(app.screen, DwellingScreen)
+
+    drive(db, script)
+    store = reopen(db)
+    row = store.conn.execute("SELECT status, n_00, n_03, n_11, usual_residents, seed, "
+                             + ", ".join(store.keys) + " FROM household").fetchone()
+    assert row[:5] == ("complete", 1, 2, 1, 4)
+    cells = store.config.cells
+    expected = key_sums(row[5], cells, {cells[0]: 1, cells[3]: 2, cells[11]: 1})
+    assert list(row[6:]) == expected
+    audit = store.conn.execute("SELECT who, field, new FROM audit WHERE record_type = "
+                               "'household' ORDER BY seq").fetchall()
+    assert audit[0][0] == "E001" and audit[0][1] == "*"
+    assert ("E001", "status", "complete") in audit
+    assert ("E001", "residents.female.25-34", "2") in audit
+    assert store.verify_audit().ok
+    store.close()
+
+
+def test_an_error_blocks_completion_and_shows_its_message(db: Path) -> None:
+    async def script(app: CensusApp, pilot: Pilot[None]) -> None:
+        await new_dwelling_with_contact(app, pilot)
+        await press(pilot, "right", "right", "right", "9", "9")  # 99 > 60
+        problems = str(app.screen.query_one("#problems", Static).render())
+        assert "✗ Error E001 residents.female.25-34: 99 is outside 0 to 60" in problems
+        await press(pilot, "ctrl+d")
+        assert isinstance(app.screen, HouseholdScreen)
+        assert app.screen.unsaved
+
+    drive(db, script)
+    store = reopen(db)
+    # The last valid value (9) is the draft; the refused 99 was never stored.
+    assert store.conn.execute("SELECT status, n_03 FROM household").fetchone() == ("draft", 9)
+    store.close()
+
+
+def test_letters_signs_and_points_are_refused_in_the_grid(db: Path) -> None:
+    async def script(app: CensusApp, pilot: Pilot[None]) -> None:
+        await new_dwelling_with_contact(app, pilot)
+        for key in ("a", "minus", "full_stop"):
+            await press(pilot, key)
+            problems = str(app.screen.query_one("#problems", Static).render())
+            assert "E002" in problems and "not a whole number" in problems
+        assert app.screen.query_one(CountGrid).total() == 0
+
+    drive(db, script)
+
+
+def test_a_warning_needs_a_reason_which_is_stored(db: Path) -> None:
+    async def script(app: CensusApp, pilot: Pilot[None]) -> None:
+        await new_dwelling_with_contact(app, pilot)
+        await press(pilot, "2")  # two children, no adult: W002
+        await press(pilot, "ctrl+d")
+        assert isinstance(app.screen, ReasonDialog)
+        assert "W002" in str(app.screen.query_one(".warning", Static).render())
+        await press(pilot, "enter", "down", "enter")  # open the list, take the first reason
+        await pilot.pause()
+        assert isinstance(app.screen, (DwellingScreen, HouseholdScreen))
+
+    drive(db, script)
+    store = reopen(db)
+    assert store.conn.execute("SELECT status FROM household").fetchone() == ("complete",)
+    assert store.conn.execute("SELECT rule_id, reason FROM override").fetchall() == [
+        ("W002", "confirmed_with_respondent")]
+    store.close()
+
+
+def test_a_draft_exists_after_each_change_and_the_app_reopens_on_it(db: Path) -> None:
+    revisions: list[int] = []
+
+    async def script(app: CensusApp, pilot: Pilot[None]) -> None:
+        await new_dwelling_with_contact(app, pilot)
+        for key in ("3", "right", "1"):
+            await press(pilot, key)
+            if key != "right":
+                row = app.store.conn.execute("SELECT status, revision, n_00, n_01 "
+                                             "FROM household").fetchone()
+                assert row[0] == "draft"
+                revisions.append(row[1])
+        visitors = app.screen.query_one("#visitors", Input)
+        visitors.focus()
+        await press(pilot, "2")
+        assert app.store.conn.execute("SELECT visitors FROM household").fetchone() == (2,)
+
+    drive(db, script)
+    assert revisions[1] > revisions[0]
+
+    async def reopened(app: CensusApp, pilot: Pilot[None]) -> None:
+        assert isinstance(app.screen, HouseholdScreen)
+        grid = app.screen.query_one(CountGrid)
+        assert grid.counts() == {("female", "0-4"): 3, ("female", "5-14"): 1}
+        assert app.screen.query_one("#visitors", Input).value == "2"
+
+    drive(db, reopened)
+
+
+def test_no_one_home_asks_for_a_callback_which_appears_in_the_due_list(db: Path) -> None:
+    async def script(app: CensusApp, pilot: Pilot[None]) -> None:
+        await press(pilot, "enter", "a", "ctrl+s", "enter", "v")
+        assert isinstance(app.screen, VisitDialog)
+        await press(pilot, "down", "down", "enter")  # no one home
+        date = app.screen.query_one("#date", Input)
+        assert date.has_focus
+        date.value = ""
+        await press(pilot, *"2026-11-27")
+        await press(pilot, "enter")
+        time = app.screen.query_one("#time", Input)
+        time.value = ""
+        await press(pilot, *"1730", "enter")
+        assert "E016" in str(app.screen.query_one("#errors", Static).render())
+        time.value = "17:30"
+        await press(pilot, "enter")
+        assert "E006" in str(app.screen.query_one("#errors", Static).render())  # in the past
+        date.value = "2026-11-28"
+        await press(pilot, "ctrl+s")
+        assert isinstance(app.screen, DwellingScreen)
+        await press(pilot, "escape", "escape")
+        assert isinstance(app.screen, HomeScreen)
+        due = app.screen.query_one("#due", DataTable)
+        assert due.get_row_at(0)[0] == "17:30 28/11"
+        await press(pilot, "c")
+        assert isinstance(app.screen, CallbacksScreen)
+        await press(pilot, "enter")
+        assert isinstance(app.screen, DwellingScreen)
+
+    drive(db, script)
+
+
+def test_wrong_passphrase_then_retry(db: Path) -> None:
+    async def script(app: CensusApp, pilot: Pilot[None]) -> None:
+        assert isinstance(app.screen, UnlockScreen)
+        await press(pilot, *"wrong", "enter")
+        assert "passphrase is wrong" in str(app.screen.query_one("#errors", Static).render())
+        assert app.screen.query_one(Input).value == ""
+        app.screen.query_one(Input).value = PASS
+        await press(pilot, "enter")
+        assert isinstance(app.screen, HomeScreen)
+
+    drive(db, script, passphrase=None)
+
+
+def test_ctrl_c_asks_before_quitting_with_an_unsaved_value(db: Path) -> None:
+    async def script(app: CensusApp, pilot: Pilot[None]) -> None:
+        await new_dwelling_with_contact(app, pilot)
+        await press(pilot, "9", "9")
+        await press(pilot, "ctrl+c")
+        assert isinstance(app.screen, ConfirmDialog)
+        await press(pilot, "n")
+        assert isinstance(app.screen, HouseholdScreen)
+        await press(pilot, "delete", "ctrl+c")
+        assert app.return_code is not None or not app.is_running
+
+    drive(db, script)
+
+
+def test_help_lists_the_keys_and_keys_can_be_remapped(db: Path) -> None:
+    async def script(app: CensusApp, pilot: Pilot[None]) -> None:
+        await press(pilot, "f1")
+        assert isinstance(app.screen, HelpScreen)
+        text = " ".join(str(w.render()) for w in app.screen.query("Label"))
+        assert "Callbacks" in text and "Quit" in text
+        await press(pilot, "escape")
+        await press(pilot, "k")
+        assert isinstance(app.screen, CallbacksScreen)
+
+    drive(db, script, keymap={"home.callbacks": "k"})
+
+
+def test_listing_pages_and_filters_without_loading_everything(db: Path) -> None:
+    import json
+
+    from census.forms import import_lines
+    from tests.conftest import dwelling, household
+
+    store = reopen(db)
+    lines = [json.dumps(dwelling(structure=i, households=[household()]
+                                 if i % 3 else [],
+                                 visits=[{"attempt": 1, "at": "2026-11-20T10:00",
+                                          "outcome": "completed" if i % 3 else "refused"}]))
+             for i in range(1, 131)]
+    import_lines(store, lines, now=NOW, sink=lambda line, p: None)
+    store.close()
+
+    async def script(app: CensusApp, pilot: Pilot[None]) -> None:
+        await press(pilot, "enter")
+        table = app.screen.query_one(DataTable)
+        assert table.row_count == 50
+        await press(pilot, "pagedown", "pagedown")
+        assert table.row_count == 30
+        assert table.get_row_at(0)[0] == "101/1"
+        await press(pilot, "f", "f", "f", "f", "f")  # all → ... → refused
+        assert table.row_count == 43
+        assert all(str(table.get_row_at(i)[3]) == "refused" for i in range(table.row_count))
+
+    drive(db, script)
+
+
+def test_small_terminal_and_resize_mid_form(db: Path) -> None:
+    async def script(app: CensusApp, pilot: Pilot[None]) -> None:
+        await new_dwelling_with_contact(app, pilot)
+        await press(pilot, "2")
+        await pilot.resize_terminal(60, 20)
+        await press(pilot, "right", "3")
+        await pilot.resize_terminal(120, 40)
+        await pilot.pause()
+        assert app.screen.query_one(CountGrid).total() == 5
+
+    drive(db, script)
+    store = reopen(db)
+    assert store.conn.execute("SELECT n_00 + n_01 FROM household").fetchone() == (5,)
+    store.close()
