@@ -202,7 +202,10 @@ def tui(db_path: Path | None, passphrase_file: Path | None) -> None:
     from census.tui.app import CensusApp, keymap_from_settings
 
     keymap = keymap_from_settings(user_config_path("census", appauthor=False) / "settings.toml")
-    CensusApp(path, passphrase, keymap).run()
+    app = CensusApp(path, passphrase, keymap)
+    app.run()
+    if app.return_code:
+        sys.exit(app.return_code)
 
 
 @cli.command()

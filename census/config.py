@@ -127,8 +127,8 @@ class SurveyConfig:
         )
 
 
-_CODE = re.compile(r"^[a-z][a-z0-9_]{0,19}$")
-_BAND = re.compile(r"^(\d{1,3})(?:-(\d{1,3})|(\+))$")
+_CODE = re.compile(r"[a-z][a-z0-9_]{0,19}")
+_BAND = re.compile(r"([0-9]{1,3})(?:-([0-9]{1,3})|(\+))")
 
 _ALLOWED: dict[str, set[str]] = {
     "survey": {"name"},
@@ -150,7 +150,7 @@ def parse_age_bands(values: list[Any], where: str) -> tuple[AgeBand, ...]:
                             '["0-4", "5-14", "15+"].').format(where=where))
     bands: list[AgeBand] = []
     for i, value in enumerate(values):
-        m = _BAND.match(value) if isinstance(value, str) else None
+        m = _BAND.fullmatch(value) if isinstance(value, str) else None
         if not m:
             raise ConfigError(_('{where}: age band {value!r} is not of the form "0-4" or "65+".')
                               .format(where=where, value=value))
@@ -225,7 +225,7 @@ def parse_config(text: str, source: str = "config") -> SurveyConfig:
 
     levels = areas["levels"]
     if (not isinstance(levels, list) or not levels
-            or not all(isinstance(x, str) and _CODE.match(x) for x in levels)
+            or not all(isinstance(x, str) and _CODE.fullmatch(x) for x in levels)
             or len(set(levels)) != len(levels)):
         raise ConfigError(_("{source}: [areas] levels must be a list of distinct lower-case "
                             'codes such as ["region", "district", "ea"].').format(source=source))
@@ -237,7 +237,7 @@ def parse_config(text: str, source: str = "config") -> SurveyConfig:
                             "{{ code, label }} tables.").format(source=source))
     for item in sexes_raw:
         if (not isinstance(item, dict) or set(item) != {"code", "label"}
-                or not isinstance(item["code"], str) or not _CODE.match(item["code"])
+                or not isinstance(item["code"], str) or not _CODE.fullmatch(item["code"])
                 or not isinstance(item["label"], str) or not item["label"]):
             raise ConfigError(_("{source}: [persons] each sex needs exactly a lower-case code "
                                 "and a label, e.g. {{ code = \"female\", label = \"Female\" }}; "

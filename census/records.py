@@ -61,15 +61,16 @@ class _Collector:
     def fields(self, obj: Mapping[str, Any], allowed: set[str], required: tuple[str, ...],
                kind: str, where: str) -> None:
         for key in sorted(set(obj) - allowed):
-            self.problems.append(Problem("E031", f"{where}{key}", {
+            self.problems.append(Problem("E031", f"{where}{key or repr(key)}", {
                 "value": repr(key), "kind": kind, "allowed": ", ".join(sorted(allowed))}))
         for key in required:
             if key not in obj:
                 self.problems.append(Problem("E032", f"{where}{key}", {"value": repr(key),
                                                                         "kind": kind}))
 
-    def text_code(self, value: object, field: str, kind: str) -> str | None:
-        if value is None:
+    def text_code(self, value: object, field: str, kind: str, required: bool = False
+                  ) -> str | None:
+        if value is None and not required:
             return None
         if not isinstance(value, str) or not 0 < len(value) <= MAX_CODE or not value.isprintable():
             self.problems.append(Problem("E033", field, {
@@ -210,7 +211,7 @@ def dwelling_from_json(raw: object, cfg: SurveyConfig) -> tuple[Dwelling | None,
     c.fields(raw, DWELLING_FIELDS, DWELLING_REQUIRED, "a dwelling", "")
     did = c.record_id(raw.get("id"), "id")
     revision = c.take(parse_number(raw.get("revision", 1), "revision", "revision", 1, 10**9), 1)
-    area = c.text_code(raw.get("area"), "area", "area code") or ""
+    area = c.text_code(raw.get("area"), "area", "area code", required="area" in raw) or ""
     structure = c.take(parse_number(raw.get("structure"), "structure", "structure number"), 0)
     number = c.take(parse_number(raw.get("dwelling"), "dwelling", "dwelling number"), 0)
     dtype = c.take(parse_code(raw.get("type", "house"), "type", DwellingType, "dwelling type"),

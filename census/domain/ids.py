@@ -7,7 +7,7 @@ import re
 import time
 import uuid
 
-_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 def new_id() -> str:
@@ -27,7 +27,7 @@ def uuid7(ms: int, rand: int) -> str:
 
 def is_id(text: object) -> bool:
     """True when `text` is a lower-case canonical UUID string."""
-    return isinstance(text, str) and bool(_UUID.match(text))
+    return isinstance(text, str) and bool(_UUID.fullmatch(text))
 
 
 def new_seed() -> bytes:

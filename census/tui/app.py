@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -89,7 +90,7 @@ class HomeScreen(CensusScreen):
             survey=store.config.name, user=store.user, role=_(str(store.role))), classes="title")
         yield Label("", id="returned-title", classes="section")
         yield DataTable(id="returned", cursor_type="row")
-        yield Label(_("Callbacks due today"), classes="section")
+        yield Label(_("Callbacks due (today and overdue)"), classes="section")
         yield DataTable(id="due", cursor_type="row")
         yield Label(_("My areas"), classes="section")
         yield DataTable(id="areas", cursor_type="row")
@@ -135,9 +136,9 @@ class HomeScreen(CensusScreen):
         areas.clear()
         for r in self.census.my_areas():
             target = max(r.expected or 0, r.listed)
-            areas.add_row(r.area, r.name[:18], f"{r.listed}/{r.expected or '?'}",
+            areas.add_row(r.area, r.name[:12], f"{r.listed}/{r.expected or '?'}",
                           str(r.visited), str(r.completed), str(r.callbacks_due),
-                          bar(r.completed, target), key=r.area)
+                          bar(r.completed, target, width=8), key=r.area)
         if areas.row_count:
             areas.move_cursor(row=min(cursor, areas.row_count - 1))
 
@@ -307,6 +308,20 @@ class CensusApp(App[None]):
         if self._store is not None:
             self._store.close()
 
+    def _print_error_renderables(self) -> None:
+        """After a bug, say so in one paragraph: no traceback (its locals could hold the
+        passphrase) unless CENSUS_DEBUG is set."""
+        if self._exit_renderables and not os.environ.get("CENSUS_DEBUG"):
+            error = self._exception
+            self.error_console.print(_(
+                "census stopped after an internal error ({kind}: {error}). Everything saved "
+                "before it is kept, drafts included; run `census` again to continue where you "
+                "were. Please report this (CENSUS_DEBUG=1 shows the details).").format(
+                kind=type(error).__name__, error=error), markup=False, highlight=False)
+            self._exit_renderables.clear()
+            return
+        super()._print_error_renderables()
+
     # -- actions -------------------------------------------------------------------------------
 
     def action_help(self) -> None:
@@ -325,8 +340,8 @@ class CensusApp(App[None]):
                     self.exit()
 
             self.push_screen(ConfirmDialog(_(
-                "A value on this form is not valid and is not saved (the rest of the draft is). "
-                "Quit anyway?")), answer)
+                "Something typed on this form is not saved (a value that is not valid, or the "
+                "database was busy); the rest of the draft is. Quit anyway?")), answer)
             return
         self.exit()
 

@@ -287,6 +287,7 @@ class HouseholdScreen(CensusScreen):
         self.household_id = household_id
         self.field_problems: dict[str, Problem] = {}
         self.restoring = True
+        self.save_failed = False
 
     def _household(self) -> tuple[Dwelling, Household]:
         d = self.census.store.load_dwelling(self.dwelling_id)
@@ -334,7 +335,8 @@ class HouseholdScreen(CensusScreen):
 
     @property
     def unsaved(self) -> bool:
-        return bool(self.field_problems) or not self.query_one(CountGrid).valid
+        return (self.save_failed or bool(self.field_problems)
+                or not self.query_one(CountGrid).valid)
 
     # -- reading the form ----------------------------------------------------------------------
 
@@ -408,7 +410,10 @@ class HouseholdScreen(CensusScreen):
         saved = self.guarded(lambda: self.census.entry.save_household(
             self.dwelling_id, household, complete=complete,
             dwelling_overrides=dwelling_overrides))
+        self.save_failed = saved is None
         if saved is None:
+            self.update_status(" · " + _("NOT SAVED: the database is busy; press Ctrl+S to "
+                                         "retry"))
             return
         if saved.ok and saved.dwelling:
             self.household = next(h for h in saved.dwelling.households if h.id == household.id)
@@ -428,13 +433,13 @@ class HouseholdScreen(CensusScreen):
                                                              for p in saved.problems[:5]))
 
     def action_save_draft(self) -> None:
-        if self.unsaved:
+        if self.field_problems or not self.query_one(CountGrid).valid:
             self.notify(_("Correct the value marked ✗ first."), severity="warning")
             return
         self.save(complete=False)
 
     def action_complete(self) -> None:
-        if self.unsaved:
+        if self.field_problems or not self.query_one(CountGrid).valid:
             self.notify(_("Correct the value marked ✗ first."), severity="warning")
             return
         self.save(complete=True)
@@ -443,6 +448,10 @@ class HouseholdScreen(CensusScreen):
             self.action_back()
 
     def action_back(self) -> None:
+        if self.save_failed:
+            self.notify(_("The last change is not saved (the database was busy); press Ctrl+S "
+                          "to retry before leaving."), severity="warning")
+            return
         if self.unsaved:
             self.notify(_("A value is not valid and not saved; correct it or clear it "
                           "(Delete) before leaving."), severity="warning")

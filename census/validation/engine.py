@@ -78,7 +78,11 @@ def parse_number(value: object, field: str, kind: str, low: int = 1,
                  high: int = MAX_NUMBER) -> int | Problem:
     """A structure, dwelling, household or attempt number: a whole number low..high."""
     if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
-        value = int(value.strip())
+        text = value.strip().lstrip("0") or "0"
+        if len(text) > 12:  # int() of thousands of digits raises; no number is that long
+            return Problem("E014", field, {"value": repr(value[:16] + "…"), "min": low,
+                                           "max": high, "kind": kind})
+        value = int(text)
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
@@ -119,11 +123,14 @@ def check_locator(text: str | None, config: SurveyConfig, field: str = "locator"
     limit = config.rules.locator_max_length
     if len(text) > limit:
         problems.append(Problem("E009", field, {"length": len(text), "max": limit}))
-    if _PHONE.search(text):
+    # A too-long locator is refused anyway: scan a bounded prefix, so that a huge value in an
+    # import line cannot make the patterns below take quadratic time.
+    head = text[: 4 * limit]
+    if _PHONE.search(head):
         problems.append(Problem("E010", field, {"what": "a phone number"}))
-    elif _EMAIL.search(text):
+    elif _EMAIL.search(head):
         problems.append(Problem("E010", field, {"what": "an e-mail address"}))
-    if any(ord(ch) < 32 for ch in text):
+    if any(ord(ch) < 32 for ch in head):
         problems.append(Problem("E010", field, {"what": "control characters"}))
     return problems
 
@@ -209,7 +216,7 @@ def check_dwelling(d: Dwelling, ctx: Context) -> list[Problem]:
     problems += check_locator(d.locator, cfg)
 
     seen_attempts: set[int] = set()
-    for i, v in enumerate(sorted(d.visits, key=lambda v: v.attempt)):
+    for i, v in enumerate(d.visits):
         where = f"visits[{i}]"
         if v.attempt in seen_attempts:
             problems.append(Problem("E015", f"{where}.attempt", {"attempt": v.attempt}))

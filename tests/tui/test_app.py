@@ -297,3 +297,51 @@ def test_small_terminal_and_resize_mid_form(db: Path) -> None:
     store = reopen(db)
     assert store.conn.execute("SELECT n_00 + n_01 FROM household").fetchone() == (5,)
     store.close()
+
+
+def test_a_locked_database_gives_a_clear_message_and_a_retry(db: Path) -> None:
+    import sqlcipher3
+
+    async def script(app: CensusApp, pilot: Pilot[None]) -> None:
+        await new_dwelling_with_contact(app, pilot)
+        app.store.conn.execute("PRAGMA busy_timeout = 50")
+        other = sqlcipher3.connect(str(db))
+        other.execute(f"PRAGMA key = '{PASS}'")
+        other.execute("BEGIN IMMEDIATE")
+        try:
+            await press(pilot, "4")
+            messages = [n.message for n in app._notifications]
+            assert any("busy" in m and "Try again" in m for m in messages), messages
+            assert "NOT SAVED" in str(app.screen.query_one("#status").render())
+            assert app.screen.unsaved
+        finally:
+            other.rollback()
+            other.close()
+        await press(pilot, "ctrl+s")
+        assert not app.screen.unsaved
+        assert app.store.conn.execute("SELECT n_00 FROM household").fetchone() == (4,)
+
+    drive(db, script)
+
+
+def test_an_internal_error_prints_no_traceback_and_no_passphrase(db: Path) -> None:
+    import io
+
+    from rich.console import Console
+
+    app = CensusApp(db, PASS, clock=lambda: NOW)
+    buffer = io.StringIO()
+    app.error_console = Console(file=buffer, width=100)
+    try:
+        secret = PASS
+        raise RuntimeError("boom")
+    except RuntimeError as exc:
+        app._exception = exc
+        from rich.traceback import Traceback
+
+        app._exit_renderables.append(Traceback(show_locals=True))
+        del secret
+    app._print_error_renderables()
+    text = buffer.getvalue()
+    assert "internal error (RuntimeError: boom)" in text
+    assert "Traceback" not in text and PASS not in text
