@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from census.i18n import _, set_language
+from census.i18n import _, ngettext, set_language
 
 if TYPE_CHECKING:
     from census.storage.store import Store
@@ -55,9 +55,10 @@ def _explain(exc: BaseException) -> str | None:
         return _("The database refused the change ({error}); nothing was changed.").format(
             error=text)
     if isinstance(exc, OSError):
-        target = f" {exc.filename}" if exc.filename else ""
-        return _("Cannot use{target}: {error}.").format(target=target,
-                                                        error=exc.strerror or text)
+        if exc.filename:
+            return _("Cannot use {target}: {error}.").format(target=exc.filename,
+                                                             error=exc.strerror or text)
+        return _("The operating system refused: {error}.").format(error=exc.strerror or text)
     return None
 
 
@@ -318,9 +319,13 @@ def demo(db_path: Path | None, passphrase_file: Path | None, households: int) ->
 
     path = _db_path(db_path)
     if path.exists():
-        click.echo(_("A database already exists at {path}; nothing was changed. Open it with "
-                     "`census{db}`, or give another --db for a new demo.").format(
-            path=path, db="" if db_path is None else f" --db {path}"))
+        if db_path is None:
+            click.echo(_("A database already exists at {path}; nothing was changed. Open it "
+                         "with `census`, or give another --db for a new demo.").format(path=path))
+        else:
+            click.echo(_("A database already exists at {path}; nothing was changed. Open it "
+                         "with `census tui --db {path}`, or give another --db for a new demo.")
+                       .format(path=path))
         return
     given = passphrase_file is not None or bool(os.environ.get("CENSUS_PASSPHRASE"))
     phrase = get_passphrase(passphrase_file) if given else DEMO_PASSPHRASE
@@ -341,8 +346,8 @@ def demo(db_path: Path | None, passphrase_file: Path | None, households: int) ->
             Path(str(path) + suffix).unlink(missing_ok=True)
         raise
     store.close()
-    click.echo(_("Created the demo database {path}: {areas} areas, {dwellings} dwellings, "
-                 "{households} households.").format(
+    click.echo(_("Created the demo database {path} (areas: {areas}; dwellings: {dwellings}; "
+                 "households: {households}).").format(
         path=path, areas=len(plan.areas), dwellings=report.dwellings.added,
         households=report.households.added))
     if not given:
@@ -376,10 +381,11 @@ def area_import(db_path: Path | None, passphrase_file: Path | None, file: Path) 
         if problems:
             for p in problems:
                 click.echo(p.render(str(file)))
-            raise UserError(_("{n} problem(s) in {path}; no area was imported.").format(
-                n=len(problems), path=file))
+            raise UserError(ngettext("{n} problem in {path}; no area was imported.",
+                                     "{n} problems in {path}; no area was imported.",
+                                     len(problems)).format(n=len(problems), path=file))
         added, updated, unchanged = store.import_areas(areas, store.user)
-    click.echo(_("{path}: {added} added, {updated} updated, {unchanged} unchanged.").format(
+    click.echo(_("{path}: added {added}, updated {updated}, unchanged {unchanged}.").format(
         path=file, added=added, updated=updated, unchanged=unchanged))
 
 
@@ -449,9 +455,9 @@ def forms_import(db_path: Path | None, passphrase_file: Path | None, as_json: bo
         _print_json({**report.as_dict(), "problems_found": found})
     else:
         d, h = report.dwellings, report.households
-        click.echo(_("{path}: {lines} lines, {invalid} invalid. Dwellings: {da} added, {du} "
-                     "updated, {dn} unchanged, {do} older skipped. Households: {ha} added, {hu} "
-                     "updated, {hn} unchanged, {ho} older skipped.").format(
+        click.echo(_("{path}: lines {lines}, invalid {invalid}. Dwellings: added {da}, updated "
+                     "{du}, unchanged {dn}, older skipped {do}. Households: added {ha}, updated "
+                     "{hu}, unchanged {hn}, older skipped {ho}.").format(
             path=file, lines=report.lines, invalid=report.invalid_lines, da=d.added,
             du=d.updated, dn=d.unchanged, do=d.older, ha=h.added, hu=h.updated, hn=h.unchanged,
             ho=h.older))
@@ -516,7 +522,7 @@ def check(db_path: Path | None, passphrase_file: Path | None, as_json: bool,
     if as_json:
         _print_json({"problems": found, "errors": errors})
     else:
-        click.echo(_("{n} problem(s), {e} error(s).").format(n=len(found), e=errors))
+        click.echo(_("Problems: {n}; errors: {e}.").format(n=len(found), e=errors))
     if errors:
         sys.exit(1)
 
@@ -566,7 +572,9 @@ def audit_verify(db_path: Path | None, passphrase_file: Path | None, as_json: bo
     if as_json:
         _print_json(result.__dict__)
     elif result.ok:
-        click.echo(_("Audit log intact: {n} entries verified.").format(n=result.entries))
+        click.echo(ngettext("Audit log intact: {n} entry verified.",
+                            "Audit log intact: {n} entries verified.",
+                            result.entries).format(n=result.entries))
     else:
         click.echo(_("Audit log BROKEN at entry {seq}: {reason}. {n} entries before it verify."
                      ).format(seq=result.broken_at, reason=result.reason, n=result.entries))

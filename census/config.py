@@ -12,10 +12,11 @@ import json
 import re
 import tomllib
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from census.i18n import _
+from census.i18n import N_, _
 
 #: The largest locator length the privacy model allows, whatever a config says (DESIGN §2).
 LOCATOR_HARD_LIMIT = 60
@@ -52,6 +53,10 @@ max_callbacks_without_contact = 3
 # Longest dwelling locator in characters (at most 60).
 locator_max_length = 60
 """
+
+
+# The built-in sex labels, marked so that the catalogs translate them when shown.
+DEFAULT_LABELS = (N_("Female"), N_("Male"))
 
 
 class ConfigError(ValueError):
@@ -100,10 +105,15 @@ class SurveyConfig:
     max_household_size: int
     rules: RuleThresholds = field(default_factory=RuleThresholds)
 
-    @property
+    @cached_property
     def cells(self) -> tuple[tuple[str, str], ...]:
         """The (sex code, age band code) cells of the count grid, in storage order."""
         return tuple((s.code, b.code) for s in self.sexes for b in self.age_bands)
+
+    @cached_property
+    def cell_set(self) -> frozenset[tuple[str, str]]:
+        """The cells, for membership tests."""
+        return frozenset(self.cells)
 
     def canonical_json(self) -> str:
         """A stable JSON form: two configs are the same survey when these strings are equal."""

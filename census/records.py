@@ -26,13 +26,14 @@ from census.domain.model import (
     Respondent,
     Visit,
 )
+from census.i18n import N_
 from census.validation.engine import (
     parse_code,
     parse_count,
     parse_datetime,
     parse_number,
 )
-from census.validation.rules import Problem
+from census.validation.rules import Msg, Problem
 
 DWELLING_FIELDS = {"id", "revision", "area", "structure", "dwelling", "type", "occupancy",
                    "locator", "enumerator", "visits", "households", "overrides"}
@@ -43,6 +44,8 @@ HOUSEHOLD_FIELDS = {"id", "number", "revision", "status", "respondent", "residen
                     "visitors", "declared_total", "overrides"}
 HOUSEHOLD_REQUIRED = ("id", "number")
 MAX_CODE = 40
+REVISION = Msg(N_("revision"))
+A_DWELLING, A_VISIT, A_HOUSEHOLD = Msg(N_("a dwelling")), Msg(N_("a visit")), Msg(N_("a household"))
 T = TypeVar("T")
 
 
@@ -74,15 +77,15 @@ class _Collector:
             return None
         if not isinstance(value, str) or not 0 < len(value) <= MAX_CODE or not value.isprintable():
             self.problems.append(Problem("E033", field, {
-                "value": field, "kind": f"a {kind} of 1 to {MAX_CODE} printable characters"}))
+                "value": field, "kind": Msg(N_("a code of 1 to 40 printable characters"))}))
             return None
         return value
 
     def record_id(self, value: object, field: str) -> str:
         if not is_id(value):
             self.problems.append(Problem("E033", field, {
-                "value": field, "kind": "a UUID in lower case, e.g. "
-                                        "0192f6c4-3b1e-7a2c-9f00-1234567890ab"}))
+                "value": field, "kind": Msg(N_("a UUID in lower case, e.g. "
+                                               "0192f6c4-3b1e-7a2c-9f00-1234567890ab"))}))
             return ""
         assert isinstance(value, str)
         return value
@@ -92,11 +95,13 @@ class _Collector:
             return {}
         if not isinstance(value, dict):
             self.problems.append(Problem("E033", field, {
-                "value": field, "kind": 'an object such as {"W001": "confirmed_with_respondent"}'}))
+                "value": field,
+                "kind": Msg(N_('an object such as {"W001": "confirmed_with_respondent"}'))}))
             return {}
         out = {}
         for rule_id, reason in value.items():
-            parsed = parse_code(reason, f"{field}.{rule_id}", OverrideReason, "confirmation reason")
+            parsed = parse_code(reason, f"{field}.{rule_id}", OverrideReason,
+                                Msg(N_("confirmation reason")))
             if isinstance(parsed, Problem):
                 self.problems.append(parsed)
             else:
@@ -110,16 +115,16 @@ def _is_obj(value: object) -> bool:
 
 def _parse_visit(c: _Collector, raw: object, where: str) -> Visit | None:
     if not _is_obj(raw):
-        c.problems.append(Problem("E033", where.rstrip("."), {"value": where.rstrip("."),
-                                                             "kind": "a JSON object (a visit)"}))
+        c.problems.append(Problem("E033", where.rstrip("."), {
+            "value": where.rstrip("."), "kind": Msg(N_("a JSON object (a visit)"))}))
         return None
     assert isinstance(raw, dict)
-    c.fields(raw, VISIT_FIELDS, VISIT_REQUIRED, "a visit", where)
-    attempt = c.take(parse_number(raw.get("attempt"), f"{where}attempt", "visit attempt number",
-                                  1, 99), 0)
+    c.fields(raw, VISIT_FIELDS, VISIT_REQUIRED, A_VISIT, where)
+    attempt = c.take(parse_number(raw.get("attempt"), f"{where}attempt",
+                                  Msg(N_("visit attempt number")), 1, 99), 0)
     at = c.take(parse_datetime(raw.get("at"), f"{where}at"), None)
-    outcome = c.take(parse_code(raw.get("outcome"), f"{where}outcome", Outcome, "visit outcome"),
-                     None)
+    outcome = c.take(parse_code(raw.get("outcome"), f"{where}outcome", Outcome,
+                                Msg(N_("visit outcome"))), None)
     callback: datetime | None = None
     if raw.get("callback_at") is not None:
         callback = c.take(parse_datetime(raw["callback_at"], f"{where}callback_at"), None)
@@ -137,8 +142,8 @@ def _parse_residents(c: _Collector, raw: object, where: str, cfg: SurveyConfig
         return {}
     if not _is_obj(raw):
         c.problems.append(Problem("E033", field, {
-            "value": field, "kind": 'an object of sex → age band → count, e.g. '
-                                    '{"female": {"0-4": 1}}'}))
+            "value": field, "kind": Msg(N_('an object of sex → age band → count, e.g. '
+                                           '{"female": {"0-4": 1}}'))}))
         return {}
     assert isinstance(raw, dict)
     sexes = [s.code for s in cfg.sexes]
@@ -147,16 +152,16 @@ def _parse_residents(c: _Collector, raw: object, where: str, cfg: SurveyConfig
     for sex, by_band in raw.items():
         if sex not in sexes:
             c.problems.append(Problem("E011", f"{field}.{sex}", {
-                "value": repr(sex), "kind": "sex category", "allowed": ", ".join(sexes)}))
+                "value": repr(sex), "kind": Msg(N_("sex category")), "allowed": ", ".join(sexes)}))
             continue
         if not _is_obj(by_band):
             c.problems.append(Problem("E033", f"{field}.{sex}", {
-                "value": f"{field}.{sex}", "kind": 'an object of age band → count'}))
+                "value": f"{field}.{sex}", "kind": Msg(N_('an object of age band → count'))}))
             continue
         for band, value in by_band.items():
             if band not in bands:
                 c.problems.append(Problem("E011", f"{field}.{sex}.{band}", {
-                    "value": repr(band), "kind": "age band", "allowed": ", ".join(bands)}))
+                    "value": repr(band), "kind": Msg(N_("age band")), "allowed": ", ".join(bands)}))
                 continue
             n = c.take(parse_count(value, f"{field}.{sex}.{band}", cfg.max_household_size), 0)
             if n:
@@ -168,20 +173,20 @@ def _parse_household(c: _Collector, raw: object, where: str, cfg: SurveyConfig
                      ) -> Household | None:
     if not _is_obj(raw):
         c.problems.append(Problem("E033", where.rstrip("."), {
-            "value": where.rstrip("."), "kind": "a JSON object (a household)"}))
+            "value": where.rstrip("."), "kind": Msg(N_("a JSON object (a household)"))}))
         return None
     assert isinstance(raw, dict)
-    c.fields(raw, HOUSEHOLD_FIELDS, HOUSEHOLD_REQUIRED, "a household", where)
+    c.fields(raw, HOUSEHOLD_FIELDS, HOUSEHOLD_REQUIRED, A_HOUSEHOLD, where)
     cap = cfg.max_household_size
     hid = c.record_id(raw.get("id"), f"{where}id")
-    number = c.take(parse_number(raw.get("number"), f"{where}number", "household number", 1, 99),
-                    0)
-    revision = c.take(parse_number(raw.get("revision", 1), f"{where}revision", "revision",
+    number = c.take(parse_number(raw.get("number"), f"{where}number",
+                                 Msg(N_("household number")), 1, 99), 0)
+    revision = c.take(parse_number(raw.get("revision", 1), f"{where}revision", REVISION,
                                    1, 10**9), 1)
     status = c.take(parse_code(raw.get("status", "complete"), f"{where}status",
-                               HouseholdStatus, "household status"), HouseholdStatus.DRAFT)
+                               HouseholdStatus, Msg(N_("household status"))), HouseholdStatus.DRAFT)
     respondent = c.take(parse_code(raw.get("respondent", "member"), f"{where}respondent",
-                                   Respondent, "respondent type"), Respondent.MEMBER)
+                                   Respondent, Msg(N_("respondent type"))), Respondent.MEMBER)
     residents = _parse_residents(c, raw.get("residents"), where, cfg)
     away = c.take(parse_count(raw.get("away", 0), f"{where}away", cap), 0)
     visitors = c.take(parse_count(raw.get("visitors", 0), f"{where}visitors", cap), 0)
@@ -205,34 +210,38 @@ def dwelling_from_json(raw: object, cfg: SurveyConfig) -> tuple[Dwelling | None,
     """
     c = _Collector()
     if not _is_obj(raw):
-        return None, [Problem("E033", "", {"value": "the line", "kind": "a JSON object "
-                                                                          "(one dwelling)"})]
+        return None, [Problem("E033", "", {"value": Msg(N_("the line")),
+                                           "kind": Msg(N_("a JSON object (one dwelling)"))})]
     assert isinstance(raw, dict)
-    c.fields(raw, DWELLING_FIELDS, DWELLING_REQUIRED, "a dwelling", "")
+    c.fields(raw, DWELLING_FIELDS, DWELLING_REQUIRED, A_DWELLING, "")
     did = c.record_id(raw.get("id"), "id")
-    revision = c.take(parse_number(raw.get("revision", 1), "revision", "revision", 1, 10**9), 1)
-    area = c.text_code(raw.get("area"), "area", "area code", required="area" in raw) or ""
-    structure = c.take(parse_number(raw.get("structure"), "structure", "structure number"), 0)
-    number = c.take(parse_number(raw.get("dwelling"), "dwelling", "dwelling number"), 0)
-    dtype = c.take(parse_code(raw.get("type", "house"), "type", DwellingType, "dwelling type"),
+    revision = c.take(parse_number(raw.get("revision", 1), "revision", REVISION, 1, 10**9), 1)
+    area = c.text_code(raw.get("area"), "area", Msg(N_("area code")), required="area" in raw) or ""
+    structure = c.take(parse_number(raw.get("structure"), "structure",
+                                    Msg(N_("structure number"))), 0)
+    number = c.take(parse_number(raw.get("dwelling"), "dwelling", Msg(N_("dwelling number"))), 0)
+    dtype = c.take(parse_code(raw.get("type", "house"), "type", DwellingType,
+                              Msg(N_("dwelling type"))),
                    DwellingType.OTHER)
     occupancy = c.take(parse_code(raw.get("occupancy", "occupied"), "occupancy", Occupancy,
-                                  "occupancy"), Occupancy.OCCUPIED)
+                                  Msg(N_("occupancy"))), Occupancy.OCCUPIED)
     locator = raw.get("locator")
     if locator is not None and not isinstance(locator, str):
-        c.problems.append(Problem("E033", "locator", {"value": "locator", "kind": "text"}))
+        c.problems.append(Problem("E033", "locator", {"value": "locator", "kind": Msg(N_("text"))}))
         locator = None
-    enumerator = c.text_code(raw.get("enumerator"), "enumerator", "enumerator code")
+    enumerator = c.text_code(raw.get("enumerator"), "enumerator", Msg(N_("enumerator code")))
     visits: list[Visit] = []
     households: list[Household] = []
     for name in ("visits", "households"):
         items = raw.get(name, [])
         if not isinstance(items, list):
-            c.problems.append(Problem("E033", name, {"value": name, "kind": "a JSON list"}))
+            c.problems.append(Problem("E033", name, {"value": name,
+                                                     "kind": Msg(N_("a JSON list"))}))
             continue
         if len(items) > 99:
+            kind = N_("number of visits") if name == "visits" else N_("number of households")
             c.problems.append(Problem("E014", name, {"value": len(items), "min": 0, "max": 99,
-                                                     "kind": f"number of {name}"}))
+                                                     "kind": Msg(kind)}))
             continue
         for i, item in enumerate(items):
             where = f"{name}[{i}]."
@@ -264,7 +273,7 @@ def household_to_json(h: Household, cfg: SurveyConfig) -> dict[str, Any]:
         n = h.residents.get((sex, band), 0)
         if n:
             residents.setdefault(sex, {})[band] = n
-    out: dict[str, Any] = {"id": h.id, "number": h.number, "revision": h.revision,
+    out: dict[str, Any] = {"id": h.id, "number": h.number, Msg(N_("revision")): h.revision,
                            "status": str(h.status), "respondent": str(h.respondent),
                            "residents": residents, "away": h.away, "visitors": h.visitors}
     if h.declared_total is not None:

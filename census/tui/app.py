@@ -27,7 +27,7 @@ from census.i18n import _
 from census.storage.connection import StoreError
 from census.storage.store import ProgressRow, Store
 from census.tui.dialogs import ConfirmDialog, HelpScreen
-from census.tui.labels import bar
+from census.tui.labels import ROLES, bar
 
 R = TypeVar("R")
 
@@ -50,7 +50,7 @@ class CensusScreen(Screen[None]):
         try:
             return action()
         except StoreError as exc:
-            self.notify(str(exc) + " " + _("Try again."), severity="error", timeout=8)
+            self.notify(_("{error} Try again.").format(error=exc), severity="error", timeout=8)
             return None
 
 
@@ -87,7 +87,8 @@ class HomeScreen(CensusScreen):
     def compose(self) -> ComposeResult:
         store = self.census.store
         yield Label(_("{survey} · {user} ({role})").format(
-            survey=store.config.name, user=store.user, role=_(str(store.role))), classes="title")
+            survey=store.config.name, user=store.user, role=_(ROLES[store.role])),
+            classes="title")
         yield Label("", id="returned-title", classes="section")
         yield DataTable(id="returned", cursor_type="row")
         yield Label(_("Callbacks due (today and overdue)"), classes="section")

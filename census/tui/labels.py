@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from census.domain.model import DwellingType, Occupancy, Outcome
+from census.domain.model import DwellingType, Occupancy, Outcome, Role
 from census.i18n import N_, _
 from census.validation.rules import Problem, Severity
 
@@ -44,6 +44,11 @@ HOUSEHOLD_STATUS: dict[str, str] = {
     "complete": N_("complete"),
     "returned": N_("returned"),
     "approved": N_("approved"),
+}
+ROLES: dict[Role, str] = {
+    Role.ENUMERATOR: N_("enumerator"),
+    Role.SUPERVISOR: N_("supervisor"),
+    Role.OFFICE: N_("office"),
 }
 SYMBOL = {Severity.ERROR: "✗", Severity.WARNING: "⚠", Severity.INFO: "ℹ"}
 WORD = {Severity.ERROR: N_("Error"), Severity.WARNING: N_("Warning"), Severity.INFO: N_("Note")}

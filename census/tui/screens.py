@@ -207,10 +207,11 @@ class DwellingScreen(CensusScreen):
             return
         self.dwelling = d
         self.census.remember(area=d.area, dwelling=d.id)
-        locator = f" · {d.locator}" if d.locator else ""
-        self.query_one("#title", Label).update(_("Dwelling {s}/{n} · {type} · {occ}{loc}").format(
+        title = _("Dwelling {s}/{n} · {type} · {occ} · {loc}") if d.locator else _(
+            "Dwelling {s}/{n} · {type} · {occ}")
+        self.query_one("#title", Label).update(title.format(
             s=d.structure, n=d.number, type=_(TYPES[d.type]), occ=_(OCCUPANCY[d.occupancy]),
-            loc=locator))
+            loc=d.locator))
         visits = self.query_one("#visits", DataTable)
         visits.clear()
         for v in d.visits:

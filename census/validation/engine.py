@@ -25,8 +25,13 @@ from census.domain.model import (
     OverrideReason,
     Respondent,
 )
-from census.validation.rules import RULES, Problem, Severity
+from census.i18n import N_
+from census.validation.rules import RULES, Msg, Problem, Severity
 
+#: How a dwelling's state reads inside a message.
+STATE_WORDS = {"vacant": N_("vacant"), "not_found": N_("not found"),
+               "not_dwelling": N_("not a dwelling"),
+               "under_construction": N_("under construction")}
 #: Clock skew tolerated before a visit counts as "in the future".
 FUTURE_TOLERANCE = timedelta(minutes=10)
 MAX_NUMBER = 9999
@@ -60,9 +65,10 @@ def parse_count(value: object, field: str, maximum: int) -> int | Problem:
             return 0
         if not text.isascii() or not text.isdigit():
             return Problem("E002", field, {"value": _fmt(value), "max": maximum})
-        if len(text) > 6:
-            return Problem("E001", field, {"value": text, "max": maximum})
-        value = int(text)
+        digits = text.lstrip("0") or "0"
+        if len(digits) > 6:
+            return Problem("E001", field, {"value": text[:16], "max": maximum})
+        value = int(digits)
     if isinstance(value, float):
         if not value.is_integer():
             return Problem("E002", field, {"value": _fmt(value), "max": maximum})
@@ -70,7 +76,8 @@ def parse_count(value: object, field: str, maximum: int) -> int | Problem:
     if not isinstance(value, int):
         return Problem("E002", field, {"value": _fmt(value), "max": maximum})
     if not 0 <= value <= maximum:
-        return Problem("E001", field, {"value": value, "max": maximum})
+        shown = value if abs(value) < 10**12 else ("-" if value < 0 else "") + "10^12+"
+        return Problem("E001", field, {"value": shown, "max": maximum})
     return value
 
 
@@ -127,11 +134,11 @@ def check_locator(text: str | None, config: SurveyConfig, field: str = "locator"
     # import line cannot make the patterns below take quadratic time.
     head = text[: 4 * limit]
     if _PHONE.search(head):
-        problems.append(Problem("E010", field, {"what": "a phone number"}))
+        problems.append(Problem("E010", field, {"what": Msg(N_("a phone number"))}))
     elif _EMAIL.search(head):
-        problems.append(Problem("E010", field, {"what": "an e-mail address"}))
+        problems.append(Problem("E010", field, {"what": Msg(N_("an e-mail address"))}))
     if any(ord(ch) < 32 for ch in head):
-        problems.append(Problem("E010", field, {"what": "control characters"}))
+        problems.append(Problem("E010", field, {"what": Msg(N_("control characters"))}))
     return problems
 
 
@@ -158,9 +165,9 @@ def _check_overrides(overrides: dict[str, OverrideReason], raised: set[str],
     for rule_id in sorted(overrides):
         rule = RULES.get(rule_id)
         if rule is None or rule.severity is not Severity.WARNING:
-            why = "it is not a warning rule"
+            why = Msg(N_("it is not a warning rule"))
         elif rule_id not in raised:
-            why = "that warning does not apply to this record"
+            why = Msg(N_("that warning does not apply to this record"))
         else:
             continue
         problems.append(Problem("E018", f"{field}.{rule_id}", {"value": rule_id, "why": why}))
@@ -174,9 +181,9 @@ def check_household(h: Household, ctx: Context) -> list[Problem]:
     problems: list[Problem] = []
     draft = h.status is HouseholdStatus.DRAFT
     for (sex, band), n in h.residents.items():
-        if (sex, band) not in cfg.cells:
+        if (sex, band) not in cfg.cell_set:
             problems.append(Problem("E011", f"residents.{sex}.{band}", {
-                "value": _fmt(f"{sex}.{band}"), "kind": "sex and age band",
+                "value": _fmt(f"{sex}.{band}"), "kind": Msg(N_("sex and age band")),
                 "allowed": ", ".join(f"{s}.{b}" for s, b in cfg.cells)}))
         elif not 0 <= n <= cap:
             problems.append(Problem("E001", f"residents.{sex}.{band}", {"value": n, "max": cap}))
@@ -187,7 +194,7 @@ def check_household(h: Household, ctx: Context) -> list[Problem]:
         problems.append(Problem("E008", "residents", {"count": h.usual_residents, "max": cap}))
     if not draft:
         if h.usual_residents == 0:
-            problems.append(Problem("E003", "residents", {"what": f"household {h.number}"}))
+            problems.append(Problem("E003", "residents", {"what": Msg(N_("this household"))}))
         if h.declared_total is not None and h.declared_total != h.usual_residents:
             problems.append(Problem("E007", "declared_total", {
                 "declared": h.declared_total, "counted": h.usual_residents}))
@@ -245,7 +252,7 @@ def check_dwelling(d: Dwelling, ctx: Context) -> list[Problem]:
         where = f"households[{i}]"
         if h.number in numbers:
             problems.append(Problem("E005", f"{where}.number", {
-                "key": f"household {h.number}", "other": f"households[{numbers[h.number]}]"}))
+                "key": f"#{h.number}", "other": f"households[{numbers[h.number]}]"}))
         numbers.setdefault(h.number, i)
         problems += [p.at(where) for p in check_household(h, ctx)]
         if h.usual_residents + h.visitors == 0:
@@ -253,16 +260,16 @@ def check_dwelling(d: Dwelling, ctx: Context) -> list[Problem]:
         if last in ("vacant", "not_found") or d.occupancy is Occupancy.NOT_DWELLING:
             state = last if last in ("vacant", "not_found") else d.occupancy
             problems.append(Problem("E004", f"{where}.residents", {
-                "state": str(state), "number": h.number,
+                "state": Msg(STATE_WORDS[str(state)]), "number": h.number,
                 "count": h.usual_residents + h.visitors}))
         elif not contact:
             problems.append(Problem("E013", f"{where}.residents", {"number": h.number}))
         elif d.occupancy in (Occupancy.VACANT, Occupancy.UNDER_CONSTRUCTION):
             dwelling_problems.append(Problem("W005", "occupancy", {
-                "state": str(d.occupancy), "number": h.number}))
+                "state": Msg(STATE_WORDS[str(d.occupancy)]), "number": h.number}))
     if last == "completed" and not any(h.usual_residents for h in d.households) and not any(
             h.status is HouseholdStatus.DRAFT for h in d.households):
-        problems.append(Problem("E003", "households", {"what": "the dwelling"}))
+        problems.append(Problem("E003", "households", {"what": Msg(N_("the dwelling"))}))
     raised = {p.rule_id for p in dwelling_problems}
     problems += _check_overrides(dict(d.overrides), raised, "overrides")
     problems += _confirm(dwelling_problems, dict(d.overrides), draft=False)
@@ -280,8 +287,7 @@ class NaturalKey:
     record: str
 
     def label(self) -> str:
-        return (f"{self.area} structure {self.structure} dwelling {self.dwelling} "
-                f"household {self.household}")
+        return f"{self.area} {self.structure}/{self.dwelling} #{self.household}"
 
 
 def check_area(keys: Iterable[NaturalKey]) -> list[Problem]:

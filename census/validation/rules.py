@@ -130,6 +130,13 @@ RULES: dict[str, Rule] = _rules(
 )
 
 
+class Msg(str):
+    """A phrase given to a message template (e.g. "a phone number"), translated when shown.
+
+    Mark the literal with N_() so that it is extracted: `Msg(N_("a phone number"))`.
+    """
+
+
 @dataclass(frozen=True)
 class Problem:
     """One rule hit: which rule, which field (a path such as `households[0].away`) and values."""
@@ -150,7 +157,8 @@ class Problem:
 
     def message(self) -> str:
         """The message in the current language."""
-        return _(self.rule.template).format(**self.params)
+        params = {k: _(v) if isinstance(v, Msg) else v for k, v in self.params.items()}
+        return _(self.rule.template).format(**params)
 
     def at(self, prefix: str) -> Problem:
         """The same problem with its field placed under `prefix` (e.g. `households[1]`)."""

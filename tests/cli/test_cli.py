@@ -45,7 +45,7 @@ def ready(runner: CliRunner, tmp_path: Path) -> Path:
     areas.write_text(AREAS_CSV)
     result = run(runner, "area", "import", areas, "--db", db)
     assert result.exit_code == 0, result.output
-    assert "4 added" in result.output
+    assert "added 4" in result.output
     return db
 
 
@@ -157,7 +157,7 @@ def test_forms_import_reports_and_stores_valid_lines(runner: CliRunner, ready: P
     lines = result.output.splitlines()
     assert f"{forms}:2: E001 households[0].residents.male.0-4: -3 is outside 0 to 60" in lines[0]
     assert lines[1].startswith(f"{forms}:4: E030 : the line is not valid JSON")
-    assert "4 lines, 2 invalid" in result.output
+    assert "lines 4, invalid 2" in result.output
     progress = json.loads(run(runner, "progress", "--db", ready, "--json").output)
     assert {r["area"]: r["listed"] for r in progress}["R01-D01-EA001"] == 2
     again = run(runner, "forms", "import", forms, "--db", ready, "--json")
@@ -194,7 +194,7 @@ def test_check_and_audit_verify(runner: CliRunner, ready: Path, tmp_path: Path) 
     assert result.exit_code == 0 and data["errors"] == 0
     assert [p["rule"] for p in data["problems"]] == ["I001"]
     area = run(runner, "check", "--db", ready, "--area", "R01-D01-EA002")
-    assert area.exit_code == 0 and "0 problem(s)" in area.output
+    assert area.exit_code == 0 and "Problems: 0;" in area.output
     unknown = run(runner, "check", "--db", ready, "--area", "NOPE")
     assert unknown.exit_code == 2 and "Unknown area" in unknown.output
     verify = run(runner, "audit", "verify", "--db", ready)

@@ -432,7 +432,7 @@ def test_seed_never_written() -> None:
     assert with_seed(kept, None).seed == b"k" * 16
 
 
-# --- Known bugs -----------------------------------------------------------------------------------
+# --- Regressions (bugs found by these tests) ------------------------------------------------------
 
 def test_id_with_trailing_newline_is_e033() -> None:
     assert ("E033", "id") in problems_of(full(id=DID + "\n"))

@@ -7,6 +7,7 @@ the store) are left to the storage/CLI tests.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -463,7 +464,7 @@ def test_dwelling_warnings_are_confirmed_on_the_dwelling() -> None:
 def test_w005_confirmed_on_the_dwelling() -> None:
     [w] = check_dwelling(dw(occupancy=Occupancy.UNDER_CONSTRUCTION), CTX)
     assert (w.rule_id, w.blocks) == ("W005", True)
-    assert "under_construction" in w.message()
+    assert re.search(r"under.construction", w.message())  # the code or its label
     [c] = check_dwelling(dw(occupancy=Occupancy.VACANT,
                             overrides={"W005": OverrideReason.OBSERVED_BY_ENUMERATOR}), CTX)
     assert (c.rule_id, c.confirmed, c.blocks) == ("W005", True, False)
@@ -510,7 +511,8 @@ def test_e004_not_a_dwelling_and_not_found() -> None:
     problems = check_dwelling(dw(occupancy=Occupancy.NOT_DWELLING), CTX)
     [p] = [p for p in problems if p.rule_id == "E004"]
     assert p.field == "households[0].residents"
-    assert "not_dwelling" in p.message() and "2 persons" in p.message()
+    assert re.search(r"not.(a.)?dwelling", p.message())  # the code or its label
+    assert "2 persons" in p.message()
     problems = check_dwelling(dw(visits=(visit(outcome=Outcome.NOT_FOUND),),
                                  households=(hh(residents={}, away=0, visitors=1),)), CTX)
     assert "E004" in ids(problems)
@@ -520,13 +522,14 @@ def test_e005_duplicate_household_number_in_a_dwelling() -> None:
     problems = check_dwelling(dw(households=(hh(), hh(id=HID2))), CTX)
     [p] = [p for p in problems if p.rule_id == "E005"]
     assert p.field == "households[1].number"
-    assert "household 1" in p.message() and "households[0]" in p.message()
+    assert re.search(r"\b1\b", p.params["key"]) and p.params["key"] in p.message()
+    assert "households[0]" in p.message()
 
 
 def test_e005_area_message_names_both_records() -> None:
     [p] = check_area([NaturalKey("EA001", 3, 4, 1, "rec-a"), NaturalKey("EA001", 3, 4, 1, "rec-b")])
     assert p.field == "rec-b"
-    assert "EA001 structure 3 dwelling 4 household 1" in p.message()
+    assert re.search(r"EA001\D+3\D+4\D+1\b", p.message())  # area, structure, dwelling, hh
     assert "rec-a" in p.message()
 
 
@@ -612,7 +615,7 @@ def test_i002_needs_an_expected_count() -> None:
     assert "EA001" in p.message() and "100%" in p.message() and "20" in p.message()
 
 
-# --- Known bugs -------------------------------------------------------------------------------
+# --- Regressions (bugs found by these tests) --------------------------------------------------
 
 def test_visit_problem_path_uses_record_order() -> None:
     bad = visit(2, MORNING + timedelta(hours=2), Outcome.CALLBACK, MORNING + timedelta(hours=1))
