@@ -335,8 +335,9 @@ def demo(db_path: Path | None, passphrase_file: Path | None, households: int) ->
     problems: list[str] = []
     try:
         store.import_areas(plan.areas, plan.enumerator)
-        report = store_dwellings(store, demo_mod.dwellings(config, plan, _now()), now=_now(),
-                                 sink=lambda line, p: problems.append(str(p)))
+        with store.bulk():
+            report = store_dwellings(store, demo_mod.dwellings(config, plan, _now()),
+                                     now=_now(), sink=lambda line, p: problems.append(str(p)))
         if problems:
             raise click.ClickException(_("The demo generator made invalid records: {first}")
                                        .format(first=problems[0]))

@@ -8,15 +8,16 @@ revision never overwrites a newer one; the same revision with other content is a
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from census.domain.model import Dwelling, Household
-from census.records import dwelling_digest, dwelling_from_json, household_digest, with_seed
+from census.records import dwelling_digest, dwelling_from_json, household_text, with_seed
 from census.storage.audit import Chain
-from census.storage.store import DwellingWrite, Store, Version, utc_now
+from census.storage.store import DwellingWrite, HouseholdWrite, Store, Version, utc_now
 from census.validation.engine import Context, check_dwelling
 from census.validation.rules import Problem, Stage
 
@@ -129,10 +130,11 @@ class Intake:
             if d_action == "conflict":
                 problems.append(Problem("E019", "revision", {
                     "id": d.id, "revision": d.revision}))
-            planned: list[tuple[Household, str, str]] = []
+            planned: list[tuple[Household, str, str, str]] = []
             for i, h in enumerate(d.households):
                 stored = hv.get(h.id)
-                h_digest = household_digest(h, cfg, d.id)
+                h_text = household_text(h, cfg, d.id)
+                h_digest = hashlib.sha256(h_text.encode()).hexdigest()
                 action = _decide(stored, h.revision, h_digest)
                 if action == "conflict":
                     problems.append(Problem("E019", f"households[{i}].revision", {
@@ -142,17 +144,18 @@ class Intake:
                     problems.append(Problem("E005", f"households[{i}].number", {
                         "key": f"household {h.number} of dwelling {d.structure}/{d.number}",
                         "other": f"household {owner}"}))
-                planned.append((with_seed(h, stored.seed if stored else None), h_digest, action))
+                planned.append((with_seed(h, stored.seed if stored else None), h_digest, h_text,
+                                action))
             if problems:
                 self._reject(line, problems)
                 continue
             seen[key] = d.id
             self.report.dwellings.bump(d_action)
             to_write = []
-            for h, h_digest, action in planned:
+            for h, h_digest, h_text, action in planned:
                 self.report.households.bump(action)
                 if action in ("new", "update"):
-                    to_write.append((h, h_digest, action == "new"))
+                    to_write.append(HouseholdWrite(h, h_digest, action == "new", h_text))
             if d_action in ("new", "update") or to_write:
                 writes.append(DwellingWrite(
                     dwelling=d, dwelling_digest=d_digest,
@@ -203,20 +206,26 @@ def import_lines(store: Store, lines: Iterable[str], *, now: datetime, sink: Pro
         if batch:
             yield batch
 
+    with store.bulk():
+        _run(store, intake, report, batches(), all_or_nothing)
+    return report
+
+
+def _run(store: Store, intake: Intake, report: ImportReport,
+         batches: Iterator[list[tuple[int, Dwelling]]], all_or_nothing: bool) -> None:
     if all_or_nothing:
         try:
             with store.write() as chain:
-                for batch in batches():
+                for batch in batches:
                     intake.process(chain, batch)
                 if report.invalid_lines:
                     raise _Rollback
         except _Rollback:
             report.stored = False
     else:
-        for batch in batches():
+        for batch in batches:
             with store.write() as chain:
                 intake.process(chain, batch)
-    return report
 
 
 def store_dwellings(store: Store, dwellings: Iterable[Dwelling], *, now: datetime,

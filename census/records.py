@@ -273,7 +273,7 @@ def household_to_json(h: Household, cfg: SurveyConfig) -> dict[str, Any]:
         n = h.residents.get((sex, band), 0)
         if n:
             residents.setdefault(sex, {})[band] = n
-    out: dict[str, Any] = {"id": h.id, "number": h.number, Msg(N_("revision")): h.revision,
+    out: dict[str, Any] = {"id": h.id, "number": h.number, "revision": h.revision,
                            "status": str(h.status), "respondent": str(h.respondent),
                            "residents": residents, "away": h.away, "visitors": h.visitors}
     if h.declared_total is not None:
@@ -309,10 +309,23 @@ def dwelling_to_json(d: Dwelling, cfg: SurveyConfig, with_households: bool = Tru
     return out
 
 
+def canonical(obj: Mapping[str, Any]) -> str:
+    """The canonical JSON text of an object (sorted keys, no spaces)."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def digest(obj: Mapping[str, Any]) -> str:
     """SHA-256 of a canonical JSON form: equal digests mean equal content."""
-    text = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode()).hexdigest()
+    return hashlib.sha256(canonical(obj).encode()).hexdigest()
+
+
+def household_text(h: Household, cfg: SurveyConfig, dwelling_id: str) -> str:
+    """Canonical text of a household's content (revision excluded, its dwelling included):
+    hashed for change detection and kept as the audit entry of a new household."""
+    body = household_to_json(h, cfg)
+    body.pop("revision")
+    body["dwelling"] = dwelling_id
+    return canonical(body)
 
 
 def dwelling_digest(d: Dwelling, cfg: SurveyConfig) -> str:
@@ -324,10 +337,7 @@ def dwelling_digest(d: Dwelling, cfg: SurveyConfig) -> str:
 
 def household_digest(h: Household, cfg: SurveyConfig, dwelling_id: str) -> str:
     """Digest of a household's content, including which dwelling it belongs to."""
-    body = household_to_json(h, cfg)
-    body.pop("revision")
-    body["dwelling"] = dwelling_id
-    return digest(body)
+    return hashlib.sha256(household_text(h, cfg, dwelling_id).encode()).hexdigest()
 
 
 def with_seed(h: Household, seed: bytes | None) -> Household:

@@ -42,8 +42,8 @@ class Chain:
 
     def __init__(self, conn: Any) -> None:
         self.conn = conn
-        row = conn.execute("SELECT hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
-        self.head = row[0] if row else GENESIS
+        row = conn.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+        self.seq, self.head = (row[0], row[1]) if row else (0, GENESIS)
         self.rows: list[tuple[Any, ...]] = []
 
     def add(self, entries: Iterable[Entry]) -> None:
@@ -60,8 +60,10 @@ class Chain:
         self.conn.executemany(
             "INSERT INTO audit (at, who, record_type, record_id, field, old, new, reason, prev,"
             " hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", self.rows)
+        # Entries take the next rowids in order (seq is INTEGER PRIMARY KEY, never deleted).
+        self.seq += len(self.rows)
         self.rows = []
-        seq = self.conn.execute("SELECT max(seq) FROM audit").fetchone()[0]
+        seq = self.seq
         self.conn.execute("INSERT INTO meta (key, value) VALUES ('audit_head', ?) "
                           "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                           (f"{seq}:{self.head}",))

@@ -146,7 +146,6 @@ BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END""",
         """CREATE TRIGGER audit_append_only_delete BEFORE DELETE ON audit
 BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END""",
         "CREATE INDEX visit_callback ON visit (callback_at) WHERE callback_at IS NOT NULL",
-        "CREATE INDEX household_dwelling ON household (dwelling_id)",
     ]
     for sql in statements:
         db.execute(sql)

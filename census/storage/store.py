@@ -41,6 +41,7 @@ from census.storage.connection import StoreError, connect, is_locked_error
 from census.storage.schema import cell_columns, migrations
 
 FORMAT = "census-db-1"
+BULK_CACHE_KIB = -65536
 BATCH = 500
 
 
@@ -63,6 +64,16 @@ class Version:
 
 
 @dataclass(frozen=True)
+class HouseholdWrite:
+    """One household to write: with its seed, content digest and canonical text."""
+
+    household: Household
+    digest: str
+    new: bool
+    text: str
+
+
+@dataclass(frozen=True)
 class DwellingWrite:
     """One dwelling record to write; `dwelling_new`/`household_new` say insert vs update."""
 
@@ -70,7 +81,7 @@ class DwellingWrite:
     dwelling_digest: str
     write_dwelling: bool
     dwelling_new: bool
-    households: Sequence[tuple[Household, str, bool]]  # (household with seed, digest, is new)
+    households: Sequence[HouseholdWrite]
     who: str
 
 
@@ -180,6 +191,7 @@ class Store:
         self.role = Role(meta["role"])
         self.user = meta["user"]
         self.counts, self.keys = cell_columns(self.config)
+        self._levels: dict[str, str] | None = None
 
     # -- opening -------------------------------------------------------------------------------
 
@@ -225,6 +237,17 @@ class Store:
         self.conn.close()
 
     @contextmanager
+    def bulk(self) -> Iterator[None]:
+        """A larger page cache (64 MiB) while many records are written: index pages are then
+        not evicted, re-read and re-decrypted over and over. Memory stays bounded."""
+        previous = int(self.conn.execute("PRAGMA cache_size").fetchone()[0])
+        self.conn.execute(f"PRAGMA cache_size = {BULK_CACHE_KIB}")
+        try:
+            yield
+        finally:
+            self.conn.execute(f"PRAGMA cache_size = {previous}")
+
+    @contextmanager
     def write(self) -> Iterator[audit.Chain]:
         """One write transaction (BEGIN IMMEDIATE) with an audit chain appender."""
         try:
@@ -249,6 +272,7 @@ class Store:
         """Add or update areas (parents first). Returns (added, updated, unchanged)."""
         added = updated = unchanged = 0
         now = utc_now()
+        self._levels = None
         with self.write() as chain:
             for a in areas:
                 if a.enumerator:
@@ -291,8 +315,11 @@ class Store:
         return next((a for a in self.areas() if a.code == code), None)
 
     def area_levels(self) -> dict[str, str]:
-        """Map of area code to level, for the engine's `area_known`."""
-        return dict(self.conn.execute("SELECT code, level FROM area").fetchall())
+        """Map of area code to level, for the engine's `area_known` (cached; areas change only
+        through `import_areas`)."""
+        if self._levels is None:
+            self._levels = dict(self.conn.execute("SELECT code, level FROM area").fetchall())
+        return self._levels
 
     def subtree(self, code: str) -> list[str]:
         """`code` and every area below it."""
@@ -367,7 +394,8 @@ class Store:
                 chain.add(changes("dwelling", d.id, old,
                                   dwelling_to_json(d, cfg, with_households=False),
                                   item.who, now))
-            for h, digest, is_new in item.households:
+            for hw in item.households:
+                h, digest, is_new = hw.household, hw.digest, hw.new
                 old_h = None if is_new else self._household_json(h.id)
                 if not is_new:
                     replaced_overrides.append((h.id,))
@@ -379,9 +407,13 @@ class Store:
                                        item.who, *counts, *sums))
                 for rule_id, reason in h.overrides.items():
                     override_rows.append((h.id, rule_id, str(reason)))
-                new_h = household_to_json(h, cfg)
-                new_h["dwelling"] = d.id
-                chain.add(changes("household", h.id, old_h, new_h, item.who, now))
+                if is_new:  # the canonical text is the audit entry of a new household
+                    chain.add([audit.Entry(now, item.who, "household", h.id, "*", None,
+                                           hw.text[:4000])])
+                else:
+                    new_h = household_to_json(h, cfg)
+                    new_h["dwelling"] = d.id
+                    chain.add(changes("household", h.id, old_h, new_h, item.who, now))
         c = self.conn
         if dwellings:
             c.executemany(

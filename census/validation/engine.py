@@ -99,11 +99,18 @@ def parse_number(value: object, field: str, kind: str, low: int = 1,
 
 
 def parse_datetime(value: object, field: str) -> datetime | Problem:
-    """A local date and time written as YYYY-MM-DDTHH:MM (seconds allowed)."""
+    """A local date and time written as YYYY-MM-DDTHH:MM (seconds are accepted and dropped:
+    visits and appointments are kept to the minute)."""
     if isinstance(value, str):
+        text = value.strip()
+        if len(text) == 16 and text[10] in "T " and text[4] == "-" and text[13] == ":":
+            try:
+                return datetime.fromisoformat(text)
+            except ValueError:
+                pass
         for fmt in DATETIME_FORMATS:
             try:
-                return datetime.strptime(value.strip(), fmt)
+                return datetime.strptime(text, fmt).replace(second=0)
             except ValueError:
                 continue
     return Problem("E016", field, {"value": _fmt(value)})
@@ -114,9 +121,12 @@ CodeT = TypeVar("CodeT", bound=StrEnum)
 
 def parse_code(value: object, field: str, codes: type[CodeT], kind: str) -> CodeT | Problem:
     """One value of a code list (an enum of strings)."""
+    if isinstance(value, str):
+        try:
+            return codes(value)
+        except ValueError:
+            pass
     allowed = [str(c) for c in codes]
-    if isinstance(value, str) and value in allowed:
-        return codes(value)
     return Problem("E011", field, {"value": _fmt(value), "kind": kind,
                                    "allowed": ", ".join(allowed)})
 
