@@ -198,12 +198,21 @@ def tui(db_path: Path | None, passphrase_file: Path | None) -> None:
                           "`census demo`, then `census`; or create one with `census init`.")
                         .format(path=path))
     passphrase = None
+    opening = None
     if passphrase_file is not None or os.environ.get("CENSUS_PASSPHRASE"):
         passphrase = get_passphrase(passphrase_file)
+        # Derive the key (SQLCipher's PBKDF2, a few hundred ms) while Textual loads.
+        from concurrent.futures import ThreadPoolExecutor
+
+        from census.storage.store import Store
+
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="census-open")
+        opening = pool.submit(Store.open, path, passphrase, True)
+        pool.shutdown(wait=False)
     from census.tui.app import CensusApp, keymap_from_settings
 
     keymap = keymap_from_settings(user_config_path("census", appauthor=False) / "settings.toml")
-    app = CensusApp(path, passphrase, keymap)
+    app = CensusApp(path, passphrase, keymap, opening=opening)
     app.run()
     if app.return_code:
         sys.exit(app.return_code)

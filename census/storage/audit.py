@@ -43,7 +43,8 @@ class Chain:
     def __init__(self, conn: Any) -> None:
         self.conn = conn
         row = conn.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
-        self.seq, self.head = (row[0], row[1]) if row else (0, GENESIS)
+        self.seq: int = row[0] if row else 0
+        self.head: str = row[1] if row else GENESIS
         self.rows: list[tuple[Any, ...]] = []
 
     def add(self, entries: Iterable[Entry]) -> None:

@@ -37,10 +37,12 @@ def is_locked_error(exc: BaseException) -> bool:
     return "locked" in str(exc) or "busy" in str(exc)
 
 
-def connect(path: Path, passphrase: str, *, create: bool) -> Any:
+def connect(path: Path, passphrase: str, *, create: bool, any_thread: bool = False) -> Any:
     """Open (or with `create`, make) the encrypted database at `path`; return the connection.
 
     The key is checked by reading the schema at once, so a wrong passphrase fails here.
+    `any_thread` lets a helper thread open it (the key derivation is slow) and hand it over;
+    it must then be used by one thread at a time.
     """
     if not passphrase:
         raise StoreError(_("The passphrase is empty; the database needs a passphrase to be "
@@ -73,7 +75,8 @@ def connect(path: Path, passphrase: str, *, create: bool) -> Any:
                              .format(folder=path.parent, error=exc.strerror)) from exc
     driver = _driver()
     try:
-        conn = driver.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000)
+        conn = driver.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000,
+                              check_same_thread=not any_thread)
     except driver.Error as exc:
         raise StoreError(_("Cannot open {path}: {error}.").format(path=path, error=exc)) from exc
     try:

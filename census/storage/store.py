@@ -222,9 +222,9 @@ class Store:
             raise
 
     @classmethod
-    def open(cls, path: Path, passphrase: str) -> Store:
+    def open(cls, path: Path, passphrase: str, any_thread: bool = False) -> Store:
         """Open an existing census database and bring its schema up to date."""
-        conn = connect(path, passphrase, create=False)
+        conn = connect(path, passphrase, create=False, any_thread=any_thread)
         try:
             store = cls(conn, path)
             migrations(store.config).apply(store.db)

@@ -11,6 +11,7 @@ import contextlib
 import json
 import os
 from collections.abc import Callable
+from concurrent.futures import Future
 from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
@@ -57,12 +58,17 @@ class CensusScreen(Screen[None]):
 class UnlockScreen(CensusScreen):
     """Ask for the passphrase (masked); a wrong one says so and lets the user try again."""
 
+    def __init__(self, message: str = "") -> None:
+        super().__init__()
+        self.message = message
+
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label(_("census — unlock the database"), classes="title")
             yield Label(str(self.census.db_path), classes="hint")
             yield Input(password=True, placeholder=_("Passphrase"), id="passphrase")
-            yield Static("", id="errors", classes="errors")
+            yield Static("✗ " + self.message if self.message else "", id="errors",
+                         classes="errors")
             yield Label(_("Enter unlock · Ctrl+Q quit"), classes="hint")
 
     def on_mount(self) -> None:
@@ -105,8 +111,7 @@ class HomeScreen(CensusScreen):
         self.query_one("#areas", DataTable).add_columns(
             _("Area"), _("Name"), _("Listed"), _("Visited"), _("Completed"), _("Due"),
             _("Progress"))
-        self.action_refresh()
-        self.query_one("#areas", DataTable).focus()
+        self.query_one("#areas", DataTable).focus()  # rows come in on_screen_resume
 
     def on_screen_resume(self) -> None:
         self.action_refresh()
@@ -177,8 +182,7 @@ class CallbacksScreen(CensusScreen):
 
     def on_mount(self) -> None:
         self.query_one(DataTable).add_columns(_("When"), _("Status"), _("Area"), _("Dwelling"))
-        self.reload()
-        self.query_one(DataTable).focus()
+        self.query_one(DataTable).focus()  # rows come in on_screen_resume
 
     def on_screen_resume(self) -> None:
         self.reload()
@@ -221,8 +225,10 @@ class CensusApp(App[None]):
 
     def __init__(self, db_path: Path, passphrase: str | None = None,
                  keymap: dict[str, str] | None = None,
-                 clock: Callable[[], datetime] | None = None) -> None:
+                 clock: Callable[[], datetime] | None = None,
+                 opening: Future[Store] | None = None) -> None:
         super().__init__()
+        self.opening = opening
         self.db_path = db_path
         self.initial_passphrase = passphrase
         self.keymap_settings = keymap or {}
@@ -267,6 +273,13 @@ class CensusApp(App[None]):
     def on_mount(self) -> None:
         if self.keymap_settings:
             self.set_keymap(self.keymap_settings)
+        if self.opening is not None:
+            try:
+                self.install(self.opening.result())
+                return
+            except StoreError as exc:
+                self.push_screen(UnlockScreen(str(exc)))
+                return
         if self.initial_passphrase and not self.unlock(self.initial_passphrase):
             return
         self.push_screen(UnlockScreen())
@@ -277,10 +290,14 @@ class CensusApp(App[None]):
             store = Store.open(self.db_path, passphrase)
         except StoreError as exc:
             return str(exc)
+        self.install(store)
+        return None
+
+    def install(self, store: Store) -> None:
+        """Use an open store and show where the user was."""
         self._store = store
         self._entry = Entry(store, clock=self.clock)
         self.resume()
-        return None
 
     def resume(self) -> None:
         from census.tui.screens import DwellingScreen, HouseholdScreen, ListingScreen

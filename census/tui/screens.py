@@ -78,8 +78,7 @@ class ListingScreen(CensusScreen):
         self.query_one(DataTable).add_columns(_("Str/Dw"), _("Type"), _("Occupancy"),
                                               _("Status"), _("Last visit"), _("HH"),
                                               _("Locator"))
-        self.reload()
-        self.query_one(DataTable).focus()
+        self.query_one(DataTable).focus()  # rows come in on_screen_resume
 
     def on_screen_resume(self) -> None:
         self.census.remember(area=self.area)
@@ -194,8 +193,7 @@ class DwellingScreen(CensusScreen):
                                                          _("Callback"))
         self.query_one("#households", DataTable).add_columns(_("No."), _("Status"), _("Present"),
                                                              _("Away"), _("Visitors"))
-        self.reload()
-        self.query_one("#households", DataTable).focus()
+        self.query_one("#households", DataTable).focus()  # rows come in on_screen_resume
 
     def on_screen_resume(self) -> None:
         self.reload()
@@ -318,12 +316,11 @@ class HouseholdScreen(CensusScreen):
             yield Select([(_("Member"), "member"), (_("Proxy (not a member)"), "proxy")],
                          value=str(h.respondent), allow_blank=False, id="respondent",
                          compact=True)
-        yield Label("", id="status", classes="hint")
+        yield Static("", id="status", classes="hint")
         yield Static("", id="problems", classes="errors")
         yield Footer()
 
     def on_mount(self) -> None:
-        self.census.remember(area=None, dwelling=self.dwelling_id, household=self.household_id)
         d, _h = self._household()
         self.census.remember(area=d.area, dwelling=self.dwelling_id,
                              household=self.household_id)
@@ -352,24 +349,36 @@ class HouseholdScreen(CensusScreen):
         return replace(self.household, residents=grid.counts(), away=values["away"],
                        visitors=values["visitors"], respondent=respondent)
 
+    def _set(self, selector: str, text: str) -> None:
+        """Update a fixed-size line only when its text changes (no layout pass)."""
+        widget = self.query_one(selector, Static)
+        if getattr(widget, "_shown", None) != text:
+            widget._shown = text  # type: ignore[attr-defined]
+            widget.update(text, layout=False)
+
     def update_status(self, saved: str = "") -> None:
         h = self.current()
-        self.query_one("#status", Label).update(_(
+        self._set("#status", _(
             "Present {present} + away {away} = {total} usual residents · visitors {visitors} · "
             "{status}{saved}").format(present=h.present, away=h.away, total=h.usual_residents,
                                       visitors=h.visitors,
                                       status=_(HOUSEHOLD_STATUS[self.household.status]),
                                       saved=saved))
 
-    def show_problems(self, extra: list[Problem] | None = None) -> None:
+    def show_problems(self, extra: list[Problem] | None = None,
+                      checked: list[Problem] | None = None) -> None:
+        """Problems of the typed values first; else the rules' view of the record (`checked`
+        when a save just computed it)."""
         grid = self.query_one(CountGrid)
         shown = grid.problems() + list(self.field_problems.values()) + (extra or [])
         if not shown:
-            d, _h = self._household()
-            h = self.current()
-            d = replace(d, households=tuple(h if x.id == h.id else x for x in d.households))
-            shown = [p for p in self.census.entry.check(d) if not p.confirmed]
-        self.query_one("#problems", Static).update("\n".join(problem_line(p) for p in shown[:5]))
+            if checked is None:
+                d, _h = self._household()
+                h = self.current()
+                d = replace(d, households=tuple(h if x.id == h.id else x for x in d.households))
+                checked = [p for p in self.census.entry.check(d) if not p.confirmed]
+            shown = checked
+        self._set("#problems", "\n".join(problem_line(p) for p in shown[:5]))
 
     # -- live validation and draft saving --------------------------------------------------------
 
@@ -419,7 +428,7 @@ class HouseholdScreen(CensusScreen):
         if saved.ok and saved.dwelling:
             self.household = next(h for h in saved.dwelling.households if h.id == household.id)
             self.update_status(" · " + (_("completed") if complete else _("draft saved")))
-            self.show_problems()
+            self.show_problems(checked=saved.problems)
             return
         warnings = unconfirmed_warnings(saved.problems)
         if complete and warnings and not errors(saved.problems):
@@ -430,8 +439,7 @@ class HouseholdScreen(CensusScreen):
             self.app.push_screen(ReasonDialog(warnings), confirmed)
             return
         self.update_status(" · " + _("not completed: correct the errors below"))
-        self.query_one("#problems", Static).update("\n".join(problem_line(p)
-                                                             for p in saved.problems[:5]))
+        self._set("#problems", "\n".join(problem_line(p) for p in saved.problems[:5]))
 
     def action_save_draft(self) -> None:
         if self.field_problems or not self.query_one(CountGrid).valid:

@@ -345,3 +345,24 @@ def test_an_internal_error_prints_no_traceback_and_no_passphrase(db: Path) -> No
     text = buffer.getvalue()
     assert "internal error (RuntimeError: boom)" in text
     assert "Traceback" not in text and PASS not in text
+
+
+def test_the_store_can_be_opened_in_a_thread_while_the_app_starts(db: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        right = pool.submit(Store.open, db, PASS, True)
+        wrong = pool.submit(Store.open, db, "not it", True)
+        right.result()
+        wrong.exception()
+
+    async def opened(app: CensusApp, pilot: Pilot[None]) -> None:
+        assert isinstance(app.screen, HomeScreen)
+
+    drive(db, opened, passphrase=None, opening=right)
+
+    async def refused(app: CensusApp, pilot: Pilot[None]) -> None:
+        assert isinstance(app.screen, UnlockScreen)
+        assert "passphrase is wrong" in str(app.screen.query_one("#errors", Static).render())
+
+    drive(db, refused, passphrase=None, opening=wrong)

@@ -118,7 +118,9 @@ class CountGrid(Widget, can_focus=True):
         state.text = text
         parsed = parse_count(text, self.field(cell), self.config.max_household_size)
         state.problem = parsed if isinstance(parsed, Problem) else None
-        self.refresh(layout=True)
+        # Columns have fixed minimum widths, so a new value never changes the grid's size:
+        # repaint only, no layout pass over the whole screen (most of a key's cost otherwise).
+        self.refresh()
         self.post_message(self.Changed(self, self.valid))
 
     # -- keys ----------------------------------------------------------------------------------
@@ -197,10 +199,13 @@ class CountGrid(Widget, can_focus=True):
     def render(self) -> Table:
         labels = {s.code: s.label for s in self.config.sexes}
         table = Table(box=None, padding=(0, 1), show_edge=False, pad_edge=False)
-        table.add_column(_("Age"), justify="left", no_wrap=True)
+        first = max(len(_("Age")), len(_("Total")), *(len(_(label)) for label in labels.values()))
+        table.add_column(_("Age"), justify="left", no_wrap=True, min_width=first)
         for band in self.bands:
-            table.add_column(band, justify="right", no_wrap=True)
-        table.add_column(_("Total"), justify="right", style="bold", no_wrap=True)
+            table.add_column(band, justify="right", no_wrap=True, min_width=max(len(band), 5),
+                             overflow="crop")
+        table.add_column(_("Total"), justify="right", style="bold", no_wrap=True,
+                         min_width=max(len(_("Total")), 3))
         column_totals = [0] * len(self.bands)
         for r, sex in enumerate(self.sexes):
             row: list[Text | str] = [_(labels[sex])]
@@ -217,7 +222,8 @@ class CountGrid(Widget, can_focus=True):
                 style = "reverse" if selected else ""
                 if state.problem is not None:
                     style += " bold red"
-                row.append(Text(f"[{shown}]" if selected else shown, style=style.strip()))
+                bracketed = f"[{shown}]" if selected and len(shown) <= 3 else shown
+                row.append(Text(bracketed, style=style.strip()))
             row.append(str(row_total))
             table.add_row(*row)
         table.add_row(Text(_("Total"), style="bold"),
