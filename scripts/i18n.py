@@ -110,7 +110,9 @@ def extract_messages(package: Path = PACKAGE) -> tuple[list[Message], list[Skipp
             message = messages.setdefault(msgid, Message(msgid, plural))
             if plural is not None and message.msgid_plural is None:
                 message.msgid_plural = plural
-            message.occurrences.append((relpath, line))
+            # File names only: line numbers would churn the catalogs on every code edit.
+            if (relpath, "") not in message.occurrences:
+                message.occurrences.append((relpath, ""))  # type: ignore[arg-type]
     return list(messages.values()), skipped
 
 
