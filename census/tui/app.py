@@ -70,6 +70,8 @@ class UnlockScreen(CensusScreen):
             yield Static("✗ " + self.message if self.message else "", id="errors",
                          classes="errors")
             yield Label(_("Enter unlock · Ctrl+Q quit"), classes="hint")
+            yield Label(_("The demo database made by `census demo` has the passphrase: demo"),
+                        classes="hint")
 
     def on_mount(self) -> None:
         self.query_one(Input).focus()
@@ -343,12 +345,20 @@ class CensusApp(App[None]):
     # -- actions -------------------------------------------------------------------------------
 
     def action_help(self) -> None:
-        keys = []
-        for _key, active in self.active_bindings.items():
-            binding = active.binding
-            if binding.description:
-                keys.append((self.get_key_display(binding), binding.description))
-        self.push_screen(HelpScreen(sorted(set(keys))))
+        """The keys of this screen (as remapped), then the keys that move around in it."""
+        keymap: dict[str, str] = getattr(self, "_keymap", {}) or {}
+        keys: list[tuple[str, str]] = []
+        for binding in [*type(self.screen).BINDINGS, *type(self).BINDINGS]:
+            if not isinstance(binding, Binding) or not binding.description:
+                continue
+            if binding.id == "app.quit.ctrl_c":
+                continue
+            key = keymap.get(binding.id, binding.key) if binding.id else binding.key
+            keys.append((key.replace("ctrl+", "Ctrl+").replace("escape", "Esc"),
+                         binding.description))
+        moving = getattr(self.screen, "MOVING", _("Arrows, PgUp/PgDn, Home/End move; Tab goes "
+                                                  "to the next field."))
+        self.push_screen(HelpScreen(keys, moving))
 
     async def action_request_quit(self) -> None:
         screen = self.screen

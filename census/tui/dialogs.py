@@ -314,9 +314,10 @@ class HelpScreen(Dialog[None]):
 
     BINDINGS = [Binding("f1", "cancel", _("Close"), id="help.close")]
 
-    def __init__(self, keys: list[tuple[str, str]]) -> None:
+    def __init__(self, keys: list[tuple[str, str]], moving: str = "") -> None:
         super().__init__()
         self.keys = keys
+        self.moving = moving
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
@@ -324,6 +325,8 @@ class HelpScreen(Dialog[None]):
             with VerticalScroll():
                 for key, description in self.keys:
                     yield Label(f"{key:<14} {description}")
+                if self.moving:
+                    yield Label(self.moving, classes="hint")
             yield Label(_("Keys can be changed in settings.toml ([keys] binding-id = \"key\")."),
                         classes="hint")
             yield Label(_("Esc close"), classes="hint")

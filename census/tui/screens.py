@@ -274,6 +274,9 @@ class DwellingScreen(CensusScreen):
 class HouseholdScreen(CensusScreen):
     """The household form. Every valid change is saved as a draft at once."""
 
+    MOVING = _("In the grid: digits type a count; arrows move; Tab or Enter go to the next cell; "
+               "Backspace erases a digit, Delete clears the cell. Tab leaves the last cell.")
+
     BINDINGS = [
         Binding("escape", "back", _("Back"), id="household.back"),
         Binding("ctrl+s", "save_draft", _("Save draft"), id="household.save"),
