@@ -120,9 +120,11 @@ def dwellings(config: SurveyConfig, demo: DemoPlan, now: datetime, seed: int = 2
     counted = 0
     per_ea = math.ceil(target / 0.84 / len(eas))
     start = now - timedelta(days=6)
+    created = start  # records are created one after another: time-ordered ids, as in the field
     for e, area in enumerate(eas):
         last_area = e == len(eas) - 1
         for n in range(per_ea):
+            created += timedelta(milliseconds=rng.randint(5, 50))
             structure, number = n // 2 + 1, n % 2 + 1
             at = start + timedelta(days=rng.randint(0, 5), hours=rng.randint(8, 17),
                                    minutes=rng.randint(0, 59))
@@ -142,7 +144,7 @@ def dwellings(config: SurveyConfig, demo: DemoPlan, now: datetime, seed: int = 2
                 visits, households = (Visit(1, at, Outcome.CALLBACK, callback),), ()
             else:
                 count = 2 if rng.random() < 0.04 else 1
-                households = tuple(_household(rng, config, i + 1, at) for i in range(count))
+                households = tuple(_household(rng, config, i + 1, created) for i in range(count))
                 counted += count
                 visits = (Visit(1, at, Outcome.COMPLETED),)
                 if rng.random() < 0.15:
@@ -151,7 +153,7 @@ def dwellings(config: SurveyConfig, demo: DemoPlan, now: datetime, seed: int = 2
             occupancy = Occupancy.VACANT if visits and visits[-1].outcome == "vacant" else (
                 Occupancy.OCCUPIED)
             yield Dwelling(
-                id=_ids(rng, at), area=area.code, structure=structure, number=number,
+                id=_ids(rng, created), area=area.code, structure=structure, number=number,
                 type=rng.choices(list(DwellingType)[:4], [6, 2, 2, 1])[0], occupancy=occupancy,
                 locator=rng.choice(LANDMARKS), enumerator=area.enumerator,
                 visits=tuple(Visit(v.attempt, v.at, v.outcome, v.callback_at, area.enumerator)

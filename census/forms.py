@@ -15,11 +15,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from census.domain.model import Dwelling, Household
-from census.records import dwelling_digest, dwelling_from_json, household_text, with_seed
+from census.i18n import N_
+from census.records import dwelling_from_json, dwelling_text, household_text, with_seed
 from census.storage.audit import Chain
 from census.storage.store import DwellingWrite, HouseholdWrite, Store, Version, utc_now
 from census.validation.engine import Context, check_dwelling
-from census.validation.rules import Problem, Stage
+from census.validation.rules import Msg, Problem, Stage
 
 CHUNK = 1000
 MAX_LINE = 1_000_000
@@ -123,9 +124,9 @@ class Intake:
             other = seen.get(key) or owners.get(key)
             if other is not None and other != d.id:
                 problems.append(Problem("E005", "dwelling", {
-                    "key": f"{d.area} structure {d.structure} dwelling {d.number}",
-                    "other": f"dwelling {other}"}))
-            d_digest = dwelling_digest(d, cfg)
+                    "key": f"{d.area} {d.structure}/{d.number}", "other": other}))
+            d_text = dwelling_text(d, cfg)
+            d_digest = hashlib.sha256(d_text.encode()).hexdigest()
             d_action = _decide(dv.get(d.id), d.revision, d_digest)
             if d_action == "conflict":
                 problems.append(Problem("E019", "revision", {
@@ -142,8 +143,8 @@ class Intake:
                 owner = hh_owners.get((d.id, h.number))
                 if owner is not None and owner != h.id:
                     problems.append(Problem("E005", f"households[{i}].number", {
-                        "key": f"household {h.number} of dwelling {d.structure}/{d.number}",
-                        "other": f"household {owner}"}))
+                        "key": f"{d.area} {d.structure}/{d.number} #{h.number}",
+                        "other": owner}))
                 planned.append((with_seed(h, stored.seed if stored else None), h_digest, h_text,
                                 action))
             if problems:
@@ -158,7 +159,7 @@ class Intake:
                     to_write.append(HouseholdWrite(h, h_digest, action == "new", h_text))
             if d_action in ("new", "update") or to_write:
                 writes.append(DwellingWrite(
-                    dwelling=d, dwelling_digest=d_digest,
+                    dwelling=d, dwelling_digest=d_digest, dwelling_text=d_text,
                     write_dwelling=d_action in ("new", "update"), dwelling_new=d_action == "new",
                     households=to_write, who=d.enumerator or store.user))
         store.write_records(chain, writes, utc_now())
@@ -172,7 +173,7 @@ def _parse_lines(lines: Iterable[str], store: Store, report: ImportReport,
         report.lines += 1
         if len(text) > MAX_LINE:
             intake._reject(lineno, [Problem("E030", "", {
-                "error": f"the line is longer than {MAX_LINE} characters"})])
+                "error": Msg(N_("the line is longer than 1,000,000 characters"))})])
             continue
         try:
             raw = json.loads(text)

@@ -328,11 +328,17 @@ def household_text(h: Household, cfg: SurveyConfig, dwelling_id: str) -> str:
     return canonical(body)
 
 
-def dwelling_digest(d: Dwelling, cfg: SurveyConfig) -> str:
-    """Digest of the listing line and visits (households are records of their own)."""
+def dwelling_text(d: Dwelling, cfg: SurveyConfig) -> str:
+    """Canonical text of the listing line and visits, revision excluded (households are
+    records of their own)."""
     body = dwelling_to_json(d, cfg, with_households=False)
     body.pop("revision")
-    return digest(body)
+    return canonical(body)
+
+
+def dwelling_digest(d: Dwelling, cfg: SurveyConfig) -> str:
+    """Digest of the listing line and visits."""
+    return hashlib.sha256(dwelling_text(d, cfg).encode()).hexdigest()
 
 
 def household_digest(h: Household, cfg: SurveyConfig, dwelling_id: str) -> str:

@@ -32,4 +32,4 @@ def cell_key_sum(seed: bytes, cell: Cell, count: int) -> int:
 
 def key_sums(seed: bytes, cells: tuple[Cell, ...], counts: Mapping[Cell, int]) -> list[int]:
     """Key sums of every cell, in `cells` order (0 for an empty cell)."""
-    return [cell_key_sum(seed, cell, counts.get(cell, 0)) for cell in cells]
+    return [cell_key_sum(seed, cell, counts[cell]) if counts.get(cell) else 0 for cell in cells]

@@ -41,7 +41,7 @@ from census.storage.connection import StoreError, connect, is_locked_error
 from census.storage.schema import cell_columns, migrations
 
 FORMAT = "census-db-1"
-BULK_CACHE_KIB = -65536
+BULK_CACHE_KIB = -32768
 BATCH = 500
 
 
@@ -79,6 +79,7 @@ class DwellingWrite:
 
     dwelling: Dwelling
     dwelling_digest: str
+    dwelling_text: str
     write_dwelling: bool
     dwelling_new: bool
     households: Sequence[HouseholdWrite]
@@ -238,7 +239,7 @@ class Store:
 
     @contextmanager
     def bulk(self) -> Iterator[None]:
-        """A larger page cache (64 MiB) while many records are written: index pages are then
+        """A larger page cache (32 MiB) while many records are written: index pages are then
         not evicted, re-read and re-decrypted over and over. Memory stays bounded."""
         previous = int(self.conn.execute("PRAGMA cache_size").fetchone()[0])
         self.conn.execute(f"PRAGMA cache_size = {BULK_CACHE_KIB}")
@@ -391,9 +392,14 @@ class Store:
                                        _dt(v.callback_at), v.enumerator))
                 for rule_id, reason in d.overrides.items():
                     override_rows.append((d.id, rule_id, str(reason)))
-                chain.add(changes("dwelling", d.id, old,
-                                  dwelling_to_json(d, cfg, with_households=False),
-                                  item.who, now))
+                if old is None and not d.locator:
+                    # The canonical text is the audit entry (it has no locator to redact).
+                    chain.add([audit.Entry(now, item.who, "dwelling", d.id, "*", None,
+                                           item.dwelling_text[:4000])])
+                else:
+                    chain.add(changes("dwelling", d.id, old,
+                                      dwelling_to_json(d, cfg, with_households=False),
+                                      item.who, now))
             for hw in item.households:
                 h, digest, is_new = hw.household, hw.digest, hw.new
                 old_h = None if is_new else self._household_json(h.id)
