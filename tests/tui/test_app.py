@@ -367,3 +367,41 @@ def test_the_store_can_be_opened_in_a_thread_while_the_app_starts(db: Path) -> N
         assert "passphrase is wrong" in str(app.screen.query_one("#errors", Static).render())
 
     drive(db, refused, passphrase=None, opening=wrong)
+
+
+def test_pasted_text_is_checked_like_typing(db: Path) -> None:
+    from textual import events
+
+    async def script(app: CensusApp, pilot: Pilot[None]) -> None:
+        await new_dwelling_with_contact(app, pilot)
+        grid = app.screen.query_one(CountGrid)
+        grid.post_message(events.Paste("3 persons"))
+        await pilot.pause()
+        problems = str(app.screen.query_one("#problems", Static).render())
+        assert "E002" in problems and "'3 persons'" in problems
+        assert app.screen.unsaved
+        grid.post_message(events.Paste(" 4 "))
+        await pilot.pause()
+        assert grid.total() == 4 and not app.screen.unsaved
+        assert app.store.conn.execute("SELECT n_00 FROM household").fetchone() == (4,)
+
+    drive(db, script)
+
+
+def test_returned_forms_are_shown_first_on_home(db: Path) -> None:
+    from census.forms import import_lines
+    from tests.conftest import dwelling, household, jsonl
+
+    store = reopen(db)
+    import_lines(store, jsonl(dwelling(structure=7, households=[household(status="returned")]),
+                              dwelling(structure=8)).splitlines(), now=NOW,
+                 sink=lambda line, p: None)
+    store.close()
+
+    async def script(app: CensusApp, pilot: Pilot[None]) -> None:
+        assert isinstance(app.screen, HomeScreen)
+        assert "Returned forms: 1" in str(app.screen.query_one("#returned-title").render())
+        table = app.screen.query_one("#returned", DataTable)
+        assert table.get_row_at(0) == [EA, "7/1", "1"]
+
+    drive(db, script)
