@@ -147,6 +147,19 @@ def open_store(db_path: Path | None, passphrase_file: Path | None) -> Iterator[S
         store.close()
 
 
+@contextmanager
+def reading(path: Path) -> Iterator[None]:
+    """Turn a file that cannot be read, or is not UTF-8 text, into a message."""
+    try:
+        yield
+    except UnicodeDecodeError as exc:
+        raise UserError(_("{path} is not UTF-8 text (byte {pos}); save it as UTF-8.")
+                        .format(path=path, pos=exc.start)) from exc
+    except OSError as exc:
+        raise UserError(_("Cannot read {path}: {error}.").format(
+            path=path, error=exc.strerror)) from exc
+
+
 def _print_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
 
@@ -379,15 +392,8 @@ def area_import(db_path: Path | None, passphrase_file: Path | None, file: Path) 
     from census.area_file import read_areas
 
     with open_store(db_path, passphrase_file) as store:
-        try:
-            with file.open(encoding="utf-8", newline="") as fh:
-                areas, problems = read_areas(fh, store.config, store.area_levels())
-        except UnicodeDecodeError as exc:
-            raise UserError(_("{path} is not UTF-8 text (byte {pos}); save it as UTF-8 CSV.")
-                            .format(path=file, pos=exc.start)) from exc
-        except OSError as exc:
-            raise UserError(_("Cannot read {path}: {error}.").format(
-                path=file, error=exc.strerror)) from exc
+        with reading(file), file.open(encoding="utf-8", newline="") as fh:
+            areas, problems = read_areas(fh, store.config, store.area_levels())
         if problems:
             for p in problems:
                 click.echo(p.render(str(file)))
@@ -450,17 +456,9 @@ def forms_import(db_path: Path | None, passphrase_file: Path | None, as_json: bo
         else:
             click.echo(f"{file}:{line}: {problem}")
 
-    with open_store(db_path, passphrase_file) as store:
-        try:
-            with file.open(encoding="utf-8") as fh:
-                report = import_lines(store, fh, now=_now(), sink=sink,
-                                      all_or_nothing=all_or_nothing)
-        except UnicodeDecodeError as exc:
-            raise UserError(_("{path} is not UTF-8 text (byte {pos}); save it as UTF-8.")
-                            .format(path=file, pos=exc.start)) from exc
-        except OSError as exc:
-            raise UserError(_("Cannot read {path}: {error}.").format(
-                path=file, error=exc.strerror)) from exc
+    with open_store(db_path, passphrase_file) as store, reading(file), \
+            file.open(encoding="utf-8") as fh:
+        report = import_lines(store, fh, now=_now(), sink=sink, all_or_nothing=all_or_nothing)
     if as_json:
         _print_json({**report.as_dict(), "problems_found": found})
     else:
