@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -89,9 +90,18 @@ def read_areas(lines: Iterable[str], config: SurveyConfig, stored_levels: Mappin
                 problems.append(AreaProblem(line, "level", _(
                     "{value!r} is not a level of this survey; use one of: {allowed}").format(
                     value=level, allowed=", ".join(levels))))
+            elif code in stored_levels and stored_levels[code] != level:
+                problems.append(AreaProblem(line, "level", _(
+                    "{value} is already registered as a {old}; an area's level cannot change "
+                    "(register a new code instead)").format(value=code,
+                                                           old=stored_levels[code])))
             if not 0 < len(name) <= 80:
                 problems.append(AreaProblem(line, "name", _(
                     "the place name must have 1 to 80 characters")))
+            elif any(unicodedata.category(ch) in ("Cc", "Cf") for ch in name):
+                problems.append(AreaProblem(line, "name", _(
+                    "the name holds control characters (a line break, a tab...); write it on "
+                    "one line")))
             elif _PHONE.search(name):
                 problems.append(AreaProblem(line, "name", _(
                     "the name looks like it holds a phone number or e-mail address; give the "

@@ -44,6 +44,9 @@ def _explain(exc: BaseException) -> str | None:
     text = str(exc)
     name = type(exc).__name__
     if name in {"OperationalError", "DatabaseError", "IntegrityError"}:
+        if "malformed" in text or "corrupt" in text:
+            return _("The database file is damaged ({error}); restore it from a backup. "
+                     "Nothing was changed.").format(error=text)
         if "full" in text:
             return _("The disk is full; nothing was changed. Free some space and try again.")
         if "readonly" in text or "read-only" in text:
@@ -70,6 +73,11 @@ class CensusGroup(click.Group):
             return super().invoke(ctx)
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
+        except BrokenPipeError:
+            # The reader went away (e.g. `census progress | head`): stop quietly.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            raise click.exceptions.Exit(0) from None
         except KeyboardInterrupt:
             raise click.ClickException(_("Interrupted; the last completed step was kept, "
                                          "nothing half-written.")) from None
@@ -445,7 +453,7 @@ def forms_import(db_path: Path | None, passphrase_file: Path | None, as_json: bo
     message and not stored. Exit status 1 if any line was invalid. Importing the same file
     again changes nothing.
     """
-    from census.forms import import_lines
+    from census.forms import import_lines, read_lines
 
     found: list[dict[str, Any]] = []
 
@@ -456,9 +464,9 @@ def forms_import(db_path: Path | None, passphrase_file: Path | None, as_json: bo
         else:
             click.echo(f"{file}:{line}: {problem}")
 
-    with open_store(db_path, passphrase_file) as store, reading(file), \
-            file.open(encoding="utf-8") as fh:
-        report = import_lines(store, fh, now=_now(), sink=sink, all_or_nothing=all_or_nothing)
+    with open_store(db_path, passphrase_file) as store, reading(file), file.open("rb") as fh:
+        report = import_lines(store, read_lines(fh), now=_now(), sink=sink,
+                              all_or_nothing=all_or_nothing)
     if as_json:
         _print_json({**report.as_dict(), "problems_found": found})
     else:

@@ -20,6 +20,8 @@ from census.i18n import N_, _
 
 #: The largest locator length the privacy model allows, whatever a config says (DESIGN §2).
 LOCATOR_HARD_LIMIT = 60
+#: Most cells a count grid may have (two columns each in the household table).
+MAX_CELLS = 200
 
 DEFAULT_CONFIG_TOML = """\
 # census survey configuration (the built-in default).
@@ -258,6 +260,11 @@ def parse_config(text: str, source: str = "config") -> SurveyConfig:
                           .format(source=source))
 
     bands = parse_age_bands(persons["age_bands"], f"{source}: [persons]")
+    if len(sexes) * len(bands) > MAX_CELLS:
+        raise ConfigError(_("{source}: [persons] {n} sex categories × {m} age bands make {cells} "
+                            "cells; at most {max} are allowed.").format(
+            source=source, n=len(sexes), m=len(bands), cells=len(sexes) * len(bands),
+            max=MAX_CELLS))
     max_size = _int(persons, "max_household_size", 60, 1, 500, f"{source}: [persons]")
     where = f"{source}: [rules]"
     thresholds = RuleThresholds(

@@ -11,8 +11,9 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Any, BinaryIO
 
 from census.domain.model import Dwelling, Household
 from census.i18n import N_
@@ -113,13 +114,19 @@ class Intake:
         """Check a batch of parsed records against the rules and the store; write the good."""
         store, cfg = self.store, self.store.config
         dv = store.dwelling_versions([d.id for _, d in batch])
+        stored_households = store.households_of([d.id for _, d in batch if d.id in dv])
         hv = store.household_versions([h.id for _, d in batch for h in d.households])
         owners = store.natural_key_owners([(d.area, d.structure, d.number) for _, d in batch])
         hh_owners = store.household_numbers([d.id for _, d in batch])
         seen: dict[tuple[str, int, int], str] = {}
         writes: list[DwellingWrite] = []
         for line, d in batch:
-            problems = [p for p in check_dwelling(d, self.ctx) if self.gate(p)]
+            # The rules judge what the store will hold: the record as given plus the households
+            # already stored in it that the record does not carry (an import never deletes one).
+            carried = {h.id for h in d.households}
+            kept = tuple(h for h in stored_households.get(d.id, ()) if h.id not in carried)
+            merged = replace(d, households=d.households + kept) if kept else d
+            problems = [p for p in check_dwelling(merged, self.ctx) if self.gate(p)]
             key = (d.area, d.structure, d.number)
             other = seen.get(key) or owners.get(key)
             if other is not None and other != d.id:
@@ -134,6 +141,10 @@ class Intake:
             planned: list[tuple[Household, str, str, str]] = []
             for i, h in enumerate(d.households):
                 stored = hv.get(h.id)
+                if stored is not None and stored.dwelling_id != d.id:
+                    problems.append(Problem("E021", f"households[{i}].id", {
+                        "id": h.id, "other": stored.dwelling_id}))
+                    continue
                 h_text = household_text(h, cfg, d.id)
                 h_digest = hashlib.sha256(h_text.encode()).hexdigest()
                 action = _decide(stored, h.revision, h_digest)
@@ -165,18 +176,71 @@ class Intake:
         store.write_records(chain, writes, utc_now())
 
 
-def _parse_lines(lines: Iterable[str], store: Store, report: ImportReport,
+TOO_LONG = Problem("E030", "", {"error": Msg(N_("the line is longer than 1,000,000 "
+                                                 "characters"))})
+NOT_UTF8 = Problem("E030", "", {"error": Msg(N_("the line is not UTF-8 text"))})
+TOO_DEEP = Problem("E030", "", {"error": Msg(N_("the line is nested too deeply"))})
+
+
+def read_lines(fh: BinaryIO) -> Iterator[str | Problem]:
+    """The lines of a UTF-8 file, each at most MAX_LINE bytes: an over-long line or one that is
+    not UTF-8 becomes a Problem (and the next line is read), so memory stays bounded and the
+    line numbers stay right. A byte order mark at the start is dropped."""
+    first = True
+    while True:
+        raw = fh.readline(MAX_LINE + 1)
+        if not raw:
+            return
+        if len(raw) > MAX_LINE and not raw.endswith(b"\n"):
+            while True:  # skip the rest of the line without holding it
+                rest = fh.readline(1 << 20)
+                if not rest or rest.endswith(b"\n"):
+                    break
+            yield TOO_LONG
+            continue
+        if first and raw.startswith(b"\xef\xbb\xbf"):
+            raw = raw[3:]
+        first = False
+        try:
+            yield raw.decode("utf-8")
+        except UnicodeDecodeError:
+            yield NOT_UTF8
+
+
+class _DuplicateField(ValueError):
+    """A JSON object with the same key twice."""
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _DuplicateField(key)
+        out[key] = value
+    return out
+
+
+def _parse_lines(lines: Iterable[str | Problem], store: Store, report: ImportReport,
                  intake: Intake) -> Iterator[tuple[int, Dwelling]]:
     for lineno, text in enumerate(lines, start=1):
+        if isinstance(text, Problem):
+            report.lines += 1
+            intake._reject(lineno, [text])
+            continue
         if not text.strip():
             continue
         report.lines += 1
         if len(text) > MAX_LINE:
-            intake._reject(lineno, [Problem("E030", "", {
-                "error": Msg(N_("the line is longer than 1,000,000 characters"))})])
+            intake._reject(lineno, [TOO_LONG])
             continue
         try:
-            raw = json.loads(text)
+            raw = json.loads(text, object_pairs_hook=_unique_keys)
+        except _DuplicateField as exc:
+            intake._reject(lineno, [Problem("E034", str(exc), {"value": repr(str(exc))})])
+            continue
+        except RecursionError:
+            intake._reject(lineno, [TOO_DEEP])
+            continue
         except ValueError as exc:
             error = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
             col = f", column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
@@ -189,27 +253,36 @@ def _parse_lines(lines: Iterable[str], store: Store, report: ImportReport,
         yield lineno, dwelling
 
 
-def import_lines(store: Store, lines: Iterable[str], *, now: datetime, sink: ProblemSink,
+def import_lines(store: Store, lines: Iterable[str | Problem], *, now: datetime,
+                 sink: ProblemSink,
                  all_or_nothing: bool = False, chunk: int = CHUNK) -> ImportReport:
     """Import JSONL lines (streamed). Each chunk is one transaction, or the whole file is one
     transaction with `all_or_nothing` (then nothing is stored unless every line is valid)."""
     report = ImportReport()
     intake = Intake(store, now, report, sink)
     records = _parse_lines(lines, store, report, intake)
-
-    def batches() -> Iterator[list[tuple[int, Dwelling]]]:
-        batch: list[tuple[int, Dwelling]] = []
-        for item in records:
-            batch.append(item)
-            if len(batch) >= chunk:
-                yield batch
-                batch = []
-        if batch:
-            yield batch
-
     with store.bulk():
-        _run(store, intake, report, batches(), all_or_nothing)
+        _run(store, intake, report, _batches(records, chunk), all_or_nothing)
     return report
+
+
+def _batches(records: Iterable[tuple[int, Dwelling]], chunk: int
+             ) -> Iterator[list[tuple[int, Dwelling]]]:
+    """Batches of at most `chunk` records. A record whose dwelling or household id is already in
+    the batch starts a new one, so that it is judged against what the store holds after the
+    earlier record (unchanged, newer, older or a conflict), never written over it."""
+    batch: list[tuple[int, Dwelling]] = []
+    ids: set[str] = set()
+    for item in records:
+        d = item[1]
+        mine = {d.id, *(h.id for h in d.households)}
+        if batch and (len(batch) >= chunk or not ids.isdisjoint(mine)):
+            yield batch
+            batch, ids = [], set()
+        batch.append(item)
+        ids |= mine
+    if batch:
+        yield batch
 
 
 def _run(store: Store, intake: Intake, report: ImportReport,
@@ -235,15 +308,11 @@ def store_dwellings(store: Store, dwellings: Iterable[Dwelling], *, now: datetim
     """Store records built in Python (demo, TUI) through the same checks as an import."""
     report = ImportReport()
     intake = Intake(store, now, report, sink, gate)
-    batch: list[tuple[int, Dwelling]] = []
-    for i, d in enumerate(dwellings, start=1):
-        report.lines += 1
-        batch.append((i, d))
-        if len(batch) >= chunk:
-            with store.write() as chain:
-                intake.process(chain, batch)
-            batch = []
-    if batch:
-        with store.write() as chain:
-            intake.process(chain, batch)
+
+    def numbered() -> Iterator[tuple[int, Dwelling]]:
+        for i, d in enumerate(dwellings, start=1):
+            report.lines += 1
+            yield i, d
+
+    _run(store, intake, report, _batches(numbered(), chunk), all_or_nothing=False)
     return report

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, TypeVar
@@ -44,6 +45,8 @@ HOUSEHOLD_FIELDS = {"id", "number", "revision", "status", "respondent", "residen
                     "visitors", "declared_total", "overrides"}
 HOUSEHOLD_REQUIRED = ("id", "number")
 MAX_CODE = 40
+#: Area and enumerator codes: the same form as in the area register.
+CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,39}")
 REVISION = Msg(N_("revision"))
 A_DWELLING, A_VISIT, A_HOUSEHOLD = Msg(N_("a dwelling")), Msg(N_("a visit")), Msg(N_("a household"))
 T = TypeVar("T")
@@ -75,9 +78,10 @@ class _Collector:
                   ) -> str | None:
         if value is None and not required:
             return None
-        if not isinstance(value, str) or not 0 < len(value) <= MAX_CODE or not value.isprintable():
+        if not isinstance(value, str) or not CODE.fullmatch(value):
             self.problems.append(Problem("E033", field, {
-                "value": field, "kind": Msg(N_("a code of 1 to 40 printable characters"))}))
+                "value": field, "kind": Msg(N_("a code of letters, digits, - and _ (at most 40), "
+                                               "never a name"))}))
             return None
         return value
 
@@ -121,7 +125,7 @@ def _parse_visit(c: _Collector, raw: object, where: str) -> Visit | None:
     assert isinstance(raw, dict)
     c.fields(raw, VISIT_FIELDS, VISIT_REQUIRED, A_VISIT, where)
     attempt = c.take(parse_number(raw.get("attempt"), f"{where}attempt",
-                                  Msg(N_("visit attempt number")), 1, 99), 0)
+                                  Msg(N_("visit attempt number")), 1, 99, strict=True), 0)
     at = c.take(parse_datetime(raw.get("at"), f"{where}at"), None)
     outcome = c.take(parse_code(raw.get("outcome"), f"{where}outcome", Outcome,
                                 Msg(N_("visit outcome"))), None)
@@ -163,7 +167,8 @@ def _parse_residents(c: _Collector, raw: object, where: str, cfg: SurveyConfig
                 c.problems.append(Problem("E011", f"{field}.{sex}.{band}", {
                     "value": repr(band), "kind": Msg(N_("age band")), "allowed": ", ".join(bands)}))
                 continue
-            n = c.take(parse_count(value, f"{field}.{sex}.{band}", cfg.max_household_size), 0)
+            n = c.take(parse_count(value, f"{field}.{sex}.{band}", cfg.max_household_size,
+                                   strict=True), 0)
             if n:
                 counts[(sex, band)] = n
     return counts
@@ -180,19 +185,21 @@ def _parse_household(c: _Collector, raw: object, where: str, cfg: SurveyConfig
     cap = cfg.max_household_size
     hid = c.record_id(raw.get("id"), f"{where}id")
     number = c.take(parse_number(raw.get("number"), f"{where}number",
-                                 Msg(N_("household number")), 1, 99), 0)
+                                 Msg(N_("household number")), 1, 99, strict=True), 0)
     revision = c.take(parse_number(raw.get("revision", 1), f"{where}revision", REVISION,
-                                   1, 10**9), 1)
+                                   1, 10**9, strict=True), 1)
     status = c.take(parse_code(raw.get("status", "complete"), f"{where}status",
                                HouseholdStatus, Msg(N_("household status"))), HouseholdStatus.DRAFT)
     respondent = c.take(parse_code(raw.get("respondent", "member"), f"{where}respondent",
                                    Respondent, Msg(N_("respondent type"))), Respondent.MEMBER)
     residents = _parse_residents(c, raw.get("residents"), where, cfg)
-    away = c.take(parse_count(raw.get("away", 0), f"{where}away", cap), 0)
-    visitors = c.take(parse_count(raw.get("visitors", 0), f"{where}visitors", cap), 0)
+    away = c.take(parse_count(raw.get("away", 0), f"{where}away", cap, strict=True), 0)
+    visitors = c.take(parse_count(raw.get("visitors", 0), f"{where}visitors", cap,
+                                  strict=True), 0)
     declared: int | None = None
     if raw.get("declared_total") is not None:
-        declared = c.take(parse_count(raw["declared_total"], f"{where}declared_total", cap * 2),
+        declared = c.take(parse_count(raw["declared_total"], f"{where}declared_total", cap * 2,
+                                      strict=True),
                           None)
     overrides = c.overrides(raw.get("overrides"), f"{where}overrides")
     if not hid or not number:
@@ -215,17 +222,21 @@ def dwelling_from_json(raw: object, cfg: SurveyConfig) -> tuple[Dwelling | None,
     assert isinstance(raw, dict)
     c.fields(raw, DWELLING_FIELDS, DWELLING_REQUIRED, A_DWELLING, "")
     did = c.record_id(raw.get("id"), "id")
-    revision = c.take(parse_number(raw.get("revision", 1), "revision", REVISION, 1, 10**9), 1)
+    revision = c.take(parse_number(raw.get("revision", 1), "revision", REVISION, 1, 10**9,
+                                   strict=True), 1)
     area = c.text_code(raw.get("area"), "area", Msg(N_("area code")), required="area" in raw) or ""
     structure = c.take(parse_number(raw.get("structure"), "structure",
-                                    Msg(N_("structure number"))), 0)
-    number = c.take(parse_number(raw.get("dwelling"), "dwelling", Msg(N_("dwelling number"))), 0)
+                                    Msg(N_("structure number")), strict=True), 0)
+    number = c.take(parse_number(raw.get("dwelling"), "dwelling", Msg(N_("dwelling number")),
+                                 strict=True), 0)
     dtype = c.take(parse_code(raw.get("type", "house"), "type", DwellingType,
                               Msg(N_("dwelling type"))),
                    DwellingType.OTHER)
     occupancy = c.take(parse_code(raw.get("occupancy", "occupied"), "occupancy", Occupancy,
                                   Msg(N_("occupancy"))), Occupancy.OCCUPIED)
     locator = raw.get("locator")
+    if isinstance(locator, str):
+        locator = locator.strip() or None
     if locator is not None and not isinstance(locator, str):
         c.problems.append(Problem("E033", "locator", {"value": "locator", "kind": Msg(N_("text"))}))
         locator = None

@@ -12,9 +12,15 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from census.i18n import _
+from census.storage.connection import StoreError
 from census.storage.schema import GENESIS
 
 SEP = "\x1f"
+
+
+class AuditBroken(StoreError):
+    """The log was cut short or changed; no entry is appended to a broken chain."""
 
 
 @dataclass(frozen=True)
@@ -45,6 +51,11 @@ class Chain:
         row = conn.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
         self.seq: int = row[0] if row else 0
         self.head: str = row[1] if row else GENESIS
+        recorded = conn.execute("SELECT value FROM meta WHERE key = 'audit_head'").fetchone()
+        if recorded is not None and recorded[0] != f"{self.seq}:{self.head}":
+            raise AuditBroken(_("The audit log does not end where it was last recorded (entries "
+                                "were removed); nothing was changed. Run `census audit verify` "
+                                "and restore the database from a backup."))
         self.rows: list[tuple[Any, ...]] = []
 
     def add(self, entries: Iterable[Entry]) -> None:

@@ -88,6 +88,9 @@ def connect(path: Path, passphrase: str, *, create: bool, any_thread: bool = Fal
         if is_locked_error(exc):
             raise StoreError(_("{path} is locked by another program; close it and try again.")
                              .format(path=path)) from exc
+        if "not a database" not in str(exc):
+            raise StoreError(_("Cannot open {path}: {error}. Check that you may read and write "
+                               "the file and its folder.").format(path=path, error=exc)) from exc
         raise StoreError(_("Cannot open {path}: the passphrase is wrong, or the file is not a "
                            "census database (it may be damaged). Check the passphrase; if it is "
                            "right, restore the file from a backup.").format(path=path)) from exc

@@ -128,7 +128,7 @@ def create_tables(db: Database, config: SurveyConfig) -> None:
   reason TEXT NOT NULL {_in('reason', OverrideReason)},
   PRIMARY KEY (record_id, rule_id)
 ) STRICT""",
-        f"""CREATE TABLE audit (
+        """CREATE TABLE audit (
   seq INTEGER PRIMARY KEY,
   at TEXT NOT NULL,
   who TEXT NOT NULL CHECK (length(who) BETWEEN 1 AND 40),
@@ -137,7 +137,7 @@ def create_tables(db: Database, config: SurveyConfig) -> None:
   field TEXT NOT NULL CHECK (length(field) BETWEEN 1 AND 80),
   old TEXT CHECK (old IS NULL OR length(old) <= 4000),
   new TEXT CHECK (new IS NULL OR length(new) <= 4000),
-  reason TEXT {_code('reason')},
+  reason TEXT CHECK (reason IS NULL OR length(reason) BETWEEN 1 AND 200),
   prev TEXT NOT NULL CHECK (length(prev) = 64),
   hash TEXT NOT NULL CHECK (length(hash) = 64)
 ) STRICT""",

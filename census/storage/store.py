@@ -152,13 +152,21 @@ def _value(v: Any) -> str | None:
     return None if v is None else str(v)
 
 
+def override_reasons(record: dict[str, Any]) -> str | None:
+    """`W001=confirmed_with_respondent;…` for the audit's reason column, or None."""
+    overrides = record.get("overrides") or {}
+    return ";".join(f"{k}={v}" for k, v in sorted(overrides.items()))[:200] or None
+
+
 def changes(record_type: str, record_id: str, old: dict[str, Any] | None,
             new: dict[str, Any], who: str, at: str) -> list[audit.Entry]:
-    """Audit entries for a record: one entry for a new record, one per changed field otherwise."""
+    """Audit entries for a record: one entry for a new record, one per changed field otherwise.
+    A confirmed warning's reason code also goes into the entry's reason column."""
     if old is None:
         body = {k: v for k, v in _redact(new).items() if k != "id"}
         text = json.dumps(body, sort_keys=True, separators=(",", ":"))
-        return [audit.Entry(at, who, record_type, record_id, "*", None, text[:4000])]
+        return [audit.Entry(at, who, record_type, record_id, "*", None, text[:4000],
+                            override_reasons(new))]
     # Compare the real values, write the redacted ones: a changed locator is recorded as a
     # change without its text.
     before, after = _flatten(old), _flatten(new)
@@ -166,9 +174,10 @@ def changes(record_type: str, record_id: str, old: dict[str, Any] | None,
     entries = []
     for key in sorted(set(before) | set(after)):
         if before.get(key) != after.get(key):
+            reason = after.get(key) if key.startswith("overrides.") else None
             entries.append(audit.Entry(at, who, record_type, record_id, key[:80],
                                        _value(shown_before.get(key)),
-                                       _value(shown_after.get(key))))
+                                       _value(shown_after.get(key)), _value(reason)))
     return entries
 
 
@@ -182,8 +191,9 @@ class Store:
         try:
             meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
         except Exception as exc:
-            raise StoreError(_("{path} is an encrypted database but not a census database.")
-                             .format(path=path)) from exc
+            raise StoreError(_("{path} opens with this passphrase but is not a census database, "
+                               "or it is damaged; restore it from a backup.").format(
+                path=path)) from exc
         if meta.get("format") != FORMAT:
             raise StoreError(_("{path} was made by another version of census (format {found}); "
                                "this version reads {expected}.").format(
@@ -364,6 +374,16 @@ class Store:
             out.update({(r[0], r[1], r[2]): r[3] for r in rows})
         return out
 
+    def households_of(self, dwelling_ids: Sequence[str]) -> dict[str, list[Household]]:
+        """The stored households of each dwelling."""
+        out: dict[str, list[Household]] = {}
+        for part in range(0, len(dwelling_ids), BATCH):
+            chunk = dwelling_ids[part:part + BATCH]
+            marks = ",".join("?" * len(chunk))
+            for dwelling_id, h in self._households(f"h.dwelling_id IN ({marks})", chunk):
+                out.setdefault(dwelling_id, []).append(h)
+        return out
+
     def household_numbers(self, dwelling_ids: Sequence[str]) -> dict[tuple[str, int], str]:
         """Which household id holds each (dwelling id, household number)."""
         rows = self._in_query("SELECT dwelling_id, number, id FROM household "
@@ -376,6 +396,7 @@ class Store:
         cfg = self.config
         dwellings, visit_rows, override_rows, household_rows = [], [], [], []
         replaced_visits: list[tuple[str]] = []
+        moved: list[tuple[str, str]] = []
         replaced_overrides: list[tuple[str]] = []
         for item in items:
             d = item.dwelling
@@ -387,6 +408,7 @@ class Store:
                 if not item.dwelling_new:
                     replaced_visits.append((d.id,))
                     replaced_overrides.append((d.id,))
+                    moved.append((d.area, d.id))
                 for v in d.visits:
                     visit_rows.append((d.id, v.attempt, _dt(v.at), str(v.outcome),
                                        _dt(v.callback_at), v.enumerator))
@@ -394,8 +416,9 @@ class Store:
                     override_rows.append((d.id, rule_id, str(reason)))
                 if old is None and not d.locator:
                     # The canonical text is the audit entry (it has no locator to redact).
+                    reasons = ";".join(f"{k}={v}" for k, v in sorted(d.overrides.items()))
                     chain.add([audit.Entry(now, item.who, "dwelling", d.id, "*", None,
-                                           item.dwelling_text[:4000])])
+                                           item.dwelling_text[:4000], reasons[:200] or None)])
                 else:
                     chain.add(changes("dwelling", d.id, old,
                                       dwelling_to_json(d, cfg, with_households=False),
@@ -414,8 +437,9 @@ class Store:
                 for rule_id, reason in h.overrides.items():
                     override_rows.append((h.id, rule_id, str(reason)))
                 if is_new:  # the canonical text is the audit entry of a new household
+                    reasons = ";".join(f"{k}={v}" for k, v in sorted(h.overrides.items()))
                     chain.add([audit.Entry(now, item.who, "household", h.id, "*", None,
-                                           hw.text[:4000])])
+                                           hw.text[:4000], reasons[:200] or None)])
                 else:
                     new_h = household_to_json(h, cfg)
                     new_h["dwelling"] = d.id
@@ -432,6 +456,9 @@ class Store:
                 "digest = excluded.digest, updated_at = excluded.updated_at", dwellings)
         if replaced_visits:
             c.executemany("DELETE FROM visit WHERE dwelling_id = ?", replaced_visits)
+        if moved:  # a dwelling moved to another area takes its households along
+            c.executemany("UPDATE household SET area = ? WHERE dwelling_id = ? AND area != ?",
+                          [(area, did, area) for area, did in moved])
         if replaced_overrides:
             c.executemany("DELETE FROM override WHERE record_id = ?", replaced_overrides)
         if visit_rows:

@@ -24,7 +24,12 @@ from census.entry import Saved, errors, unconfirmed_warnings
 from census.i18n import _
 from census.storage.connection import StoreError
 from census.tui.labels import OCCUPANCY, OUTCOMES, TYPES, problem_line
-from census.validation.engine import check_locator, parse_datetime, parse_number
+from census.validation.engine import (
+    check_callback,
+    check_locator,
+    parse_datetime,
+    parse_number,
+)
 from census.validation.rules import Problem
 
 if TYPE_CHECKING:
@@ -205,12 +210,8 @@ class VisitDialog(Dialog[Saved | None]):
         when = parse_datetime(f"{date}T{time}", "callback_at")
         if isinstance(when, Problem):
             return None, [when]
-        now = self.census.now()
-        if when <= now:
-            return None, [Problem("E006", "callback_at", {
-                "callback": when.isoformat(timespec="minutes"),
-                "at": now.isoformat(timespec="minutes")})]
-        return when, []
+        problems = check_callback(when, self.census.now())
+        return (None, problems) if problems else (when, [])
 
     def show(self, problems: list[Problem]) -> None:
         self.query_one("#errors", Static).update("\n".join(problem_line(p) for p in problems))

@@ -8,6 +8,7 @@ the store (known areas, stored revisions) arrives in a `Context`.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -38,7 +39,7 @@ MAX_NUMBER = 9999
 DATETIME_FORMATS = ("%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S")
 
 # Seven or more digits, allowing spaces, dots, dashes, slashes and brackets between them.
-_PHONE = re.compile(r"(?:\+?\d[\s\-./()]*){7,}")
+_PHONE = re.compile(r"(?:\+?\d[\s\-./()_,–—]*){7,}")
 _EMAIL = re.compile(r"[^\s@]+@[^\s@]+\.[^\s@]+")
 
 
@@ -55,9 +56,11 @@ def _fmt(value: object) -> str:
     return repr(value) if isinstance(value, str) else str(value)
 
 
-def parse_count(value: object, field: str, maximum: int) -> int | Problem:
-    """A count as typed or read: digits only, 0..maximum. Returns the int or the Problem."""
-    if isinstance(value, bool):
+def parse_count(value: object, field: str, maximum: int, strict: bool = False
+                ) -> int | Problem:
+    """A count as typed (text of digits, empty = 0) or, with `strict`, as a JSON integer;
+    0..maximum. Returns the int or the Problem."""
+    if isinstance(value, bool) or (strict and not isinstance(value, int)):
         return Problem("E002", field, {"value": _fmt(value), "max": maximum})
     if isinstance(value, str):
         text = value.strip()
@@ -82,8 +85,12 @@ def parse_count(value: object, field: str, maximum: int) -> int | Problem:
 
 
 def parse_number(value: object, field: str, kind: str, low: int = 1,
-                 high: int = MAX_NUMBER) -> int | Problem:
-    """A structure, dwelling, household or attempt number: a whole number low..high."""
+                 high: int = MAX_NUMBER, strict: bool = False) -> int | Problem:
+    """A structure, dwelling, household or attempt number: a whole number low..high (with
+    `strict`, only a JSON integer)."""
+    if strict and (isinstance(value, bool) or not isinstance(value, int)):
+        shown = _fmt(value) if not isinstance(value, str) else repr(value[:16])
+        return Problem("E014", field, {"value": shown, "min": low, "max": high, "kind": kind})
     if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
         text = value.strip().lstrip("0") or "0"
         if len(text) > 12:  # int() of thousands of digits raises; no number is that long
@@ -147,9 +154,18 @@ def check_locator(text: str | None, config: SurveyConfig, field: str = "locator"
         problems.append(Problem("E010", field, {"what": Msg(N_("a phone number"))}))
     elif _EMAIL.search(head):
         problems.append(Problem("E010", field, {"what": Msg(N_("an e-mail address"))}))
-    if any(ord(ch) < 32 for ch in head):
+    if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in head):
         problems.append(Problem("E010", field, {"what": Msg(N_("control characters"))}))
     return problems
+
+
+def check_callback(callback: datetime, now: datetime, field: str = "callback_at"
+                   ) -> list[Problem]:
+    """An appointment being made now must be later than now (E006)."""
+    if callback <= now:
+        return [Problem("E006", field, {"callback": callback.isoformat(timespec="minutes"),
+                                        "at": now.isoformat(timespec="minutes")})]
+    return []
 
 
 def _confirm(problems: list[Problem], overrides: dict[str, OverrideReason] | object,

@@ -100,6 +100,9 @@ RULES: dict[str, Rule] = _rules(
     Rule("E020", E, V, N_("Visit in the future"),
          N_("the visit time {at} is later than now ({now}); check the device clock and the "
             "date typed.")),
+    Rule("E021", E, V, N_("Household in another dwelling"),
+         N_("household {id} is stored in another dwelling ({other}); a household cannot move: "
+            "record it as a new household here.")),
     Rule("E030", E, V, N_("Not valid JSON"),
          N_("the line is not valid JSON ({error}); write one JSON object per line.")),
     Rule("E031", E, V, N_("Unknown field"),
@@ -108,6 +111,8 @@ RULES: dict[str, Rule] = _rules(
          N_("{kind} needs the field {value}; add it.")),
     Rule("E033", E, V, N_("Wrong type"),
          N_("{value} must be {kind}.")),
+    Rule("E034", E, V, N_("Field given twice"),
+         N_("{value} is given twice in the same object; keep one.")),
     Rule("W001", W, C, N_("Large household"),
          N_("{count} usual residents is more than {threshold}; confirm with the respondent "
             "that all usually live here.")),

@@ -180,9 +180,15 @@ def test_forms_import_bad_files(runner: CliRunner, ready: Path, tmp_path: Path) 
     missing = run(runner, "forms", "import", tmp_path / "nope.jsonl", "--db", ready)
     assert missing.exit_code == 2 and "Cannot read" in missing.output
     binary = tmp_path / "bin.jsonl"
-    binary.write_bytes(b"\xff\xfe\x00garbage")
+    good = jsonl(dwelling()).encode()
+    binary.write_bytes(b"\xef\xbb\xbf" + good + b"\xff\xfe\x00garbage\n" + jsonl(
+        dwelling(structure=2)).encode())
     result = run(runner, "forms", "import", binary, "--db", ready)
-    assert result.exit_code == 2 and "not UTF-8" in result.output
+    # A BOM is accepted; the line that is not UTF-8 is reported with its number; the rest is read.
+    assert result.exit_code == 1
+    assert f"{binary}:2: E030 : the line is not valid JSON (the line is not UTF-8 text)" in (
+        result.output)
+    assert "lines 3, invalid 1" in result.output
 
 
 def test_check_and_audit_verify(runner: CliRunner, ready: Path, tmp_path: Path) -> None:
