@@ -605,26 +605,30 @@ WHERE (a.level = :lowest OR p.area IS NOT NULL) {scope}
 ORDER BY a.code"""
         return [ProgressRow(*r) for r in self.conn.execute(sql, params).fetchall()]
 
-    def callbacks_due(self, now: datetime, limit: int = 100
+    def callbacks_due(self, now: datetime, limit: int = 100, enumerator: str | None = None
                       ) -> list[tuple[str, str, datetime, int, int]]:
         """(area, dwelling id, appointment, structure, dwelling number) of callbacks due before
-        tomorrow, earliest first."""
+        tomorrow, earliest first; only in the areas of `enumerator` when given."""
         tomorrow = (now.date() + timedelta(days=1)).isoformat() + "T00:00"
         rows = self.conn.execute(
             "SELECT d.area, d.id, v.callback_at, d.structure, d.number FROM visit v "
-            "JOIN dwelling d ON d.id = v.dwelling_id WHERE v.callback_at < ? AND v.attempt = "
+            "JOIN dwelling d ON d.id = v.dwelling_id JOIN area a ON a.code = d.area "
+            "WHERE v.callback_at < ? AND v.attempt = "
             "(SELECT max(attempt) FROM visit WHERE dwelling_id = v.dwelling_id) AND v.outcome IN "
-            "('no_one_home', 'callback') ORDER BY v.callback_at LIMIT ?",
-            (tomorrow, limit)).fetchall()
+            "('no_one_home', 'callback') AND (? IS NULL OR a.enumerator = ?) "
+            "ORDER BY v.callback_at LIMIT ?",
+            (tomorrow, enumerator, enumerator, limit)).fetchall()
         return [(r[0], r[1], datetime.fromisoformat(r[2]), r[3], r[4]) for r in rows]
 
-    def returned_households(self, limit: int = 200) -> list[tuple[str, str, int, int, int]]:
+    def returned_households(self, limit: int = 200, enumerator: str | None = None
+                            ) -> list[tuple[str, str, int, int, int]]:
         """(area, dwelling id, structure, dwelling number, household number) of households
-        returned for correction."""
+        returned for correction; only in the areas of `enumerator` when given."""
         rows = self.conn.execute(
             "SELECT d.area, d.id, d.structure, d.number, h.number FROM household h JOIN dwelling "
-            "d ON d.id = h.dwelling_id WHERE h.status = 'returned' ORDER BY d.area, d.structure, "
-            "d.number LIMIT ?", (limit,)).fetchall()
+            "d ON d.id = h.dwelling_id JOIN area a ON a.code = d.area WHERE h.status = 'returned' "
+            "AND (? IS NULL OR a.enumerator = ?) ORDER BY d.area, d.structure, d.number LIMIT ?",
+            (enumerator, enumerator, limit)).fetchall()
         return [(r[0], r[1], r[2], r[3], r[4]) for r in rows]
 
     # -- listing (paged; never the whole area in memory) ----------------------------------------
@@ -702,12 +706,19 @@ END"""
 
     def set_setting(self, key: str, value: str | None) -> None:
         """Store a UI setting in its own small transaction (not audited: no census data)."""
-        with self.db.atomic():
-            if value is None:
-                self.conn.execute("DELETE FROM meta WHERE key = ?", (f"ui.{key}",))
-            else:
-                self.conn.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key)"
-                                  " DO UPDATE SET value = excluded.value", (f"ui.{key}", value))
+        try:
+            with self.db.atomic():
+                if value is None:
+                    self.conn.execute("DELETE FROM meta WHERE key = ?", (f"ui.{key}",))
+                else:
+                    self.conn.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT "
+                                      "(key) DO UPDATE SET value = excluded.value",
+                                      (f"ui.{key}", value))
+        except Exception as exc:
+            if is_locked_error(exc):
+                raise StoreError(_("The database is busy: another census program is writing to "
+                                   "it.")) from exc
+            raise
 
     def verify_audit(self) -> audit.Verification:
         return audit.verify(self.conn)

@@ -27,7 +27,13 @@ from census.entry import Entry
 from census.i18n import _
 from census.storage.connection import StoreError
 from census.storage.store import ProgressRow, Store
-from census.tui.dialogs import ConfirmDialog, HelpScreen
+from census.tui.dialogs import (
+    ConfirmDialog,
+    HelpScreen,
+    ListingDialog,
+    ReasonDialog,
+    VisitDialog,
+)
 from census.tui.labels import ROLES, bar
 
 R = TypeVar("R")
@@ -51,7 +57,7 @@ class CensusScreen(Screen[None]):
         try:
             return action()
         except StoreError as exc:
-            self.notify(_("{error} Try again.").format(error=exc), severity="error", timeout=8)
+            self.notify(str(exc), severity="error", timeout=8)
             return None
 
 
@@ -70,8 +76,8 @@ class UnlockScreen(CensusScreen):
             yield Static("✗ " + self.message if self.message else "", id="errors",
                          classes="errors")
             yield Label(_("Enter unlock · Ctrl+Q quit"), classes="hint")
-            yield Label(_("The demo database made by `census demo` has the passphrase: demo"),
-                        classes="hint")
+            yield Static(_("The demo database made by `census demo` has the passphrase: demo"),
+                         classes="hint")
 
     def on_mount(self) -> None:
         self.query_one(Input).focus()
@@ -123,7 +129,7 @@ class HomeScreen(CensusScreen):
         now = self.census.now()
         returned = self.query_one("#returned", DataTable)
         returned.clear()
-        rows = store.returned_households()
+        rows = store.returned_households(enumerator=self.census.my_code())
         returned.display = bool(rows)
         title = self.query_one("#returned-title", Label)
         title.display = bool(rows)
@@ -131,14 +137,16 @@ class HomeScreen(CensusScreen):
         for area, did, structure, number, hnum in rows:
             returned.add_row(area, f"{structure}/{number}", str(hnum), key=did)
         due = self.query_one("#due", DataTable)
+        due_cursor = due.cursor_row
         due.clear()
-        callbacks = store.callbacks_due(now, limit=50)
+        callbacks = store.callbacks_due(now, limit=50, enumerator=self.census.my_code())
         for area, did, when, structure, number in callbacks:
             note = "⚠ " + _("overdue") if when < now else ""
             due.add_row(when.strftime("%H:%M %d/%m"), area, f"{structure}/{number}", note,
                         key=did)
         if not callbacks:
             due.add_row("—", _("no callbacks due today"), "", "")
+        due.move_cursor(row=min(due_cursor, due.row_count - 1))
         areas = self.query_one("#areas", DataTable)
         cursor = areas.cursor_row
         areas.clear()
@@ -179,7 +187,7 @@ class CallbacksScreen(CensusScreen):
 
     def compose(self) -> ComposeResult:
         yield Label(_("Callbacks due"), classes="title")
-        yield DataTable(id="due", cursor_type="row")
+        yield DataTable(id="callbacks", cursor_type="row")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -191,12 +199,16 @@ class CallbacksScreen(CensusScreen):
 
     def reload(self) -> None:
         table = self.query_one(DataTable)
+        cursor = table.cursor_row
         table.clear()
         now = self.census.now()
-        for area, did, when, structure, number in self.census.store.callbacks_due(now, 500):
+        for area, did, when, structure, number in self.census.store.callbacks_due(
+                now, 500, enumerator=self.census.my_code()):
             status = "⚠ " + _("overdue") if when < now else _("today")
             table.add_row(when.strftime("%Y-%m-%d %H:%M"), status, area,
                           f"{structure}/{number}", key=did)
+        if table.row_count:
+            table.move_cursor(row=min(cursor, table.row_count - 1))
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         self.action_open()
@@ -253,6 +265,14 @@ class CensusApp(App[None]):
     def now(self) -> datetime:
         return self.clock()
 
+    def my_code(self) -> str | None:
+        """The enumerator whose work this app shows (None: everyone's, e.g. for a supervisor or
+        when no area is assigned to this user)."""
+        if self.store.role is not Role.ENUMERATOR:
+            return None
+        mine = any(a.enumerator == self.store.user for a in self.store.areas())
+        return self.store.user if mine else None
+
     def my_areas(self) -> list[ProgressRow]:
         """Enumeration areas of this user (all of them for a supervisor, or if none assigned)."""
         rows = self.store.progress(self.now())
@@ -298,6 +318,8 @@ class CensusApp(App[None]):
     def install(self, store: Store) -> None:
         """Use an open store and show where the user was."""
         self._store = store
+        # Wait at most 1.5 s for another program's write: the screen freezes while waiting.
+        store.conn.execute("PRAGMA busy_timeout = 1500")
         self._entry = Entry(store, clock=self.clock)
         self.resume()
 
@@ -362,7 +384,8 @@ class CensusApp(App[None]):
 
     async def action_request_quit(self) -> None:
         screen = self.screen
-        if isinstance(screen, CensusScreen) and screen.unsaved:
+        typing = isinstance(screen, (ListingDialog, VisitDialog, ReasonDialog))
+        if typing or (isinstance(screen, CensusScreen) and screen.unsaved):
             def answer(yes: bool | None) -> None:
                 if yes:
                     self.exit()

@@ -266,8 +266,8 @@ class ReasonDialog(Dialog[dict[str, OverrideReason] | None]):
                     yield Select(options, prompt=_("Choose a reason"), id=f"reason-{i}",
                                  compact=True)
             yield Static("", id="errors", classes="errors")
-            yield Label(_("Choose a reason for each · Ctrl+S confirm · Esc go back and correct"),
-                        classes="hint")
+            yield Static(_("Choose a reason for each · Ctrl+S confirm · Esc go back and correct"),
+                         classes="hint")
 
     def on_mount(self) -> None:
         self.query(Select).first().focus()
@@ -300,7 +300,7 @@ class ConfirmDialog(Dialog[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(self.question, classes="title")
+            yield Static(self.question, classes="title")
             yield Label(_("y yes · n no"), classes="hint")
 
     def action_answer(self, answer: bool) -> None:
@@ -325,9 +325,9 @@ class HelpScreen(Dialog[None]):
             yield Label(_("Keys on this screen"), classes="title")
             with VerticalScroll():
                 for key, description in self.keys:
-                    yield Label(f"{key:<14} {description}")
+                    yield Label(f"{key:<14} {description}", markup=False)
                 if self.moving:
-                    yield Label(self.moving, classes="hint")
-            yield Label(_("Keys can be changed in settings.toml ([keys] binding-id = \"key\")."),
-                        classes="hint")
+                    yield Static(self.moving, classes="hint", markup=False)
+            yield Static(_("Keys can be changed in settings.toml ([keys] binding-id = \"key\")."),
+                         classes="hint", markup=False)
             yield Label(_("Esc close"), classes="hint")

@@ -14,6 +14,7 @@ from census.domain.model import (
     Dwelling,
     DwellingType,
     Household,
+    HouseholdStatus,
     Occupancy,
     Outcome,
     OverrideReason,
@@ -21,6 +22,7 @@ from census.domain.model import (
 )
 from census.entry import Saved, errors, unconfirmed_warnings
 from census.i18n import _
+from census.records import household_to_json
 from census.tui.app import CensusScreen
 from census.tui.dialogs import ListingDialog, ReasonDialog, VisitDialog
 from census.tui.labels import (
@@ -290,6 +292,7 @@ class HouseholdScreen(CensusScreen):
         self.field_problems: dict[str, Problem] = {}
         self.restoring = True
         self.save_failed = False
+        self.refused = False
 
     def _household(self) -> tuple[Dwelling, Household]:
         d = self.census.store.load_dwelling(self.dwelling_id)
@@ -336,7 +339,7 @@ class HouseholdScreen(CensusScreen):
 
     @property
     def unsaved(self) -> bool:
-        return (self.save_failed or bool(self.field_problems)
+        return (self.save_failed or self.refused or bool(self.field_problems)
                 or not self.query_one(CountGrid).valid)
 
     # -- reading the form ----------------------------------------------------------------------
@@ -407,11 +410,18 @@ class HouseholdScreen(CensusScreen):
     def changed(self) -> None:
         if self.restoring:
             return
-        if self.unsaved:
+        if self.field_problems or not self.query_one(CountGrid).valid:
             self.update_status(" · " + _("not saved: correct the value marked ✗"))
             self.show_problems()
             return
-        self.save(complete=False)
+        if household_to_json(self.current(), self.census.store.config) == household_to_json(
+                self.household, self.census.store.config) and not self.unsaved:
+            return  # the same value typed again: nothing to save
+        if self.household.status is not HouseholdStatus.DRAFT:
+            self.notify(_("Household {n} was changed after it was completed: it is a draft "
+                          "again; complete it again with Ctrl+D.").format(
+                n=self.household.number), severity="warning")
+        self.save(complete=False)  # also retries after a busy database or a refused draft
 
     def save(self, complete: bool, overrides: dict[str, OverrideReason] | None = None) -> None:
         household = self.current()
@@ -424,6 +434,7 @@ class HouseholdScreen(CensusScreen):
             self.dwelling_id, household, complete=complete,
             dwelling_overrides=dwelling_overrides))
         self.save_failed = saved is None
+        self.refused = False
         if saved is None:
             self.update_status(" · " + _("NOT SAVED: the database is busy; press Ctrl+S to "
                                          "retry"))
@@ -431,7 +442,10 @@ class HouseholdScreen(CensusScreen):
         if saved.ok and saved.dwelling:
             self.household = next(h for h in saved.dwelling.households if h.id == household.id)
             self.update_status(" · " + (_("completed") if complete else _("draft saved")))
-            self.show_problems(checked=saved.problems)
+            self.show_problems(checked=self.mine(saved.problems, saved.dwelling))
+            if complete:
+                self.notify(_("Household {n} completed.").format(n=self.household.number))
+                self.action_back()
             return
         warnings = unconfirmed_warnings(saved.problems)
         if complete and warnings and not errors(saved.problems):
@@ -441,8 +455,20 @@ class HouseholdScreen(CensusScreen):
 
             self.app.push_screen(ReasonDialog(warnings), confirmed)
             return
-        self.update_status(" · " + _("not completed: correct the errors below"))
+        if complete:
+            self.update_status(" · " + _("not completed: correct the errors below"))
+        else:  # a draft the rules refuse (e.g. more persons than the limit) is not stored
+            self.refused = True
+            self.update_status(" · " + _("NOT SAVED: correct the error below"))
         self._set("#problems", "\n".join(problem_line(p) for p in saved.problems[:5]))
+
+    def mine(self, problems: list[Problem], dwelling: Dwelling) -> list[Problem]:
+        """The problems of this household and of its dwelling, not of the other households."""
+        index = next((i for i, h in enumerate(dwelling.households)
+                      if h.id == self.household_id), -1)
+        own = f"households[{index}]"
+        return [p for p in problems
+                if not p.field.startswith("households[") or p.field.startswith(own)]
 
     def action_save_draft(self) -> None:
         if self.field_problems or not self.query_one(CountGrid).valid:
@@ -454,10 +480,7 @@ class HouseholdScreen(CensusScreen):
         if self.field_problems or not self.query_one(CountGrid).valid:
             self.notify(_("Correct the value marked ✗ first."), severity="warning")
             return
-        self.save(complete=True)
-        if self.household.status == "complete":
-            self.notify(_("Household {n} completed.").format(n=self.household.number))
-            self.action_back()
+        self.save(complete=True)  # on success it says so and goes back
 
     def action_back(self) -> None:
         if self.save_failed:
@@ -465,8 +488,8 @@ class HouseholdScreen(CensusScreen):
                           "to retry before leaving."), severity="warning")
             return
         if self.unsaved:
-            self.notify(_("A value is not valid and not saved; correct it or clear it "
-                          "(Delete) before leaving."), severity="warning")
+            self.notify(_("A value is not valid and not saved; correct it (or clear the cell "
+                          "with Delete) before leaving."), severity="warning")
             return
         self.census.remember(dwelling=self.dwelling_id)
         d = self.census.store.load_dwelling(self.dwelling_id, with_households=False)
