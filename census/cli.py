@@ -122,7 +122,7 @@ def get_passphrase(passphrase_file: Path | None, *, new: bool = False) -> str:
         except (OSError, UnicodeDecodeError) as exc:
             raise UserError(_("Cannot read the passphrase file {path}: {error}.").format(
                 path=passphrase_file, error=getattr(exc, "strerror", None) or exc)) from exc
-        lines = text.splitlines()
+        lines = text.lstrip("\ufeff").splitlines()
         phrase = lines[0] if lines else ""
         if not phrase:
             raise UserError(_("The passphrase file {path} is empty; put the passphrase on its "
@@ -266,10 +266,10 @@ def status(db_path: Path | None, passphrase_file: Path | None) -> None:
               default="enumerator", show_default=True, help="Who uses this database.")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
               help="Survey config (TOML); default: the built-in config (`census config`).")
-@click.option("--user", default="E001", show_default=True,
-              help="The code of the person using this database (a code, never a name).")
+@click.option("--user", help="The code of the person using this database (a code, never a "
+                             "name); default E001.")
 def init(db_path: Path | None, passphrase_file: Path | None, role: str,
-         config_file: Path | None, user: str) -> None:
+         config_file: Path | None, user: str | None) -> None:
     """Create an encrypted census database for a survey config.
 
     Running it again on an existing database checks that the config is the same; a changed
@@ -292,7 +292,7 @@ def init(db_path: Path | None, passphrase_file: Path | None, role: str,
             raise UserError(str(exc)) from exc
     else:
         config = default_config()
-    if not _valid_code(user):
+    if user is not None and not _valid_code(user):
         raise UserError(_("--user {value!r} is not a code (letters, digits, - and _, at most "
                           "40); users are codes, never names.").format(value=user))
     if path.exists():
@@ -307,11 +307,14 @@ def init(db_path: Path | None, passphrase_file: Path | None, role: str,
             if str(store.role) != role:
                 raise UserError(_("{path} is already a {old} database; its role cannot change "
                                   "to {new}.").format(path=path, old=store.role, new=role))
+            if user is not None and store.user != user:
+                raise UserError(_("{path} is already used by {old}; its user cannot change to "
+                                  "{new}.").format(path=path, old=store.user, new=user))
             click.echo(_("{path} is already initialised with this config; nothing changed.")
                        .format(path=path))
             return
     store = Store.create(path, get_passphrase(passphrase_file, new=True), config, Role(role),
-                         user)
+                         user or "E001")
     store.close()
     click.echo(_("Created {path} ({role}, survey '{name}', config {digest}).").format(
         path=path, role=role, name=config.name, digest=config.digest()))

@@ -296,6 +296,7 @@ def _run(store: Store, intake: Intake, report: ImportReport,
                     raise _Rollback
         except _Rollback:
             report.stored = False
+            report.dwellings, report.households = Tally(), Tally()  # nothing was stored
     else:
         for batch in batches:
             with store.write() as chain:

@@ -115,12 +115,12 @@ class ListingScreen(CensusScreen):
         table.clear()
         rows = store.listing_page(self.area, self.page * PAGE, PAGE, self.status_filter)
         for r in rows:
-            last = _(OUTCOMES[Outcome(r.last_outcome)]) if r.last_outcome else "—"
+            last = _(OUTCOMES[Outcome(r.last_outcome)])[:14] if r.last_outcome else "—"
             if r.callback_at and r.status == "callback":
-                last += " → " + r.callback_at.replace("T", " ")[5:]
-            table.add_row(f"{r.structure}/{r.number}", _(TYPES[DwellingType(r.type)])[:12],
-                          _(OCCUPANCY[Occupancy(r.occupancy)])[:12], _(STATUSES[r.status]),
-                          last, str(r.households), (r.locator or "")[:24], key=r.id)
+                last = "→ " + r.callback_at.replace("T", " ")  # the appointment says more
+            table.add_row(f"{r.structure}/{r.number}", _(TYPES[DwellingType(r.type)])[:10],
+                          _(OCCUPANCY[Occupancy(r.occupancy)])[:9], _(STATUSES[r.status]),
+                          last, str(r.households), (r.locator or "")[:20], key=r.id)
         if select is not None:
             for i, r in enumerate(rows):
                 if r.id == select:

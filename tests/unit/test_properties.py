@@ -239,8 +239,8 @@ def test_null_area_is_refused() -> None:
 
 minutes = st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2099, 12, 31)).map(
     lambda t: t.replace(second=0, microsecond=0))
-codes = st.text(st.characters(codec="utf-8", categories=["L", "N", "P"], include_characters=" "),
-                min_size=1, max_size=40).filter(str.isprintable)
+# Area and enumerator codes: letters, digits, - and _ (never a name with spaces).
+codes = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9_-]{0,39}", fullmatch=True)
 
 
 @st.composite

@@ -132,11 +132,8 @@ def test_equivalent_spellings_normalise_to_the_same_record() -> None:
     rec = full()
     rec["visits"].reverse()                      # visits out of attempt order
     rec["visits"][0]["at"] = "2026-11-28 17:35"  # space instead of T
-    rec["structure"] = "12"                      # number as text
     h = rec["households"][0]
     h["residents"]["female"]["5-14"] = 0         # an explicit zero
-    h["residents"]["male"]["25-34"] = " 12 "     # count as text with spaces
-    h["away"] = 1.0                              # a whole float
     d, problems = dwelling_from_json(rec, CFG)
     assert problems == [] and d is not None
     assert dwelling_to_json(d, CFG) == FULL
@@ -225,7 +222,9 @@ def test_missing_household_field_is_e032(key: str) -> None:
 # --- Counts -------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("value", "rule"), [
-    (-1, "E001"), (61, "E001"), (10**12, "E001"), ("1000000", "E001"),
+    (-1, "E001"), (61, "E001"), (10**12, "E001"),
+    # In a JSON file a count is a JSON integer: text and floats are refused, even "3" and 3.0.
+    ("1000000", "E002"), ("3", "E002"), ("", "E002"), (3.0, "E002"),
     (2.5, "E002"), ("3a", "E002"), ("2.5", "E002"), (True, "E002"), (False, "E002"),
     (None, "E002"), ([1], "E002"), ({"n": 1}, "E002"),
 ])
@@ -236,8 +235,7 @@ def test_bad_count_in_grid(value: object, rule: str) -> None:
     assert "60" in p.message()
 
 
-@pytest.mark.parametrize(("value", "expected"), [("3", 3), (3, 3), (3.0, 3), ("", 0), (0, 0),
-                                                  (60, 60)])
+@pytest.mark.parametrize(("value", "expected"), [(3, 3), (0, 0), (60, 60)])
 def test_good_count_in_grid(value: object, expected: int) -> None:
     d, problems = dwelling_from_json(household_with(residents={"female": {"0-4": value}}), CFG)
     assert problems == [] and d is not None
