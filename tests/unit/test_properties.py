@@ -265,7 +265,8 @@ def dwellings(draw: st.DrawFn) -> Dwelling:
         id=DID, area=draw(codes), structure=draw(st.integers(1, 9999)),
         number=draw(st.integers(1, 9999)), type=draw(st.sampled_from(list(DwellingType))),
         occupancy=draw(st.sampled_from(list(Occupancy))),
-        locator=draw(st.none() | st.text(min_size=1, max_size=80)),
+        # Locators are stored stripped (a blank one is none): generate them in that form.
+        locator=draw(st.none() | st.text(min_size=1, max_size=80).map(str.strip).filter(bool)),
         revision=draw(st.integers(1, 10**9)), enumerator=draw(st.none() | codes),
         visits=visits, households=tuple(households),
         overrides=draw(st.dictionaries(st.sampled_from(["W003", "W005"]), reasons)))
