@@ -11,16 +11,16 @@ from typing import Any
 import pytest
 from hypothesis import settings
 
+from census.config import default_config
+from census.domain.ids import new_id
+from census.domain.model import Area, Role
+from census.storage.store import Store
+
 # CI runs the same examples every time (a failure there is reproducible); locally, Hypothesis
 # explores new ones on each run.
 settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
-
-from census.config import default_config
-from census.domain.ids import new_id
-from census.domain.model import Area, Role
-from census.storage.store import Store
 
 PASSPHRASE = "correct horse battery staple"
 AREAS = [
