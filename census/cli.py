@@ -241,9 +241,22 @@ def tui(db_path: Path | None, passphrase_file: Path | None) -> None:
 
 @cli.command()
 @db_options
-def status(db_path: Path | None, passphrase_file: Path | None) -> None:
-    """Show the database, its survey and the coverage of its areas (what bare `census` does)."""
+@json_option
+def status(db_path: Path | None, passphrase_file: Path | None, as_json: bool = False) -> None:
+    """Show the database, its survey and the coverage of its areas (what bare `census` does
+    outside a terminal)."""
     path = _db_path(db_path)
+    if as_json:
+        if not path.exists():
+            _print_json({"database": str(path), "exists": False})
+            return
+        with open_store(db_path, passphrase_file) as store:
+            _print_json({"database": str(path), "exists": True, "survey": store.config.name,
+                         "config": store.config.digest(), "role": str(store.role),
+                         "user": store.user,
+                         "areas": [{**r.__dict__, "response_rate": r.response_rate}
+                                   for r in store.progress(_now())]})
+        return
     if not path.exists():
         click.echo(_("No census database yet at {path}.").format(path=path))
         click.echo(_("Try the demo: `census demo`, then `census` again; or start a survey with "

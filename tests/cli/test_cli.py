@@ -228,6 +228,8 @@ def test_no_database_yet(runner: CliRunner, tmp_path: Path) -> None:
     assert result.exit_code == 2 and "census init" in result.output
     bare = run(runner, "status", "--db", tmp_path / "none.db")
     assert bare.exit_code == 0 and "census demo" in bare.output
+    data = json.loads(run(runner, "status", "--db", tmp_path / "none.db", "--json").output)
+    assert data["exists"] is False
 
 
 def test_bare_census_reports_on_the_default_database(runner: CliRunner) -> None:
@@ -260,6 +262,8 @@ def test_demo_then_status(runner: CliRunner, tmp_path: Path) -> None:
     assert again.exit_code == 0 and "nothing was changed" in again.output
     status = run(runner, "status", "--db", db)
     assert "R01-D01-EA001" in status.output
+    data = json.loads(run(runner, "status", "--db", db, "--json").output)
+    assert data["role"] == "enumerator" and data["areas"][0]["area"] == "R01-D01-EA001"
     assert run(runner, "check", "--db", db).exit_code == 0
     assert run(runner, "audit", "verify", "--db", db).exit_code == 0
 
