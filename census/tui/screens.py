@@ -108,8 +108,14 @@ class ListingScreen(CensusScreen):
         self.query_one("#title", Label).update(_("Area {code} {name} · {n} dwellings · filter: "
                                                  "{filter}").format(code=self.area, name=name,
                                                                     n=total, filter=shown))
-        self.query_one("#pager", Label).update(_("Page {page} of {pages} (PgUp/PgDn)").format(
-            page=self.page + 1, pages=pages))
+        if total == 0 and self.status_filter is not None:
+            pager = _("No dwelling has this status; press f for the next filter.")
+        elif total == 0:
+            pager = _("No dwelling listed yet; press a to add the first one.")
+        else:
+            pager = _("Page {page} of {pages} (PgUp/PgDn)").format(page=self.page + 1,
+                                                                   pages=pages)
+        self.query_one("#pager", Label).update(pager)
         table = self.query_one(DataTable)
         cursor = table.cursor_row
         table.clear()
