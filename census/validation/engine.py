@@ -7,6 +7,7 @@ the store (known areas, stored revisions) arrives in a `Context`.
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from collections.abc import Callable, Iterable
@@ -249,6 +250,14 @@ def check_dwelling(d: Dwelling, ctx: Context) -> list[Problem]:
     problems += check_locator(d.locator, cfg)
 
     seen_attempts: set[int] = set()
+    by_attempt = sorted(d.visits, key=lambda v: v.attempt)
+    for before, after in itertools.pairwise(by_attempt):
+        if after.at < before.at:
+            i = d.visits.index(after)
+            problems.append(Problem("E022", f"visits[{i}].at", {
+                "attempt": after.attempt, "at": after.at.isoformat(timespec="minutes"),
+                "previous": before.attempt,
+                "previous_at": before.at.isoformat(timespec="minutes")}))
     for i, v in enumerate(d.visits):
         where = f"visits[{i}]"
         if v.attempt in seen_attempts:

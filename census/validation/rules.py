@@ -103,6 +103,9 @@ RULES: dict[str, Rule] = _rules(
     Rule("E021", E, V, N_("Household in another dwelling"),
          N_("household {id} is stored in another dwelling ({other}); a household cannot move: "
             "record it as a new household here.")),
+    Rule("E022", E, V, N_("Visits out of order"),
+         N_("visit {attempt} at {at} is before visit {previous} at {previous_at}; number the "
+            "visits in the order they were made, or correct the date.")),
     Rule("E030", E, V, N_("Not valid JSON"),
          N_("the line is not valid JSON ({error}); write one JSON object per line.")),
     Rule("E031", E, V, N_("Unknown field"),

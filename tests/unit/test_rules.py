@@ -142,6 +142,8 @@ REJECT: dict[str, Case] = {
     "E017": lambda: check_dwelling(dw(area="EA999"), CTX),
     "E018": lambda: check_household(hh(overrides={"W001": CONFIRM}), CTX),
     "E020": lambda: check_dwelling(dw(visits=(visit(at=NOW + timedelta(minutes=11)),)), CTX),
+    "E022": lambda: check_dwelling(dw(visits=(
+        visit(1, MORNING, Outcome.NO_ONE_HOME), visit(2, MORNING - timedelta(days=1)))), CTX),
     "E031": lambda: parsed(record(phone="0712345678")),
     "E032": lambda: parsed(record(area=None)),
     "E033": lambda: parsed(record(id="not-a-uuid")),
@@ -189,6 +191,8 @@ ACCEPT: dict[str, Case] = {
     "E018": lambda: check_household(hh(residents={("female", "25-34"): 16},
                                        overrides={"W001": CONFIRM}), CTX),
     "E020": lambda: check_dwelling(dw(visits=(visit(at=NOW + timedelta(minutes=10)),)), CTX),
+    "E022": lambda: check_dwelling(dw(visits=(
+        visit(1, MORNING - timedelta(days=1), Outcome.NO_ONE_HOME), visit(2, MORNING))), CTX),
     "E031": lambda: parsed(record(locator="blue gate", enumerator="enum01")),
     "E032": lambda: parsed(record(type=None, occupancy=None, revision=None)),
     "E033": lambda: parsed(record(id=DID)),
