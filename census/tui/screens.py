@@ -299,6 +299,7 @@ class HouseholdScreen(CensusScreen):
         self.restoring = True
         self.save_failed = False
         self.refused = False
+        self.shown: dict[str, str] = {}  # what each fixed-size line shows now
 
     def _household(self) -> tuple[Dwelling, Household]:
         d = self.census.store.load_dwelling(self.dwelling_id)
@@ -363,10 +364,9 @@ class HouseholdScreen(CensusScreen):
 
     def _set(self, selector: str, text: str) -> None:
         """Update a fixed-size line only when its text changes (no layout pass)."""
-        widget = self.query_one(selector, Static)
-        if getattr(widget, "_shown", None) != text:
-            widget._shown = text  # type: ignore[attr-defined]
-            widget.update(text, layout=False)
+        if self.shown.get(selector) != text:
+            self.shown[selector] = text
+            self.query_one(selector, Static).update(text, layout=False)
 
     def update_status(self, saved: str = "") -> None:
         h = self.current()
