@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlcipher3
+from _raw import PASSPHRASE, apply_pragmas
 from sqlite_utils import Database
 
 from census import demo
@@ -50,7 +51,6 @@ from census.records import dwelling_digest, dwelling_to_json, household_digest
 from census.storage.connection import BUSY_TIMEOUT_MS
 from census.storage.schema import cell_columns, create_tables
 
-PASSPHRASE = "bench-passphrase"
 GOAL = 0.25
 
 
@@ -156,7 +156,7 @@ def census_import(folder: Path, ds: Dataset, census: str, env: dict[str, str],
     run = run_child(cmd, env)
     conn = sqlcipher3.connect(str(db))
     try:
-        _pragmas(conn, key=True)
+        apply_pragmas(conn, key=True)
         stored = conn.execute("SELECT count(*) FROM household").fetchone()[0]
     finally:
         conn.close()
@@ -164,18 +164,6 @@ def census_import(folder: Path, ds: Dataset, census: str, env: dict[str, str],
         raise SystemExit(f"the database holds {stored} households, expected "
                          f"{len(ds.household_rows)}:\n{run.output[-2000:]}")
     return run
-
-
-def _pragmas(conn: Any, key: bool) -> None:
-    if key:
-        conn.execute("PRAGMA cipher_log_level = NONE")
-        conn.execute(f"PRAGMA key = '{PASSPHRASE}'")
-    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    conn.execute("PRAGMA secure_delete = ON")
-    conn.execute("PRAGMA foreign_keys = ON")
-    mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-    conn.execute("PRAGMA synchronous = FULL")
-    assert str(mode).lower() == "wal", mode
 
 
 def _cpu() -> float:
@@ -188,7 +176,7 @@ def raw_import(driver: Any, path: Path, ds: Dataset, cfg: SurveyConfig,
     """Seconds for the whole raw load (open to close), for executemany + COMMIT alone, and
     the CPU seconds of the whole load."""
     conn = driver.connect(str(path), isolation_level=None)
-    _pragmas(conn, key)
+    apply_pragmas(conn, key)
     create_tables(Database(conn), cfg)
     conn.execute("BEGIN")
     for a in ds.areas:
@@ -209,7 +197,7 @@ def raw_import(driver: Any, path: Path, ds: Dataset, cfg: SurveyConfig,
     c0 = _cpu()
     t0 = time.perf_counter()
     conn = driver.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
-    _pragmas(conn, key)
+    apply_pragmas(conn, key)
     t1 = time.perf_counter()
     conn.execute("BEGIN IMMEDIATE")
     conn.executemany("INSERT INTO dwelling (id, area, structure, number, type, occupancy, "

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlcipher3
+from _raw import PASSPHRASE, apply_pragmas
 from sqlite_utils import Database
 
 from census import demo
@@ -52,11 +53,9 @@ from census.records import (
     with_seed,
 )
 from census.storage.audit import entry_hash
-from census.storage.connection import BUSY_TIMEOUT_MS
 from census.storage.schema import GENESIS, cell_columns, create_tables
 from census.storage.store import Store, changes
 
-PASSPHRASE = "bench-passphrase"
 GOAL = 4.0
 
 
@@ -151,17 +150,7 @@ def bench_census(folder: Path, areas: list[Area], records: list[Dwelling], now: 
 
 
 def _open_raw(connect: Callable[[str], Any], path: Path, key: bool) -> Any:
-    conn = connect(str(path))
-    if key:
-        conn.execute("PRAGMA cipher_log_level = NONE")
-        conn.execute(f"PRAGMA key = '{PASSPHRASE}'")
-    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    conn.execute("PRAGMA secure_delete = ON")
-    conn.execute("PRAGMA foreign_keys = ON")
-    mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-    conn.execute("PRAGMA synchronous = FULL")
-    assert str(mode).lower() == "wal", mode
-    return conn
+    return apply_pragmas(connect(str(path)), key)
 
 
 def census_rows(records: list[Dwelling], now: datetime, who: str

@@ -7,18 +7,16 @@ message`, and areas come back ordered parents first so they can be stored in one
 from __future__ import annotations
 
 import csv
-import re
-import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from census.config import SurveyConfig
+from census.domain.ids import is_code
 from census.domain.model import Area
 from census.i18n import _
+from census.validation.engine import personal_data
 
 COLUMNS = ("code", "parent", "level", "name", "expected_dwellings", "enumerator")
-_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
-_PHONE = re.compile(r"(?:\+?\d[\s\-./()]*){7,}|@")
 MAX_AREAS = 1_000_000
 
 
@@ -78,7 +76,7 @@ def read_areas(lines: Iterable[str], config: SurveyConfig, stored_levels: Mappin
                 break
             code, parent, level, name, expected, enumerator = (c.strip() for c in row)
             bad = len(problems)
-            if not _CODE.match(code):
+            if not is_code(code):
                 problems.append(AreaProblem(line, "code", _(
                     "{value!r} is not an area code (letters, digits, - and _, at most 40, e.g. "
                     "R01-D03-EA0042)").format(value=code)))
@@ -95,14 +93,15 @@ def read_areas(lines: Iterable[str], config: SurveyConfig, stored_levels: Mappin
                     "{value} is already registered as a {old}; an area's level cannot change "
                     "(register a new code instead)").format(value=code,
                                                            old=stored_levels[code])))
+            found = personal_data(name)
             if not 0 < len(name) <= 80:
                 problems.append(AreaProblem(line, "name", _(
                     "the place name must have 1 to 80 characters")))
-            elif any(unicodedata.category(ch) in ("Cc", "Cf") for ch in name):
+            elif found == "control characters":
                 problems.append(AreaProblem(line, "name", _(
                     "the name holds control characters (a line break, a tab...); write it on "
                     "one line")))
-            elif _PHONE.search(name):
+            elif found is not None:
                 problems.append(AreaProblem(line, "name", _(
                     "the name looks like it holds a phone number or e-mail address; give the "
                     "name of the place only")))
@@ -114,7 +113,7 @@ def read_areas(lines: Iterable[str], config: SurveyConfig, stored_levels: Mappin
                         "empty").format(value=expected)))
                 else:
                     expected_n = int(expected)
-            if enumerator and not _CODE.match(enumerator):
+            if enumerator and not is_code(enumerator):
                 problems.append(AreaProblem(line, "enumerator", _(
                     "{value!r} is not an enumerator code (letters, digits, - and _, at most 40); "
                     "enumerators are codes, never names").format(value=enumerator)))

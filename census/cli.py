@@ -305,7 +305,9 @@ def init(db_path: Path | None, passphrase_file: Path | None, role: str,
             raise UserError(str(exc)) from exc
     else:
         config = default_config()
-    if user is not None and not _valid_code(user):
+    from census.domain.ids import is_code
+
+    if user is not None and not is_code(user):
         raise UserError(_("--user {value!r} is not a code (letters, digits, - and _, at most "
                           "40); users are codes, never names.").format(value=user))
     if path.exists():
@@ -331,12 +333,6 @@ def init(db_path: Path | None, passphrase_file: Path | None, role: str,
     store.close()
     click.echo(_("Created {path} ({role}, survey '{name}', config {digest}).").format(
         path=path, role=role, name=config.name, digest=config.digest()))
-
-
-def _valid_code(value: str) -> bool:
-    import re
-
-    return bool(re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]{0,39}", value))
 
 
 @cli.command("config")
@@ -506,8 +502,8 @@ def forms_import(db_path: Path | None, passphrase_file: Path | None, as_json: bo
 def check(db_path: Path | None, passphrase_file: Path | None, as_json: bool,
           area_code: str | None) -> None:
     """Run every rule over the stored data. Exit status 1 if any error is found."""
+    from census.forms import context
     from census.validation.engine import (
-        Context,
         NaturalKey,
         check_area,
         check_dwelling,
@@ -522,9 +518,7 @@ def check(db_path: Path | None, passphrase_file: Path | None, as_json: bool,
         if area_code is not None and area_code not in levels:
             raise UserError(_("Unknown area {code}; see `census area list`.").format(
                 code=area_code))
-        lowest = store.config.levels[-1]
-        ctx = Context(store.config, now=None,
-                      area_known=lambda code: levels.get(code) == lowest)
+        ctx = context(store, None)
         scope = store.subtree(area_code) if area_code else sorted(levels)
         rows = {r.area: r for r in store.progress(_now(), area_code)}
         for code in scope:

@@ -24,9 +24,9 @@ from census.domain.model import (
     OverrideReason,
     Visit,
 )
-from census.forms import Gate, blocks_draft, blocks_record, store_dwellings
+from census.forms import Gate, blocks_draft, blocks_record, context, store_dwellings
 from census.storage.store import Store
-from census.validation.engine import Context, check_dwelling
+from census.validation.engine import check_dwelling
 from census.validation.rules import Problem, Severity
 
 
@@ -55,23 +55,21 @@ class Entry:
 
     def check(self, dwelling: Dwelling) -> list[Problem]:
         """Every problem of a dwelling record as it stands (for live display)."""
-        levels = self.store.area_levels()
-        lowest = self.store.config.levels[-1]
-        ctx = Context(self.store.config, now=self.clock(),
-                      area_known=lambda code: levels.get(code) == lowest)
-        return check_dwelling(dwelling, ctx)
+        return check_dwelling(dwelling, context(self.store, self.clock()))
 
     # -- saving ----------------------------------------------------------------------------------
 
     def _save(self, dwelling: Dwelling, gate: Gate) -> Saved:
         found: list[Problem] = []
+        checked: list[Problem] = []
         report = store_dwellings(self.store, [dwelling], now=self.clock(),
-                                 sink=lambda _line, p: found.append(p), gate=gate)
+                                 sink=lambda _line, p: found.append(p), gate=gate,
+                                 checked=lambda _id, problems: checked.extend(problems))
         if report.invalid_lines:
             return Saved(None, found)
+        # The intake's rules already judged what is now stored; reload only for its state.
         stored = self.store.load_dwelling(dwelling.id)
-        return Saved(stored, [p for p in self.check(stored) if not p.confirmed]
-                     if stored else [])
+        return Saved(stored, [p for p in checked if not p.confirmed] if stored else [])
 
     def add_dwelling(self, area: str, structure: int, number: int,
                      type: DwellingType = DwellingType.HOUSE,

@@ -90,19 +90,30 @@ def _decide(version: Version | None, revision: int, digest: str) -> str:
     return "unchanged" if digest == version.digest else "conflict"
 
 
+def context(store: Store, now: datetime | None) -> Context:
+    """The rules' context for records of this store: its config, the clock, and which codes
+    are enumeration areas (records belong to the lowest level)."""
+    levels = store.area_levels()
+    lowest = store.config.levels[-1]
+    return Context(store.config, now=now, area_known=lambda code: levels.get(code) == lowest)
+
+
 class Intake:
-    """Checks and stores dwelling records in batches within the caller's write transaction."""
+    """Checks and stores dwelling records in batches within the caller's write transaction.
+
+    `checked` receives every problem (blocking or not) of each record that was stored: the
+    rules ran on the record merged with its stored households, which is what is now stored.
+    """
 
     def __init__(self, store: Store, now: datetime, report: ImportReport, sink: ProblemSink,
-                 gate: Gate = blocks_record):
+                 gate: Gate = blocks_record,
+                 checked: Callable[[str, list[Problem]], None] | None = None):
         self.store = store
         self.gate = gate
         self.report = report
         self.sink = sink
-        levels = store.area_levels()
-        lowest = store.config.levels[-1]
-        self.ctx = Context(store.config, now=now,
-                           area_known=lambda code: levels.get(code) == lowest)
+        self.checked = checked
+        self.ctx = context(store, now)
 
     def _reject(self, line: int, problems: list[Problem]) -> None:
         self.report.invalid_lines += 1
@@ -126,7 +137,8 @@ class Intake:
             carried = {h.id for h in d.households}
             kept = tuple(h for h in stored_households.get(d.id, ()) if h.id not in carried)
             merged = replace(d, households=d.households + kept) if kept else d
-            problems = [p for p in check_dwelling(merged, self.ctx) if self.gate(p)]
+            found = check_dwelling(merged, self.ctx)
+            problems = [p for p in found if self.gate(p)]
             key = (d.area, d.structure, d.number)
             other = seen.get(key) or owners.get(key)
             if other is not None and other != d.id:
@@ -162,6 +174,8 @@ class Intake:
                 self._reject(line, problems)
                 continue
             seen[key] = d.id
+            if self.checked is not None:
+                self.checked(d.id, found)
             self.report.dwellings.bump(d_action)
             to_write = []
             for h, h_digest, h_text, action in planned:
@@ -304,11 +318,12 @@ def _run(store: Store, intake: Intake, report: ImportReport,
 
 
 def store_dwellings(store: Store, dwellings: Iterable[Dwelling], *, now: datetime,
-                    sink: ProblemSink, chunk: int = CHUNK, gate: Gate = blocks_record
+                    sink: ProblemSink, chunk: int = CHUNK, gate: Gate = blocks_record,
+                    checked: Callable[[str, list[Problem]], None] | None = None
                     ) -> ImportReport:
     """Store records built in Python (demo, TUI) through the same checks as an import."""
     report = ImportReport()
-    intake = Intake(store, now, report, sink, gate)
+    intake = Intake(store, now, report, sink, gate, checked)
 
     def numbered() -> Iterator[tuple[int, Dwelling]]:
         for i, d in enumerate(dwellings, start=1):

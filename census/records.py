@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, TypeVar
 
 from census.config import SurveyConfig
-from census.domain.ids import is_id, new_seed
+from census.domain.ids import is_code, is_id, new_seed
 from census.domain.model import (
     Cell,
     Dwelling,
@@ -45,8 +44,6 @@ HOUSEHOLD_FIELDS = {"id", "number", "revision", "status", "respondent", "residen
                     "visitors", "declared_total", "overrides"}
 HOUSEHOLD_REQUIRED = ("id", "number")
 MAX_CODE = 40
-#: Area and enumerator codes: the same form as in the area register.
-CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,39}")
 REVISION = Msg(N_("revision"))
 A_DWELLING, A_VISIT, A_HOUSEHOLD = Msg(N_("a dwelling")), Msg(N_("a visit")), Msg(N_("a household"))
 T = TypeVar("T")
@@ -78,7 +75,7 @@ class _Collector:
                   ) -> str | None:
         if value is None and not required:
             return None
-        if not isinstance(value, str) or not CODE.fullmatch(value):
+        if not is_code(value):
             self.problems.append(Problem("E033", field, {
                 "value": field, "kind": Msg(N_("a code of letters, digits, - and _ (at most 40), "
                                                "never a name"))}))

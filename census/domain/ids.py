@@ -6,7 +6,10 @@ import os
 import re
 import time
 import uuid
+from typing import TypeGuard
 
+#: Area, enumerator and user codes: letters, digits, - and _, at most 40; never a name.
+CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,39}")
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
@@ -28,6 +31,11 @@ def uuid7(ms: int, rand: int) -> str:
 def is_id(text: object) -> bool:
     """True when `text` is a lower-case canonical UUID string."""
     return isinstance(text, str) and bool(_UUID.fullmatch(text))
+
+
+def is_code(text: object) -> TypeGuard[str]:
+    """True when `text` is a code (area, enumerator, user), not free text."""
+    return isinstance(text, str) and bool(CODE.fullmatch(text))
 
 
 def new_seed() -> bytes:

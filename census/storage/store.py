@@ -9,7 +9,7 @@ schema, migrations and metadata.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -152,10 +152,9 @@ def _value(v: Any) -> str | None:
     return None if v is None else str(v)
 
 
-def override_reasons(record: dict[str, Any]) -> str | None:
+def override_reasons(overrides: Mapping[str, Any] | None) -> str | None:
     """`W001=confirmed_with_respondent;…` for the audit's reason column, or None."""
-    overrides = record.get("overrides") or {}
-    return ";".join(f"{k}={v}" for k, v in sorted(overrides.items()))[:200] or None
+    return ";".join(f"{k}={v}" for k, v in sorted((overrides or {}).items()))[:200] or None
 
 
 def changes(record_type: str, record_id: str, old: dict[str, Any] | None,
@@ -166,7 +165,7 @@ def changes(record_type: str, record_id: str, old: dict[str, Any] | None,
         body = {k: v for k, v in _redact(new).items() if k != "id"}
         text = json.dumps(body, sort_keys=True, separators=(",", ":"))
         return [audit.Entry(at, who, record_type, record_id, "*", None, text[:4000],
-                            override_reasons(new))]
+                            override_reasons(new.get("overrides")))]
     # Compare the real values, write the redacted ones: a changed locator is recorded as a
     # change without its text.
     before, after = _flatten(old), _flatten(new)
@@ -323,7 +322,15 @@ class Store:
         return [Area(r[0], r[1], r[2], r[3], r[4], r[5], AreaStatus(r[6])) for r in rows]
 
     def area(self, code: str) -> Area | None:
-        return next((a for a in self.areas() if a.code == code), None)
+        r = self.conn.execute(
+            "SELECT code, level, name, parent, expected_dwellings, enumerator, status FROM area "
+            "WHERE code = ?", (code,)).fetchone()
+        return None if r is None else Area(r[0], r[1], r[2], r[3], r[4], r[5], AreaStatus(r[6]))
+
+    def has_areas_of(self, enumerator: str) -> bool:
+        """True when some area is assigned to `enumerator`."""
+        return self.conn.execute("SELECT 1 FROM area WHERE enumerator = ? LIMIT 1",
+                                 (enumerator,)).fetchone() is not None
 
     def area_levels(self) -> dict[str, str]:
         """Map of area code to level, for the engine's `area_known` (cached; areas change only
@@ -416,9 +423,9 @@ class Store:
                     override_rows.append((d.id, rule_id, str(reason)))
                 if old is None and not d.locator:
                     # The canonical text is the audit entry (it has no locator to redact).
-                    reasons = ";".join(f"{k}={v}" for k, v in sorted(d.overrides.items()))
                     chain.add([audit.Entry(now, item.who, "dwelling", d.id, "*", None,
-                                           item.dwelling_text[:4000], reasons[:200] or None)])
+                                           item.dwelling_text[:4000],
+                                           override_reasons(d.overrides))])
                 else:
                     chain.add(changes("dwelling", d.id, old,
                                       dwelling_to_json(d, cfg, with_households=False),
@@ -437,9 +444,8 @@ class Store:
                 for rule_id, reason in h.overrides.items():
                     override_rows.append((h.id, rule_id, str(reason)))
                 if is_new:  # the canonical text is the audit entry of a new household
-                    reasons = ";".join(f"{k}={v}" for k, v in sorted(h.overrides.items()))
                     chain.add([audit.Entry(now, item.who, "household", h.id, "*", None,
-                                           hw.text[:4000], reasons[:200] or None)])
+                                           hw.text[:4000], override_reasons(h.overrides))])
                 else:
                     new_h = household_to_json(h, cfg)
                     new_h["dwelling"] = d.id

@@ -270,8 +270,7 @@ class CensusApp(App[None]):
         when no area is assigned to this user)."""
         if self.store.role is not Role.ENUMERATOR:
             return None
-        mine = any(a.enumerator == self.store.user for a in self.store.areas())
-        return self.store.user if mine else None
+        return self.store.user if self.store.has_areas_of(self.store.user) else None
 
     def my_areas(self) -> list[ProgressRow]:
         """Enumeration areas of this user (all of them for a supervisor, or if none assigned)."""

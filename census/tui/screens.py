@@ -76,7 +76,6 @@ class ListingScreen(CensusScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.census.remember(area=self.area)
         self.query_one(DataTable).add_columns(_("Str/Dw"), _("Type"), _("Occupancy"),
                                               _("Status"), _("Last visit"), _("HH"),
                                               _("Locator"))
@@ -497,8 +496,4 @@ class HouseholdScreen(CensusScreen):
             self.notify(_("A value is not valid and not saved; correct it (or clear the cell "
                           "with Delete) before leaving."), severity="warning")
             return
-        self.census.remember(dwelling=self.dwelling_id)
-        d = self.census.store.load_dwelling(self.dwelling_id, with_households=False)
-        if d is not None:
-            self.census.remember(area=d.area, dwelling=self.dwelling_id)
-        self.app.pop_screen()
+        self.app.pop_screen()  # the dwelling screen, on resume, remembers where the user is

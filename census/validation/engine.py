@@ -139,6 +139,19 @@ def parse_code(value: object, field: str, codes: type[CodeT], kind: str) -> Code
                                    "allowed": ", ".join(allowed)})
 
 
+def personal_data(text: str) -> str | None:
+    """What in a short text looks like personal data ("a phone number", "an e-mail address",
+    "control characters"), or None. Scans a bounded prefix: the patterns stay linear."""
+    head = text[:240]
+    if _PHONE.search(head):
+        return N_("a phone number")
+    if _EMAIL.search(head):
+        return N_("an e-mail address")
+    if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in head):
+        return N_("control characters")
+    return None
+
+
 def check_locator(text: str | None, config: SurveyConfig, field: str = "locator"
                   ) -> list[Problem]:
     """A locator is a short landmark: bounded, with nothing that looks like a phone or e-mail."""
@@ -148,15 +161,9 @@ def check_locator(text: str | None, config: SurveyConfig, field: str = "locator"
     limit = config.rules.locator_max_length
     if len(text) > limit:
         problems.append(Problem("E009", field, {"length": len(text), "max": limit}))
-    # A too-long locator is refused anyway: scan a bounded prefix, so that a huge value in an
-    # import line cannot make the patterns below take quadratic time.
-    head = text[: 4 * limit]
-    if _PHONE.search(head):
-        problems.append(Problem("E010", field, {"what": Msg(N_("a phone number"))}))
-    elif _EMAIL.search(head):
-        problems.append(Problem("E010", field, {"what": Msg(N_("an e-mail address"))}))
-    if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in head):
-        problems.append(Problem("E010", field, {"what": Msg(N_("control characters"))}))
+    what = personal_data(text)
+    if what is not None:
+        problems.append(Problem("E010", field, {"what": Msg(what)}))
     return problems
 
 
