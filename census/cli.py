@@ -608,6 +608,10 @@ def audit_verify(db_path: Path | None, passphrase_file: Path | None, as_json: bo
         sys.exit(1)
 
 
+# The field-operation commands live in their own module; importing it registers them.
+from census import cli_transfer  # noqa: E402, F401
+
+
 def main() -> None:
     """Console entry point."""
     cli.main(prog_name="census")

@@ -89,6 +89,47 @@ OVERRIDE_REASON_LABELS: dict[OverrideReason, str] = {
     OverrideReason.SUPERVISOR_INSTRUCTED: N_("Accepted on the supervisor's instruction"),
 }
 
+class ReturnReason(StrEnum):
+    """Why a supervisor sends a household back to its enumerator (a code, not free text)."""
+
+    COUNTS_WRONG = "counts_wrong"
+    MISSING_PERSONS = "missing_persons"
+    WRONG_DWELLING = "wrong_dwelling"
+    DUPLICATE = "duplicate"
+    REVISIT = "revisit"
+    OTHER = "other"
+
+
+RETURN_REASON_LABELS: dict[ReturnReason, str] = {
+    ReturnReason.COUNTS_WRONG: N_("Counts look wrong: check them with the household"),
+    ReturnReason.MISSING_PERSONS: N_("Persons seem to be missing (babies, elderly, away)"),
+    ReturnReason.WRONG_DWELLING: N_("Recorded at the wrong dwelling or household number"),
+    ReturnReason.DUPLICATE: N_("Looks like a household counted twice"),
+    ReturnReason.REVISIT: N_("Visit again: the outcome needs confirming"),
+    ReturnReason.OTHER: N_("Other: see the note"),
+}
+
+
+class ReviewKind(StrEnum):
+    """Why a record sits in the supervisor's review queue."""
+
+    CONFLICT = "conflict"
+    DUPLICATE = "duplicate"
+    FLAGGED = "flagged"
+    INVALID = "invalid"
+
+
+class Resolution(StrEnum):
+    """How a review item was closed."""
+
+    KEPT = "kept"
+    TOOK_INCOMING = "took_incoming"
+    APPROVED = "approved"
+    RETURNED = "returned"
+    DISMISSED = "dismissed"
+    SUPERSEDED = "superseded"
+
+
 Cell = tuple[str, str]
 """A cell of the count grid: (sex code, age band code)."""
 

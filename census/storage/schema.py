@@ -21,7 +21,11 @@ from census.domain.model import (
     Occupancy,
     Outcome,
     OverrideReason,
+    Resolution,
     Respondent,
+    ReturnReason,
+    ReviewKind,
+    Role,
 )
 
 GENESIS = "0" * 64
@@ -156,6 +160,107 @@ BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END""",
     db.conn.executemany("INSERT INTO cell VALUES (?, ?, ?, ?, ?)", cells)
 
 
+NOTE_LIMIT = 80
+
+
+def create_transfer_tables(db: Database) -> None:
+    """Bundles and review (issue 4): keys of other levels, what came from whom, the review queue,
+    supervisors' decisions, and which dwelling numbers were handed over and purged.
+
+    Provenance of a record's current revision: `source` is the peer it came from (NULL when it
+    was written here); `base_rev`/`base_digest` the upstream version it was edited from (a form
+    returned for correction); `acked` the revision the upstream acknowledged in a receipt.
+    """
+    roles = _in("role", Role)
+    statements = []
+    for table in ("dwelling", "household"):
+        statements += [
+            f"ALTER TABLE {table} ADD COLUMN source TEXT {_code('source')}",
+            f"ALTER TABLE {table} ADD COLUMN base_rev INTEGER CHECK (base_rev IS NULL OR "
+            "base_rev >= 1)",
+            f"ALTER TABLE {table} ADD COLUMN base_digest TEXT CHECK (base_digest IS NULL OR "
+            "length(base_digest) = 64)",
+            f"ALTER TABLE {table} ADD COLUMN acked INTEGER CHECK (acked IS NULL OR acked >= 1)",
+        ]
+    statements += [
+        f"""CREATE TABLE peer (
+  code TEXT PRIMARY KEY CHECK (length(code) BETWEEN 1 AND 40),
+  {roles.replace('CHECK', 'role TEXT NOT NULL CHECK', 1)},
+  direction TEXT NOT NULL CHECK (direction IN ('upstream', 'downstream')),
+  enc_key BLOB NOT NULL CHECK (length(enc_key) = 32),
+  sign_key BLOB NOT NULL CHECK (length(sign_key) = 32),
+  key_id TEXT NOT NULL CHECK (length(key_id) = 16),
+  status TEXT NOT NULL DEFAULT 'trusted' CHECK (status IN ('trusted', 'revoked')),
+  added_at TEXT NOT NULL,
+  seq_out INTEGER NOT NULL DEFAULT 0 CHECK (seq_out >= 0),
+  seq_in INTEGER NOT NULL DEFAULT 0 CHECK (seq_in >= 0)
+) STRICT""",
+        """CREATE TABLE peer_area (
+  peer TEXT NOT NULL REFERENCES peer(code),
+  area TEXT NOT NULL REFERENCES area(code),
+  PRIMARY KEY (peer, area)
+) STRICT""",
+        """CREATE TABLE transfer (
+  id TEXT PRIMARY KEY CHECK (length(id) = 36),
+  kind TEXT NOT NULL CHECK (kind IN ('bundle', 'assignment', 'receipt')),
+  direction TEXT NOT NULL CHECK (direction IN ('in', 'out')),
+  peer TEXT NOT NULL CHECK (length(peer) BETWEEN 1 AND 40),
+  seq INTEGER NOT NULL CHECK (seq >= 1),
+  created TEXT NOT NULL,
+  at TEXT NOT NULL,
+  payload_sha256 TEXT NOT NULL CHECK (length(payload_sha256) = 64),
+  summary TEXT NOT NULL CHECK (length(summary) <= 400)
+) STRICT""",
+        f"""CREATE TABLE review (
+  id INTEGER PRIMARY KEY,
+  {_in('kind', ReviewKind).replace('CHECK', 'kind TEXT NOT NULL CHECK', 1)},
+  record_type TEXT NOT NULL CHECK (record_type IN ('dwelling', 'household')),
+  record_id TEXT NOT NULL CHECK (length(record_id) BETWEEN 1 AND 40),
+  area TEXT NOT NULL CHECK (length(area) BETWEEN 1 AND 40),
+  other_id TEXT CHECK (other_id IS NULL OR length(other_id) = 36),
+  revision INTEGER NOT NULL CHECK (revision >= 1),
+  digest TEXT NOT NULL CHECK (length(digest) = 64),
+  source TEXT NOT NULL CHECK (length(source) BETWEEN 1 AND 40),
+  transfer TEXT CHECK (transfer IS NULL OR length(transfer) = 36),
+  detail TEXT NOT NULL CHECK (length(detail) <= 400),
+  incoming TEXT CHECK (incoming IS NULL OR length(incoming) <= 200000),
+  status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'resolved')),
+  resolution TEXT CHECK (resolution IS NULL OR resolution IN
+    ({", ".join(f"'{r}'" for r in Resolution)})),
+  created_at TEXT NOT NULL,
+  resolved_by TEXT {_code('resolved_by')},
+  resolved_at TEXT,
+  UNIQUE (kind, record_id, digest)
+) STRICT""",
+        "CREATE INDEX review_open ON review (status, area)",
+        f"""CREATE TABLE decision (
+  household_id TEXT NOT NULL CHECK (length(household_id) = 36),
+  revision INTEGER NOT NULL CHECK (revision >= 1),
+  action TEXT NOT NULL CHECK (action IN ('approved', 'returned')),
+  reason TEXT CHECK (reason IS NULL OR reason IN
+    ({", ".join(f"'{r}'" for r in ReturnReason)})),
+  note TEXT CHECK (note IS NULL OR length(note) BETWEEN 1 AND {NOTE_LIMIT}),
+  rules TEXT CHECK (rules IS NULL OR rules GLOB '[EWI][0-9][0-9][0-9]*'),
+  who TEXT NOT NULL CHECK (length(who) BETWEEN 1 AND 40),
+  at TEXT NOT NULL,
+  PRIMARY KEY (household_id, revision)
+) STRICT""",
+        f"""CREATE TABLE handed_over (
+  area TEXT NOT NULL CHECK (length(area) BETWEEN 1 AND 40),
+  structure INTEGER NOT NULL CHECK (structure BETWEEN 1 AND 9999),
+  number INTEGER NOT NULL CHECK (number BETWEEN 1 AND 9999),
+  {_in('outcome', Outcome).replace('CHECK', 'outcome TEXT NOT NULL CHECK', 1)},
+  households INTEGER NOT NULL CHECK (households >= 0),
+  persons INTEGER NOT NULL CHECK (persons >= 0),
+  PRIMARY KEY (area, structure, number)
+) STRICT""",
+        "CREATE INDEX household_source ON household (source)",
+        "CREATE INDEX dwelling_source ON dwelling (source)",
+    ]
+    for sql in statements:
+        db.execute(sql)
+
+
 def migrations(config: SurveyConfig) -> Migrations:
     """The migration set of a census database whose survey config is `config`."""
     m = Migrations("census")
@@ -163,5 +268,9 @@ def migrations(config: SurveyConfig) -> Migrations:
     @m(name="0001_initial")
     def initial(db: Database) -> None:
         create_tables(db, config)
+
+    @m(name="0002_transfers")
+    def transfers(db: Database) -> None:
+        create_transfer_tables(db)
 
     return m

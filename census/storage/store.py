@@ -459,7 +459,10 @@ class Store:
                 "structure = excluded.structure, number = excluded.number, type = excluded.type,"
                 " occupancy = excluded.occupancy, locator = excluded.locator, "
                 "enumerator = excluded.enumerator, revision = excluded.revision, "
-                "digest = excluded.digest, updated_at = excluded.updated_at", dwellings)
+                "digest = excluded.digest, updated_at = excluded.updated_at, "
+                # A local edit: the record no longer is what its source sent (bundle merge
+                # fast-forwards only records still as their source sent them).
+                "source = NULL", dwellings)
         if replaced_visits:
             c.executemany("DELETE FROM visit WHERE dwelling_id = ?", replaced_visits)
         if moved:  # a dwelling moved to another area takes its households along
@@ -480,7 +483,8 @@ class Store:
                                  "revision", "digest", "away", "visitors", "declared_total",
                                  "usual_residents", "updated_at", "updated_by", *grid])
             c.executemany(f"INSERT INTO household ({columns}) VALUES ({marks}) "
-                          f"ON CONFLICT (id) DO UPDATE SET {updates}", household_rows)
+                          f"ON CONFLICT (id) DO UPDATE SET {updates}, source = NULL",
+                          household_rows)
         if override_rows:
             c.executemany("INSERT INTO override VALUES (?, ?, ?)", override_rows)
 

@@ -1,0 +1,1 @@
+"""Sealed transfer files between census databases: keys, sealing, bundles, assignments, receipts."""

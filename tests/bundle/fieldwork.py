@@ -1,0 +1,115 @@
+"""A small field operation for tests: an office, supervisors and enumerators, each with an
+encrypted database of its own, and the steps that move files between them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from census.bundle import transfer
+from census.config import default_config
+from dataclasses import replace
+
+from census.domain.model import Area, Outcome, Role
+from census.entry import Entry
+
+from census.storage.store import Store
+
+PASS = "field passphrase"
+NOW = datetime(2026, 11, 28, 12, 0)
+REGISTER = [
+    Area("R01", "region", "North"),
+    Area("R01-D01", "district", "Riverside District", "R01"),
+    Area("R01-D01-EA001", "ea", "Riverside 1", "R01-D01", 120),
+    Area("R01-D01-EA002", "ea", "Riverside 2", "R01-D01", 80),
+    Area("R01-D02", "district", "Hill District", "R01"),
+    Area("R01-D02-EA001", "ea", "Hilltop 1", "R01-D02", 100),
+    Area("R01-D02-EA002", "ea", "Hilltop 2", "R01-D02", 90),
+]
+
+
+@dataclass
+class Site:
+    """One level's database and a folder for the files it writes."""
+
+    store: Store
+    folder: Path
+    counter: int = 0
+    files: list[Path] = field(default_factory=list)
+
+    @property
+    def code(self) -> str:
+        return self.store.user
+
+    def out(self, stem: str) -> Path:
+        self.counter += 1
+        path = self.folder / f"{self.code}-{stem}-{self.counter:03d}.census"
+        self.files.append(path)
+        return path
+
+    def card(self) -> str:
+        return transfer.card(self.store).to_text()
+
+
+def site(tmp: Path, role: Role, code: str, register: bool = False) -> Site:
+    folder = tmp / code
+    folder.mkdir(parents=True, exist_ok=True)
+    s = Store.create(folder / "census.db", PASS, default_config(), role, code)
+    if register:
+        s.import_areas(REGISTER, code)
+    transfer.init_keys(s)
+    return Site(s, folder)
+
+
+def assign(boss: Site, worker: Site, areas: list[str]) -> Path:
+    out = boss.out("assignment")
+    transfer.assign(boss.store, worker.code, areas, worker.card(), out)
+    transfer.import_assignment(worker.store, out)
+    return out
+
+
+def bundle(sender: Site, receiver: Site | None = None, everything: bool = False) -> Path:
+    out = sender.out("bundle")
+    transfer.export_bundle(sender.store, out, everything)
+    if receiver is not None:
+        transfer.import_bundle(receiver.store, out, NOW)
+    return out
+
+
+def enter(worker: Site, area: str, structures: range, people: int = 3) -> list[str]:
+    """List, visit and complete a dwelling per structure (one household of `people`)."""
+    entry = Entry(worker.store, clock=lambda: NOW)
+    ids = []
+    for s in structures:
+        saved = entry.add_dwelling(area, s, 1, locator=f"gate {s}")
+        assert saved.ok, saved.problems
+        did = saved.dwelling.id
+        visited = entry.record_visit(did, Outcome.COMPLETED)
+        assert visited.dwelling is not None
+        h = visited.dwelling.households[0]
+        residents = {("female", "25-34"): 1, ("male", "25-34"): 1}
+        if people > 2:
+            residents[("female", "0-4")] = people - 2
+        saved = entry.save_household(did, replace(h, residents=residents), complete=True)
+        assert saved.ok, saved.problems
+        ids.append(did)
+    return ids
+
+
+def snapshot(store: Store) -> dict[str, object]:
+    """The merged state that must not depend on the order of imports."""
+    c = store.conn
+    return {
+        "dwellings": c.execute("SELECT id, area, structure, number, locator, revision, digest "
+                               "FROM dwelling ORDER BY id").fetchall(),
+        "visits": c.execute("SELECT * FROM visit ORDER BY dwelling_id, attempt").fetchall(),
+        "households": c.execute("SELECT id, dwelling_id, status, revision, digest, "
+                                + ", ".join(store.counts + store.keys)
+                                + " FROM household ORDER BY id").fetchall(),
+        "review": c.execute("SELECT kind, record_id, revision, digest, status FROM review "
+                            "ORDER BY record_id, digest").fetchall(),
+    }
+
+
+
