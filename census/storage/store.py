@@ -104,12 +104,59 @@ class ProgressRow:
     ineligible: int
     households: int
     persons: int
+    last_activity: str | None = None
+    handed_over: int = 0
 
     @property
     def response_rate(self) -> float | None:
         """Completed dwellings over eligible listed ones (vacant, gone, not dwellings excluded)."""
         eligible = self.listed - self.ineligible
         return round(100 * self.completed / eligible, 1) if eligible > 0 else None
+
+    @property
+    def refusal_rate(self) -> float | None:
+        """Refused over visited dwellings, in percent."""
+        return round(100 * self.refused / self.visited, 1) if self.visited else None
+
+    @property
+    def vacancy_rate(self) -> float | None:
+        """Vacant over visited dwellings, in percent."""
+        return round(100 * self.vacant / self.visited, 1) if self.visited else None
+
+    @property
+    def mean_household_size(self) -> float | None:
+        """Usual residents per completed household."""
+        return round(self.persons / self.households, 2) if self.households else None
+
+    def days_idle(self, now: datetime) -> int | None:
+        """Whole days since the last visit recorded in the area (None before the first)."""
+        if not self.last_activity:
+            return None
+        return max(0, (now - datetime.fromisoformat(self.last_activity)).days)
+
+
+def by_enumerator(rows: Sequence[ProgressRow]) -> list[ProgressRow]:
+    """The same coverage summed per enumerator (`area` holds the enumerator code, `name` the
+    number of areas); areas without an enumerator are summed under "-"."""
+    groups: dict[str, list[ProgressRow]] = {}
+    for r in rows:
+        groups.setdefault(r.enumerator or "-", []).append(r)
+    out = []
+    for code, rs in sorted(groups.items()):
+        expected = [r.expected for r in rs if r.expected is not None]
+        last = max((r.last_activity for r in rs if r.last_activity), default=None)
+        out.append(ProgressRow(
+            area=code, name=str(len(rs)), enumerator=code, status="open"
+            if any(r.status == "open" for r in rs) else "closed",
+            expected=sum(expected) if expected else None,
+            listed=sum(r.listed for r in rs), visited=sum(r.visited for r in rs),
+            completed=sum(r.completed for r in rs),
+            callbacks_due=sum(r.callbacks_due for r in rs),
+            refused=sum(r.refused for r in rs), vacant=sum(r.vacant for r in rs),
+            ineligible=sum(r.ineligible for r in rs), households=sum(r.households for r in rs),
+            persons=sum(r.persons for r in rs), last_activity=last,
+            handed_over=sum(r.handed_over for r in rs)))
+    return out
 
 
 @dataclass(frozen=True)
@@ -588,7 +635,7 @@ class Store:
             scope = "AND a.code IN (" + ",".join(f":a{i}" for i in range(len(codes))) + ")"
         sql = f"""
 WITH last AS (
-  SELECT v.dwelling_id, v.outcome, v.callback_at FROM visit v
+  SELECT v.dwelling_id, v.outcome, v.callback_at, v.at FROM visit v
   JOIN (SELECT dwelling_id, max(attempt) AS attempt FROM visit GROUP BY dwelling_id) m
     USING (dwelling_id, attempt)
 ), per_area AS (
@@ -600,18 +647,33 @@ WITH last AS (
         AND l.callback_at < :tomorrow) AS callbacks_due,
     sum(l.outcome = 'refused') AS refused,
     sum(l.outcome = 'vacant') AS vacant,
-    sum(l.outcome IN ('vacant', 'not_found') OR d.occupancy = 'not_dwelling') AS ineligible
+    sum(l.outcome IN ('vacant', 'not_found') OR d.occupancy = 'not_dwelling') AS ineligible,
+    max(l.at) AS last_activity
   FROM dwelling d LEFT JOIN last l ON l.dwelling_id = d.id GROUP BY d.area
 ), hh AS (
   SELECT area, count(*) AS households, sum(usual_residents) AS persons FROM household
   WHERE status IN ('complete', 'approved') GROUP BY area
+), ho AS (
+  -- dwellings handed over to the supervisor and purged from this device (enumerators)
+  SELECT area, count(*) AS listed, sum(outcome = 'completed') AS completed,
+    sum(outcome = 'refused') AS refused, sum(outcome = 'vacant') AS vacant,
+    sum(outcome IN ('vacant', 'not_found')) AS ineligible, sum(households) AS households,
+    sum(persons) AS persons
+  FROM handed_over GROUP BY area
 )
 SELECT a.code, a.name, a.enumerator, a.status, a.expected_dwellings,
-  coalesce(p.listed, 0), coalesce(p.visited, 0), coalesce(p.completed, 0),
-  coalesce(p.callbacks_due, 0), coalesce(p.refused, 0), coalesce(p.vacant, 0),
-  coalesce(p.ineligible, 0), coalesce(hh.households, 0), coalesce(hh.persons, 0)
+  coalesce(p.listed, 0) + coalesce(ho.listed, 0),
+  coalesce(p.visited, 0) + coalesce(ho.listed, 0),
+  coalesce(p.completed, 0) + coalesce(ho.completed, 0),
+  coalesce(p.callbacks_due, 0), coalesce(p.refused, 0) + coalesce(ho.refused, 0),
+  coalesce(p.vacant, 0) + coalesce(ho.vacant, 0),
+  coalesce(p.ineligible, 0) + coalesce(ho.ineligible, 0),
+  coalesce(hh.households, 0) + coalesce(ho.households, 0),
+  coalesce(hh.persons, 0) + coalesce(ho.persons, 0),
+  p.last_activity, coalesce(ho.listed, 0)
 FROM area a LEFT JOIN per_area p ON p.area = a.code LEFT JOIN hh ON hh.area = a.code
-WHERE (a.level = :lowest OR p.area IS NOT NULL) {scope}
+  LEFT JOIN ho ON ho.area = a.code
+WHERE (a.level = :lowest OR p.area IS NOT NULL OR ho.area IS NOT NULL) {scope}
 ORDER BY a.code"""
         return [ProgressRow(*r) for r in self.conn.execute(sql, params).fetchall()]
 

@@ -1,0 +1,331 @@
+"""Merge semantics (DESIGN §5): idempotent, order-independent, no rollback, no silent overwrite.
+
+Every test runs real databases and real sealed files: an enumerator enters forms with the same
+use cases as the TUI, exports a bundle, and a supervisor imports it.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from census.bundle import transfer
+from census.bundle.payload import encode, household_row
+from census.bundle.seal import PublicKey, seal
+from census.domain.ids import new_id
+from census.domain.model import HouseholdStatus, ReturnReason, Role
+from census.entry import Entry
+from census.storage import exchange
+from census.storage.store import Store, utc_now
+from tests.bundle.fieldwork import NOW, PASS, Site, assign, bundle, enter, site, snapshot
+
+EA1 = "R01-D01-EA001"
+EA2 = "R01-D01-EA002"
+
+
+def _households(s: Site) -> dict[str, tuple[str, int]]:
+    return {r[0]: (r[1], r[2]) for r in s.store.conn.execute(
+        "SELECT id, status, revision FROM household")}
+
+
+def _edit_counts(worker: Site, dwelling_id: str, female_adults: int) -> None:
+    entry = Entry(worker.store, clock=lambda: NOW)
+    d = worker.store.load_dwelling(dwelling_id)
+    assert d is not None
+    h = d.households[0]
+    residents = {**h.residents, ("female", "25-34"): female_adults}
+    assert entry.save_household(dwelling_id, replace(h, residents=residents), complete=True).ok
+
+
+@pytest.fixture
+def team(tmp_path: Path) -> tuple[Site, Site]:
+    sup = site(tmp_path, Role.SUPERVISOR, "S01", register=True)
+    enu = site(tmp_path, Role.ENUMERATOR, "E001")
+    assign(sup, enu, [EA1])
+    return sup, enu
+
+
+def test_a_bundle_merges_everything_and_a_second_import_changes_nothing(
+        team: tuple[Site, Site]) -> None:
+    sup, enu = team
+    enter(enu, EA1, range(1, 4))
+    path = bundle(enu)
+    first = transfer.import_bundle(sup.store, path, NOW)
+    assert first.report.added == 6 and first.report.flagged == 0
+    before = snapshot(sup.store)
+    audit_entries = sup.store.count("audit")
+    again = transfer.import_bundle(sup.store, path, NOW)
+    assert again.already is not None
+    assert snapshot(sup.store) == before
+    assert sup.store.count("audit") == audit_entries
+    # The supervisor holds exactly the enumerator's records, with the same digests.
+    mine = enu.store.conn.execute("SELECT id, revision, digest FROM household ORDER BY id")
+    theirs = sup.store.conn.execute("SELECT id, revision, digest FROM household ORDER BY id")
+    assert mine.fetchall() == theirs.fetchall()
+    # Key sums are recomputed from the seed, equal to the enumerator's.
+    cols = ", ".join(sup.store.keys)
+    assert (enu.store.conn.execute(f"SELECT {cols} FROM household ORDER BY id").fetchall()
+            == sup.store.conn.execute(f"SELECT {cols} FROM household ORDER BY id").fetchall())
+
+
+def test_a_newer_revision_updates_and_an_older_one_never_rolls_back(
+        team: tuple[Site, Site]) -> None:
+    sup, enu = team
+    (did,) = enter(enu, EA1, range(1, 2))
+    old = bundle(enu)
+    _edit_counts(enu, did, 2)
+    new = bundle(enu)
+    got = transfer.import_bundle(sup.store, new, NOW)
+    assert got.report.added == 2
+    hid, (status, rev) = next(iter(_households(sup).items()))
+    late = transfer.import_bundle(sup.store, old, NOW)
+    # The household's edit made revision 2; the dwelling itself did not change.
+    assert late.already is None
+    assert (late.report.older, late.report.unchanged, late.report.added) == (1, 1, 0)
+    assert _households(sup)[hid] == (status, rev)
+    assert rev == enu.store.conn.execute("SELECT revision FROM household").fetchone()[0]
+
+
+def test_same_revision_with_other_content_is_a_conflict_kept_for_review(
+        team: tuple[Site, Site], tmp_path: Path) -> None:
+    sup, enu = team
+    (did,) = enter(enu, EA1, range(1, 2))
+    # A backup of the device, restored later: both copies edit revision 2 differently.
+    enu.store.close()
+    backup = tmp_path / "backup.db"
+    shutil.copy(enu.folder / "census.db", backup)
+    enu.store = Store.open(enu.folder / "census.db", PASS)
+    _edit_counts(enu, did, 2)
+    transfer.import_bundle(sup.store, bundle(enu), NOW)
+    stored = _households(sup)
+    restored = Site(Store.open(backup, PASS), tmp_path / "restored")
+    restored.folder.mkdir()
+    _edit_counts(restored, did, 3)
+    got = transfer.import_bundle(sup.store, bundle(restored), NOW)
+    restored.store.close()
+    assert got.report.conflicts == 1
+    assert _households(sup) == stored  # never overwritten silently
+    (item,) = exchange.review_items(sup.store, kind="conflict")
+    assert item.detail == "same_revision" and item.incoming is not None
+    assert item.incoming["residents"]["female"]["25-34"] == 3
+    # The supervisor takes the held version: a new revision made here.
+    exchange.resolve_take(sup.store, item.id, "S01", NOW)
+    row = sup.store.conn.execute("SELECT revision, source FROM household WHERE id = ?",
+                                 (item.record_id,)).fetchone()
+    assert row == (stored[item.record_id][1] + 1, None)
+    assert exchange.review_items(sup.store) == []
+
+
+def test_an_edit_after_approval_is_a_conflict_not_an_overwrite(team: tuple[Site, Site]) -> None:
+    sup, enu = team
+    (did,) = enter(enu, EA1, range(1, 2))
+    transfer.import_bundle(sup.store, bundle(enu), NOW)
+    (hid,) = _households(sup)
+    exchange.decide_household(sup.store, hid, "approved", "S01")
+    approved = _households(sup)[hid]
+    assert approved[0] == "approved"
+    _edit_counts(enu, did, 2)  # the enumerator edits on, not knowing
+    _edit_counts(enu, did, 3)
+    got = transfer.import_bundle(sup.store, bundle(enu), NOW)
+    assert got.report.conflicts == 1
+    assert _households(sup)[hid] == approved
+    (item,) = exchange.review_items(sup.store, kind="conflict")
+    assert item.detail == "both_edited"
+
+
+def test_a_returned_form_goes_back_is_corrected_and_comes_back_as_an_update(
+        team: tuple[Site, Site]) -> None:
+    sup, enu = team
+    (did,) = enter(enu, EA1, range(1, 2))
+    transfer.import_bundle(sup.store, bundle(enu), NOW)
+    (hid,) = _households(sup)
+    exchange.decide_household(sup.store, hid, "returned", "S01",
+                              reason=ReturnReason.MISSING_PERSONS, note="ask about babies")
+    # The return travels in the next assignment file.
+    out = sup.out("assignment")
+    transfer.assign(sup.store, "E001", [EA1], enu.card(), out)
+    got = transfer.import_assignment(enu.store, out)
+    assert got.report.returned == 1
+    assert _households(enu)[hid][0] == "returned"
+    (decision,) = exchange.decisions_of(enu.store, hid)
+    assert (decision.action, decision.reason, decision.note) == (
+        "returned", "missing_persons", "ask about babies")
+    assert enu.store.returned_households(enumerator="E001")
+    _edit_counts(enu, did, 2)
+    merged = transfer.import_bundle(sup.store, bundle(enu), NOW)
+    assert merged.report.updated == 1 and merged.report.conflicts == 0
+    assert _households(sup)[hid][0] == "complete"
+
+
+def test_a_note_with_a_phone_number_is_refused(team: tuple[Site, Site]) -> None:
+    sup, enu = team
+    enter(enu, EA1, range(1, 2))
+    transfer.import_bundle(sup.store, bundle(enu), NOW)
+    (hid,) = _households(sup)
+    before = snapshot(sup.store)
+    with pytest.raises(Exception, match="personal data"):
+        exchange.decide_household(sup.store, hid, "returned", "S01",
+                                  reason=ReturnReason.OTHER, note="call 0712 345 678")
+    assert snapshot(sup.store) == before
+
+
+def test_the_same_dwelling_listed_under_two_ids_is_a_duplicate(
+        team: tuple[Site, Site], tmp_path: Path) -> None:
+    sup, enu = team
+    other = site(tmp_path, Role.ENUMERATOR, "E002")
+    assign(sup, other, [EA1])  # the area handed to a second enumerator
+    enter(enu, EA1, range(1, 3))
+    enter(other, EA1, range(2, 4))  # structure 2 listed twice
+    transfer.import_bundle(sup.store, bundle(enu), NOW)
+    got = transfer.import_bundle(sup.store, bundle(other), NOW)
+    assert got.report.duplicates == 2  # the dwelling, and its household held with it
+    assert got.report.added == 2
+    kinds = {(i.record_type, i.detail) for i in exchange.review_items(sup.store)}
+    assert kinds == {("dwelling", "same_numbers"), ("household", "dwelling_held")}
+
+
+def _seal_rows(sender: Site, receiver: Site, body: dict[str, Any], path: Path) -> Path:
+    """A bundle with hand-made rows, sealed by `sender` as census would."""
+    to = exchange.peer(sender.store, receiver.code)
+    assert to is not None
+    header = {"id": new_id(), "sender": sender.code, "sender_role": "enumerator",
+              "recipient_code": receiver.code, "created": utc_now(), "seq": 99,
+              "counts": {}}
+    payload = encode({"dwellings": [], "visits": [], "households": [], "overrides": [],
+                      **body}, sender.store.config)
+    path.write_bytes(seal("bundle", header, payload, transfer.keypair(sender.store),
+                          PublicKey(to.enc_key, to.sign_key)))
+    return path
+
+
+def test_a_record_that_fails_a_rule_is_stored_flagged_not_dropped(
+        team: tuple[Site, Site], tmp_path: Path) -> None:
+    sup, enu = team
+    (did,) = enter(enu, EA1, range(1, 2))
+    transfer.import_bundle(sup.store, bundle(enu), NOW)
+    d = enu.store.load_dwelling(did)
+    assert d is not None
+    h = d.households[0]
+    empty = replace(h, residents={}, revision=h.revision + 1)  # complete with no one: E003
+    row = household_row(empty, did, None, utc_now(), "E001", enu.store.config)
+    got = transfer.import_bundle(sup.store, _seal_rows(enu, sup, {"households": [row]},
+                                                       tmp_path / "flag.census"), NOW)
+    assert got.report.updated == 1 and got.report.flagged == 1
+    assert _households(sup)[h.id] == ("complete", h.revision + 1)
+    (item,) = exchange.review_items(sup.store, kind="flagged")
+    assert "E003" in item.detail and item.record_id == h.id
+    # Returning it closes the flag and records the rule ids with the decision.
+    exchange.decide_household(sup.store, h.id, "returned", "S01",
+                              reason=ReturnReason.COUNTS_WRONG)
+    assert exchange.review_items(sup.store) == []
+    assert exchange.decisions_of(sup.store, h.id)[0].rules == item.detail
+
+
+def test_an_unreadable_row_is_held_as_invalid_and_the_rest_merges(
+        team: tuple[Site, Site], tmp_path: Path) -> None:
+    sup, enu = team
+    (did,) = enter(enu, EA1, range(1, 2))
+    d = enu.store.load_dwelling(did)
+    assert d is not None
+    good = household_row(d.households[0], did, None, utc_now(), "E001", enu.store.config)
+    bad = list(good)
+    bad[0] = new_id()
+    bad[7] = -4  # away: a negative count
+    from census.bundle.payload import dwelling_row, visit_rows
+
+    body = {"dwellings": [dwelling_row(d, None, utc_now())], "visits": visit_rows(d),
+            "households": [good, bad]}
+    got = transfer.import_bundle(sup.store, _seal_rows(enu, sup, body, tmp_path / "x.census"),
+                                 NOW)
+    assert got.report.added == 2 and got.report.invalid == 1
+    (item,) = exchange.review_items(sup.store, kind="invalid")
+    assert "away" in item.detail
+
+
+# -- properties ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def history(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Path], Path]:
+    """A pristine supervisor database and the bundles of one enumerator's work over time:
+    new forms, edits, a bundle of everything, and a second enumerator's duplicate listing."""
+    tmp = tmp_path_factory.mktemp("history")
+    sup = site(tmp, Role.SUPERVISOR, "S01", register=True)
+    enu = site(tmp, Role.ENUMERATOR, "E001")
+    other = site(tmp, Role.ENUMERATOR, "E002")
+    assign(sup, enu, [EA1])
+    assign(sup, other, [EA1, EA2])
+    files = []
+    ids = enter(enu, EA1, range(1, 4))
+    files.append(bundle(enu))
+    _edit_counts(enu, ids[0], 2)
+    ids += enter(enu, EA1, range(4, 6))
+    files.append(bundle(enu))
+    _edit_counts(enu, ids[0], 3)
+    _edit_counts(enu, ids[3], 2)
+    files.append(bundle(enu))
+    files.append(bundle(enu, everything=True))
+    enter(other, EA1, range(5, 7))  # structure 5 duplicates E001's
+    enter(other, EA2, range(1, 3))
+    files.append(bundle(other))
+    for s in (sup, enu, other):
+        s.store.close()
+    return sup.folder / "census.db", files, tmp
+
+
+def _merged_state(db: Path, files: list[Path], order: list[int], work: Path) -> dict[str, Any]:
+    copy = work / f"sup-{new_id()}.db"
+    shutil.copy(db, copy)
+    store = Store.open(copy, PASS)
+    try:
+        for i in order:
+            transfer.import_bundle(store, files[i], NOW)
+        state = snapshot(store)
+        held = store.conn.execute("SELECT record_id, digest FROM review WHERE kind IN "
+                                  "('conflict', 'duplicate')").fetchall()
+        main = store.conn.execute("SELECT id, digest FROM dwelling UNION ALL SELECT id, digest "
+                                  "FROM household").fetchall()
+        state["versions"] = sorted(held + main)
+        state["audit_ok"] = store.verify_audit().ok
+        return state
+    finally:
+        store.close()
+
+
+@settings(max_examples=12, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_any_order_and_any_repeats_give_the_same_state(
+        history: tuple[Path, list[Path], Path], data: st.DataObject) -> None:
+    db, files, work = history
+    lineage = list(range(4))  # one enumerator's bundles: no conflicts among them
+    reference = _merged_state(db, files, lineage, work)
+    order = data.draw(st.lists(st.sampled_from(lineage), min_size=1, max_size=8).filter(
+        lambda xs: 3 in xs or {0, 1, 2} <= set(xs)))
+    order = data.draw(st.permutations(order))
+    got = _merged_state(db, files, order, work)
+    assert got == reference
+
+
+@settings(max_examples=8, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_with_a_duplicate_listing_every_version_is_kept_in_any_order(
+        history: tuple[Path, list[Path], Path], data: st.DataObject) -> None:
+    """Which of two listings of one dwelling sits in the tables depends on which came first;
+    what must not depend on order: every version is kept (in the tables or held for review),
+    the same records are flagged, and nothing else differs."""
+    db, files, work = history
+    reference = _merged_state(db, files, [0, 1, 2, 3, 4], work)
+    order = data.draw(st.permutations([0, 1, 2, 3, 4]))
+    got = _merged_state(db, files, list(order), work)
+    assert got["versions"] == reference["versions"]
+    assert got["audit_ok"]
+    statuses = {r[2] for r in got["households"]}
+    assert statuses <= {HouseholdStatus.COMPLETE.value}
