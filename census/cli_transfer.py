@@ -344,8 +344,8 @@ def receipt_import(db_path: Path | None, passphrase_file: Path | None, file: Pat
                    .format(path=file, at=got.already.at))
         return
     r = got.report
-    click.echo(_("{path}: {n} records acknowledged by {code}; deleted from this device: "
-                 "{d} dwellings, {h} households.").format(
+    click.echo(_("{path}: {n} records acknowledged by {code}. Deleted from this device: "
+                 "dwellings {d}, households {h}; unfinished work stays.").format(
         path=file, n=r.acknowledged, code=got.sender, d=r.purged_dwellings,
         h=r.purged_households))
 

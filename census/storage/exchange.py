@@ -829,6 +829,11 @@ def held_from(store: Store, code: str) -> list[list[Any]]:
     out += [list(r) for r in store.conn.execute(
         "SELECT record_type, record_id, revision, digest FROM review WHERE source = ? AND "
         "kind IN ('conflict', 'duplicate') ORDER BY id", (code,))]
+    # A household approved or returned here is a new revision made here; the version it came
+    # as is held too (it is what the sender has).
+    out += [["household", *r] for r in store.conn.execute(
+        "SELECT household_id, prior_rev, prior_digest FROM decision WHERE prior_source = ? "
+        "AND prior_digest IS NOT NULL ORDER BY household_id, revision", (code,))]
     return out
 
 
@@ -1090,6 +1095,8 @@ def decide_household(store: Store, household_id: str, action: str, who: str, *,
         new = replace(h, status=status, revision=h.revision + 1)
         digest = household_digest(new, cfg, dwelling_id)
         stamp = utc_now()
+        prior = store.conn.execute("SELECT digest, source FROM household WHERE id = ?",
+                                   (household_id,)).fetchone()
         store.conn.execute("UPDATE household SET status = ?, revision = ?, digest = ?, "
                            "source = NULL, updated_at = ?, updated_by = ? WHERE id = ?",
                            (str(status), new.revision, digest, stamp, who, household_id))
@@ -1098,9 +1105,11 @@ def decide_household(store: Store, household_id: str, action: str, who: str, *,
             "status = 'open'", (household_id,))]
         rule_text = ",".join(sorted({x for r in rules for x in r.split(",") if x})) or None
         store.conn.execute("INSERT INTO decision (household_id, revision, action, reason, note, "
-                           "rules, who, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                           "rules, who, at, prior_rev, prior_digest, prior_source) "
+                           "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                            (household_id, new.revision, action,
-                            str(reason) if reason else None, note, rule_text, who, stamp))
+                            str(reason) if reason else None, note, rule_text, who, stamp,
+                            h.revision, prior[0], prior[1]))
         chain.add([audit.Entry(stamp, who, "household", household_id, "status", str(h.status),
                                str(status), str(reason) if reason else None)])
         for (item_id,) in store.conn.execute(

@@ -243,6 +243,9 @@ def create_transfer_tables(db: Database) -> None:
   rules TEXT CHECK (rules IS NULL OR rules GLOB '[EWI][0-9][0-9][0-9]*'),
   who TEXT NOT NULL CHECK (length(who) BETWEEN 1 AND 40),
   at TEXT NOT NULL,
+  prior_rev INTEGER CHECK (prior_rev IS NULL OR prior_rev >= 1),
+  prior_digest TEXT CHECK (prior_digest IS NULL OR length(prior_digest) = 64),
+  prior_source TEXT CHECK (prior_source IS NULL OR length(prior_source) BETWEEN 1 AND 40),
   PRIMARY KEY (household_id, revision)
 ) STRICT""",
         f"""CREATE TABLE handed_over (

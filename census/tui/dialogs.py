@@ -1,4 +1,5 @@
-"""Modal dialogs: listing line, visit, warning confirmation, yes/no, and help."""
+"""Modal dialogs: listing line, visit, warning confirmation, returning a household, yes/no,
+and help."""
 
 from __future__ import annotations
 
@@ -15,14 +16,18 @@ from textual.widgets.option_list import Option
 from census.domain.model import (
     NO_CONTACT_OUTCOMES,
     OVERRIDE_REASON_LABELS,
+    RETURN_REASON_LABELS,
     DwellingType,
+    Household,
     Occupancy,
     Outcome,
     OverrideReason,
+    ReturnReason,
 )
 from census.entry import Saved, errors, unconfirmed_warnings
 from census.i18n import _
 from census.storage.connection import StoreError
+from census.storage.schema import NOTE_LIMIT
 from census.tui.labels import OCCUPANCY, OUTCOMES, TYPES, problem_line
 from census.validation.engine import (
     check_callback,
@@ -286,6 +291,64 @@ class ReasonDialog(Dialog[dict[str, OverrideReason] | None]):
                 return
             reasons[p.rule_id] = OverrideReason(str(value))
         self.dismiss(reasons)
+
+
+class ReturnDialog(Dialog[Household | None]):
+    """Return a household to its enumerator: a reason from the fixed list and an optional short
+    note (no names, phone numbers or e-mail addresses: the store refuses them, and says why)."""
+
+    BINDINGS = [Binding("ctrl+s", "save", _("Return"), id="return.save")]
+
+    def __init__(self, household_id: str, title: str) -> None:
+        super().__init__()
+        self.household_id = household_id
+        self.title_text = title
+        self.reason: ReturnReason | None = None
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(self.title_text, classes="title", markup=False)
+            yield Label(_("Why does it go back?"))
+            yield OptionList(*[Option(_(RETURN_REASON_LABELS[r]), id=str(r))
+                               for r in ReturnReason], id="reason")
+            with Horizontal(classes="line"):
+                yield Label(_("Note"), classes="key")
+                yield Input(id="note", max_length=NOTE_LIMIT, compact=True,
+                            placeholder=_("optional, at most {n} characters").format(
+                                n=NOTE_LIMIT))
+            yield Label(_("No names, no phone numbers: say what to check."), classes="hint")
+            yield Static("", id="errors", classes="errors", markup=False)
+            yield Label(_("Enter choose · Ctrl+S return the household · Esc cancel"),
+                        classes="hint")
+
+    def on_mount(self) -> None:
+        self.query_one("#reason", OptionList).focus()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.reason = ReturnReason(str(event.option.id))
+        self.query_one("#errors", Static).update("")
+        self.query_one("#note", Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.action_save()
+
+    def action_save(self) -> None:
+        errors_line = self.query_one("#errors", Static)
+        if self.reason is None:
+            errors_line.update("✗ " + _("Choose a reason first (arrows, then Enter)."))
+            self.query_one("#reason", OptionList).focus()
+            return
+        from census.storage import exchange
+
+        note = self.query_one("#note", Input).value.strip() or None
+        store = self.census.store
+        try:
+            saved = exchange.decide_household(store, self.household_id, "returned", store.user,
+                                              reason=self.reason, note=note)
+        except StoreError as exc:
+            errors_line.update("✗ " + str(exc))
+            return
+        self.dismiss(saved)
 
 
 class ConfirmDialog(Dialog[bool]):

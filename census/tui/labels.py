@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from census.domain.model import DwellingType, Occupancy, Outcome, Role
+from census.domain.model import (
+    RETURN_REASON_LABELS,
+    DwellingType,
+    Occupancy,
+    Outcome,
+    ReturnReason,
+    ReviewKind,
+    Role,
+)
 from census.i18n import N_, _
 from census.validation.rules import Problem, Severity
 
@@ -50,6 +58,23 @@ ROLES: dict[Role, str] = {
     Role.SUPERVISOR: N_("supervisor"),
     Role.OFFICE: N_("office"),
 }
+REVIEW_KINDS: dict[ReviewKind, str] = {
+    ReviewKind.CONFLICT: N_("conflict"),
+    ReviewKind.DUPLICATE: N_("duplicate"),
+    ReviewKind.FLAGGED: N_("flagged"),
+    ReviewKind.INVALID: N_("invalid"),
+}
+RECORD_TYPES: dict[str, str] = {"dwelling": N_("dwelling"), "household": N_("household")}
+#: Why merge held a record (the review item's detail code); rule ids and messages show as they are.
+REVIEW_DETAILS: dict[str, str] = {
+    "same_revision": N_("same revision, other content"),
+    "both_edited": N_("changed here and on the device"),
+    "area_closed": N_("arrived after the area was closed"),
+    "moved_dwelling": N_("moved to another dwelling"),
+    "dwelling_held": N_("its dwelling is held for review"),
+    "same_numbers": N_("the same numbers as another record"),
+    "unknown_dwelling": N_("its dwelling is not known here"),
+}
 SYMBOL = {Severity.ERROR: "✗", Severity.WARNING: "⚠", Severity.INFO: "ℹ"}
 WORD = {Severity.ERROR: N_("Error"), Severity.WARNING: N_("Warning"), Severity.INFO: N_("Note")}
 
@@ -67,3 +92,18 @@ def bar(done: int, total: int, width: int = 12) -> str:
     share = min(1.0, done / total)
     filled = round(share * width)
     return "█" * filled + "░" * (width - filled) + f" {round(share * 100):3d}%"
+
+
+def review_detail(detail: str) -> str:
+    """The words for a review item's detail code; other details (rule ids) as they are."""
+    return _(REVIEW_DETAILS[detail]) if detail in REVIEW_DETAILS else detail
+
+
+def return_reason(code: str | None) -> str:
+    """The words for a return reason code (an unknown code is shown as it is)."""
+    if code is None:
+        return ""
+    try:
+        return _(RETURN_REASON_LABELS[ReturnReason(code)])
+    except ValueError:
+        return code

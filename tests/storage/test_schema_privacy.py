@@ -103,6 +103,8 @@ TEXT_ALLOWED = {
     ("decision", "rules"): "rule ids",
     ("decision", "who"): "user code",
     ("decision", "at"): "timestamp",
+    ("decision", "prior_digest"): "SHA-256 hex of the version decided on",
+    ("decision", "prior_source"): "user code it came from",
     ("handed_over", "area"): "area code",
     ("handed_over", "outcome"): "CHECK IN code list",
     ("_sqlite_migrations", "migration_set"): "sqlite-utils bookkeeping",
