@@ -3,17 +3,14 @@ encrypted database of its own, and the steps that move files between them."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
 from census.bundle import transfer
 from census.config import default_config
-from dataclasses import replace
-
 from census.domain.model import Area, Outcome, Role
 from census.entry import Entry
-
 from census.storage.store import Store
 
 PASS = "field passphrase"
