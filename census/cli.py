@@ -254,8 +254,7 @@ def status(db_path: Path | None, passphrase_file: Path | None, as_json: bool = F
             _print_json({"database": str(path), "exists": True, "survey": store.config.name,
                          "config": store.config.digest(), "role": str(store.role),
                          "user": store.user,
-                         "areas": [{**r.__dict__, "response_rate": r.response_rate}
-                                   for r in store.progress(_now())]})
+                         "areas": [_progress_dict(r) for r in store.progress(_now())]})
         return
     if not path.exists():
         click.echo(_("No census database yet at {path}.").format(path=path))
@@ -553,34 +552,57 @@ def check(db_path: Path | None, passphrase_file: Path | None, as_json: bool,
         sys.exit(1)
 
 
-def _progress_table(rows: list[Any]) -> None:
+def _progress_table(rows: list[Any], by: str = "area") -> None:
     if not rows:
         click.echo(_("No enumeration areas yet; import them with `census area import`."))
         return
-    _table([_("area"), _("name"), _("enum."), _("expected"), _("listed"), _("visited"),
-            _("completed"), _("callbacks due"), _("refused"), _("vacant"), _("response %")],
-           [[r.area, r.name, r.enumerator, r.expected, r.listed, r.visited, r.completed,
-             r.callbacks_due, r.refused, r.vacant,
-             "-" if r.response_rate is None else f"{r.response_rate:.1f}"] for r in rows])
+    now = _now()
+
+    def pct(v: float | None) -> str:
+        return "-" if v is None else f"{v:.1f}"
+
+    first = [_("enumerator"), _("areas")] if by == "enumerator" else [
+        _("area"), _("name"), _("enum.")]
+    _table([*first, _("expected"), _("listed"), _("visited"), _("completed"),
+            _("callbacks due"), _("refused"), _("vacant"), _("response %"), _("refusal %"),
+            _("vacancy %"), _("mean size"), _("idle days")],
+           [[*([r.area, r.name] if by == "enumerator" else [r.area, r.name, r.enumerator]),
+             r.expected, r.listed, r.visited, r.completed, r.callbacks_due, r.refused, r.vacant,
+             pct(r.response_rate), pct(r.refusal_rate), pct(r.vacancy_rate),
+             "-" if r.mean_household_size is None else f"{r.mean_household_size:.2f}",
+             "-" if r.days_idle(now) is None else r.days_idle(now)] for r in rows])
+
+
+def _progress_dict(r: Any) -> dict[str, Any]:
+    return {**r.__dict__, "response_rate": r.response_rate, "refusal_rate": r.refusal_rate,
+            "vacancy_rate": r.vacancy_rate, "mean_household_size": r.mean_household_size,
+            "days_idle": r.days_idle(_now())}
 
 
 @cli.command()
 @db_options
 @json_option
 @click.option("--area", "area_code", help="Only this area (and the areas below it).")
+@click.option("--by", type=click.Choice(["area", "enumerator"]), default="area",
+              show_default=True, help="One row per enumeration area, or per enumerator.")
 def progress(db_path: Path | None, passphrase_file: Path | None, as_json: bool,
-             area_code: str | None) -> None:
-    """Coverage per area: expected, listed, visited, completed, callbacks due, refused,
-    vacant and response rate (completed / eligible listed dwellings)."""
+             area_code: str | None, by: str) -> None:
+    """Coverage per area (or per enumerator): expected, listed, visited, completed, callbacks
+    due, refused, vacant, response rate (completed / eligible listed dwellings), refusal and
+    vacancy rates (of visited), mean household size and days since the last visit."""
+    from census.storage.store import by_enumerator
+
     with open_store(db_path, passphrase_file) as store:
         if area_code is not None and store.area(area_code) is None:
             raise UserError(_("Unknown area {code}; see `census area list`.").format(
                 code=area_code))
         rows = store.progress(_now(), area_code)
+    if by == "enumerator":
+        rows = by_enumerator(rows)
     if as_json:
-        _print_json([{**r.__dict__, "response_rate": r.response_rate} for r in rows])
+        _print_json([_progress_dict(r) for r in rows])
     else:
-        _progress_table(rows)
+        _progress_table(rows, by)
 
 
 @cli.group(cls=CensusGroup)

@@ -1,4 +1,5 @@
-"""The enumerator's app: unlock, home, listing, dwelling, household form, callbacks, help.
+"""The census app: unlock, home (the enumerator's areas, or the supervisor's dashboard),
+listing, dwelling, household form, callbacks, help.
 
 The only package that imports Textual. Screens call `census.entry` (use cases) and read through
 `Store` queries; no widget writes SQL. Where the user is (area, dwelling, household) is kept in
@@ -32,6 +33,7 @@ from census.tui.dialogs import (
     HelpScreen,
     ListingDialog,
     ReasonDialog,
+    ReturnDialog,
     VisitDialog,
 )
 from census.tui.labels import ROLES, bar
@@ -327,7 +329,12 @@ class CensusApp(App[None]):
 
         while len(self.screen_stack) > 1:
             self.pop_screen()
-        self.push_screen(HomeScreen())
+        if self.store.role is Role.ENUMERATOR:
+            self.push_screen(HomeScreen())
+        else:
+            from census.tui.supervisor import DashboardScreen
+
+            self.push_screen(DashboardScreen())
         raw = self.store.setting("resume")
         if not raw:
             return
@@ -383,7 +390,8 @@ class CensusApp(App[None]):
 
     async def action_request_quit(self) -> None:
         screen = self.screen
-        typing = isinstance(screen, (ListingDialog, VisitDialog, ReasonDialog))
+        typing = isinstance(screen, (ListingDialog, VisitDialog, ReasonDialog,
+                                     ReturnDialog))
         if typing or (isinstance(screen, CensusScreen) and screen.unsaved):
             def answer(yes: bool | None) -> None:
                 if yes:

@@ -23,6 +23,7 @@ from census.domain.model import (
 from census.entry import Saved, errors, unconfirmed_warnings
 from census.i18n import _
 from census.records import household_to_json
+from census.storage import exchange
 from census.tui.app import CensusScreen
 from census.tui.dialogs import ListingDialog, ReasonDialog, VisitDialog
 from census.tui.labels import (
@@ -32,6 +33,7 @@ from census.tui.labels import (
     STATUSES,
     TYPES,
     problem_line,
+    return_reason,
 )
 from census.tui.widgets.count_grid import CountGrid
 from census.validation.engine import parse_count
@@ -311,6 +313,9 @@ class HouseholdScreen(CensusScreen):
         d, h = self._household()
         self.household = h
         cap = str(self.census.store.config.max_household_size)
+        if h.status is HouseholdStatus.RETURNED:
+            yield Static(self.returned_line(), id="returned-reason", classes="warning",
+                         markup=False)
         yield Label(_("Household {h} · dwelling {s}/{n} · {area}").format(
             h=h.number, s=d.structure, n=d.number, area=d.area), classes="title")
         yield Label(_("Usual residents present, by sex and age (digits; arrows, Tab, Enter "
@@ -331,6 +336,22 @@ class HouseholdScreen(CensusScreen):
         yield Static("", id="status", classes="hint")
         yield Static("", id="problems", classes="errors")
         yield Footer()
+
+    def returned_line(self) -> str:
+        """Why the supervisor sent this form back: the reason, the note and the rules that
+        flagged it, from the newest return decision."""
+        decision = next((x for x in exchange.decisions_of(self.census.store, self.household_id)
+                         if x.action == "returned"), None)
+        if decision is None or decision.reason is None:
+            return _("Returned by the supervisor for correction.")
+        text = _("Returned by the supervisor: {reason}").format(
+            reason=return_reason(decision.reason))
+        if decision.note:
+            text += f" — {decision.note}"
+        if decision.rules:
+            text += " " + _("(rules: {rules})").format(rules=", ".join(
+                r for r in decision.rules.split(",") if r))
+        return text
 
     def on_mount(self) -> None:
         d, _h = self._household()

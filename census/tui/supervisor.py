@@ -1,0 +1,469 @@
+"""The supervisor's screens: a progress dashboard (per area and per enumerator), the review queue
+read a page at a time, and one review item with its held and stored versions side by side.
+
+Figures come from `Store.progress` and `by_enumerator`; the queue, and every decision taken on
+it, goes through `census.storage.exchange`. No SQL here.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import ContentSwitcher, DataTable, Footer, Label, Static
+
+from census.domain.model import Household, ReviewKind
+from census.i18n import _
+from census.records import dwelling_to_json, household_to_json
+from census.storage import exchange
+from census.storage.connection import StoreError
+from census.storage.store import ProgressRow, by_enumerator
+from census.tui.app import CensusScreen
+from census.tui.dialogs import ConfirmDialog, ReturnDialog
+from census.tui.labels import (
+    HOUSEHOLD_STATUS,
+    OCCUPANCY,
+    RECORD_TYPES,
+    REVIEW_KINDS,
+    ROLES,
+    SYMBOL,
+    TYPES,
+    bar,
+    return_reason,
+    review_detail,
+)
+from census.validation.rules import RULES
+
+PAGE = 50
+BY_AREA, BY_ENUMERATOR = "by-area", "by-enumerator"
+KINDS: list[ReviewKind | None] = [None, *ReviewKind]
+
+
+def _row_key(table: DataTable[str]) -> str | None:
+    if not table.row_count:
+        return None
+    value = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+    return str(value) if value is not None else None
+
+
+def _figure(value: float | int | None, spec: str = "") -> str:
+    return "—" if value is None else format(value, spec)
+
+
+def figures(r: ProgressRow, now: datetime) -> list[str]:
+    """The dashboard's cells of one row, after its name columns. The bar is completed over
+    expected dwellings, or over listed ones when the register gives no expected number."""
+    expected = "?" if r.expected is None else str(r.expected)
+    return [f"{r.listed}/{expected}", str(r.visited), str(r.completed), str(r.callbacks_due),
+            _figure(r.refusal_rate, ".1f"), _figure(r.vacancy_rate, ".1f"),
+            _figure(r.mean_household_size, ".2f"), _figure(r.days_idle(now)),
+            bar(r.completed, r.expected or r.listed, width=10)]
+
+
+def figure_columns() -> list[str]:
+    return [_("Listed/expected"), _("Visited"), _("Completed"), _("Due"), _("Refused %"),
+            _("Vacant %"), _("HH size"), _("Idle days"), _("Progress")]
+
+
+class DashboardScreen(CensusScreen):
+    """A supervisor's or office's home: progress per enumeration area or per enumerator (one
+    page of rows in the widget at a time) and the open review items per kind."""
+
+    BINDINGS = [
+        Binding("enter", "open_area", _("Open area"), id="dashboard.open"),
+        Binding("tab", "switch", _("Areas/enumerators"), id="dashboard.switch"),
+        Binding("a", f"show('{BY_AREA}')", _("By area"), id="dashboard.areas", show=False),
+        Binding("e", f"show('{BY_ENUMERATOR}')", _("By enumerator"),
+                id="dashboard.enumerators", show=False),
+        Binding("v", "review", _("Review queue"), id="dashboard.review"),
+        Binding("r", "refresh", _("Refresh"), id="dashboard.refresh"),
+        Binding("pagedown", "page(1)", _("Next page"), id="dashboard.next_page", priority=True,
+                show=False),
+        Binding("pageup", "page(-1)", _("Previous page"), id="dashboard.previous_page",
+                priority=True, show=False),
+    ]
+    MOVING = _("Arrows move in the table; Tab switches between areas and enumerators; PgUp/PgDn "
+               "turn the pages.")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: dict[str, list[ProgressRow]] = {BY_AREA: [], BY_ENUMERATOR: []}
+        self.pages = {BY_AREA: 0, BY_ENUMERATOR: 0}
+
+    def compose(self) -> ComposeResult:
+        store = self.census.store
+        yield Label(_("{survey} · {user} ({role})").format(
+            survey=store.config.name, user=store.user, role=_(ROLES[store.role])),
+            classes="title")
+        yield Static("", id="review-counts")
+        yield Label("", id="view-title", classes="section")
+        with ContentSwitcher(initial=BY_AREA, id="views"):
+            yield DataTable(id=BY_AREA, cursor_type="row")
+            yield DataTable(id=BY_ENUMERATOR, cursor_type="row")
+        yield Label("", id="pager", classes="hint")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(f"#{BY_AREA}", DataTable).add_columns(
+            _("Area"), _("Name"), _("Enumerator"), *figure_columns())
+        self.query_one(f"#{BY_ENUMERATOR}", DataTable).add_columns(
+            _("Enumerator"), _("Areas"), *figure_columns())
+        self.query_one(f"#{BY_AREA}", DataTable).focus()  # rows come in on_screen_resume
+
+    def on_screen_resume(self) -> None:
+        self.action_refresh()
+
+    @property
+    def view(self) -> str:
+        return self.query_one(ContentSwitcher).current or BY_AREA
+
+    def action_refresh(self) -> None:
+        store = self.census.store
+        areas = self.census.my_areas()
+        self.rows = {BY_AREA: areas, BY_ENUMERATOR: by_enumerator(areas)}
+        counts = exchange.review_counts(store)
+        shown = [f"{counts[str(k)]} {_(REVIEW_KINDS[k])}" for k in ReviewKind
+                 if counts.get(str(k))]
+        self.query_one("#review-counts", Static).update(
+            _("Open review items: {items}").format(items=" · ".join(shown)) if shown
+            else _("Nothing to review."))
+        for view in (BY_AREA, BY_ENUMERATOR):
+            self.fill(view)
+        self.show_pager()
+
+    def fill(self, view: str, select: int | None = None) -> None:
+        """Put the current page of `view` into its table (the cursor stays, or goes to the row
+        `select` of the whole list)."""
+        rows = self.rows[view]
+        pages = max(1, -(-len(rows) // PAGE))
+        if select is not None:
+            self.pages[view] = select // PAGE
+        self.pages[view] = max(0, min(self.pages[view], pages - 1))
+        start = self.pages[view] * PAGE
+        table = self.query_one(f"#{view}", DataTable)
+        cursor = table.cursor_row
+        table.clear()
+        now = self.census.now()
+        for r in rows[start:start + PAGE]:
+            if view == BY_AREA:
+                names = [r.area, r.name[:12], r.enumerator or "—"]
+            else:
+                names = [r.area, r.name]
+            table.add_row(*names, *figures(r, now), key=r.area)
+        if table.row_count:
+            row = select - start if select is not None else cursor
+            table.move_cursor(row=max(0, min(row, table.row_count - 1)))
+
+    def show_pager(self) -> None:
+        view = self.view
+        rows = self.rows[view]
+        title = _("By area") if view == BY_AREA else _("By enumerator")
+        self.query_one("#view-title", Label).update(f"{title} ({len(rows)})")
+        pages = max(1, -(-len(rows) // PAGE))
+        self.query_one("#pager", Label).update(
+            _("Page {page} of {pages} (PgUp/PgDn)").format(page=self.pages[view] + 1,
+                                                           pages=pages) if pages > 1 else "")
+
+    def action_show(self, view: str) -> None:
+        self.query_one(ContentSwitcher).current = view
+        self.query_one(f"#{view}", DataTable).focus()
+        self.show_pager()
+
+    def action_switch(self) -> None:
+        self.action_show(BY_ENUMERATOR if self.view == BY_AREA else BY_AREA)
+
+    def action_page(self, delta: int) -> None:
+        view = self.view
+        self.pages[view] = max(0, self.pages[view] + delta)
+        self.fill(view)
+        self.show_pager()
+
+    def action_open_area(self) -> None:
+        """Open the area's listing; on an enumerator, go to the first of their areas."""
+        view = self.view
+        key = _row_key(self.query_one(f"#{view}", DataTable))
+        if key is None:
+            return
+        if view == BY_AREA:
+            from census.tui.screens import ListingScreen
+
+            self.app.push_screen(ListingScreen(key))
+            return
+        code = None if key == "-" else key
+        index = next((i for i, r in enumerate(self.rows[BY_AREA]) if r.enumerator == code), 0)
+        self.fill(BY_AREA, select=index)
+        self.action_show(BY_AREA)
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        self.action_open_area()
+
+    def action_review(self) -> None:
+        self.app.push_screen(ReviewScreen())
+
+
+class ReviewScreen(CensusScreen):
+    """The open review items, one page at a time, with a filter by kind; Enter opens one."""
+
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", _("Back"), id="review.back"),
+        Binding("enter", "open", _("Open"), id="review.open"),
+        Binding("f", "filter", _("Filter"), id="review.filter"),
+        Binding("pagedown", "page(1)", _("Next page"), id="review.next_page", priority=True),
+        Binding("pageup", "page(-1)", _("Previous page"), id="review.previous_page",
+                priority=True),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.page = 0
+        self.filter_index = 0
+
+    def compose(self) -> ComposeResult:
+        yield Label("", id="title", classes="title")
+        yield DataTable(id="queue", cursor_type="row")
+        yield Label("", id="pager", classes="hint")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(DataTable).add_columns("#", _("Kind"), _("Record"), _("Area"), _("From"),
+                                              _("Rev."), _("Detail"))
+        self.query_one(DataTable).focus()  # rows come in on_screen_resume
+
+    def on_screen_resume(self) -> None:
+        self.reload()
+
+    @property
+    def kind(self) -> ReviewKind | None:
+        return KINDS[self.filter_index]
+
+    def reload(self) -> None:
+        store = self.census.store
+        kind = self.kind
+        counts = exchange.review_counts(store)
+        total = counts.get(str(kind), 0) if kind else sum(counts.values())
+        pages = max(1, -(-total // PAGE))
+        self.page = max(0, min(self.page, pages - 1))
+        shown = _(REVIEW_KINDS[kind]) if kind else _("all")
+        self.query_one("#title", Label).update(_("Review queue · {n} open · filter: {filter}")
+                                               .format(n=total, filter=shown))
+        if total == 0 and kind is not None:
+            pager = _("Nothing of this kind to review; press f for the next filter.")
+        elif total == 0:
+            pager = _("Nothing to review.")
+        else:
+            pager = _("Page {page} of {pages} (PgUp/PgDn)").format(page=self.page + 1,
+                                                                   pages=pages)
+        self.query_one("#pager", Label).update(pager)
+        table = self.query_one(DataTable)
+        cursor = table.cursor_row
+        table.clear()
+        for i in exchange.review_items(store, kind=str(kind) if kind else None, limit=PAGE,
+                                       offset=self.page * PAGE):
+            record = _(RECORD_TYPES.get(i.record_type, i.record_type))
+            table.add_row(str(i.id), _(REVIEW_KINDS[i.kind]), f"{record} {i.record_id[:8]}",
+                          i.area, i.source, str(i.revision), review_detail(i.detail)[:40],
+                          key=str(i.id))
+        if table.row_count:
+            table.move_cursor(row=min(cursor, table.row_count - 1))
+
+    def action_page(self, delta: int) -> None:
+        self.page = max(0, self.page + delta)
+        self.reload()
+
+    def action_filter(self) -> None:
+        self.filter_index = (self.filter_index + 1) % len(KINDS)
+        self.page = 0
+        self.reload()
+
+    def action_open(self) -> None:
+        key = _row_key(self.query_one(DataTable))
+        if key:
+            self.app.push_screen(ReviewItemScreen(int(key)))
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        self.action_open()
+
+
+def _json(data: dict[str, Any] | None) -> str:
+    return "—" if data is None else json.dumps(data, indent=2, ensure_ascii=False)
+
+
+class ReviewItemScreen(CensusScreen):
+    """One review item: the held (incoming) version next to the stored record, and the
+    decisions that apply to it. After a decision the queue shows again and says what was done."""
+
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", _("Back"), id="review_item.back"),
+        Binding("a", "approve", _("Approve"), id="review_item.approve"),
+        Binding("r", "return_household", _("Return"), id="review_item.return"),
+        Binding("k", "keep", _("Keep stored"), id="review_item.keep"),
+        Binding("t", "take", _("Take incoming"), id="review_item.take"),
+    ]
+
+    def __init__(self, item_id: int) -> None:
+        super().__init__()
+        self.item_id = item_id
+        self.item: exchange.ReviewItem | None = None
+        self.household: Household | None = None  # the stored household a decision applies to
+        self.where = ""  # the stored record in words, for titles and notifications
+
+    def compose(self) -> ComposeResult:
+        yield Label("", id="title", classes="title", markup=False)
+        yield Label("", id="what", markup=False)
+        yield Static("", id="where", markup=False)
+        yield Static("", id="rules", classes="warning", markup=False)
+        with Horizontal(id="versions"):
+            with VerticalScroll(id="held"):
+                yield Label(_("Held (incoming):"), classes="section")
+                yield Static("", id="held-json", markup=False)
+            with VerticalScroll(id="stored"):
+                yield Label(_("Stored:"), classes="section")
+                yield Static("", id="stored-json", markup=False)
+        yield Static("", id="errors", classes="errors", markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.load()
+
+    def load(self) -> None:
+        store = self.census.store
+        item = exchange.review_item(store, self.item_id)
+        if item is None:
+            self.app.pop_screen()
+            return
+        self.item = item
+        self.query_one("#title", Label).update(_("Review item {id}: {kind} — {detail}").format(
+            id=item.id, kind=_(REVIEW_KINDS[item.kind]), detail=review_detail(item.detail)))
+        self.query_one("#what", Label).update(
+            _("{type} {id} in {area}, revision {rev}, from {source}").format(
+                type=_(RECORD_TYPES.get(item.record_type, item.record_type)), id=item.record_id,
+                area=item.area, rev=item.revision, source=item.source))
+        if item.kind is ReviewKind.FLAGGED:
+            self.query_one("#rules", Static).update("  ".join(
+                f"{SYMBOL[RULES[r].severity]} {r} {_(RULES[r].title)}" if r in RULES else r
+                for r in item.detail.split(",") if r))
+        shown_id = item.other_id or item.record_id
+        stored: dict[str, Any] | None = None
+        if item.record_type == "dwelling":
+            d = store.load_dwelling(shown_id, with_households=False)
+            if d is not None:
+                stored = dwelling_to_json(d, store.config, with_households=False)
+                self.where = _("Dwelling {s}/{n} · {type} · {occ}").format(
+                    s=d.structure, n=d.number, type=_(TYPES[d.type]),
+                    occ=_(OCCUPANCY[d.occupancy]))
+        else:
+            found = store._households("h.id = ?", (shown_id,))
+            if found:
+                dwelling_id, h = found[0]
+                stored = {**household_to_json(h, store.config), "dwelling": dwelling_id}
+                d = store.load_dwelling(dwelling_id, with_households=False)
+                self.where = _("Household {h} · dwelling {s}/{n} · {area}").format(
+                    h=h.number, s=d.structure if d else "?", n=d.number if d else "?",
+                    area=d.area if d else item.area)
+                if h.id == item.record_id:  # not a duplicate: the record held is this one
+                    self.household = h
+        status = f" · {_(HOUSEHOLD_STATUS[self.household.status])}" if self.household else ""
+        self.query_one("#where", Static).update(self.where + status)
+        self.query_one("#held-json", Static).update(_json(item.incoming))
+        self.query_one("#stored-json", Static).update(_json(stored))
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Only the decisions that fit the item show in the footer and run."""
+        item = self.item
+        if action == "take":
+            return item is not None and item.kind is ReviewKind.CONFLICT and (
+                item.incoming is not None)
+        if action in ("approve", "return_household"):
+            return self.household is not None
+        if action == "keep":
+            return item is not None
+        return True
+
+    def done(self, message: str) -> None:
+        """Say what was done and go back to the queue (which reads its page again)."""
+        self.app.notify(message)
+        self.app.pop_screen()
+
+    def refused(self, exc: StoreError) -> None:
+        self.query_one("#errors", Static).update("✗ " + str(exc))
+        self.notify(str(exc), severity="error", timeout=8)
+
+    def action_approve(self) -> None:
+        if self.household is None:
+            return
+        store = self.census.store
+        try:
+            exchange.decide_household(store, self.household.id, "approved", store.user)
+        except StoreError as exc:
+            self.refused(exc)
+            return
+        self.done(_("Approved: {household}.").format(household=self.where))
+
+    def action_return_household(self) -> None:
+        if self.household is None:
+            return
+
+        def returned(h: Household | None) -> None:
+            if h is None:
+                return
+            decision = next((x for x in exchange.decisions_of(self.census.store, h.id)
+                             if x.action == "returned"), None)
+            self.done(_("Returned to the enumerator: {household} ({reason}).").format(
+                household=self.where, reason=return_reason(decision.reason if decision
+                                                           else None)))
+
+        self.app.push_screen(ReturnDialog(self.household.id, _("Return {household}").format(
+            household=self.where)), returned)
+
+    def action_keep(self) -> None:
+        item = self.item
+        if item is None:
+            return
+
+        def keep(yes: bool | None) -> None:
+            if not yes:
+                return
+            store = self.census.store
+            try:
+                exchange.resolve_keep(store, item.id, store.user)
+            except StoreError as exc:
+                self.refused(exc)
+                return
+            if item.kind in (ReviewKind.FLAGGED, ReviewKind.INVALID):
+                self.done(_("Review item {id} dismissed: the stored record stands.").format(
+                    id=item.id))
+            else:
+                self.done(_("Review item {id} closed: the stored record is kept.").format(
+                    id=item.id))
+
+        if item.incoming is None:
+            keep(True)  # nothing held is discarded: no question
+            return
+        self.app.push_screen(ConfirmDialog(_(
+            "Keep the stored record and discard the held version? This cannot be undone.")),
+            keep)
+
+    def action_take(self) -> None:
+        item = self.item
+        if item is None:
+            return
+
+        def take(yes: bool | None) -> None:
+            if not yes:
+                return
+            store = self.census.store
+            try:
+                exchange.resolve_take(store, item.id, store.user, self.census.now())
+            except StoreError as exc:
+                self.refused(exc)
+                return
+            self.done(_("Review item {id} closed: the held version replaces the stored "
+                        "record.").format(id=item.id))
+
+        self.app.push_screen(ConfirmDialog(_("Replace the stored record by the held version?")),
+                             take)
