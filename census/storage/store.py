@@ -763,12 +763,16 @@ END"""
     def next_numbers(self, area: str, structure: int | None = None) -> tuple[int, int]:
         """Proposed (structure, dwelling) numbers for a new listing line: the next dwelling of
         `structure`, or a new structure after the highest one."""
+        # Dwellings handed over (purged after a receipt) keep their numbers taken.
         if structure is not None:
-            row = self.conn.execute("SELECT max(number) FROM dwelling WHERE area = ? AND "
-                                    "structure = ?", (area, structure)).fetchone()
+            row = self.conn.execute(
+                "SELECT max(number) FROM (SELECT number FROM dwelling WHERE area = ?1 AND "
+                "structure = ?2 UNION ALL SELECT number FROM handed_over WHERE area = ?1 AND "
+                "structure = ?2)", (area, structure)).fetchone()
             return structure, (row[0] or 0) + 1
-        row = self.conn.execute("SELECT max(structure) FROM dwelling WHERE area = ?",
-                                (area,)).fetchone()
+        row = self.conn.execute(
+            "SELECT max(structure) FROM (SELECT structure FROM dwelling WHERE area = ?1 "
+            "UNION ALL SELECT structure FROM handed_over WHERE area = ?1)", (area,)).fetchone()
         return (row[0] or 0) + 1, 1
 
     def setting(self, key: str) -> str | None:

@@ -85,3 +85,19 @@ def test_three_levels(tmp_path: Path) -> None:
     assert persons == 3 * 3 + 4 * 4 + 5 * 5 + 6 * 6
     for s in [office, *sups.values(), *enus.values()]:
         assert s.store.verify_audit().ok
+
+
+def test_after_a_receipt_the_device_proposes_numbers_after_the_handed_over_ones(
+        tmp_path: Path) -> None:
+    sup = site(tmp_path, Role.SUPERVISOR, "S01", register=True)
+    enu = site(tmp_path, Role.ENUMERATOR, "E001")
+    assign(sup, enu, ["R01-D01-EA001"])
+    enter(enu, "R01-D01-EA001", range(1, 4))
+    bundle(enu, sup)
+    receipt = sup.out("receipt")
+    transfer.export_receipt(sup.store, "E001", receipt)
+    transfer.import_receipt(enu.store, receipt)
+    assert enu.store.count("dwelling") == 0
+    assert enu.store.next_numbers("R01-D01-EA001") == (4, 1)
+    assert enu.store.next_numbers("R01-D01-EA001", 2) == (2, 2)
+    assert exchange.handed_over(enu.store, "R01-D01-EA001") == {"completed": 3}

@@ -115,7 +115,9 @@ def test_dashboard_figures_and_approving_and_returning_from_the_review_queue(
         assert people.get_row("E001")[:6] == ["E001", "1", "5/120", "5", "5", "0"]
         assert people.get_row("-")[:3] == ["-", "3", "0/270"]
         await press(pilot, "enter")  # an enumerator's row leads to their first area
-        assert areas.has_focus and areas.cursor_row == 0
+        assert areas.has_focus and areas.get_row_at(areas.cursor_row)[0] == "R01-D01-EA002"
+        await press(pilot, "e", "down", "enter")
+        assert areas.has_focus and areas.get_row_at(areas.cursor_row)[0] == EA
 
         await press(pilot, "v")
         assert isinstance(app.screen, ReviewScreen)
@@ -124,7 +126,7 @@ def test_dashboard_figures_and_approving_and_returning_from_the_review_queue(
         assert queue.get_row_at(0)[1] == "flagged"
         await press(pilot, "f", "f")  # all → conflict → duplicate: none
         assert queue.row_count == 0 and "press f" in text(app, "#pager")
-        await press(pilot, "f", "f")  # → flagged
+        await press(pilot, "f")  # → flagged
         assert queue.row_count == 2
 
         await press(pilot, "enter")
