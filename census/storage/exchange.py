@@ -1075,7 +1075,7 @@ def decide_household(store: Store, household_id: str, action: str, who: str, *,
         why = personal_data(note)
         if why is not None:
             raise StoreError(_("The note looks like it holds personal data ({why}); notes may "
-                               "not name or identify anyone. Rewrite it.").format(why=why))
+                               "not name or identify anyone. Rewrite it.").format(why=_(why)))
     with store.write() as chain:
         found = store._households("h.id = ?", (household_id,))
         if not found:

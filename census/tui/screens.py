@@ -313,11 +313,13 @@ class HouseholdScreen(CensusScreen):
         d, h = self._household()
         self.household = h
         cap = str(self.census.store.config.max_household_size)
-        if h.status is HouseholdStatus.RETURNED:
+        returned = h.status is HouseholdStatus.RETURNED
+        if returned:  # why it came back, above the title (the form still fits 80×24)
             yield Static(self.returned_line(), id="returned-reason", classes="warning",
                          markup=False)
         yield Label(_("Household {h} · dwelling {s}/{n} · {area}").format(
-            h=h.number, s=d.structure, n=d.number, area=d.area), classes="title")
+            h=h.number, s=d.structure, n=d.number, area=d.area),
+            classes="title tight" if returned else "title")
         yield Label(_("Usual residents present, by sex and age (digits; arrows, Tab, Enter "
                       "move)"), classes="section")
         yield CountGrid(self.census.store.config, dict(h.residents), id="grid")

@@ -21,7 +21,7 @@ from census.i18n import _
 from census.records import dwelling_to_json, household_to_json
 from census.storage import exchange
 from census.storage.connection import StoreError
-from census.storage.store import ProgressRow, by_enumerator
+from census.storage.store import ProgressRow, Store, by_enumerator
 from census.tui.app import CensusScreen
 from census.tui.dialogs import ConfirmDialog, ReturnDialog
 from census.tui.labels import (
@@ -55,18 +55,19 @@ def _figure(value: float | int | None, spec: str = "") -> str:
 
 
 def figures(r: ProgressRow, now: datetime) -> list[str]:
-    """The dashboard's cells of one row, after its name columns. The bar is completed over
-    expected dwellings, or over listed ones when the register gives no expected number."""
+    """The dashboard's cells of one row, after its name columns; the bar first, so that a
+    narrow terminal shows it. The bar is completed over expected dwellings, or over listed ones
+    when the register gives no expected number."""
     expected = "?" if r.expected is None else str(r.expected)
-    return [f"{r.listed}/{expected}", str(r.visited), str(r.completed), str(r.callbacks_due),
+    return [bar(r.completed, r.expected or r.listed, width=10), f"{r.listed}/{expected}",
+            str(r.visited), str(r.completed), str(r.callbacks_due),
             _figure(r.refusal_rate, ".1f"), _figure(r.vacancy_rate, ".1f"),
-            _figure(r.mean_household_size, ".2f"), _figure(r.days_idle(now)),
-            bar(r.completed, r.expected or r.listed, width=10)]
+            _figure(r.mean_household_size, ".2f"), _figure(r.days_idle(now))]
 
 
 def figure_columns() -> list[str]:
-    return [_("Listed/expected"), _("Visited"), _("Completed"), _("Due"), _("Refused %"),
-            _("Vacant %"), _("HH size"), _("Idle days"), _("Progress")]
+    return [_("Progress"), _("Listed/expected"), _("Visited"), _("Completed"), _("Due"),
+            _("Refused %"), _("Vacant %"), _("HH size"), _("Idle days")]
 
 
 class DashboardScreen(CensusScreen):
@@ -263,10 +264,10 @@ class ReviewScreen(CensusScreen):
         table.clear()
         for i in exchange.review_items(store, kind=str(kind) if kind else None, limit=PAGE,
                                        offset=self.page * PAGE):
-            record = _(RECORD_TYPES.get(i.record_type, i.record_type))
-            table.add_row(str(i.id), _(REVIEW_KINDS[i.kind]), f"{record} {i.record_id[:8]}",
-                          i.area, i.source, str(i.revision), review_detail(i.detail)[:40],
-                          key=str(i.id))
+            detail = _rules(i.detail, symbols=False) if i.kind is ReviewKind.FLAGGED else (
+                review_detail(i.detail))
+            table.add_row(str(i.id), _(REVIEW_KINDS[i.kind]), _place(store, i), i.area,
+                          i.source, str(i.revision), detail[:40], key=str(i.id))
         if table.row_count:
             table.move_cursor(row=min(cursor, table.row_count - 1))
 
@@ -286,6 +287,41 @@ class ReviewScreen(CensusScreen):
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         self.action_open()
+
+
+def _place(store: Store, item: exchange.ReviewItem) -> str:
+    """Where the item's record is, in the numbers the enumerator wrote (`dwelling 4/1`,
+    `household 1 of 4/1`), from the held version or else the stored one; the end of its id when
+    neither says (ids begin with their time, so the end tells them apart)."""
+    data = item.incoming or {}
+    if item.record_type == "dwelling":
+        if "structure" not in data:
+            d = store.load_dwelling(item.record_id, with_households=False)
+            data = {"structure": d.structure, "dwelling": d.number} if d else {}
+        if "structure" in data:
+            return _("dwelling {s}/{n}").format(s=data["structure"], n=data["dwelling"])
+    else:
+        if "dwelling" not in data:
+            found = store._households("h.id = ?", (item.record_id,))
+            data = {"dwelling": found[0][0], "number": found[0][1].number} if found else {}
+        d = store.load_dwelling(str(data["dwelling"]), with_households=False) if data else None
+        if d is not None:
+            return _("household {h} of {s}/{n}").format(h=data["number"], s=d.structure,
+                                                        n=d.number)
+    return f"{_(RECORD_TYPES.get(item.record_type, item.record_type))} …{item.record_id[-8:]}"
+
+
+def _rules(detail: str, symbols: bool = True) -> str:
+    """A flag's rule ids with their titles: `⚠ W002 No adult present`."""
+    shown = []
+    for r in (x for x in detail.split(",") if x):
+        rule = RULES.get(r)
+        if rule is None:
+            shown.append(r)
+        else:
+            symbol = f"{SYMBOL[rule.severity]} " if symbols else ""
+            shown.append(f"{symbol}{r} {_(rule.title)}")
+    return "  ".join(shown) if symbols else ", ".join(shown)
 
 
 def _json(data: dict[str, Any] | None) -> str:
@@ -343,9 +379,7 @@ class ReviewItemScreen(CensusScreen):
                 type=_(RECORD_TYPES.get(item.record_type, item.record_type)), id=item.record_id,
                 area=item.area, rev=item.revision, source=item.source))
         if item.kind is ReviewKind.FLAGGED:
-            self.query_one("#rules", Static).update("  ".join(
-                f"{SYMBOL[RULES[r].severity]} {r} {_(RULES[r].title)}" if r in RULES else r
-                for r in item.detail.split(",") if r))
+            self.query_one("#rules", Static).update(_rules(item.detail))
         shown_id = item.other_id or item.record_id
         stored: dict[str, Any] | None = None
         if item.record_type == "dwelling":
@@ -417,8 +451,8 @@ class ReviewItemScreen(CensusScreen):
                 household=self.where, reason=return_reason(decision.reason if decision
                                                            else None)))
 
-        self.app.push_screen(ReturnDialog(self.household.id, _("Return {household}").format(
-            household=self.where)), returned)
+        title = _("Return to the enumerator: {household}").format(household=self.where)
+        self.app.push_screen(ReturnDialog(self.household.id, title), returned)
 
     def action_keep(self) -> None:
         item = self.item
