@@ -535,5 +535,5 @@ def area_close(db_path: Path | None, passphrase_file: Path | None, code: str) ->
                               "`census review list --area {code}` and `census progress --area "
                               "{code}` show it.").format(code=code, parts=parts))
         done = exchange.close_area(store, code, store.user)
-    click.echo(_("{code} closed: {n} locators purged, {m} notes purged.").format(
+    click.echo(_("{code} closed. Purged: locators {n}, notes {m}.").format(
         code=code, n=done.locators, m=done.notes))

@@ -447,6 +447,23 @@ def read_header(data: bytes) -> Sealed:
     return _split(data).sealed
 
 
+def _verified(data: bytes) -> _Parts:
+    parts = _split(data)
+    try:
+        parts.sealed.sender_key._ed25519().verify(parts.signature, parts.signed)
+    except InvalidSignature:
+        raise SealError("bad_signature", _(
+            "the file's signature does not match its contents: it was changed or damaged after "
+            "it was sealed; do not use it, and ask the sender to send it again")) from None
+    return parts
+
+
+def verify_signature(data: bytes) -> Sealed:
+    """`read_header`, plus the signature checked with the key the header claims (no
+    decryption): a damaged file then reads as damage, not as a file from an unknown key."""
+    return _verified(data).sealed
+
+
 def open_sealed(data: bytes, recipient: KeyPair, sender: PublicKey | None = None,
                 kinds: tuple[str, ...] = ("bundle",),
                 max_plain: int = MAX_PLAIN_BYTES) -> tuple[dict[str, Any], bytes]:
@@ -460,15 +477,9 @@ def open_sealed(data: bytes, recipient: KeyPair, sender: PublicKey | None = None
     bounded decompression that never produces more than the declared size plus one byte
     ("too_large" for a compression bomb).
     """
-    parts = _split(data)
+    parts = _verified(data)
     header = parts.sealed.header
     claimed = parts.sealed.sender_key
-    try:
-        claimed._ed25519().verify(parts.signature, parts.signed)
-    except InvalidSignature:
-        raise SealError("bad_signature", _(
-            "the file's signature does not match its contents: it was changed or damaged after "
-            "it was sealed; do not use it, and ask the sender to send it again")) from None
     kind = header["kind"]
     if kind not in kinds:
         raise SealError("wrong_kind", _(

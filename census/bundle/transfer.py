@@ -27,6 +27,7 @@ from census.bundle.seal import (
     open_sealed,
     read_header,
     seal,
+    verify_signature,
 )
 from census.domain.ids import is_code, new_id
 from census.domain.model import Role
@@ -42,6 +43,8 @@ class TransferError(StoreError):
 
 
 def _fail(path: Path, message: str) -> TransferError:
+    if message and message[-1] not in ".!?。":
+        message += "."
     return TransferError(f"{path}: {message}")
 
 
@@ -141,7 +144,7 @@ class Opened:
 def _open(store: Store, path: Path, kind: str, data: bytes) -> Opened:
     """Check who sent it (a trusted peer), then verify and decrypt it."""
     try:
-        claimed = read_header(data)
+        claimed = verify_signature(data)
         sender = exchange.peer_by_sign_key(store, claimed.sender_key.sign)
         if sender is None:
             code = claimed.header.get("sender")

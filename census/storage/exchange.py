@@ -455,6 +455,7 @@ def merge(store: Store, chain: audit.Chain, sender: str, transfer_id: str, recs:
                                                i.dwelling.number) for i in recs.dwellings}))
     write_d: list[tuple[IncomingDwelling, str, bool]] = []
     held_d: dict[str, ReviewKind] = {}
+    held_area: dict[str, str] = {}
     claimed: dict[tuple[str, int, int], str] = {}
     for inc in recs.dwellings:
         d = inc.dwelling
@@ -491,6 +492,7 @@ def merge(store: Store, chain: audit.Chain, sender: str, transfer_id: str, recs:
                 write_d.append((inc, digest, act == "new"))
                 continue
         held_d[d.id] = kind
+        held_area[d.id] = d.area
         held.append(_held(kind, "dwelling", d.id, d.area, d.revision, digest, sender,
                           transfer_id, detail, incoming, other, stamp))
         if kind is ReviewKind.DUPLICATE:
@@ -514,7 +516,7 @@ def merge(store: Store, chain: audit.Chain, sender: str, transfer_id: str, recs:
         h = hinc.household
         digest = household_digest(h, cfg, hinc.dwelling_id)
         stored = h_stored.get(h.id)
-        area = parent_area.get(hinc.dwelling_id)
+        area = parent_area.get(hinc.dwelling_id) or held_area.get(hinc.dwelling_id)
         incoming = _household_incoming(hinc, cfg)
         kind = None
         other = None

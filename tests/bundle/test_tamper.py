@@ -11,6 +11,7 @@ test_seal.py; here the question is what the whole import step does with such a f
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import struct
 import tracemalloc
@@ -28,7 +29,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
 from cryptography.hazmat.primitives.hpke import AEAD, KDF, KEM, Suite
 
 from census.bundle import transfer
-from census.bundle.payload import encode
+from census.bundle.payload import encode, household_row
 from census.bundle.seal import MAGIC, read_header, seal
 from census.cli import cli
 from census.domain.ids import new_id
@@ -89,7 +90,8 @@ def dump(store: Store) -> dict[str, list[str]]:
 
 def copy_db(site: Site, to: Path) -> Path:
     """A copy of a site's database file (its WAL checkpointed into it first)."""
-    site.store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    busy, _log, _done = site.store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    assert busy == 0
     shutil.copyfile(db(site), to)
     return to
 
@@ -122,14 +124,14 @@ def _header(sender: Site, to: Site, **fields: Any) -> dict[str, Any]:
             "counts": {"dwellings": 0, "households": 0}, **fields}
 
 
-def forge(sender: Site, to: Site, compressed: bytes, plain_size: int, *, format: int = 1,
-          kind: str = "bundle") -> bytes:
+def forge(sender: Site, to: Site, compressed: bytes, plain_size: int, *,
+          format: int = 1) -> bytes:
     """A sealed file written byte by byte: properly encrypted to `to` and signed by `sender`'s
     real keys, with any format number and any zlib stream (the sealing code refuses to write
     such files, so this does it without it)."""
     keys = transfer.keypair(sender.store)
     recipient = transfer.card(to.store).key
-    header = {**_header(sender, to), "format": format, "kind": kind,
+    header = {**_header(sender, to), "format": format, "kind": "bundle",
               "sender_key": keys.public().to_text(), "recipient": recipient.key_id,
               "plain_size": plain_size, "compression": "zlib"}
     header_bytes = json.dumps(header, sort_keys=True, separators=(",", ":"),
@@ -155,15 +157,23 @@ def header_span(data: bytes) -> tuple[int, int]:
 
 
 B64 = set(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+HEX = set(b"0123456789abcdef")
+
+
+def in_field(data: bytes, name: str, first: int, last: int, alphabet: set[int]) -> int:
+    """The offset of a character of the header's text field `name` (characters first..last)
+    whose lowest bit can flip to another character of `alphabet`: the field still reads, with
+    another value (keys and key ids are random, so the position is looked for)."""
+    start, end = header_span(data)
+    prefix = f'"{name}":"'.encode()
+    at = start + data[start:end].index(prefix) + len(prefix)
+    return next(at + i for i in range(first, last + 1) if data[at + i] ^ 1 in alphabet)
 
 
 def in_sender_key(data: bytes, first: int, last: int) -> int:
-    """The offset of a character of the header's sender key (characters first..last of its 86)
-    whose lowest bit can flip to another key character: the key still reads, as another key.
-    Characters 0-42 carry the encryption key, 43-85 the signing key."""
-    start, end = header_span(data)
-    at = start + data[start:end].index(b'"sender_key":"') + len(b'"sender_key":"')
-    return next(at + i for i in range(first, last + 1) if data[at + i] ^ 1 in B64)
+    """A flippable character of the sender key (86 characters of base64: 0-42 carry the
+    encryption key, 43-85 the signing key)."""
+    return in_field(data, "sender_key", first, last, B64)
 
 
 def flip(data: bytes, offset: int, bit: int = 0) -> bytes:
@@ -305,7 +315,7 @@ def _flips(data: bytes) -> dict[str, tuple[int, str]]:
         "header length": (len(MAGIC), "header length"),
         "header: seq": (inside(b'"seq":'), BAD_SIGNATURE),
         "header: created": (inside(b'"created":"', 3), BAD_SIGNATURE),
-        "header: recipient": (inside(b'"recipient":"', 2), BAD_SIGNATURE),
+        "header: recipient": (in_field(data, "recipient", 0, 15, HEX), BAD_SIGNATURE),
         "header: sender": (inside(b'"sender":"', 1), BAD_SIGNATURE),
         "header: counts": (inside(b'"counts":{"dwellings":'), BAD_SIGNATURE),
         "header: sender's encryption key": (in_sender_key(data, 2, 40), BAD_SIGNATURE),
@@ -369,6 +379,21 @@ def test_a_truncated_bundle_is_refused_and_changes_nothing(world: World, tmp_pat
         mine = [line for line in result.output.splitlines() if f"{path}:" in line]
         assert len(mine) == 1 and reason in mine[0], (path, reason, result.output)
     assert "Traceback" not in result.output
+
+
+def test_a_refusal_reads_as_whole_sentences(world: World, tmp_path: Path) -> None:
+    """The reason and "Nothing was changed." are two sentences. The reasons that come from the
+    sealed-file reader have no full stop of their own, so today the line reads "… ask the
+    sender to send it again Nothing was changed." (those from the import step end with one)."""
+    data = world.e1_bundle.read_bytes()
+    files = [write(tmp_path, "signature.census", flip(data, len(data) - 1)),
+             write(tmp_path, "cut.census", data[:-10]), world.e2_bundle]
+    result = import_bundle(world.s1, *files)
+    assert result.exit_code == 2, result.output
+    lines = result.output.splitlines()
+    assert len(lines) == len(files), result.output
+    for line in lines:
+        assert re.search(r"[.!?)] Nothing was changed\.$", line), line
 
 
 # -- wrong senders and recipients ---------------------------------------------------------------
@@ -518,6 +543,34 @@ def test_records_for_areas_not_assigned_are_refused_whole(world: World) -> None:
         result = import_bundle(world.s1, world.e2_bundle)
     refused(result, world.e2_bundle, "areas not assigned to E002", EA1, "Nothing was imported")
     assert EA2 + "," not in result.output and not result.output.rstrip().endswith(EA2)
+
+
+def test_a_household_of_another_enumerators_dwelling_is_refused(pair: tuple[Site, Site],
+                                                                 tmp_path: Path) -> None:
+    """E002 (EA002 only) sends its own dwelling and, without any EA001 dwelling row, a "newer
+    revision" of a household in one of E001's dwellings, which S001 already holds: the
+    household's area is where its stored dwelling is, EA001, so the bundle is refused whole
+    and E001's household keeps its counts."""
+    sup, e1 = pair
+    fw.bundle(e1, sup)
+    e2 = fw.site(tmp_path, Role.ENUMERATOR, "E002")
+    fw.assign(sup, e2, [EA2])
+    fw.enter(e2, EA2, range(1, 2))
+    cfg = e2.store.config
+    body, counts = exchange.bundle_body(e2.store, True)
+    did = e1.store.conn.execute("SELECT id FROM dwelling ORDER BY id LIMIT 1").fetchone()[0]
+    d = e1.store.load_dwelling(did)
+    assert d is not None
+    theirs = replace(d.households[0], revision=d.households[0].revision + 5,
+                     residents={("male", "65+"): 9})
+    body["households"].append(household_row(theirs, did, None, utc_now(), "E002", cfg))
+    data = seal("bundle", _header(e2, sup, counts=counts), encode(body, cfg),
+                transfer.keypair(e2.store), transfer.card(sup.store).key)
+    path = write(tmp_path, "their-household.census", data)
+    with unchanged(sup):
+        result = import_bundle(sup, path)
+    refused(result, path, "areas not assigned to E002", EA1)
+    e2.store.close()
 
 
 def test_a_payload_for_another_survey_config_is_refused(world: World, tmp_path: Path) -> None:

@@ -37,5 +37,5 @@ def test_the_readme_walkthrough_runs_as_written(tmp_path: Path) -> None:
     assert "bundle 1 from E001: added 3" in out
     assert "was already imported" in out
     assert "Deleted from this device: dwellings 2, households 1" in out
-    assert "R01-D01-EA001 closed: 1 locators purged" in out
+    assert "R01-D01-EA001 closed. Purged: locators 1" in out
     assert "bundle 1 from S01: added 3" in out
