@@ -21,7 +21,14 @@ from census.cli import (
     json_option,
     open_store,
 )
-from census.i18n import _, ngettext
+from census.i18n import N_, _, ngettext
+
+#: Words for the codes that list commands show.
+WORDS = {"upstream": N_("upstream"), "downstream": N_("downstream"), "trusted": N_("trusted"),
+         "revoked": N_("revoked"), "open": N_("open"), "kept": N_("kept"),
+         "took_incoming": N_("took incoming"), "approved": N_("approved"),
+         "returned": N_("returned"), "dismissed": N_("dismissed"),
+         "superseded": N_("superseded")}
 
 
 def _split(values: tuple[str, ...]) -> list[str]:
@@ -98,8 +105,8 @@ def keys_list(db_path: Path | None, passphrase_file: Path | None, as_json: bool)
         return
     _table([_("user"), _("role"), _("direction"), _("fingerprint"), _("status"), _("sent"),
             _("received")],
-           [[r["code"], _(str(r["role"])), _(str(r["direction"])), r["fingerprint"],
-             _(str(r["status"])), r["sent"], r["received"]] for r in rows])
+           [[r["code"], _(str(r["role"])), _(WORDS[str(r["direction"])]), r["fingerprint"],
+             _(WORDS[str(r["status"])]), r["sent"], r["received"]] for r in rows])
 
 
 @keys.command("revoke")
@@ -156,7 +163,8 @@ def assign(db_path: Path | None, passphrase_file: Path | None, user: str,
     if done.new_peer:
         click.echo(_("New user {code} ({role}), key fingerprint {fp}: check it with them.")
                    .format(code=user, role=_(done.card.role), fp=done.card.key.fingerprint()))
-    click.echo(_("{path}: assigned {areas} to {code} ({n} areas, {r} returned forms).").format(
+    click.echo(_("{path}: {areas} assigned to {code}. Areas in the file: {n}; forms returned "
+                 "for correction: {r}.").format(
         path=out, areas=", ".join(done.areas), code=user, n=done.counts.get("areas", 0),
         r=done.counts.get("returned", 0)))
 
@@ -325,7 +333,7 @@ def receipt_export(db_path: Path | None, passphrase_file: Path | None, user: str
 
     with open_store(db_path, passphrase_file) as store:
         done = transfer.export_receipt(store, user, out)
-    click.echo(_("{path}: receipt for {code}: {n} records held.").format(
+    click.echo(_("{path}: receipt for {code}; records acknowledged: {n}.").format(
         path=out, code=user, n=done.counts["records"]))
 
 
@@ -344,8 +352,8 @@ def receipt_import(db_path: Path | None, passphrase_file: Path | None, file: Pat
                    .format(path=file, at=got.already.at))
         return
     r = got.report
-    click.echo(_("{path}: {n} records acknowledged by {code}. Deleted from this device: "
-                 "dwellings {d}, households {h}; unfinished work stays.").format(
+    click.echo(_("{path}: receipt from {code}; records acknowledged: {n}. Deleted from this "
+                 "device: dwellings {d}, households {h}; unfinished work stays.").format(
         path=file, n=r.acknowledged, code=got.sender, d=r.purged_dwellings,
         h=r.purged_households))
 
@@ -391,7 +399,8 @@ def review_list(db_path: Path | None, passphrase_file: Path | None, as_json: boo
     _table([_("id"), _("kind"), _("record"), _("area"), _("from"), _("rev."), _("detail"),
             _("status")],
            [[i.id, _(str(i.kind)), f"{_(i.record_type)} {i.record_id[:13]}…", i.area, i.source,
-             i.revision, i.detail, _(i.status) if i.status == "open" else _(str(i.resolution))]
+             i.revision, i.detail, _(WORDS[i.status if i.status == "open"
+                                          else str(i.resolution)])]
             for i in items])
 
 
@@ -461,7 +470,11 @@ def review_resolve(db_path: Path | None, passphrase_file: Path | None, item_id: 
             item = exchange.resolve_keep(store, item_id, store.user)
         else:
             item = exchange.resolve_take(store, item_id, store.user, _now())
-    click.echo(_("Review item {id} resolved ({how}).").format(id=item.id, how=choice))
+    if choice == "keep":
+        click.echo(_("Review item {id} resolved: the stored record is kept.").format(id=item.id))
+    else:
+        click.echo(_("Review item {id} resolved: the held version replaces the stored record.")
+                   .format(id=item.id))
 
 
 @review.command("approve")
@@ -519,8 +532,9 @@ def area_close(db_path: Path | None, passphrase_file: Path | None, code: str) ->
         if found is None:
             raise UserError(_("Unknown area {code}; see `census area list`.").format(code=code))
         if found.level != store.config.levels[-1]:
-            raise UserError(_("{code} is a {level}; close its enumeration areas one by one.")
-                            .format(code=code, level=found.level))
+            raise UserError(_("{code} is not an enumeration area (its level is {level}); close "
+                              "its enumeration areas one by one.").format(code=code,
+                                                                         level=found.level))
         if str(found.status) == "closed":
             click.echo(_("{code} is already closed; nothing changed.").format(code=code))
             return

@@ -221,7 +221,8 @@ def assign(store: Store, user: str, areas: Sequence[str], card_text: str, out: P
     wanted_role = Role.SUPERVISOR if store.role is Role.OFFICE else Role.ENUMERATOR
     if found.role != str(wanted_role) and not (store.role is Role.OFFICE
                                                and found.role == "enumerator"):
-        raise TransferError(_("The key card is a {role}'s; a {me} assigns work to a {wanted}.")
+        raise TransferError(_("The key card is for the role {role}; a database with the role "
+                              "{me} assigns work to the role {wanted}.")
                             .format(role=_(found.role), me=_(str(store.role)),
                                     wanted=_(str(wanted_role))))
     if not areas:
