@@ -367,6 +367,13 @@ class MergeReport:
     invalid: int = 0
     closed: list[str] = field(default_factory=list)
 
+    def count(self, what: str) -> None:
+        """One more record of an outcome (a merge action or a review kind)."""
+        name = {"unchanged": "unchanged", "older": "older", "conflict": "conflicts",
+                "duplicate": "duplicates", "invalid": "invalid", "flagged": "flagged"}.get(what)
+        if name is not None:
+            setattr(self, name, getattr(self, name) + 1)
+
     def as_dict(self) -> dict[str, int]:
         return {"added": self.added, "updated": self.updated, "unchanged": self.unchanged,
                 "older": self.older, "conflicts": self.conflicts, "duplicates": self.duplicates,
@@ -387,6 +394,19 @@ def _decide(stored: Sequence[Any] | None, revision: int, digest: str, base: Base
                               (s_rev, s_digest)):
         return "update"
     return "conflict"
+
+
+def _verdict(stored: Sequence[Any] | None, revision: int, digest: str, base: Base | None,
+             sender: str, other: str | None) -> tuple[str, ReviewKind | None, str]:
+    """(what to do, review kind, detail): a record to write whose natural key another record
+    holds is a duplicate; a conflict says whether both sides edited or one revision differs."""
+    act = _decide(stored, revision, digest, base, sender)
+    if act in ("new", "update") and other is not None:
+        return "held", ReviewKind.DUPLICATE, "same_numbers"
+    if act == "conflict":
+        same = stored is not None and stored[0] == revision
+        return "held", ReviewKind.CONFLICT, "same_revision" if same else "both_edited"
+    return act, None, ""
 
 
 def _held(kind: ReviewKind, record_type: str, record_id: str, area: str, revision: int,
@@ -474,31 +494,19 @@ def merge(store: Store, chain: audit.Chain, sender: str, transfer_id: str, recs:
             incoming = _dwelling_incoming(inc, cfg)
             incoming.pop("locator", None)  # a closed area keeps no locator
         else:
-            act = _decide(stored, d.revision, digest, inc.base, sender)
             incoming = _dwelling_incoming(inc, cfg)
-            if act in ("new", "update") and other is not None:
-                kind, detail = ReviewKind.DUPLICATE, "same_numbers"
-            elif act == "conflict":
-                kind, detail = ReviewKind.CONFLICT, (
-                    "same_revision" if stored and stored[0] == d.revision else "both_edited")
-            elif act == "unchanged":
-                rep.unchanged += 1
-                continue
-            elif act == "older":
-                rep.older += 1
-                continue
-            else:
+            act, kind, detail = _verdict(stored, d.revision, digest, inc.base, sender, other)
+            if act in ("new", "update"):
                 claimed[key] = d.id
                 write_d.append((inc, digest, act == "new"))
+            if kind is None:
+                rep.count(act)
                 continue
         held_d[d.id] = kind
         held_area[d.id] = d.area
         held.append(_held(kind, "dwelling", d.id, d.area, d.revision, digest, sender,
                           transfer_id, detail, incoming, other, stamp))
-        if kind is ReviewKind.DUPLICATE:
-            rep.duplicates += 1
-        else:
-            rep.conflicts += 1
+        rep.count(kind)
 
     # Households: where their dwelling is (this bundle or the store) decides their area.
     written_d = {inc.dwelling.id: inc.dwelling for inc, _d, _n in write_d}
@@ -529,33 +537,19 @@ def merge(store: Store, chain: audit.Chain, sender: str, transfer_id: str, recs:
         elif stored is not None and stored[3] != hinc.dwelling_id:
             kind, detail = ReviewKind.CONFLICT, "moved_dwelling"
         else:
-            act = _decide(stored, h.revision, digest, hinc.base, sender)
             owner = numbers.get((hinc.dwelling_id, h.number))
             other = owner if owner not in (None, h.id) else None
-            if act in ("new", "update") and other is not None:
-                kind, detail = ReviewKind.DUPLICATE, "same_numbers"
-            elif act == "conflict":
-                kind, detail = ReviewKind.CONFLICT, (
-                    "same_revision" if stored and stored[0] == h.revision else "both_edited")
-            elif act == "unchanged":
-                rep.unchanged += 1
-                continue
-            elif act == "older":
-                rep.older += 1
-                continue
-            else:
+            act, kind, detail = _verdict(stored, h.revision, digest, hinc.base, sender, other)
+            if act in ("new", "update"):
                 numbers[(hinc.dwelling_id, h.number)] = h.id
                 seed = stored[4] if stored is not None else h.seed
                 write_h.append((hinc, digest, act == "new", seed))
+            if kind is None:
+                rep.count(act)
                 continue
         held.append(_held(kind, "household", h.id, area or "?", h.revision, digest, sender,
                           transfer_id, detail, incoming, other, stamp))
-        if kind is ReviewKind.DUPLICATE:
-            rep.duplicates += 1
-        elif kind is ReviewKind.INVALID:
-            rep.invalid += 1
-        else:
-            rep.conflicts += 1
+        rep.count(kind)
 
     flagged = _validate(store, write_d, write_h, now)
     _write(store, chain, sender, transfer_id, write_d, write_h, stamp)
@@ -712,17 +706,7 @@ def _write(store: Store, chain: audit.Chain, sender: str, transfer_id: str,
     if v_rows:
         conn.executemany("INSERT INTO visit VALUES (?, ?, ?, ?, ?, ?)", v_rows)
     if h_rows:
-        grid = store.counts + store.keys
-        columns = ("id, dwelling_id, area, number, status, respondent, revision, digest, seed, "
-                   "away, visitors, declared_total, usual_residents, updated_at, updated_by, "
-                   "source, base_rev, base_digest, " + ", ".join(grid))
-        marks = ",".join("?" * (18 + len(grid)))
-        updates = ", ".join(f"{col} = excluded.{col}" for col in
-                            ["number", "status", "respondent", "revision", "digest", "away",
-                             "visitors", "declared_total", "usual_residents", "updated_at",
-                             "updated_by", "source", "base_rev", "base_digest", *grid])
-        conn.executemany(f"INSERT INTO household ({columns}) VALUES ({marks}) "
-                         f"ON CONFLICT (id) DO UPDATE SET {updates}", h_rows)
+        store.upsert_households(h_rows, ("source", "base_rev", "base_digest"))
     if o_rows:
         conn.executemany("INSERT INTO override VALUES (?, ?, ?)", o_rows)
     chain.add(entries)

@@ -520,20 +520,27 @@ class Store:
         if visit_rows:
             c.executemany("INSERT INTO visit VALUES (?, ?, ?, ?, ?, ?)", visit_rows)
         if household_rows:
-            grid = self.counts + self.keys
-            columns = ("id, dwelling_id, area, number, status, respondent, revision, digest, "
-                       "seed, away, visitors, declared_total, usual_residents, updated_at, "
-                       "updated_by, " + ", ".join(grid))
-            marks = ",".join("?" * (15 + len(grid)))
-            updates = ", ".join(f"{col} = excluded.{col}" for col in
-                                ["dwelling_id", "area", "number", "status", "respondent",
-                                 "revision", "digest", "away", "visitors", "declared_total",
-                                 "usual_residents", "updated_at", "updated_by", *grid])
-            c.executemany(f"INSERT INTO household ({columns}) VALUES ({marks}) "
-                          f"ON CONFLICT (id) DO UPDATE SET {updates}, source = NULL",
-                          household_rows)
+            # A local edit: the record no longer is what its source sent.
+            self.upsert_households(household_rows, (), "source = NULL")
         if override_rows:
             c.executemany("INSERT INTO override VALUES (?, ?, ?)", override_rows)
+
+    HOUSEHOLD_COLUMNS = ("id", "dwelling_id", "area", "number", "status", "respondent",
+                         "revision", "digest", "seed", "away", "visitors", "declared_total",
+                         "usual_residents", "updated_at", "updated_by")
+
+    def upsert_households(self, rows: Sequence[Sequence[Any]], extra: Sequence[str] = (),
+                          also: str = "") -> None:
+        """Insert or update household rows: HOUSEHOLD_COLUMNS, then `extra` columns, then the
+        counts and key sums; `also` adds an assignment to the update (e.g. `source = NULL`)."""
+        grid = [*self.counts, *self.keys]
+        names = [*self.HOUSEHOLD_COLUMNS, *extra, *grid]
+        updates = ", ".join(f"{col} = excluded.{col}" for col in names[1:])
+        if also:
+            updates += ", " + also
+        self.conn.executemany(
+            f"INSERT INTO household ({', '.join(names)}) VALUES ({','.join('?' * len(names))}) "
+            f"ON CONFLICT (id) DO UPDATE SET {updates}", rows)
 
     def _dwelling_json(self, dwelling_id: str) -> dict[str, Any] | None:
         d = self.load_dwelling(dwelling_id, with_households=False)
