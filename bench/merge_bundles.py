@@ -510,24 +510,26 @@ def run_child(kind: str, db: Path, list_file: Path, profile_to: Path | None = No
 # -- report ------------------------------------------------------------------------------------
 
 
-def print_phases(census: dict[str, Any], households: list[int]) -> None:
-    """The call-path tree, children by time, with each node's own remainder; per household,
-    over all bundles and over the first and the last tenth of them."""
+def print_phases(census: dict[str, Any], households: list[int], rows: list[int]) -> None:
+    """The call-path tree, children by time, with each node's own remainder: seconds, share,
+    µs per household, and µs per row (dwelling, visit and household rows) over all bundles and
+    over the first and the last tenth of them (does a step slow down as the database grows?)."""
     phases: dict[str, float] = census["phases"]
     total: float = census["seconds"]
     n = census["tenth"]
     first = census["snapshots"].get("first", {})
     before_last = census["snapshots"].get("before_last", {})
-    h_all, h_first, h_last = (max(1, sum(households)), max(1, sum(households[:n])),
-                              max(1, sum(households[-n:])))
+    h_all = max(1, sum(households))
+    r_all, r_first, r_last = sum(rows), sum(rows[:n]), sum(rows[-n:])
     children: dict[str, list[str]] = defaultdict(list)
     for path in phases:
         children[path.rpartition("/")[0]].append(path)
 
     def line(depth: int, name: str, s: float, s_first: float, s_last: float) -> None:
-        label = ("  " * depth + name)[:62]
-        print(f"  {label:<62} {s:8.2f} s {100 * s / total:5.1f}% {1e6 * s / h_all:8.1f} "
-              f"{1e6 * s_first / h_first:8.1f} {1e6 * s_last / h_last:8.1f}")
+        label = ("  " * depth + name)[:58]
+        print(f"  {label:<58} {s:8.2f} {100 * s / total:5.1f}% {1e6 * s / h_all:7.1f} "
+              f"{1e6 * s / r_all:7.2f} {1e6 * s_first / r_first:7.2f} "
+              f"{1e6 * s_last / r_last:7.2f}")
 
     def show(path: str, depth: int) -> None:
         s = phases[path]
@@ -542,8 +544,9 @@ def print_phases(census: dict[str, Any], households: list[int]) -> None:
         for k in kids:
             show(k, depth + 1)
 
-    print(f"  {'':<62} {'seconds':>10} {'%':>5} {'µs per household: all, first and last':>26}"
-          f" {n} bundles")
+    print(f"  {'':<58} {'':>8} {'':>6} {'µs per':>7} {'µs per row':>23}")
+    print(f"  {'step':<58} {'seconds':>8} {'share':>6} {'house.':>7} {'all':>7} "
+          f"{'first':>7} {'last':>7}  ({n} bundles)")
     for root in sorted(children.get("", []), key=lambda p: -phases[p]):
         show(root, 0)
 
@@ -668,6 +671,11 @@ def run(folder: Path, args: argparse.Namespace) -> int:
           f"JSON before compression), {file_bytes / len(bundles) / 1e3:,.1f} kB a bundle on "
           f"average; households a bundle min {sizes[0]:,}, median {sizes[len(sizes) // 2]:,}, "
           f"max {sizes[-1]:,}")
+    empty = sum(1 for n in sizes if n == 0)
+    if empty:
+        print(f"({empty} of the bundles, at the end, hold only listed dwellings not yet "
+              f"visited: the demo generator reaches its household count before the end of its "
+              f"area list)")
 
     census_list = folder / "census-files.txt"
     census_list.write_text("\n".join(b.path for b in bundles))
@@ -734,9 +742,9 @@ def run(folder: Path, args: argparse.Namespace) -> int:
     print(f"(census child RSS once its database was open, before the first bundle: "
           f"{census['rss_open_kib'] / 1024:.1f} MB)")
 
-    print(f"\nwhere census time goes (timed run; inclusive seconds, % of the "
+    print(f"\nwhere census time goes (timed run; inclusive seconds and share of the "
           f"{census['seconds']:.2f} s; SQL lines are execute/executemany with their fetch):")
-    print_phases(census, per_h)
+    print_phases(census, per_h, per_rows)
     print("\nSQL by statement, all phases:")
     for label, s in sql_totals(census["phases"]):
         if s >= 0.0005 * census["seconds"]:
