@@ -226,12 +226,18 @@ def _stamp(v: Any) -> str:
     return v
 
 
+_CODES: dict[Any, dict[Any, Any]] = {}
+
+
 def _enum(v: Any, codes: Any, what: str) -> Any:
-    try:
-        return codes(v)
-    except ValueError as exc:
+    table = _CODES.get(codes)
+    if table is None:  # a dict lookup is much cheaper than calling the Enum per value
+        table = _CODES.setdefault(codes, {c.value: c for c in codes})
+    found = table.get(v) if isinstance(v, str) else None
+    if found is None:
         raise _Bad(_("{what} has an unknown code: {value}").format(
-            what=what, value=json.dumps(v)[:40])) from exc
+            what=what, value=json.dumps(v)[:40]))
+    return found
 
 
 def _base(rev: Any, digest: Any) -> Base | None:
@@ -345,7 +351,9 @@ def decode(data: bytes, cfg: SurveyConfig) -> Records:
             counts = row[len(HOUSEHOLD_COLUMNS):]
             residents = {}
             for cell, n in zip(cells, counts, strict=True):
-                if _int(n, 0, cap, f"{cell[0]}.{cell[1]}"):
+                if type(n) is not int or not 0 <= n <= cap:
+                    _int(n, 0, cap, f"{cell[0]}.{cell[1]}")  # raises with the message
+                if n:
                     residents[cell] = n
             h = Household(
                 id=_uuid(row[0], "id"), number=_int(row[2], 1, 99, "number"), seed=seed,

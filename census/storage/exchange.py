@@ -229,16 +229,17 @@ def log_transfer(store: Store, chain: audit.Chain, *, transfer_id: str, kind: st
                  summary: dict[str, int]) -> None:
     now = utc_now()
     text = json.dumps(summary, sort_keys=True, separators=(",", ":"))[:400]
+    sha = hashlib.sha256(payload).hexdigest()
     store.conn.execute(
         "INSERT INTO transfer (id, kind, direction, peer, seq, created, at, payload_sha256, "
         "summary) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (transfer_id, kind, direction, peer_code, seq, created, now,
-         hashlib.sha256(payload).hexdigest(), text))
+         sha, text))
     if direction == "in":
         store.conn.execute("UPDATE peer SET seq_in = max(seq_in, ?) WHERE code = ?",
                            (seq, peer_code))
     chain.add([audit.Entry(now, store.user, "survey", transfer_id, f"{kind}.{direction}",
-                           peer_code, text, f"seq {seq}")])
+                           peer_code, f"{text} sha256={sha}", f"seq {seq}")])
 
 
 # -- what goes out ------------------------------------------------------------------------------
@@ -491,10 +492,7 @@ def merge(store: Store, chain: audit.Chain, sender: str, transfer_id: str, recs:
         detail = ""
         if d.area in closed or (stored is not None and stored[3] in closed):
             kind, detail = ReviewKind.CONFLICT, "area_closed"
-            incoming = _dwelling_incoming(inc, cfg)
-            incoming.pop("locator", None)  # a closed area keeps no locator
         else:
-            incoming = _dwelling_incoming(inc, cfg)
             act, kind, detail = _verdict(stored, d.revision, digest, inc.base, sender, other)
             if act in ("new", "update"):
                 claimed[key] = d.id
@@ -504,6 +502,9 @@ def merge(store: Store, chain: audit.Chain, sender: str, transfer_id: str, recs:
                 continue
         held_d[d.id] = kind
         held_area[d.id] = d.area
+        incoming = _dwelling_incoming(inc, cfg)  # built only for what is held
+        if detail == "area_closed":
+            incoming.pop("locator", None)  # a closed area keeps no locator
         held.append(_held(kind, "dwelling", d.id, d.area, d.revision, digest, sender,
                           transfer_id, detail, incoming, other, stamp))
         rep.count(kind)
@@ -525,7 +526,6 @@ def merge(store: Store, chain: audit.Chain, sender: str, transfer_id: str, recs:
         digest = household_digest(h, cfg, hinc.dwelling_id)
         stored = h_stored.get(h.id)
         area = parent_area.get(hinc.dwelling_id) or held_area.get(hinc.dwelling_id)
-        incoming = _household_incoming(hinc, cfg)
         kind = None
         other = None
         if hinc.dwelling_id in held_d and hinc.dwelling_id not in parent_area:
@@ -548,11 +548,11 @@ def merge(store: Store, chain: audit.Chain, sender: str, transfer_id: str, recs:
                 rep.count(act)
                 continue
         held.append(_held(kind, "household", h.id, area or "?", h.revision, digest, sender,
-                          transfer_id, detail, incoming, other, stamp))
+                          transfer_id, detail, _household_incoming(hinc, cfg), other, stamp))
         rep.count(kind)
 
     flagged = _validate(store, write_d, write_h, now)
-    _write(store, chain, sender, transfer_id, write_d, write_h, stamp)
+    _write(store, chain, sender, transfer_id, write_d, write_h, stamp, audit_new=False)
     rep.added = sum(1 for _i, _d, new in write_d if new) + sum(
         1 for _i, _d, new, _s in write_h if new)
     rep.updated = len(write_d) + len(write_h) - rep.added
@@ -610,7 +610,9 @@ def _validate(store: Store, write_d: list[tuple[IncomingDwelling, str, bool]],
     updated_d = [inc.dwelling.id for inc, _d, new in write_d if not new]
     incoming_h: dict[str, list[Household]] = {}
     for hinc, _d, _n, seed in write_h:
-        incoming_h.setdefault(hinc.dwelling_id, []).append(replace(hinc.household, seed=seed))
+        h = hinc.household
+        incoming_h.setdefault(hinc.dwelling_id, []).append(
+            h if h.seed == seed else replace(h, seed=seed))
     missing = sorted(set(incoming_h) - set(dwellings))
     for i in range(0, len(missing), 500):
         chunk = missing[i:i + 500]
@@ -641,7 +643,11 @@ def _validate(store: Store, write_d: list[tuple[IncomingDwelling, str, bool]],
 
 def _write(store: Store, chain: audit.Chain, sender: str, transfer_id: str,
            write_d: list[tuple[IncomingDwelling, str, bool]],
-           write_h: list[tuple[IncomingHousehold, str, bool, bytes]], stamp: str) -> None:
+           write_h: list[tuple[IncomingHousehold, str, bool, bytes]], stamp: str,
+           audit_new: bool = True) -> None:
+    """Write merged records. Each update gets an audit entry (old → new revision); with
+    `audit_new` off (a bundle), added records are covered by the bundle's own entry, which
+    holds its counts and the SHA-256 of its payload, and each record keeps its `source`."""
     cfg = store.config
     conn = store.conn
     reason = f"bundle {transfer_id}"
@@ -660,9 +666,10 @@ def _write(store: Store, chain: audit.Chain, sender: str, transfer_id: str,
             replaced.append((d.id,))
         v_rows += [tuple(r) for r in visit_rows(d)]
         o_rows += [tuple(r) for r in override_rows(d.id, d.overrides)]
-        entries.append(audit.Entry(stamp, sender, "dwelling", d.id, "revision",
-                                   None if new else str(old_rev.get(d.id)), str(d.revision),
-                                   reason))
+        if audit_new or not new:
+            entries.append(audit.Entry(stamp, sender, "dwelling", d.id, "revision",
+                                       None if new else str(old_rev.get(d.id)),
+                                       str(d.revision), reason))
     if d_rows:
         conn.executemany(
             "INSERT INTO dwelling (id, area, structure, number, type, occupancy, locator, "
@@ -697,9 +704,10 @@ def _write(store: Store, chain: audit.Chain, sender: str, transfer_id: str,
         if not new:
             replaced.append((h.id,))
         o_rows += [tuple(r) for r in override_rows(h.id, h.overrides)]
-        entries.append(audit.Entry(stamp, sender, "household", h.id, "revision",
-                                   None if new else str(old_h.get(h.id)), str(h.revision),
-                                   reason))
+        if audit_new or not new:
+            entries.append(audit.Entry(stamp, sender, "household", h.id, "revision",
+                                       None if new else str(old_h.get(h.id)),
+                                       str(h.revision), reason))
     if replaced:
         conn.executemany("DELETE FROM visit WHERE dwelling_id = ?", replaced)
         conn.executemany("DELETE FROM override WHERE record_id = ?", replaced)
