@@ -111,6 +111,7 @@ class Records:
     invalid: list[Invalid] = field(default_factory=list)
     areas: list[Area] = field(default_factory=list)
     closed: list[str] = field(default_factory=list)
+    enumerators: list[tuple[str, str]] = field(default_factory=list)
     decisions: list[Decision] = field(default_factory=list)
 
     @property
@@ -387,6 +388,12 @@ def decode(data: bytes, cfg: SurveyConfig) -> Records:
                                                for c in closed):
         raise PayloadError(_("its list of closed areas is wrong"))
     out.closed = closed
+    pairs = body.get("enumerators", [])
+    if not isinstance(pairs, list) or not all(
+            isinstance(p, list) and len(p) == 2 and is_code(p[0]) and is_code(p[1])
+            for p in pairs):
+        raise PayloadError(_("its list of area enumerators is wrong"))
+    out.enumerators = [(p[0], p[1]) for p in pairs]
 
     for row in _rows(body, "decisions", len(DECISION_COLUMNS)):
         try:

@@ -311,6 +311,9 @@ def bundle_body(store: Store, everything: bool) -> tuple[dict[str, Any], dict[st
     body, counts = records_body(store, where, where)
     body["closed"] = [r[0] for r in store.conn.execute(
         "SELECT code FROM area WHERE status = 'closed' ORDER BY code")]
+    # Who works each area, so the level above can follow progress per enumerator.
+    body["enumerators"] = [list(r) for r in store.conn.execute(
+        "SELECT code, enumerator FROM area WHERE enumerator IS NOT NULL ORDER BY code")]
     return body, counts
 
 
@@ -448,6 +451,7 @@ def check_areas(store: Store, sender: str, recs: Records) -> list[str]:
                                    sorted(set(outside))):
         areas.add(area)
     areas.update(recs.closed)
+    areas.update(code for code, _e in recs.enumerators)
     return sorted(areas - allowed)
 
 
@@ -582,6 +586,13 @@ def merge(store: Store, chain: audit.Chain, sender: str, transfer_id: str, recs:
             "revision, digest, source, transfer, detail, incoming, created_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", held)
     _save_decisions(store, recs.decisions)
+    for code, enumerator in recs.enumerators:
+        row = conn.execute("SELECT enumerator FROM area WHERE code = ?", (code,)).fetchone()
+        if row is not None and row[0] != enumerator:
+            conn.execute("INSERT OR IGNORE INTO enumerator (code) VALUES (?)", (enumerator,))
+            conn.execute("UPDATE area SET enumerator = ? WHERE code = ?", (enumerator, code))
+            chain.add([audit.Entry(stamp, sender, "area", code, "enumerator", row[0],
+                                   enumerator)])
     for code in recs.closed:
         if code not in closed and store.area(code) is not None:
             conn.execute("UPDATE area SET status = 'closed' WHERE code = ?", (code,))

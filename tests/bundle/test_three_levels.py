@@ -79,6 +79,9 @@ def test_three_levels(tmp_path: Path) -> None:
         "SELECT count(*) FROM dwelling WHERE locator IS NOT NULL").fetchone()[0] == 0
     closed = {a.code for a in office.store.areas() if str(a.status) == "closed"}
     assert closed == {ea for team in TEAMS.values() for ea in team.values()}
+    # The office follows progress per enumerator too.
+    office_enumerators = {a.code: a.enumerator for a in office.store.areas() if a.enumerator}
+    assert office_enumerators == {ea: e for team in TEAMS.values() for e, ea in team.items()}
     # Persons add up at every level.
     persons = sum(r.persons for r in office.store.progress(NOW))
     assert persons == sum(sum(r.persons for r in s.store.progress(NOW)) for s in sups.values())
