@@ -275,6 +275,10 @@ def import_assignment(store: Store, path: Path, expect_fingerprint: str | None =
         claimed = read_header(data)
     except SealError as exc:
         raise _fail(path, str(exc)) from exc
+    if claimed.header.get("kind") != "assignment":
+        raise _fail(path, _("this is a census {kind} file, but a {expected} file is needed "
+                            "here; choose the right file").format(
+            kind=claimed.header.get("kind"), expected="assignment"))
     sender_code = claimed.header.get("sender")
     sender_role = claimed.header.get("sender_role")
     fingerprint = claimed.sender_key.fingerprint()
