@@ -483,8 +483,8 @@ def open_sealed(data: bytes, recipient: KeyPair, sender: PublicKey | None = None
     kind = header["kind"]
     if kind not in kinds:
         raise SealError("wrong_kind", _(
-            "this is a census {kind} file, but a {expected} file is needed here; choose the "
-            "right file").format(kind=kind, expected=" / ".join(kinds)))
+            "this is a census file of kind \"{kind}\", but a file of kind \"{expected}\" is "
+            "needed here; choose the right file").format(kind=kind, expected=" / ".join(kinds)))
     ours = recipient.public().key_id
     if header["recipient"] != ours:
         raise SealError("wrong_recipient", _(

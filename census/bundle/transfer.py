@@ -276,8 +276,8 @@ def import_assignment(store: Store, path: Path, expect_fingerprint: str | None =
     except SealError as exc:
         raise _fail(path, str(exc)) from exc
     if claimed.header.get("kind") != "assignment":
-        raise _fail(path, _("this is a census {kind} file, but a {expected} file is needed "
-                            "here; choose the right file").format(
+        raise _fail(path, _("this is a census file of kind \"{kind}\", but a file of kind "
+                            "\"{expected}\" is needed here; choose the right file").format(
             kind=claimed.header.get("kind"), expected="assignment"))
     sender_code = claimed.header.get("sender")
     sender_role = claimed.header.get("sender_role")
