@@ -438,7 +438,7 @@ def test_an_assignment_given_to_bundle_import_is_refused(world: World) -> None:
     wrong kind of file for `bundle import`."""
     with unchanged(world.s1):
         result = import_bundle(world.s1, world.office_to_s1)
-    refused(result, world.office_to_s1, "census assignment file", "bundle file is needed")
+    refused(result, world.office_to_s1, "kind \"assignment\"", "kind \"bundle\" is needed")
 
 
 # -- replays ------------------------------------------------------------------------------------
