@@ -268,8 +268,22 @@ def status(db_path: Path | None, passphrase_file: Path | None, as_json: bool = F
         click.echo("")
         _progress_table(store.progress(_now()))
         click.echo("")
+        from census.domain.model import Role
+        from census.storage import exchange
+
+        if store.role is not Role.ENUMERATOR:
+            open_items = sum(exchange.review_counts(store).values())
+            click.echo(_("Review items open: {n} (`census review list`).").format(n=open_items))
+        up = exchange.upstream(store)
+        if exchange.device_keys(store) is None:
+            click.echo(_("No keys yet: `census keys init` makes them, to exchange files with "
+                         "other levels."))
+        elif up is None and store.role is not Role.OFFICE:
+            click.echo(_("No supervisor yet: import your assignment file with `census "
+                         "assignment import FILE`."))
         click.echo(_("Commands: census progress | check | forms import | area list | "
-                     "audit verify (each with --help)."))
+                     "bundle export | bundle import | review list | audit verify (each with "
+                     "--help)."))
 
 
 @cli.command()
