@@ -23,6 +23,9 @@ from census.cli import (
 )
 from census.i18n import N_, _, ngettext
 
+#: Bundles with at least this many records say that they are being merged (it takes a while).
+LARGE = 20_000
+
 #: Words for the codes that list commands show.
 WORDS = {"upstream": N_("upstream"), "downstream": N_("downstream"), "trusted": N_("trusted"),
          "revoked": N_("revoked"), "open": N_("open"), "kept": N_("kept"),
@@ -261,8 +264,13 @@ def bundle_import(db_path: Path | None, passphrase_file: Path | None, as_json: b
         with click.progressbar(files, label=_("Importing bundles"), file=sys.stderr,
                                show_pos=True) if show_bar else _plain(files) as items:
             for path in items:
+                def tell(dwellings: int, households: int, path: Path = path) -> None:
+                    if dwellings + households >= LARGE and not as_json:
+                        click.echo(_("{path}: merging {d} dwellings and {h} households…").format(
+                            path=path, d=dwellings, h=households), err=True)
+
                 try:
-                    got = transfer.import_bundle(store, path, now)
+                    got = transfer.import_bundle(store, path, now, tell)
                 except StoreError as exc:
                     refused += 1
                     results.append({"file": str(path), "refused": str(exc)})

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -366,8 +366,10 @@ class Imported:
     already: exchange.Transfer | None = None
 
 
-def import_bundle(store: Store, path: Path, now: datetime) -> Imported:
-    """Verify, decrypt, validate and merge one bundle in one transaction."""
+def import_bundle(store: Store, path: Path, now: datetime,
+                  on_decoded: Callable[[int, int], None] | None = None) -> Imported:
+    """Verify, decrypt, validate and merge one bundle in one transaction. `on_decoded` hears
+    the number of dwellings and households about to be merged (to tell a waiting user)."""
     data = _read(path)
     opened = _open(store, path, "bundle", data)
     tid, seq, created = _header_fields(opened.header, path)
@@ -388,6 +390,8 @@ def import_bundle(store: Store, path: Path, now: datetime) -> Imported:
         raise _fail(path, _("it holds records for areas not assigned to {code}: {areas}. Nothing "
                             "was imported; assign those areas to {code} first, or ask which "
                             "device made it.").format(code=sender.code, areas=shown))
+    if on_decoded is not None:
+        on_decoded(len(recs.dwellings), len(recs.households))
     with store.bulk(), store.write() as chain:
         report = exchange.merge(store, chain, sender.code, tid, recs, now)
         exchange.log_transfer(store, chain, transfer_id=tid, kind="bundle", direction="in",
