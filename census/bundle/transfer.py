@@ -378,6 +378,10 @@ def import_bundle(store: Store, path: Path, now: datetime,
         raise _fail(path, _("it comes from {code}, who is not a user this database assigned "
                             "work to.").format(code=sender.code))
     done = exchange.transfer(store, tid)
+    if done is not None and (done.peer != sender.code or done.kind != "bundle"):
+        raise _fail(path, _("its id {id} was already used by another file ({kind} of {code}); "
+                            "it is not accepted.").format(id=tid, kind=done.kind,
+                                                         code=done.peer))
     if done is not None:
         return Imported(path, tid, sender.code, seq, MergeReport(), done)
     try:

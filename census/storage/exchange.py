@@ -447,8 +447,14 @@ def check_areas(store: Store, sender: str, recs: Records) -> list[str]:
     areas = set(recs.areas_touched)
     in_bundle = {i.dwelling.id for i in recs.dwellings}
     outside = [i.dwelling_id for i in recs.households if i.dwelling_id not in in_bundle]
+    # Where the records stand now counts too: no sender moves a record out of an area that
+    # is not theirs.
+    stored = sorted(set(outside) | in_bundle)
     for (area,) in store._in_query("SELECT DISTINCT area FROM dwelling WHERE id IN ({marks})",
-                                   sorted(set(outside))):
+                                   stored):
+        areas.add(area)
+    for (area,) in store._in_query("SELECT DISTINCT area FROM household WHERE id IN ({marks})",
+                                   sorted({i.household.id for i in recs.households})):
         areas.add(area)
     areas.update(recs.closed)
     areas.update(code for code, _e in recs.enumerators)

@@ -329,3 +329,31 @@ def test_with_a_duplicate_listing_every_version_is_kept_in_any_order(
     assert got["audit_ok"]
     statuses = {r[2] for r in got["households"]}
     assert statuses <= {HouseholdStatus.COMPLETE.value}
+
+
+def test_no_sender_moves_a_record_out_of_an_area_not_theirs(
+        team: tuple[Site, Site], tmp_path: Path) -> None:
+    """E002 (EA002) knows a dwelling of E001's EA001 and sends it moved into EA002, with the
+    stored version as its base: refused whole, nothing changed."""
+    from census.bundle.payload import dwelling_row, visit_rows
+    from census.bundle.transfer import TransferError
+
+    sup, enu = team
+    other = site(tmp_path, Role.ENUMERATOR, "E002")
+    assign(sup, other, [EA2])
+    (did,) = enter(enu, EA1, range(1, 2))
+    transfer.import_bundle(sup.store, bundle(enu), NOW)
+    d = enu.store.load_dwelling(did)
+    assert d is not None
+    stored = sup.store.conn.execute("SELECT revision, digest FROM dwelling WHERE id = ?",
+                                    (did,)).fetchone()
+    from census.bundle.payload import Base
+
+    moved = replace(d, area=EA2, revision=d.revision + 1)
+    body = {"dwellings": [dwelling_row(moved, Base(*stored), utc_now())],
+            "visits": visit_rows(moved)}
+    before = snapshot(sup.store)
+    with pytest.raises(TransferError, match=EA1):
+        transfer.import_bundle(sup.store, _seal_rows(other, sup, body, tmp_path / "m.census"),
+                               NOW)
+    assert snapshot(sup.store) == before
