@@ -271,7 +271,15 @@ def bundle_import(db_path: Path | None, passphrase_file: Path | None, as_json: b
 
                 try:
                     got = transfer.import_bundle(store, path, now, tell)
-                except StoreError as exc:
+                except Exception as exc:
+                    from census.cli import _explain
+
+                    why = str(exc) if isinstance(exc, StoreError) else _explain(exc)
+                    if why is None:
+                        raise
+                    if not isinstance(exc, StoreError):
+                        why = f"{path}: {why}"
+                    exc = StoreError(why)
                     refused += 1
                     results.append({"file": str(path), "refused": str(exc)})
                     if not as_json:
@@ -291,6 +299,9 @@ def bundle_import(db_path: Path | None, passphrase_file: Path | None, as_json: b
                                                             code=got.sender, at=got.already.at))
                     continue
                 r = got.report
+                if r.closed:
+                    click.echo(_("{path}: areas closed by {code}: {areas}.").format(
+                        path=path, code=got.sender, areas=", ".join(r.closed)))
                 click.echo(_("{path}: bundle {seq} from {code}: added {added}, updated "
                              "{updated}, unchanged {unchanged} (older {older}); flagged "
                              "{flagged}, conflicts {conflicts}, duplicates {duplicates}, invalid "

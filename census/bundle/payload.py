@@ -313,11 +313,24 @@ def decode(data: bytes, cfg: SurveyConfig) -> Records:
         except _Bad as bad:
             bad_visits.setdefault(did, str(bad))
 
+    # What the tables' constraints would refuse is found here, per record, not by the database
+    # for the whole file: a callback before its visit, an attempt number used twice.
+    for did, vs in visits.items():
+        attempts = [v.attempt for v in vs]
+        if len(set(attempts)) != len(attempts):
+            bad_visits.setdefault(did, _("an attempt number is used twice"))
+        for v in vs:
+            if v.callback_at is not None and v.callback_at <= v.at:
+                bad_visits.setdefault(did, _("a callback is not after its visit"))
+    seen: set[str] = set()
     for row in _rows(body, "dwellings", len(DWELLING_COLUMNS)):
         rid = _id_of(row)
         area = row[1] if isinstance(row[1], str) else ""
         try:
             did = _uuid(row[0], "id")
+            if did in seen:
+                raise _Bad(_("the same record is in the file twice"))
+            seen.add(did)
             if did in bad_visits:
                 raise _Bad(_("a visit is wrong: {why}").format(why=bad_visits[did]))
             locator = row[6]
@@ -367,6 +380,9 @@ def decode(data: bytes, cfg: SurveyConfig) -> Records:
             if h.usual_residents > cap:
                 raise _Bad(_("{count} usual residents is more than the survey's maximum of "
                              "{max}").format(count=h.usual_residents, max=cap))
+            if h.id in seen:
+                raise _Bad(_("the same record is in the file twice"))
+            seen.add(h.id)
             out.households.append(IncomingHousehold(
                 h, _uuid(row[1], "dwelling_id"), _base(row[10], row[11]), _stamp(row[12]),
                 _opt_code(row[13], "updated_by")))

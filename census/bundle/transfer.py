@@ -176,21 +176,27 @@ def _header_fields(header: dict[str, Any], path: Path) -> tuple[str, int, str]:
 def _seal_to(store: Store, kind: str, to: Peer, body: dict[str, Any], counts: dict[str, int],
              out: Path) -> tuple[str, int]:
     """Seal `body` for `to`, write it to `out`, and log it — the log only once it is written."""
+    with store.write() as chain:
+        return _seal_in(store, chain, kind, to, body, counts, out)
+
+
+def _seal_in(store: Store, chain: Any, kind: str, to: Peer, body: dict[str, Any],
+             counts: dict[str, int], out: Path) -> tuple[str, int]:
+    """`_seal_to` inside the caller's transaction: the file is written before it commits."""
     payload = encode(body, store.config)
     tid = new_id()
     created = utc_now()
-    with store.write() as chain:
-        seq = exchange.next_seq(store, to.code)
-        header = {"id": tid, "sender": store.user, "sender_role": str(store.role),
-                  "recipient_code": to.code, "created": created, "seq": seq, "counts": counts}
-        try:
-            data = seal(kind, header, payload, keypair(store), PublicKey(to.enc_key, to.sign_key))
-        except SealError as exc:
-            raise _fail(out, str(exc)) from exc
-        _write_file(out, data)
-        exchange.log_transfer(store, chain, transfer_id=tid, kind=kind, direction="out",
-                              peer_code=to.code, seq=seq, created=created, payload=payload,
-                              summary=counts)
+    seq = exchange.next_seq(store, to.code)
+    header = {"id": tid, "sender": store.user, "sender_role": str(store.role),
+              "recipient_code": to.code, "created": created, "seq": seq, "counts": counts}
+    try:
+        data = seal(kind, header, payload, keypair(store), PublicKey(to.enc_key, to.sign_key))
+    except SealError as exc:
+        raise _fail(out, str(exc)) from exc
+    _write_file(out, data)
+    exchange.log_transfer(store, chain, transfer_id=tid, kind=kind, direction="out",
+                          peer_code=to.code, seq=seq, created=created, payload=payload,
+                          summary=counts)
     return tid, seq
 
 
@@ -246,15 +252,16 @@ def assign(store: Store, user: str, areas: Sequence[str], card_text: str, out: P
             "and run the command again with --replace-key.").format(
                 code=user, old=PublicKey(known.enc_key, known.sign_key).fingerprint(),
                 new=key.fingerprint()))
+    # One transaction: if the file cannot be written, nobody was trusted or given areas.
     with store.write() as chain:
         exchange.save_peer(store, chain, user, Role(found.role), "downstream", key.enc,
                            key.sign, key.key_id, key.fingerprint())
         exchange.grant_areas(store, chain, user, areas,
                              set_enumerator=found.role == str(Role.ENUMERATOR))
-    body, counts = exchange.assignment_body(store, areas)
-    to = exchange.peer(store, user)
-    assert to is not None
-    _seal_to(store, "assignment", to, body, counts, out)
+        body, counts = exchange.assignment_body(store, areas)
+        to = exchange.peer(store, user)
+        assert to is not None
+        _seal_in(store, chain, "assignment", to, body, counts, out)
     return Assigned(found, list(areas), counts, known is None)
 
 
@@ -312,6 +319,10 @@ def import_assignment(store: Store, path: Path, expect_fingerprint: str | None =
         raise _fail(path, _("it is addressed to user {code}, and this database is {me}'s.")
                     .format(code=str(header.get("recipient_code"))[:40], me=store.user))
     done = exchange.transfer(store, tid)
+    if done is not None and (done.peer != sender_code or done.kind != "assignment"):
+        raise _fail(path, _("its id {id} was already used by another file ({kind} of {code}); "
+                            "it is not accepted.").format(id=tid, kind=done.kind,
+                                                         code=done.peer))
     if done is not None:
         return AssignmentImport(AssignmentReport(), sender_code, fingerprint, False, done)
     try:
@@ -397,7 +408,7 @@ def import_bundle(store: Store, path: Path, now: datetime,
     if on_decoded is not None:
         on_decoded(len(recs.dwellings), len(recs.households))
     with store.bulk(), store.write() as chain:
-        report = exchange.merge(store, chain, sender.code, tid, recs, now)
+        report = exchange.merge(store, chain, sender.code, tid, recs, now, sender.role)
         exchange.log_transfer(store, chain, transfer_id=tid, kind="bundle", direction="in",
                               peer_code=sender.code, seq=seq, created=created,
                               payload=opened.payload, summary=report.as_dict())
@@ -435,6 +446,10 @@ def import_receipt(store: Store, path: Path) -> ReceiptImport:
         raise _fail(path, _("it comes from {code}, who is not this database's supervisor.")
                     .format(code=opened.sender.code))
     done = exchange.transfer(store, tid)
+    if done is not None and (done.peer != opened.sender.code or done.kind != "receipt"):
+        raise _fail(path, _("its id {id} was already used by another file ({kind} of {code}); "
+                            "it is not accepted.").format(id=tid, kind=done.kind,
+                                                         code=done.peer))
     if done is not None:
         return ReceiptImport(ReceiptReport(), opened.sender.code, done)
     try:

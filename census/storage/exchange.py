@@ -191,6 +191,8 @@ def grant_areas(store: Store, chain: audit.Chain, code: str, areas: Iterable[str
             row = store.conn.execute("SELECT enumerator, level FROM area WHERE code = ?",
                                      (a,)).fetchone()
             if row[1] == lowest and row[0] != code:
+                # The previous enumerator keeps the right to send for it: work done before the
+                # change must still arrive (a lost device is stopped with `census keys revoke`).
                 store.conn.execute("UPDATE area SET enumerator = ? WHERE code = ?", (code, a))
                 chain.add([audit.Entry(now, store.user, "area", a, "enumerator", row[0], code)])
     return granted
@@ -462,7 +464,7 @@ def check_areas(store: Store, sender: str, recs: Records) -> list[str]:
 
 
 def merge(store: Store, chain: audit.Chain, sender: str, transfer_id: str, recs: Records,
-          now: datetime) -> MergeReport:
+          now: datetime, sender_role: Role = Role.ENUMERATOR) -> MergeReport:
     """Merge decoded records from `sender` in the caller's transaction (see module docstring).
     Records that fail a rule are stored and flagged for review, never dropped."""
     cfg = store.config
@@ -498,18 +500,16 @@ def merge(store: Store, chain: audit.Chain, sender: str, transfer_id: str, recs:
             other = None
         if other is None and claimed.get(key, d.id) != d.id:
             other = claimed[key]
-        kind: ReviewKind | None = None
-        detail = ""
+        act, kind, detail = _verdict(stored, d.revision, digest, inc.base, sender, other)
+        if act in ("unchanged", "older"):
+            rep.count(act)
+            continue
         if d.area in closed or (stored is not None and stored[3] in closed):
             kind, detail = ReviewKind.CONFLICT, "area_closed"
-        else:
-            act, kind, detail = _verdict(stored, d.revision, digest, inc.base, sender, other)
-            if act in ("new", "update"):
-                claimed[key] = d.id
-                write_d.append((inc, digest, act == "new"))
-            if kind is None:
-                rep.count(act)
-                continue
+        elif kind is None:
+            claimed[key] = d.id
+            write_d.append((inc, digest, act == "new"))
+            continue
         held_d[d.id] = kind
         held_area[d.id] = d.area
         incoming = _dwelling_incoming(inc, cfg)  # built only for what is held
@@ -538,6 +538,10 @@ def merge(store: Store, chain: audit.Chain, sender: str, transfer_id: str, recs:
         area = parent_area.get(hinc.dwelling_id) or held_area.get(hinc.dwelling_id)
         kind = None
         other = None
+        if stored is not None and stored[0] >= h.revision and (
+                stored[0] > h.revision or stored[1] == digest):
+            rep.count("older" if stored[0] > h.revision else "unchanged")
+            continue
         if hinc.dwelling_id in held_d and hinc.dwelling_id not in parent_area:
             kind, detail = held_d[hinc.dwelling_id], "dwelling_held"
         elif area is None:
@@ -591,7 +595,13 @@ def merge(store: Store, chain: audit.Chain, sender: str, transfer_id: str, recs:
             "INSERT OR IGNORE INTO review (kind, record_type, record_id, area, other_id, "
             "revision, digest, source, transfer, detail, incoming, created_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", held)
-    _save_decisions(store, recs.decisions)
+    if sender_role is not Role.ENUMERATOR:
+        # Decisions travel up with their households: only for households this bundle wrote,
+        # and a note that looks like personal data is not kept.
+        written_h = {hinc.household.id for hinc, _d, _n, _s in write_h}
+        _save_decisions(store, [
+            replace(x, note=None if x.note is None or personal_data(x.note) else x.note)
+            for x in recs.decisions if x.household_id in written_h])
     for code, enumerator in recs.enumerators:
         row = conn.execute("SELECT enumerator FROM area WHERE code = ?", (code,)).fetchone()
         if row is not None and row[0] != enumerator:
@@ -599,12 +609,11 @@ def merge(store: Store, chain: audit.Chain, sender: str, transfer_id: str, recs:
             conn.execute("UPDATE area SET enumerator = ? WHERE code = ?", (enumerator, code))
             chain.add([audit.Entry(stamp, sender, "area", code, "enumerator", row[0],
                                    enumerator)])
-    for code in recs.closed:
-        if code not in closed and store.area(code) is not None:
-            conn.execute("UPDATE area SET status = 'closed' WHERE code = ?", (code,))
-            conn.execute("UPDATE dwelling SET locator = NULL WHERE area = ?", (code,))
-            chain.add([audit.Entry(stamp, sender, "area", code, "status", "open", "closed")])
-            rep.closed.append(code)
+    if sender_role is not Role.ENUMERATOR:  # closing is a supervisor's step
+        for code in recs.closed:
+            if code not in closed and store.area(code) is not None:
+                _purge_area(store, chain, code, sender)
+                rep.closed.append(code)
     return rep
 
 
@@ -810,6 +819,9 @@ def apply_assignment(store: Store, chain: audit.Chain, sender: str, recs: Record
             write_h.append((IncomingHousehold(h, hinc.dwelling_id, Base(h.revision, digest),
                                               hinc.updated_at, hinc.updated_by),
                             digest, s is None, s[2] if s else h.seed))
+        elif s[1] == digest:  # the same version: only its base is news
+            conn.execute("UPDATE household SET base_rev = ?, base_digest = ? WHERE id = ?",
+                         (h.revision, digest, h.id))
         else:
             # Edited here after it was sent: keep the edits, take the return.
             rep.kept_local += 1
@@ -823,6 +835,10 @@ def apply_assignment(store: Store, chain: audit.Chain, sender: str, recs: Record
             chain.add([audit.Entry(stamp, sender, "household", h.id, "status",
                                    str(local.status), str(status), "returned")])
     _write(store, chain, sender, "assignment", write_d, write_h, stamp)
+    # A dwelling handed over earlier is back on the device: count it once.
+    conn.executemany("DELETE FROM handed_over WHERE area = ? AND structure = ? AND number = ?",
+                     [(inc.dwelling.area, inc.dwelling.structure, inc.dwelling.number)
+                      for inc, _d, _n in write_d])
     _save_decisions(store, recs.decisions)
     return rep
 
@@ -839,7 +855,9 @@ def held_from(store: Store, code: str) -> list[list[Any]]:
             f"SELECT id, revision, digest FROM {table} WHERE source = ? ORDER BY id", (code,))]
     out += [list(r) for r in store.conn.execute(
         "SELECT record_type, record_id, revision, digest FROM review WHERE source = ? AND "
-        "kind IN ('conflict', 'duplicate') ORDER BY id", (code,))]
+        "kind = 'conflict' AND detail != 'dwelling_held' ORDER BY id", (code,))]
+    # A duplicate listing (and what came with it) is not acknowledged: it may be another real
+    # dwelling numbered twice, so it stays on the device until it is renumbered.
     # A household approved or returned here is a new revision made here; the version it came
     # as is held too (it is what the sender has).
     out += [["household", *r] for r in store.conn.execute(
@@ -985,7 +1003,7 @@ def _close_item(store: Store, chain: audit.Chain, item: ReviewItem, resolution: 
                        "resolved_at = ?, incoming = NULL WHERE id = ?",
                        (str(resolution), who, stamp, item.id))
     chain.add([audit.Entry(stamp, who, item.record_type, item.record_id, "review",
-                           f"{item.kind} #{item.id}", str(resolution), item.detail[:200] or None)])
+                           f"{item.kind} #{item.id}", str(resolution), None)])
 
 
 def resolve_keep(store: Store, item_id: int, who: str) -> ReviewItem:
@@ -1016,8 +1034,9 @@ def resolve_take(store: Store, item_id: int, who: str, now: datetime) -> ReviewI
         item = _open_item(store, item_id)
         if item.kind is not ReviewKind.CONFLICT or item.incoming is None:
             raise StoreError(_("Only a conflict can take the incoming version; review item {id} "
-                               "is a {kind}. Keep it, or approve or return the household.")
-                             .format(id=item_id, kind=_(str(item.kind))))
+                               "is of kind {kind}. Keep the stored record; a duplicate listing "
+                               "stays on its device until it is renumbered there.")
+                             .format(id=item_id, kind=item.kind))
         if item.detail == "area_closed":
             raise StoreError(_("Review item {id} arrived after its area was closed; it can only "
                                "be kept out (resolve it with --keep).").format(id=item_id))
@@ -1050,6 +1069,9 @@ def _take(store: Store, chain: audit.Chain, item: ReviewItem, who: str, now: dat
         stored = store.conn.execute("SELECT revision, seed, dwelling_id FROM household "
                                     "WHERE id = ?", (item.record_id,)).fetchone()
         dwelling_id = data.pop("dwelling")
+        if store.load_dwelling(dwelling_id, with_households=False) is None:
+            raise StoreError(_("The held household's dwelling is not stored here (it is held "
+                               "for review too); resolve the dwelling first."))
         seed = bytes.fromhex(data.pop("seed"))
         for k in ("base", "updated_at", "updated_by"):
             data.pop(k, None)
@@ -1174,26 +1196,33 @@ def open_work(store: Store, code: str) -> dict[str, int]:
 def close_area(store: Store, code: str, who: str) -> CloseReport:
     """Close a finished area: purge its locators (a new revision of each dwelling that had
     one, so the purge travels up), the notes of its decisions and any held record text."""
-    cfg = store.config
     with store.write() as chain:
-        stamp = utc_now()
-        rows = store._dwellings("area = ? AND locator IS NOT NULL", (code,),
-                                with_households=False)
-        for d in rows:
-            new = replace(d, locator=None, revision=d.revision + 1)
-            store.conn.execute("UPDATE dwelling SET locator = NULL, revision = ?, digest = ?, "
-                               "source = NULL, updated_at = ? WHERE id = ?",
-                               (new.revision, dwelling_digest(new, cfg), stamp, d.id))
-        notes = store.conn.execute(
-            "UPDATE decision SET note = NULL WHERE note IS NOT NULL AND household_id IN "
-            "(SELECT id FROM household WHERE area = ?)", (code,)).rowcount
-        held = store.conn.execute("UPDATE review SET incoming = NULL WHERE area = ? AND "
-                                  "incoming IS NOT NULL", (code,)).rowcount
-        store.conn.execute("UPDATE area SET status = ? WHERE code = ?",
-                           (str(AreaStatus.CLOSED), code))
-        chain.add([audit.Entry(stamp, who, "area", code, "status", "open", "closed",
-                               f"locators purged: {len(rows)}")])
+        report = _purge_area(store, chain, code, who)
     checkpoint(store)
+    return report
+
+
+def _purge_area(store: Store, chain: audit.Chain, code: str, who: str) -> CloseReport:
+    cfg = store.config
+    stamp = utc_now()
+    rows = store._dwellings("area = ? AND locator IS NOT NULL", (code,), with_households=False)
+    for d in rows:
+        new = replace(d, locator=None, revision=d.revision + 1)
+        store.conn.execute("UPDATE dwelling SET locator = NULL, revision = ?, digest = ?, "
+                           "source = NULL, updated_at = ? WHERE id = ?",
+                           (new.revision, dwelling_digest(new, cfg), stamp, d.id))
+    notes = store.conn.execute(
+        "UPDATE decision SET note = NULL WHERE note IS NOT NULL AND household_id IN "
+        "(SELECT id FROM household WHERE area = ?)", (code,)).rowcount
+    held = store.conn.execute("UPDATE review SET incoming = NULL WHERE area = ? AND "
+                              "incoming IS NOT NULL", (code,)).rowcount
+    # An unreadable row's detail may quote a value: keep only its kind.
+    store.conn.execute("UPDATE review SET detail = 'invalid' WHERE area = ? AND kind = "
+                       "'invalid'", (code,))
+    store.conn.execute("UPDATE area SET status = ? WHERE code = ?",
+                       (str(AreaStatus.CLOSED), code))
+    chain.add([audit.Entry(stamp, who, "area", code, "status", "open", "closed",
+                           f"locators purged: {len(rows)}")])
     return CloseReport(len(rows), notes, held)
 
 

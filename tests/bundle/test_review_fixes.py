@@ -1,0 +1,138 @@
+"""Regressions for what a review of the field-operation code found (each test names the hole)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from census.bundle import transfer
+from census.bundle.payload import Decision, dwelling_row, visit_rows
+from census.domain.model import Outcome, ReturnReason, Role, Visit
+from census.storage import exchange
+from census.storage.connection import StoreError
+from census.storage.store import utc_now
+from tests.bundle.fieldwork import NOW, Site, assign, bundle, enter, site
+from tests.bundle.test_merge import EA1, EA2, _households, _seal_rows
+
+
+@pytest.fixture
+def team(tmp_path: Path) -> tuple[Site, Site]:
+    sup = site(tmp_path, Role.SUPERVISOR, "S01", register=True)
+    enu = site(tmp_path, Role.ENUMERATOR, "E001")
+    assign(sup, enu, [EA1])
+    return sup, enu
+
+
+def test_an_enumerator_cannot_send_decisions_or_close_an_area(
+        team: tuple[Site, Site], tmp_path: Path) -> None:
+    sup, enu = team
+    enter(enu, EA1, range(1, 2))
+    transfer.import_bundle(sup.store, bundle(enu), NOW)
+    (hid,) = _households(sup)
+    rev = _households(sup)[hid][1]
+    forged = Decision(hid, rev + 1, "approved", None, "call 0712 345 678", None, "S99",
+                      utc_now())
+    body = {"decisions": [list(forged.__dict__.values())], "closed": [EA1]}
+    got = transfer.import_bundle(sup.store, _seal_rows(enu, sup, body, tmp_path / "f.census"),
+                                 NOW)
+    assert got.report.closed == []
+    assert str(sup.store.area(EA1).status) == "open"  # type: ignore[union-attr]
+    assert exchange.decisions_of(sup.store, hid) == []
+    exchange.decide_household(sup.store, hid, "approved", "S01")  # still possible
+
+
+def test_records_sent_again_after_close_are_unchanged_not_conflicts(tmp_path: Path) -> None:
+    office = site(tmp_path, Role.OFFICE, "HQ", register=True)
+    sup = site(tmp_path, Role.SUPERVISOR, "S01")
+    enu = site(tmp_path, Role.ENUMERATOR, "E001")
+    assign(office, sup, ["R01-D01"])
+    assign(sup, enu, [EA1])
+    enter(enu, EA1, range(1, 3))
+    transfer.import_bundle(sup.store, bundle(enu), NOW)
+    exchange.close_area(sup.store, EA1, "S01")
+    first = transfer.import_bundle(office.store, bundle(sup), NOW)
+    assert first.report.closed == [EA1] and first.report.added == 4
+    again = transfer.import_bundle(office.store, bundle(sup), NOW)  # no receipt in between
+    assert again.report.conflicts == 0 and again.report.unchanged == 4
+    assert exchange.review_items(office.store) == []
+
+
+def test_a_duplicate_listing_stays_on_its_device_and_its_household_cannot_be_taken(
+        team: tuple[Site, Site], tmp_path: Path) -> None:
+    sup, enu = team
+    other = site(tmp_path, Role.ENUMERATOR, "E002")
+    assign(sup, other, [EA1])
+    enter(enu, EA1, range(1, 2))
+    enter(other, EA1, range(1, 2))
+    transfer.import_bundle(sup.store, bundle(enu), NOW)
+    transfer.import_bundle(sup.store, bundle(other), NOW)
+    items = {i.record_type: i for i in exchange.review_items(sup.store)}
+    with pytest.raises(StoreError, match="conflict"):
+        exchange.resolve_take(sup.store, items["household"].id, "S01", NOW)
+    for item in items.values():
+        exchange.resolve_keep(sup.store, item.id, "S01")
+    receipt = sup.out("receipt")
+    transfer.export_receipt(sup.store, "E002", receipt)
+    transfer.import_receipt(other.store, receipt)
+    assert other.store.count("dwelling") == 1 and other.store.count("household") == 1
+
+
+def test_a_bad_visit_is_held_as_invalid_and_the_rest_merges(
+        team: tuple[Site, Site], tmp_path: Path) -> None:
+    sup, enu = team
+    ids = enter(enu, EA1, range(1, 3))
+    good = enu.store.load_dwelling(ids[0])
+    bad = enu.store.load_dwelling(ids[1])
+    assert good is not None and bad is not None
+    v = bad.visits[0]
+    bad = replace(bad, visits=(replace(v, outcome=Outcome.CALLBACK, callback_at=v.at),))
+    twice = replace(good, visits=(*good.visits, Visit(1, v.at, Outcome.COMPLETED)))
+    body = {"dwellings": [dwelling_row(d, None, utc_now()) for d in (good, bad, twice)],
+            "visits": visit_rows(good) + visit_rows(bad)}
+    got = transfer.import_bundle(sup.store, _seal_rows(enu, sup, body, tmp_path / "v.census"),
+                                 NOW)
+    assert got.report.added == 1 and got.report.invalid == 2
+    details = sorted(i.detail for i in exchange.review_items(sup.store, kind="invalid"))
+    assert any("callback" in d for d in details) and any("twice" in d for d in details)
+
+
+def test_an_assignment_that_cannot_be_written_trusts_nobody(
+        team: tuple[Site, Site], tmp_path: Path) -> None:
+    sup, _enu = team
+    other = site(tmp_path, Role.ENUMERATOR, "E002")
+    with pytest.raises(StoreError, match="cannot be written"):
+        transfer.assign(sup.store, "E002", [EA2], other.card(),
+                        tmp_path / "no-such-folder" / "x.census")
+    assert exchange.peer(sup.store, "E002") is None
+    assert sup.store.area(EA2).enumerator is None  # type: ignore[union-attr]
+
+
+def test_a_returned_form_counts_once_and_its_untouched_sibling_keeps_its_revision(
+        team: tuple[Site, Site]) -> None:
+    sup, enu = team
+    from census.entry import Entry
+
+    (did,) = enter(enu, EA1, range(1, 2))
+    entry = Entry(enu.store, clock=lambda: NOW)
+    added = entry.add_household(did)
+    assert added.dwelling is not None
+    h2 = added.dwelling.households[1]
+    assert entry.save_household(did, replace(h2, residents={("male", "35-44"): 1}),
+                                complete=True).ok
+    transfer.import_bundle(sup.store, bundle(enu), NOW)
+    receipt = sup.out("receipt")
+    transfer.export_receipt(sup.store, "E001", receipt)
+    transfer.import_receipt(enu.store, receipt)
+    assert enu.store.count("dwelling") == 0
+    h1 = next(h for h, (_s, _r) in _households(sup).items() if h != h2.id)
+    exchange.decide_household(sup.store, h1, "returned", "S01", reason=ReturnReason.REVISIT)
+    before = _households(sup)[h2.id]
+    out = sup.out("assignment")
+    transfer.assign(sup.store, "E001", [EA1], enu.card(), out)
+    got = transfer.import_assignment(enu.store, out)
+    assert got.report.kept_local == 0
+    assert _households(enu)[h2.id] == before
+    (row,) = [r for r in enu.store.progress(NOW) if r.area == EA1]
+    assert (row.listed, row.handed_over) == (1, 0)
