@@ -309,9 +309,22 @@ def bundle_import(db_path: Path | None, passphrase_file: Path | None, as_json: b
                                                   **r.as_dict()))
         held = sum(int(r.get(k, 0)) for r in results
                    for k in ("flagged", "conflicts", "duplicates", "invalid"))
+        from census.storage import exchange
+
+        gaps = {code: exchange.missing_seqs(store, code)
+                for code in sorted({str(r["sender"]) for r in results if "sender" in r})}
+        gaps = {code: seqs for code, seqs in gaps.items() if seqs}
     if as_json:
-        _print_json({"files": results, "refused": refused})
-    elif held:
+        _print_json({"files": results, "refused": refused, "missing": gaps})
+        if refused:
+            sys.exit(2)
+        return
+    for code, seqs in gaps.items():
+        shown = ", ".join(map(str, seqs[:10])) + (" …" if len(seqs) > 10 else "")
+        click.echo(_("Not received from {code}: bundle number {numbers}. Nothing is lost: that "
+                     "device sends everything not yet acknowledged in its next bundle.").format(
+            code=code, numbers=shown))
+    if held:
         click.echo(_("Records to review: {n}. See `census review list`.").format(n=held))
     if refused:
         sys.exit(2)

@@ -219,6 +219,15 @@ def transfer(store: Store, transfer_id: str) -> Transfer | None:
     return None if row is None else Transfer(*row)
 
 
+def missing_seqs(store: Store, code: str, kind: str = "bundle") -> list[int]:
+    """Sequence numbers below the highest received from `code` that have not arrived: files
+    made by that device that are missing here (lost on the way, or not yet copied)."""
+    got = {r[0] for r in store.conn.execute(
+        "SELECT seq FROM transfer WHERE peer = ? AND kind = ? AND direction = 'in'",
+        (code, kind))}
+    return [n for n in range(1, max(got, default=0)) if n not in got]
+
+
 def next_seq(store: Store, code: str) -> int:
     """Number the next file sent to `code` (inside the caller's transaction)."""
     store.conn.execute("UPDATE peer SET seq_out = seq_out + 1 WHERE code = ?", (code,))

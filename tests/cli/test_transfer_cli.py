@@ -92,3 +92,7 @@ def test_a_supervisor_sees_progress_per_enumerator_and_reviews(
     assert row["mean_household_size"] == 3.0 and row["days_idle"] is not None
     r = run(runner, "review", "list", "--db", sdb)
     assert "Nothing to review" in r.output
+    bundle(enu)  # number 2, never delivered
+    late = bundle(enu)
+    r = run(runner, "bundle", "import", "--db", sdb, late)
+    assert "Not received from E001: bundle number 2." in r.output
