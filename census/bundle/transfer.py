@@ -289,8 +289,12 @@ def import_assignment(store: Store, path: Path, expect_fingerprint: str | None =
     sender_code = claimed.header.get("sender")
     sender_role = claimed.header.get("sender_role")
     fingerprint = claimed.sender_key.fingerprint()
-    if not is_code(sender_code) or sender_role not in ("supervisor", "office"):
-        raise _fail(path, _("its header does not name a supervisor or office as sender."))
+    above = ("supervisor", "office") if store.role is Role.ENUMERATOR else ("office",)
+    if not is_code(sender_code) or sender_role not in above:
+        raise _fail(path, _("it was not made by the level above this database (role {roles}); "
+                            "its sender is {role} {code}.").format(
+            roles=" / ".join(_(r) for r in above), role=_(str(sender_role)),
+            code=str(sender_code)[:40]))
     if expect_fingerprint and expect_fingerprint.strip().upper() != fingerprint:
         raise _fail(path, _("it is signed by key {fp}, not by the fingerprint you expected "
                             "({expected}); do not use it.").format(
@@ -332,8 +336,8 @@ def import_assignment(store: Store, path: Path, expect_fingerprint: str | None =
     with store.write() as chain:
         if new_trust:
             key = claimed.sender_key
-            exchange.save_peer(store, chain, sender_code, Role(sender_role), "upstream", key.enc,
-                               key.sign, key.key_id, fingerprint)
+            exchange.save_peer(store, chain, sender_code, Role(str(sender_role)), "upstream",
+                               key.enc, key.sign, key.key_id, fingerprint)
         report = exchange.apply_assignment(store, chain, sender_code, recs,
                                            me_enumerator=store.role is Role.ENUMERATOR)
         exchange.log_transfer(store, chain, transfer_id=tid, kind="assignment", direction="in",

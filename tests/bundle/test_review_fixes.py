@@ -136,3 +136,19 @@ def test_a_returned_form_counts_once_and_its_untouched_sibling_keeps_its_revisio
     assert _households(enu)[h2.id] == before
     (row,) = [r for r in enu.store.progress(NOW) if r.area == EA1]
     assert (row.listed, row.handed_over) == (1, 0)
+
+
+def test_a_supervisor_takes_assignments_only_from_the_office(tmp_path: Path) -> None:
+    """S01 addresses an assignment to S02's keys under an enumerator's card; S02's database
+    (a supervisor's) trusts only an office as the level above, so it refuses it."""
+    from census.bundle.seal import KeyCard
+
+    sup = site(tmp_path, Role.SUPERVISOR, "S01", register=True)
+    other = site(tmp_path, Role.SUPERVISOR, "S02")
+    card = KeyCard("enumerator", "S02", transfer.card(other.store).key).to_text()
+    out = sup.out("assignment")
+    transfer.assign(sup.store, "S02", [EA1], card, out)
+    with pytest.raises(StoreError, match="not made by the level above"):
+        transfer.import_assignment(other.store, out)
+    assert exchange.upstream(other.store) is None
+    assert other.store.areas() == []
