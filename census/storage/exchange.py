@@ -1016,12 +1016,18 @@ def _close_item(store: Store, chain: audit.Chain, item: ReviewItem, resolution: 
 
 
 def resolve_keep(store: Store, item_id: int, who: str) -> ReviewItem:
-    """Keep the stored record; the held incoming version is discarded."""
+    """Keep the stored record; the held incoming version is discarded. For a held dwelling,
+    the households held with it (they came with it) are closed the same way."""
     with store.write() as chain:
         item = _open_item(store, item_id)
         _close_item(store, chain, item,
                     Resolution.DISMISSED if item.kind in (ReviewKind.FLAGGED, ReviewKind.INVALID)
                     else Resolution.KEPT, who)
+        if item.record_type == "dwelling":
+            for other in review_items(store, area=item.area, limit=100_000):
+                if other.detail == "dwelling_held" and other.incoming is not None and (
+                        other.incoming.get("dwelling") == item.record_id):
+                    _close_item(store, chain, other, Resolution.KEPT, who)
     return item
 
 
