@@ -803,21 +803,49 @@ END"""
                                    "it.")) from exc
             raise
 
-    def person_sums(self, areas: Sequence[str] | None = None
-                    ) -> Iterator[tuple[str, list[int], list[int]]]:
-        """Per area: the counts and the key sums of every grid cell over its completed (or
-        approved) households, streamed from one GROUP BY (DESIGN §6 and §9)."""
-        sums = ", ".join(f"sum({c})" for c in (*self.counts, *self.keys))
-        where = ""
+    def _tabulation(self, level: str | None, areas: Sequence[str] | None
+                    ) -> tuple[str, str, str, list[str]]:
+        """(WITH clause, area expression, joins and filter, params) that put each household
+        under its area at `level` (its own area when None), restricted to `areas` there."""
         params: list[str] = []
+        if level is None:
+            with_, area_expr, join = "", "h.area", ""
+        else:
+            with_ = ("WITH RECURSIVE up(code, top) AS (SELECT code, code FROM area WHERE level = ? "
+                     "UNION ALL SELECT a.code, up.top FROM area a JOIN up ON a.parent = up.code) ")
+            params.append(level)
+            area_expr, join = "up.top", "JOIN up ON up.code = h.area"
+        where = ""
         if areas is not None:
-            where = "AND area IN (" + ",".join("?" * len(areas)) + ")"
-            params = list(areas)
+            where = f"AND {area_expr} IN (" + ",".join("?" * len(areas)) + ")"
+            params += list(areas)
+        return with_, area_expr, f"{join} WHERE h.status IN ('complete', 'approved') {where}", \
+            params
+
+    def person_sums(self, areas: Sequence[str] | None = None, level: str | None = None
+                    ) -> Iterator[tuple[str, list[int], list[int]]]:
+        """Per area (at `level`, or each household's own area): the counts and the key sums of
+        every grid cell over its completed (or approved) households, streamed from one
+        GROUP BY (DESIGN §6 and §9)."""
+        sums = ", ".join(f"sum(h.{c})" for c in (*self.counts, *self.keys))
+        with_, area_expr, rest, params = self._tabulation(level, areas)
         n = len(self.counts)
         for row in self.conn.execute(
-                f"SELECT area, {sums} FROM household WHERE status IN ('complete', 'approved') "
-                f"{where} GROUP BY area ORDER BY area", params):
+                f"{with_}SELECT {area_expr}, {sums} FROM household h {rest} "
+                f"GROUP BY {area_expr} ORDER BY {area_expr}", params):
             yield row[0], list(row[1:1 + n]), list(row[1 + n:])
+
+    def household_sizes(self, areas: Sequence[str] | None = None, level: str | None = None,
+                        largest: int = 8) -> Iterator[tuple[str, int, int, int]]:
+        """(area, size class, households, key sum) of completed households by their number of
+        usual residents, `largest` standing for "`largest` or more". A household's key is the
+        sum of its persons' keys, so a cell's key is the sum of its households' keys."""
+        total_key = " + ".join(f"h.{k}" for k in self.keys)
+        with_, area_expr, rest, params = self._tabulation(level, areas)
+        yield from self.conn.execute(
+            f"{with_}SELECT {area_expr}, min(h.usual_residents, {int(largest)}) AS size, "
+            f"count(*), sum({total_key}) FROM household h {rest} AND h.usual_residents > 0 "
+            f"GROUP BY {area_expr}, size ORDER BY {area_expr}, size", params)
 
     def verify_audit(self) -> audit.Verification:
         return audit.verify(self.conn)
