@@ -803,24 +803,24 @@ END"""
                                    "it.")) from exc
             raise
 
-    def _tabulation(self, level: str | None, areas: Sequence[str] | None
-                    ) -> tuple[str, str, str, list[str]]:
+    def _tabulation(self, level: str | None, areas: Sequence[str] | None,
+                    alias: str = "h", counted: bool = True) -> tuple[str, str, str, list[str]]:
         """(WITH clause, area expression, joins and filter, params) that put each household
-        under its area at `level` (its own area when None), restricted to `areas` there."""
+        (or dwelling, `alias` "d", `counted` False) under its area at `level` (its own area
+        when None), restricted to `areas` there; households count when complete or approved."""
         params: list[str] = []
         if level is None:
-            with_, area_expr, join = "", "h.area", ""
+            with_, area_expr, join = "", f"{alias}.area", ""
         else:
             with_ = ("WITH RECURSIVE up(code, top) AS (SELECT code, code FROM area WHERE level = ? "
                      "UNION ALL SELECT a.code, up.top FROM area a JOIN up ON a.parent = up.code) ")
             params.append(level)
-            area_expr, join = "up.top", "JOIN up ON up.code = h.area"
-        where = ""
+            area_expr, join = "up.top", f"JOIN up ON up.code = {alias}.area"
+        where = f"{alias}.status IN ('complete', 'approved')" if counted else "1"
         if areas is not None:
-            where = f"AND {area_expr} IN (" + ",".join("?" * len(areas)) + ")"
+            where += f" AND {area_expr} IN (" + ",".join("?" * len(areas)) + ")"
             params += list(areas)
-        return with_, area_expr, f"{join} WHERE h.status IN ('complete', 'approved') {where}", \
-            params
+        return with_, area_expr, f"{join} WHERE {where}", params
 
     def person_sums(self, areas: Sequence[str] | None = None, level: str | None = None
                     ) -> Iterator[tuple[str, list[int], list[int]]]:
@@ -834,6 +834,19 @@ END"""
                 f"{with_}SELECT {area_expr}, {sums} FROM household h {rest} "
                 f"GROUP BY {area_expr} ORDER BY {area_expr}", params):
             yield row[0], list(row[1:1 + n]), list(row[1 + n:])
+
+    def dwelling_outcomes(self, areas: Sequence[str] | None = None, level: str | None = None
+                          ) -> Iterator[tuple[str, str, int]]:
+        """(area, last visit outcome or "not_visited", dwellings): the operational table of
+        dwellings, exact (DESIGN §6), rolled up to `level` when given."""
+        with_, area_expr, rest, params = self._tabulation(level, areas, "d", counted=False)
+        with_ = with_.rstrip() + ", " if with_ else "WITH "  # one WITH for both CTEs
+        yield from self.conn.execute(
+            f"{with_}last AS (SELECT v.dwelling_id, v.outcome FROM visit v JOIN (SELECT "
+            "dwelling_id, max(attempt) AS attempt FROM visit GROUP BY dwelling_id) m USING "
+            f"(dwelling_id, attempt)) SELECT {area_expr}, coalesce(l.outcome, 'not_visited') AS "
+            f"o, count(*) FROM dwelling d LEFT JOIN last l ON l.dwelling_id = d.id "
+            f"{rest} GROUP BY {area_expr}, o ORDER BY {area_expr}, o", params)
 
     def household_sizes(self, areas: Sequence[str] | None = None, level: str | None = None,
                         largest: int = 8) -> Iterator[tuple[str, int, int, int]]:

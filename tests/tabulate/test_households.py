@@ -79,3 +79,21 @@ def test_a_level_rolls_up_its_areas(store: Store) -> None:
     assert sizes[("R01", ALL)] == 7 and sizes[("R01", "8+")] == 2
     assert list(store.person_sums(["R01-D01"], level="district")) == [district]
     assert list(store.household_sizes(["NOPE"], level="district")) == []
+
+
+def test_dwellings_by_outcome_are_exact_and_roll_up(store: Store) -> None:
+    fill(store)
+    records = [dwelling(50, visits=[{"attempt": 1, "at": "2026-11-20T10:00",
+                                     "outcome": "refused"}], households=[]),
+               dwelling(51, visits=[], households=[], area="R01-D01-EA002",
+                        enumerator="E002")]
+    import_lines(store, jsonl(*records).splitlines(), now=NOW, sink=lambda n, p: None)
+    by_ea = {(a, o): n for a, o, n in store.dwelling_outcomes()}
+    assert by_ea == {("R01-D01-EA001", "completed"): 6, ("R01-D01-EA001", "refused"): 1,
+                     ("R01-D01-EA002", "completed"): 2, ("R01-D01-EA002", "not_visited"): 1}
+    by_district = {(a, o): n for a, o, n in store.dwelling_outcomes(level="district")}
+    assert by_district == {("R01-D01", "completed"): 8, ("R01-D01", "not_visited"): 1,
+                           ("R01-D01", "refused"): 1}
+    assert sum(by_district.values()) == store.count("dwelling")
+    assert list(store.dwelling_outcomes(["R01-D01-EA002"])) == [
+        ("R01-D01-EA002", "completed", 2), ("R01-D01-EA002", "not_visited", 1)]
