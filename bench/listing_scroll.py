@@ -53,10 +53,11 @@ import sys
 import tempfile
 import time
 import tracemalloc
-import unicodedata
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+from _proc import reset_peak_rss, status_kib
 
 PASSPHRASE = "bench-passphrase"
 PAGE_ROWS = 50
@@ -133,29 +134,9 @@ def run_child(python: str, side: str, db: Path, args: argparse.Namespace, trace:
 # -- measurement (child process) ---------------------------------------------------------------
 
 
-def rss_kib(field: str) -> int:
-    """VmRSS or VmHWM of this process, KiB."""
-    with open("/proc/self/status", encoding="ascii") as fh:
-        for row in fh:
-            if row.startswith(field + ":"):
-                return int(row.split()[1])
-    return -1
-
-
-def reset_peak_rss() -> bool:
-    try:
-        with open("/proc/self/clear_refs", "w", encoding="ascii") as fh:
-            fh.write("5")
-        return True
-    except OSError:
-        return False
-
-
 def child(side: str, db: Path, pages: int, size: tuple[int, int], trace: bool) -> dict[str, Any]:
-    from textual import events
+    from _pilot import key_event, settle
     from textual.app import ComposeResult
-    from textual.keys import REPLACED_KEYS, _character_to_key, _get_unicode_name_from_key
-    from textual.pilot import Pilot
     from textual.widgets import DataTable, Footer, Label
 
     from census.domain.model import DwellingType, Occupancy, Outcome
@@ -217,25 +198,6 @@ def child(side: str, db: Path, pages: int, size: tuple[int, int], trace: bool) -
                 table.add_row(*cells(r), key=r.id)
             table.focus()
 
-    def key_event(key: str) -> events.Key:
-        if len(key) == 1 and not key.isalnum():
-            key = _character_to_key(key)
-        try:
-            char: str | None = unicodedata.lookup(_get_unicode_name_from_key(
-                REPLACED_KEYS.get(key, key)))
-        except KeyError:
-            char = key if len(key) == 1 else None
-        return events.Key(key, char)
-
-    async def settle(pilot: Pilot[Any]) -> None:
-        app = pilot.app
-        for _i in range(1000):
-            await pilot._wait_for_screen()
-            nodes = [app, *app.screen.walk_children(with_self=True)]
-            if not any(node.message_queue_size for node in nodes):
-                break
-        await app.screen.wait_for_refresh()
-
     result: dict[str, Any] = {"side": side}
 
     async def run() -> None:
@@ -244,7 +206,7 @@ def child(side: str, db: Path, pages: int, size: tuple[int, int], trace: bool) -
             await settle(pilot)
             if type(app.screen).__name__ != "HomeScreen":
                 raise SystemExit(f"the app started on {type(app.screen).__name__}, not Home")
-            result["rss_before_kib"] = rss_kib("VmRSS")
+            result["rss_before_kib"] = status_kib("VmRSS")
             result["peak_reset"] = reset_peak_rss()
             traced_before = 0
             if trace:
@@ -285,8 +247,8 @@ def child(side: str, db: Path, pages: int, size: tuple[int, int], trace: bool) -
             result["rows_moved_per_key"] = statistics.median(cursor_moves)
             result["last_page_reached"] = max(pages_seen) + 1 if paged else None
             result["back_on_page"] = pages_seen[-1] + 1 if paged else None
-            result["rss_after_kib"] = rss_kib("VmRSS")
-            result["peak_rss_kib"] = rss_kib("VmHWM")
+            result["rss_after_kib"] = status_kib("VmRSS")
+            result["peak_rss_kib"] = status_kib("VmHWM")
             if trace:
                 current, peak = tracemalloc.get_traced_memory()
                 tracemalloc.stop()

@@ -49,15 +49,13 @@ import subprocess
 import sys
 import tempfile
 import time
-import unicodedata
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from textual import events
+from _pilot import key_event, settle
 from textual.app import App, ComposeResult
-from textual.keys import REPLACED_KEYS, _character_to_key, _get_unicode_name_from_key
 from textual.pilot import Pilot
 from textual.widgets import Input
 
@@ -84,29 +82,6 @@ class InputApp(App[None]):
         field = self.query_one(Input)
         field.cursor_blink = False
         field.focus()
-
-
-def key_event(key: str) -> events.Key:
-    """A key event built as Textual's Pilot builds one (App._press_keys)."""
-    if len(key) == 1 and not key.isalnum():
-        key = _character_to_key(key)
-    try:
-        char: str | None = unicodedata.lookup(_get_unicode_name_from_key(
-            REPLACED_KEYS.get(key, key)))
-    except KeyError:
-        char = key if len(key) == 1 else None
-    return events.Key(key, char)
-
-
-async def settle(pilot: Pilot[Any]) -> None:
-    """Wait until nothing is pending in the app, its screen and widgets, then for a frame."""
-    app = pilot.app
-    for _ in range(1000):
-        await pilot._wait_for_screen()
-        nodes = [app, *app.screen.walk_children(with_self=True)]
-        if not any(node.message_queue_size for node in nodes):
-            break
-    await app.screen.wait_for_refresh()
 
 
 @dataclass
