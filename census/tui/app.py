@@ -15,7 +15,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from datetime import datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from textual.app import App, ComposeResult
 from textual.binding import Binding
@@ -39,6 +39,23 @@ from census.tui.dialogs import (
 from census.tui.labels import ROLES, bar
 
 R = TypeVar("R")
+
+
+PAGE = 50
+"""Rows a table holds at a time: lists are read from SQLite a page at a time (DESIGN §9)."""
+
+
+def page_count(total: int) -> int:
+    """Pages of PAGE rows needed for `total` rows (at least one, shown even when empty)."""
+    return max(1, -(-total // PAGE))
+
+
+def row_key(table: DataTable[Any]) -> str | None:
+    """The key of the row under the table's cursor, or None in an empty table."""
+    if not table.row_count:
+        return None
+    value = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+    return str(value) if value is not None else None
 
 
 class CensusScreen(Screen[None]):
@@ -161,11 +178,8 @@ class HomeScreen(CensusScreen):
             areas.move_cursor(row=min(cursor, areas.row_count - 1))
 
     def action_open_area(self) -> None:
-        table = self.focused if isinstance(self.focused, DataTable) else None
-        if table is None or not table.row_count:
-            return
-        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        if key is None:
+        table = self.focused
+        if not isinstance(table, DataTable) or (key := row_key(table)) is None:
             return
         from census.tui.screens import DwellingScreen, ListingScreen
 
@@ -216,10 +230,7 @@ class CallbacksScreen(CensusScreen):
         self.action_open()
 
     def action_open(self) -> None:
-        table = self.query_one(DataTable)
-        if not table.row_count:
-            return
-        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        key = row_key(self.query_one(DataTable))
         if key:
             from census.tui.screens import DwellingScreen
 

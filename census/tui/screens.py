@@ -24,7 +24,7 @@ from census.entry import Saved, errors, unconfirmed_warnings
 from census.i18n import _
 from census.records import household_to_json
 from census.storage import exchange
-from census.tui.app import CensusScreen
+from census.tui.app import PAGE, CensusScreen, page_count, row_key
 from census.tui.dialogs import ListingDialog, ReasonDialog, VisitDialog
 from census.tui.labels import (
     HOUSEHOLD_STATUS,
@@ -39,16 +39,9 @@ from census.tui.widgets.count_grid import CountGrid
 from census.validation.engine import parse_count
 from census.validation.rules import Problem
 
-PAGE = 50
 FILTERS: list[str | None] = [None, "to_visit", "callback", "in_progress", "done", "refused",
                              "vacant"]
 
-
-def _row_key(table: DataTable[str]) -> str | None:
-    if not table.row_count:
-        return None
-    value = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-    return str(value) if value is not None else None
 
 
 class ListingScreen(CensusScreen):
@@ -102,7 +95,7 @@ class ListingScreen(CensusScreen):
                 self.page = position // PAGE
         area = store.area(self.area)
         total = store.listing_count(self.area, self.status_filter)
-        pages = max(1, -(-total // PAGE))
+        pages = page_count(total)
         self.page = min(self.page, pages - 1)
         name = area.name if area else ""
         shown = _(STATUSES[self.status_filter]) if self.status_filter else _("all")
@@ -158,13 +151,13 @@ class ListingScreen(CensusScreen):
         self.app.push_screen(ListingDialog(self.area), added)
 
     def action_edit(self) -> None:
-        key = _row_key(self.query_one(DataTable))
+        key = row_key(self.query_one(DataTable))
         if key:
             self.app.push_screen(ListingDialog(self.area, key),
                                  lambda saved: self.reload(select=key))
 
     def action_open(self) -> None:
-        key = _row_key(self.query_one(DataTable))
+        key = row_key(self.query_one(DataTable))
         if key:
             self.app.push_screen(DwellingScreen(key))
 
@@ -271,7 +264,7 @@ class DwellingScreen(CensusScreen):
                                  lambda saved: self.reload())
 
     def action_open(self) -> None:
-        key = _row_key(self.query_one("#households", DataTable))
+        key = row_key(self.query_one("#households", DataTable))
         if key:
             self.app.push_screen(HouseholdScreen(self.dwelling_id, key))
 

@@ -22,7 +22,7 @@ from census.records import dwelling_to_json, household_to_json
 from census.storage import exchange
 from census.storage.connection import StoreError
 from census.storage.store import ProgressRow, Store, by_enumerator
-from census.tui.app import CensusScreen
+from census.tui.app import PAGE, CensusScreen, page_count, row_key
 from census.tui.dialogs import ConfirmDialog, ReturnDialog
 from census.tui.labels import (
     HOUSEHOLD_STATUS,
@@ -38,16 +38,9 @@ from census.tui.labels import (
 )
 from census.validation.rules import RULES
 
-PAGE = 50
 BY_AREA, BY_ENUMERATOR = "by-area", "by-enumerator"
 KINDS: list[ReviewKind | None] = [None, *ReviewKind]
 
-
-def _row_key(table: DataTable[str]) -> str | None:
-    if not table.row_count:
-        return None
-    value = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-    return str(value) if value is not None else None
 
 
 def _figure(value: float | int | None, spec: str = "") -> str:
@@ -140,7 +133,7 @@ class DashboardScreen(CensusScreen):
         """Put the current page of `view` into its table (the cursor stays, or goes to the row
         `select` of the whole list)."""
         rows = self.rows[view]
-        pages = max(1, -(-len(rows) // PAGE))
+        pages = page_count(len(rows))
         if select is not None:
             self.pages[view] = select // PAGE
         self.pages[view] = max(0, min(self.pages[view], pages - 1))
@@ -164,7 +157,7 @@ class DashboardScreen(CensusScreen):
         rows = self.rows[view]
         title = _("By area") if view == BY_AREA else _("By enumerator")
         self.query_one("#view-title", Label).update(f"{title} ({len(rows)})")
-        pages = max(1, -(-len(rows) // PAGE))
+        pages = page_count(len(rows))
         self.query_one("#pager", Label).update(
             _("Page {page} of {pages} (PgUp/PgDn)").format(page=self.pages[view] + 1,
                                                            pages=pages) if pages > 1 else "")
@@ -186,7 +179,7 @@ class DashboardScreen(CensusScreen):
     def action_open_area(self) -> None:
         """Open the area's listing; on an enumerator, go to the first of their areas."""
         view = self.view
-        key = _row_key(self.query_one(f"#{view}", DataTable))
+        key = row_key(self.query_one(f"#{view}", DataTable))
         if key is None:
             return
         if view == BY_AREA:
@@ -246,7 +239,7 @@ class ReviewScreen(CensusScreen):
         kind = self.kind
         counts = exchange.review_counts(store)
         total = counts.get(str(kind), 0) if kind else sum(counts.values())
-        pages = max(1, -(-total // PAGE))
+        pages = page_count(total)
         self.page = max(0, min(self.page, pages - 1))
         shown = _(REVIEW_KINDS[kind]) if kind else _("all")
         self.query_one("#title", Label).update(_("Review queue · {n} open · filter: {filter}")
@@ -281,7 +274,7 @@ class ReviewScreen(CensusScreen):
         self.reload()
 
     def action_open(self) -> None:
-        key = _row_key(self.query_one(DataTable))
+        key = row_key(self.query_one(DataTable))
         if key:
             self.app.push_screen(ReviewItemScreen(int(key)))
 
