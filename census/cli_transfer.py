@@ -4,6 +4,7 @@ operation's file steps and the supervisor's review, as thin click commands (no T
 from __future__ import annotations
 
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ import click
 from census.cli import (
     CensusGroup,
     UserError,
+    _explain,
     _now,
     _print_json,
     _table,
@@ -262,7 +264,7 @@ def bundle_import(db_path: Path | None, passphrase_file: Path | None, as_json: b
     with open_store(db_path, passphrase_file) as store:
         show_bar = len(files) > 1 and not as_json and sys.stderr.isatty()
         with click.progressbar(files, label=_("Importing bundles"), file=sys.stderr,
-                               show_pos=True) if show_bar else _plain(files) as items:
+                               show_pos=True) if show_bar else nullcontext(files) as items:
             for path in items:
                 def tell(dwellings: int, households: int, path: Path = path) -> None:
                     if dwellings + households >= LARGE and not as_json:
@@ -272,18 +274,16 @@ def bundle_import(db_path: Path | None, passphrase_file: Path | None, as_json: b
                 try:
                     got = transfer.import_bundle(store, path, now, tell)
                 except Exception as exc:
-                    from census.cli import _explain
-
+                    # One bad file is reported and the others still go in; a bug still stops.
                     why = str(exc) if isinstance(exc, StoreError) else _explain(exc)
                     if why is None:
                         raise
                     if not isinstance(exc, StoreError):
                         why = f"{path}: {why}"
-                    exc = StoreError(why)
                     refused += 1
-                    results.append({"file": str(path), "refused": str(exc)})
+                    results.append({"file": str(path), "refused": why})
                     if not as_json:
-                        click.echo(_("Refused: {why} Nothing was changed.").format(why=exc),
+                        click.echo(_("Refused: {why} Nothing was changed.").format(why=why),
                                    err=True)
                     continue
                 item: dict[str, Any] = {"file": str(path), "id": got.id, "sender": got.sender,
@@ -328,19 +328,6 @@ def bundle_import(db_path: Path | None, passphrase_file: Path | None, as_json: b
         click.echo(_("Records to review: {n}. See `census review list`.").format(n=held))
     if refused:
         sys.exit(2)
-
-
-class _plain:
-    """The same context-manager shape as click.progressbar, without a bar."""
-
-    def __init__(self, items: tuple[Path, ...]) -> None:
-        self.items = items
-
-    def __enter__(self) -> tuple[Path, ...]:
-        return self.items
-
-    def __exit__(self, *exc: object) -> None:
-        return None
 
 
 # -- receipts -----------------------------------------------------------------------------------

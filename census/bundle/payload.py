@@ -269,21 +269,7 @@ def _id_of(row: list[Any]) -> str:
 def decode(data: bytes, cfg: SurveyConfig) -> Records:
     """Read payload bytes into records. Raises PayloadError when the payload as a whole is not
     usable (not JSON, another survey config, another format); a bad row becomes `Invalid`."""
-    try:
-        body = json.loads(data)
-    except (ValueError, RecursionError) as exc:
-        raise PayloadError(_("its content is not valid JSON")) from exc
-    if not isinstance(body, dict):
-        raise PayloadError(_("its content is not a JSON object"))
-    if body.get("format") != PAYLOAD_FORMAT:
-        raise PayloadError(_("its content has format {found}; this version of census reads "
-                             "format {expected}").format(found=json.dumps(body.get("format")),
-                                                         expected=PAYLOAD_FORMAT))
-    if body.get("survey") != cfg.digest():
-        raise PayloadError(_("it was made for another survey configuration (digest {found}, "
-                             "this database uses {expected}); both levels must use the same "
-                             "survey config").format(found=str(body.get("survey"))[:16],
-                                                     expected=cfg.digest()[:16]))
+    body = read_body(data, cfg)
     out = Records()
     cap = cfg.max_household_size
     cells = cfg.cells
@@ -445,15 +431,21 @@ def receipt_rows(body: Mapping[str, Any]) -> list[tuple[str, str, int, str]]:
 
 
 def read_body(data: bytes, cfg: SurveyConfig) -> dict[str, Any]:
-    """A payload's JSON object after the format and survey checks (receipts)."""
+    """A payload's JSON object, once its format and survey config are checked."""
     try:
         body = json.loads(data)
     except (ValueError, RecursionError) as exc:
         raise PayloadError(_("its content is not valid JSON")) from exc
-    if not isinstance(body, dict) or body.get("format") != PAYLOAD_FORMAT:
-        raise PayloadError(_("its content is not a census payload of format {expected}").format(
-            expected=PAYLOAD_FORMAT))
+    if not isinstance(body, dict):
+        raise PayloadError(_("its content is not a JSON object"))
+    if body.get("format") != PAYLOAD_FORMAT:
+        raise PayloadError(_("its content has format {found}; this version of census reads "
+                             "format {expected}").format(found=json.dumps(body.get("format")),
+                                                         expected=PAYLOAD_FORMAT))
     if body.get("survey") != cfg.digest():
-        raise PayloadError(_("it was made for another survey configuration"))
+        raise PayloadError(_("it was made for another survey configuration (digest {found}, "
+                             "this database uses {expected}); both levels must use the same "
+                             "survey config").format(found=str(body.get("survey"))[:16],
+                                                     expected=cfg.digest()[:16]))
     return body
 

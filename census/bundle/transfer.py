@@ -165,6 +165,18 @@ def _open(store: Store, path: Path, kind: str, data: bytes) -> Opened:
     return Opened(header, payload, sender)
 
 
+def _imported_before(store: Store, path: Path, tid: str, kind: str, sender: str
+                     ) -> exchange.Transfer | None:
+    """The earlier import of this very file, if any (importing it again changes nothing); a
+    file reusing the id of another sender's or kind's file is refused."""
+    done = exchange.transfer(store, tid)
+    if done is not None and (done.peer != sender or done.kind != kind):
+        raise _fail(path, _("its id {id} was already used by another file ({kind} of {code}); "
+                            "it is not accepted.").format(id=tid, kind=done.kind,
+                                                         code=done.peer))
+    return done
+
+
 def _header_fields(header: dict[str, Any], path: Path) -> tuple[str, int, str]:
     tid, seq, created = header.get("id"), header.get("seq"), header.get("created")
     if not isinstance(tid, str) or len(tid) != 36 or type(seq) is not int or seq < 1 or (
@@ -322,11 +334,7 @@ def import_assignment(store: Store, path: Path, expect_fingerprint: str | None =
     if header.get("recipient_code") != store.user:
         raise _fail(path, _("it is addressed to user {code}, and this database is {me}'s.")
                     .format(code=str(header.get("recipient_code"))[:40], me=store.user))
-    done = exchange.transfer(store, tid)
-    if done is not None and (done.peer != sender_code or done.kind != "assignment"):
-        raise _fail(path, _("its id {id} was already used by another file ({kind} of {code}); "
-                            "it is not accepted.").format(id=tid, kind=done.kind,
-                                                         code=done.peer))
+    done = _imported_before(store, path, tid, "assignment", sender_code)
     if done is not None:
         return AssignmentImport(AssignmentReport(), sender_code, fingerprint, False, done)
     try:
@@ -392,11 +400,7 @@ def import_bundle(store: Store, path: Path, now: datetime,
     if sender.direction != "downstream":
         raise _fail(path, _("it comes from {code}, who is not a user this database assigned "
                             "work to.").format(code=sender.code))
-    done = exchange.transfer(store, tid)
-    if done is not None and (done.peer != sender.code or done.kind != "bundle"):
-        raise _fail(path, _("its id {id} was already used by another file ({kind} of {code}); "
-                            "it is not accepted.").format(id=tid, kind=done.kind,
-                                                         code=done.peer))
+    done = _imported_before(store, path, tid, "bundle", sender.code)
     if done is not None:
         return Imported(path, tid, sender.code, seq, MergeReport(), done)
     try:
@@ -449,11 +453,7 @@ def import_receipt(store: Store, path: Path) -> ReceiptImport:
     if opened.sender.direction != "upstream":
         raise _fail(path, _("it comes from {code}, who is not this database's supervisor.")
                     .format(code=opened.sender.code))
-    done = exchange.transfer(store, tid)
-    if done is not None and (done.peer != opened.sender.code or done.kind != "receipt"):
-        raise _fail(path, _("its id {id} was already used by another file ({kind} of {code}); "
-                            "it is not accepted.").format(id=tid, kind=done.kind,
-                                                         code=done.peer))
+    done = _imported_before(store, path, tid, "receipt", opened.sender.code)
     if done is not None:
         return ReceiptImport(ReceiptReport(), opened.sender.code, done)
     try:

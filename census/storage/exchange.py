@@ -35,6 +35,7 @@ from census.bundle.payload import (
 )
 from census.domain.keys import key_sums
 from census.domain.model import (
+    NO_CONTACT_OUTCOMES,
     AreaStatus,
     Dwelling,
     Household,
@@ -54,7 +55,7 @@ from census.storage.store import Store, utc_now
 from census.validation.engine import Context, blocking, check_dwelling, personal_data
 
 #: Last outcomes after which a dwelling needs no more visits (it may be handed over).
-FINAL_OUTCOMES = ("completed", "partial", "refused", "vacant", "not_found", "other")
+FINAL_OUTCOMES = tuple(str(o) for o in Outcome if o not in NO_CONTACT_OUTCOMES)
 
 
 # -- device keys and peers ----------------------------------------------------------------------
@@ -330,28 +331,18 @@ def bundle_body(store: Store, everything: bool) -> tuple[dict[str, Any], dict[st
 
 def assignment_body(store: Store, areas: Sequence[str]) -> tuple[dict[str, Any], dict[str, int]]:
     """Areas (with their ancestors) and the forms returned for correction in them."""
+    by_code = {a.code: a for a in store.areas()}
     codes: set[str] = set()
-    for a in areas:
-        codes.update(store.subtree(a))
-        parent = store.area(a)
-        while parent is not None and parent.parent:
-            codes.add(parent.parent)
-            parent = store.area(parent.parent)
-    by_code = {a.code: a for a in store.areas() if a.code in codes}
-    ordered: list[Any] = []
-    seen: set[str] = set()
-
-    def add(code: str) -> None:  # parents first
-        if code in seen or code not in by_code:
-            return
-        a = by_code[code]
-        if a.parent:
-            add(a.parent)
-        seen.add(code)
-        ordered.append(area_row(a))
-
-    for code in sorted(codes):
-        add(code)
+    for code in areas:
+        codes.update(store.subtree(code))
+        parent = by_code[code].parent
+        while parent:
+            codes.add(parent)
+            parent = by_code[parent].parent
+    levels = store.config.levels
+    # Parents first: a parent is always of the level above its children.
+    ordered = [area_row(by_code[c]) for c in sorted(
+        codes, key=lambda c: (levels.index(by_code[c].level), c))]
     marks = ",".join("?" * len(codes)) or "NULL"
     returned_dwellings = (f"id IN (SELECT dwelling_id FROM household WHERE status = 'returned' "
                           f"AND area IN ({marks}))")
@@ -545,31 +536,24 @@ def merge(store: Store, chain: audit.Chain, sender: str, transfer_id: str, recs:
         digest = household_digest(h, cfg, hinc.dwelling_id)
         stored = h_stored.get(h.id)
         area = parent_area.get(hinc.dwelling_id) or held_area.get(hinc.dwelling_id)
-        kind = None
-        other = None
-        if stored is not None and stored[0] >= h.revision and (
-                stored[0] > h.revision or stored[1] == digest):
-            rep.count("older" if stored[0] > h.revision else "unchanged")
+        owner = numbers.get((hinc.dwelling_id, h.number))
+        other = owner if owner not in (None, h.id) else None
+        act, kind, detail = _verdict(stored, h.revision, digest, hinc.base, sender, other)
+        if act in ("unchanged", "older"):
+            rep.count(act)
             continue
         if hinc.dwelling_id in held_d and hinc.dwelling_id not in parent_area:
-            kind, detail = held_d[hinc.dwelling_id], "dwelling_held"
+            kind, detail, other = held_d[hinc.dwelling_id], "dwelling_held", None
         elif area is None:
-            kind, detail = ReviewKind.INVALID, "unknown_dwelling"
+            kind, detail, other = ReviewKind.INVALID, "unknown_dwelling", None
         elif area in closed:
-            kind, detail = ReviewKind.CONFLICT, "area_closed"
+            kind, detail, other = ReviewKind.CONFLICT, "area_closed", None
         elif stored is not None and stored[3] != hinc.dwelling_id:
-            kind, detail = ReviewKind.CONFLICT, "moved_dwelling"
-        else:
-            owner = numbers.get((hinc.dwelling_id, h.number))
-            other = owner if owner not in (None, h.id) else None
-            act, kind, detail = _verdict(stored, h.revision, digest, hinc.base, sender, other)
-            if act in ("new", "update"):
-                numbers[(hinc.dwelling_id, h.number)] = h.id
-                seed = stored[4] if stored is not None else h.seed
-                write_h.append((hinc, digest, act == "new", seed))
-            if kind is None:
-                rep.count(act)
-                continue
+            kind, detail, other = ReviewKind.CONFLICT, "moved_dwelling", None
+        elif kind is None:
+            numbers[(hinc.dwelling_id, h.number)] = h.id
+            write_h.append((hinc, digest, act == "new", stored[4] if stored else h.seed))
+            continue
         held.append(_held(kind, "household", h.id, area or "?", h.revision, digest, sender,
                           transfer_id, detail, _household_incoming(hinc, cfg), other, stamp))
         rep.count(kind)
@@ -724,9 +708,12 @@ def _write(store: Store, chain: audit.Chain, sender: str, transfer_id: str,
     old_h = {r[0]: r[1] for r in store._in_query(
         "SELECT id, revision FROM household WHERE id IN ({marks})",
         [hinc.household.id for hinc, _d, new, _s in write_h if not new])}
-    area_of = {r[0]: r[1] for r in store._in_query(
+    # A household's area is its dwelling's: known for the dwellings written here, read for the
+    # others (not again for the whole bundle).
+    area_of = {inc.dwelling.id: inc.dwelling.area for inc, _d, _n in write_d}
+    area_of.update(store._in_query(
         "SELECT id, area FROM dwelling WHERE id IN ({marks})",
-        sorted({hinc.dwelling_id for hinc, _d, _n, _s in write_h}))}
+        sorted({hinc.dwelling_id for hinc, _d, _n, _s in write_h} - set(area_of))))
     for hinc, digest, new, seed in write_h:
         h = hinc.household
         counts = [h.residents.get(c, 0) for c in cfg.cells]
@@ -895,7 +882,8 @@ def apply_receipt(store: Store, chain: audit.Chain, held: Sequence[tuple[str, st
         rep.acknowledged += cur.rowcount
     if not purge:
         return rep
-    rows = conn.execute("""
+    final = ", ".join(f"'{o}'" for o in FINAL_OUTCOMES)
+    rows = conn.execute(f"""
 SELECT d.id, d.area, d.structure, d.number, l.outcome,
   (SELECT count(*) FROM household h WHERE h.dwelling_id = d.id),
   (SELECT coalesce(sum(usual_residents), 0) FROM household h WHERE h.dwelling_id = d.id)
@@ -903,7 +891,7 @@ FROM dwelling d
 JOIN visit l ON l.dwelling_id = d.id
   AND l.attempt = (SELECT max(attempt) FROM visit WHERE dwelling_id = d.id)
 WHERE d.acked = d.revision
-  AND l.outcome IN ('completed', 'partial', 'refused', 'vacant', 'not_found', 'other')
+  AND l.outcome IN ({final})
   AND NOT EXISTS (SELECT 1 FROM household h WHERE h.dwelling_id = d.id AND
                   (h.acked IS NULL OR h.acked != h.revision OR
                    h.status NOT IN ('complete', 'approved')))
@@ -1024,10 +1012,10 @@ def resolve_keep(store: Store, item_id: int, who: str) -> ReviewItem:
                     Resolution.DISMISSED if item.kind in (ReviewKind.FLAGGED, ReviewKind.INVALID)
                     else Resolution.KEPT, who)
         if item.record_type == "dwelling":
-            for other in review_items(store, area=item.area, limit=100_000):
-                if other.detail == "dwelling_held" and other.incoming is not None and (
-                        other.incoming.get("dwelling") == item.record_id):
-                    _close_item(store, chain, other, Resolution.KEPT, who)
+            for row in store.conn.execute(
+                    _REVIEW + " WHERE status = 'open' AND detail = 'dwelling_held' AND "
+                    "json_extract(incoming, '$.dwelling') = ?", (item.record_id,)).fetchall():
+                _close_item(store, chain, _item(row), Resolution.KEPT, who)
     return item
 
 
@@ -1148,10 +1136,10 @@ def decide_household(store: Store, household_id: str, action: str, who: str, *,
         store.conn.execute("UPDATE household SET status = ?, revision = ?, digest = ?, "
                            "source = NULL, updated_at = ?, updated_by = ? WHERE id = ?",
                            (str(status), new.revision, digest, stamp, who, household_id))
-        rules = [r for (r,) in store.conn.execute(
-            "SELECT detail FROM review WHERE record_id = ? AND kind = 'flagged' AND "
-            "status = 'open'", (household_id,))]
-        rule_text = ",".join(sorted({x for r in rules for x in r.split(",") if x})) or None
+        flags = [_item(r) for r in store.conn.execute(
+            _REVIEW + " WHERE record_id = ? AND kind = 'flagged' AND status = 'open'",
+            (household_id,))]
+        rule_text = ",".join(sorted({x for f in flags for x in f.detail.split(",") if x})) or None
         store.conn.execute("INSERT INTO decision (household_id, revision, action, reason, note, "
                            "rules, who, at, prior_rev, prior_digest, prior_source) "
                            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -1160,12 +1148,8 @@ def decide_household(store: Store, household_id: str, action: str, who: str, *,
                             h.revision, prior[0], prior[1]))
         chain.add([audit.Entry(stamp, who, "household", household_id, "status", str(h.status),
                                str(status), str(reason) if reason else None)])
-        for (item_id,) in store.conn.execute(
-                "SELECT id FROM review WHERE record_id = ? AND status = 'open' AND kind = "
-                "'flagged'", (household_id,)).fetchall():
-            it = review_item(store, item_id)
-            assert it is not None
-            _close_item(store, chain, it, Resolution.APPROVED if action == "approved"
+        for flag in flags:
+            _close_item(store, chain, flag, Resolution.APPROVED if action == "approved"
                         else Resolution.RETURNED, who)
     return new
 
@@ -1245,7 +1229,3 @@ def handed_over(store: Store, area: str) -> dict[str, int]:
     """Dwellings of `area` handed over to the supervisor and purged here, per outcome."""
     return dict(store.conn.execute("SELECT outcome, count(*) FROM handed_over WHERE area = ? "
                                    "GROUP BY outcome", (area,)).fetchall())
-
-
-def outcome_codes() -> list[str]:
-    return [str(o) for o in Outcome]
