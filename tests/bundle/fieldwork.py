@@ -7,7 +7,10 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
+from click.testing import CliRunner, Result
+
 from census.bundle import transfer
+from census.cli import cli
 from census.config import default_config
 from census.domain.model import Area, Outcome, Role
 from census.entry import Entry
@@ -109,4 +112,20 @@ def snapshot(store: Store) -> dict[str, object]:
     }
 
 
+def dump(store: Store) -> dict[str, list[str]]:
+    """Every row of every table, in a stable order (meta holds the audit chain's head): two
+    dumps are equal exactly when nothing stored changed."""
+    names = [r[0] for r in store.conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+    return {n: sorted(repr(r) for r in store.conn.execute(f'SELECT * FROM "{n}"'))
+            for n in names}
 
+
+def census(*args: str | Path) -> Result:
+    """One `census` command in-process, with the passphrase in the environment."""
+    runner = CliRunner(env={"CENSUS_PASSPHRASE": PASS})
+    result = runner.invoke(cli, [str(a) for a in args], catch_exceptions=True)
+    assert "Traceback" not in result.output, result.output
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise AssertionError(f"unexpected exception {result.exception!r}\n{result.output}")
+    return result

@@ -43,14 +43,6 @@ def _edit_counts(worker: Site, dwelling_id: str, female_adults: int) -> None:
     assert entry.save_household(dwelling_id, replace(h, residents=residents), complete=True).ok
 
 
-@pytest.fixture
-def team(tmp_path: Path) -> tuple[Site, Site]:
-    sup = site(tmp_path, Role.SUPERVISOR, "S01", register=True)
-    enu = site(tmp_path, Role.ENUMERATOR, "E001")
-    assign(sup, enu, [EA1])
-    return sup, enu
-
-
 def test_a_bundle_merges_everything_and_a_second_import_changes_nothing(
         team: tuple[Site, Site]) -> None:
     sup, enu = team

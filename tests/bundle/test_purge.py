@@ -27,16 +27,14 @@ from typing import Any
 
 import pytest
 import sqlcipher3
-from click.testing import CliRunner, Result
 
 from census.bundle import transfer
-from census.cli import cli
 from census.domain.model import Outcome, Role
 from census.entry import Entry
 from census.storage import connection, exchange
 from census.storage.store import Store
 from tests.bundle import fieldwork as fw
-from tests.bundle.fieldwork import Site
+from tests.bundle.fieldwork import Site, census, dump
 
 EA1 = "R01-D01-EA001"
 PLAIN_HEADER = b"SQLite format 3\x00"
@@ -91,23 +89,6 @@ def tables_holding(store: Store, text: str) -> list[str]:
                               [text] * len(columns)).fetchone()[0]:
             found.append(table)
     return sorted(found)
-
-
-def dump(store: Store) -> dict[str, list[str]]:
-    """Every row of every table."""
-    names = [r[0] for r in store.conn.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
-    return {n: sorted(repr(r) for r in store.conn.execute(f'SELECT * FROM "{n}"'))
-            for n in names}
-
-
-def census(*args: str | Path) -> Result:
-    runner = CliRunner(env={"CENSUS_PASSPHRASE": fw.PASS})
-    result = runner.invoke(cli, [str(a) for a in args], catch_exceptions=True)
-    assert "Traceback" not in result.output, result.output
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise AssertionError(f"unexpected exception {result.exception!r}\n{result.output}")
-    return result
 
 
 def listed(worker: Site, structure: int, locator: str) -> str:

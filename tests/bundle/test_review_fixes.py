@@ -17,14 +17,6 @@ from tests.bundle.fieldwork import NOW, Site, assign, bundle, enter, site
 from tests.bundle.test_merge import EA1, EA2, _households, _seal_rows
 
 
-@pytest.fixture
-def team(tmp_path: Path) -> tuple[Site, Site]:
-    sup = site(tmp_path, Role.SUPERVISOR, "S01", register=True)
-    enu = site(tmp_path, Role.ENUMERATOR, "E001")
-    assign(sup, enu, [EA1])
-    return sup, enu
-
-
 def test_an_enumerator_cannot_send_decisions_or_close_an_area(
         team: tuple[Site, Site], tmp_path: Path) -> None:
     sup, enu = team

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
 from cryptography.hazmat.primitives.hpke import AEAD, KDF, KEM, Suite
@@ -31,14 +31,13 @@ from cryptography.hazmat.primitives.hpke import AEAD, KDF, KEM, Suite
 from census.bundle import transfer
 from census.bundle.payload import encode, household_row
 from census.bundle.seal import MAGIC, read_header, seal
-from census.cli import cli
 from census.domain.ids import new_id
 from census.domain.model import Role
 from census.entry import Entry
 from census.storage import exchange
 from census.storage.store import Store, utc_now
 from tests.bundle import fieldwork as fw
-from tests.bundle.fieldwork import Site
+from tests.bundle.fieldwork import Site, census, dump
 
 EA1 = "R01-D01-EA001"
 EA2 = "R01-D01-EA002"
@@ -50,16 +49,6 @@ TRUNCATED = "the file is truncated"
 
 
 # -- running the commands ------------------------------------------------------------------------
-
-
-def census(*args: str | Path) -> Result:
-    """One `census` command in-process, with the passphrase in the environment."""
-    runner = CliRunner(env={"CENSUS_PASSPHRASE": fw.PASS})
-    result = runner.invoke(cli, [str(a) for a in args], catch_exceptions=True)
-    assert "Traceback" not in result.output, result.output
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise AssertionError(f"unexpected exception {result.exception!r}\n{result.output}")
-    return result
 
 
 def db(site: Site) -> Path:
@@ -78,14 +67,6 @@ def refused(result: Result, path: Path, *words: str) -> None:
     for word in words:
         assert word in out, (word, out)
     assert "Traceback" not in out and "Internal error" not in out, out
-
-
-def dump(store: Store) -> dict[str, list[str]]:
-    """Every row of every table, in a stable order (meta holds the audit chain's head)."""
-    names = [r[0] for r in store.conn.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
-    return {n: sorted(repr(r) for r in store.conn.execute(f'SELECT * FROM "{n}"'))
-            for n in names}
 
 
 def copy_db(site: Site, to: Path) -> Path:
