@@ -3,6 +3,7 @@ operation's file steps and the supervisor's review, as thin click commands (no T
 
 from __future__ import annotations
 
+import json
 import sys
 from contextlib import nullcontext
 from pathlib import Path
@@ -437,7 +438,7 @@ def review_show(db_path: Path | None, passphrase_file: Path | None, as_json: boo
         if item is None:
             raise UserError(_("There is no review item {id}; `census review list` shows them.")
                             .format(id=item_id))
-        stored = _stored(store, item.record_type, item.other_id or item.record_id)
+        stored = store.record_json(item.record_type, item.other_id or item.record_id)
     data = {**_item_dict(item), "incoming": item.incoming, "stored": stored}
     if as_json:
         _print_json(data)
@@ -447,27 +448,12 @@ def review_show(db_path: Path | None, passphrase_file: Path | None, as_json: boo
     click.echo(_("{type} {id} in {area}, revision {rev}, from {source}").format(
         type=_(item.record_type), id=item.record_id, area=item.area, rev=item.revision,
         source=item.source))
-    import json as json_mod
-
     if item.incoming is not None:
         click.echo(_("Held (incoming):"))
-        click.echo(json_mod.dumps(item.incoming, indent=2, ensure_ascii=False))
+        click.echo(json.dumps(item.incoming, indent=2, ensure_ascii=False))
     if stored is not None:
         click.echo(_("Stored:"))
-        click.echo(json_mod.dumps(stored, indent=2, ensure_ascii=False))
-
-
-def _stored(store: Any, record_type: str, record_id: str) -> dict[str, Any] | None:
-    from census.records import dwelling_to_json, household_to_json
-
-    if record_type == "dwelling":
-        d = store.load_dwelling(record_id, with_households=False)
-        return None if d is None else dwelling_to_json(d, store.config, with_households=False)
-    found = store._households("h.id = ?", (record_id,))
-    if not found:
-        return None
-    dwelling_id, h = found[0]
-    return {**household_to_json(h, store.config), "dwelling": dwelling_id}
+        click.echo(json.dumps(stored, indent=2, ensure_ascii=False))
 
 
 @review.command("resolve")

@@ -455,7 +455,7 @@ class Store:
         for item in items:
             d = item.dwelling
             if item.write_dwelling:
-                old = None if item.dwelling_new else self._dwelling_json(d.id)
+                old = None if item.dwelling_new else self.record_json("dwelling", d.id)
                 dwellings.append((d.id, d.area, d.structure, d.number, str(d.type),
                                   str(d.occupancy), d.locator, d.enumerator, d.revision,
                                   item.dwelling_digest, now))
@@ -479,7 +479,7 @@ class Store:
                                       item.who, now))
             for hw in item.households:
                 h, digest, is_new = hw.household, hw.digest, hw.new
-                old_h = None if is_new else self._household_json(h.id)
+                old_h = None if is_new else self.record_json("household", h.id)
                 if not is_new:
                     replaced_overrides.append((h.id,))
                 counts = [h.residents.get(c, 0) for c in cfg.cells]
@@ -542,19 +542,14 @@ class Store:
             f"INSERT INTO household ({', '.join(names)}) VALUES ({','.join('?' * len(names))}) "
             f"ON CONFLICT (id) DO UPDATE SET {updates}", rows)
 
-    def _dwelling_json(self, dwelling_id: str) -> dict[str, Any] | None:
-        d = self.load_dwelling(dwelling_id, with_households=False)
-        return None if d is None else dwelling_to_json(d, self.config, with_households=False)
-
-    def _household_json(self, household_id: str) -> dict[str, Any] | None:
-        row = self.conn.execute("SELECT dwelling_id FROM household WHERE id = ?",
-                                (household_id,)).fetchone()
-        if row is None:
-            return None
-        for dwelling_id, h in self._households("h.id = ?", (household_id,)):
-            out = household_to_json(h, self.config)
-            out["dwelling"] = dwelling_id
-            return out
+    def record_json(self, record_type: str, record_id: str) -> dict[str, Any] | None:
+        """The JSON form of a stored dwelling (listing line and visits) or household (with its
+        dwelling's id), or None when there is no such record."""
+        if record_type == "dwelling":
+            d = self.load_dwelling(record_id, with_households=False)
+            return None if d is None else dwelling_to_json(d, self.config, with_households=False)
+        for dwelling_id, h in self._households("h.id = ?", (record_id,)):
+            return {**household_to_json(h, self.config), "dwelling": dwelling_id}
         return None
 
     def _households(self, where: str, params: Sequence[Any]) -> list[tuple[str, Household]]:
