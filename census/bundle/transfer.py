@@ -142,17 +142,21 @@ class Opened:
 
 
 def _open(store: Store, path: Path, kind: str, data: bytes) -> Opened:
-    """Check who sent it (a trusted peer), then verify and decrypt it."""
+    """Check who sent it (a trusted peer), then verify and decrypt it (the signature is
+    checked once, in `open_sealed`; before a refusal it is checked first, so that a damaged
+    file is called damaged)."""
     try:
-        claimed = verify_signature(data)
+        claimed = read_header(data)
         sender = exchange.peer_by_sign_key(store, claimed.sender_key.sign)
         if sender is None:
+            verify_signature(data)  # a damaged file reads as damage, not as a stranger's
             code = claimed.header.get("sender")
             raise _fail(path, _("it is signed by a key this database does not know (user {code}, "
                                 "fingerprint {fp}). Only files from users you assigned work to, "
                                 "or from your supervisor, are accepted.").format(
                 code=str(code)[:40], fp=claimed.sender_key.fingerprint()))
         if sender.status == "revoked":
+            verify_signature(data)
             raise _fail(path, _("it is signed by {code}, whose key was revoked here; it is not "
                                 "accepted.").format(code=sender.code))
         header, payload = open_sealed(data, keypair(store),
