@@ -645,7 +645,7 @@ def audit_verify(db_path: Path | None, passphrase_file: Path | None, as_json: bo
 
 
 # The field-operation commands live in their own module; importing it registers them.
-from census import cli_transfer  # noqa: E402, F401
+from census import cli_tables, cli_transfer  # noqa: E402, F401
 
 
 def main() -> None:

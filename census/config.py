@@ -54,6 +54,21 @@ adult_age = 15
 max_callbacks_without_contact = 3
 # Longest dwelling locator in characters (at most 60).
 locator_max_length = 60
+
+[disclosure]
+# How published tables of persons and households are protected (README, "Protected tables"):
+# "rr3" rounds every count to a multiple of 3; "ckm" adds small noise from a perturbation table.
+method = "rr3"
+# An area with fewer usual residents or fewer households than this is never published alone:
+# it is combined with the other small areas of the same parent (the UK's output areas use 100
+# persons and 40 households).
+min_persons = 100
+min_households = 40
+# "ckm" only: the largest change to a count, the variance of the changes, and the threshold:
+# counts 1 .. threshold are never published (they become 0 or more than the threshold).
+ckm_max_change = 5
+ckm_variance = 3.0
+ckm_threshold = 2
 """
 
 
@@ -96,6 +111,23 @@ class RuleThresholds:
     locator_max_length: int = LOCATOR_HARD_LIMIT
 
 
+METHODS = ("rr3", "ckm")
+"""Protection methods a survey config may choose for published tables."""
+
+
+@dataclass(frozen=True)
+class Disclosure:
+    """How published tables are protected (DESIGN §6): the method, the smallest area published
+    alone, and the cell key method's parameters (D, V, js in the sdcTools notation)."""
+
+    method: str = "rr3"
+    min_persons: int = 100
+    min_households: int = 40
+    ckm_max_change: int = 5
+    ckm_variance: float = 3.0
+    ckm_threshold: int = 2
+
+
 @dataclass(frozen=True)
 class SurveyConfig:
     """Everything that defines the shape of the data of one survey."""
@@ -106,6 +138,7 @@ class SurveyConfig:
     age_bands: tuple[AgeBand, ...]
     max_household_size: int
     rules: RuleThresholds = field(default_factory=RuleThresholds)
+    disclosure: Disclosure = field(default_factory=Disclosure)
 
     @cached_property
     def cells(self) -> tuple[tuple[str, str], ...]:
@@ -119,7 +152,12 @@ class SurveyConfig:
 
     def canonical_json(self) -> str:
         """A stable JSON form: two configs are the same survey when these strings are equal."""
-        return json.dumps(asdict(self), sort_keys=True, separators=(",", ":"))
+        data = asdict(self)
+        if self.disclosure == Disclosure():
+            # Databases made before [disclosure] existed keep their digest: the default is
+            # left out of the canonical form, so it compares equal to theirs.
+            del data["disclosure"]
+        return json.dumps(data, sort_keys=True, separators=(",", ":"))
 
     def digest(self) -> str:
         """Short SHA-256 of the canonical form, shown when configs differ."""
@@ -136,6 +174,7 @@ class SurveyConfig:
             age_bands=tuple(AgeBand(**b) for b in raw["age_bands"]),
             max_household_size=raw["max_household_size"],
             rules=RuleThresholds(**raw["rules"]),
+            disclosure=Disclosure(**raw.get("disclosure", {})),
         )
 
 
@@ -152,6 +191,8 @@ _ALLOWED: dict[str, set[str]] = {
         "max_callbacks_without_contact",
         "locator_max_length",
     },
+    "disclosure": {"method", "min_persons", "min_households", "ckm_max_change", "ckm_variance",
+                   "ckm_threshold"},
 }
 
 
@@ -229,6 +270,7 @@ def parse_config(text: str, source: str = "config") -> SurveyConfig:
     areas = {**default["areas"], **raw.get("areas", {})}
     persons = {**default["persons"], **raw.get("persons", {})}
     rules = {**default["rules"], **raw.get("rules", {})}
+    disclosure = {**default["disclosure"], **raw.get("disclosure", {})}
 
     name = survey["name"]
     if not isinstance(name, str) or not 0 < len(name) <= 120:
@@ -281,7 +323,36 @@ def parse_config(text: str, source: str = "config") -> SurveyConfig:
                           .format(where=where, age=thresholds.adult_age,
                                   starts=", ".join(str(b.low) for b in bands)))
     return SurveyConfig(name=name, levels=tuple(levels), sexes=tuple(sexes),
-                        age_bands=bands, max_household_size=max_size, rules=thresholds)
+                        age_bands=bands, max_household_size=max_size, rules=thresholds,
+                        disclosure=parse_disclosure(disclosure, f"{source}: [disclosure]"))
+
+
+def parse_disclosure(section: dict[str, Any], where: str) -> Disclosure:
+    """The [disclosure] section; the cell key parameters are checked by building their
+    perturbation table's rules (a set the sdcTools reference refuses is refused here)."""
+    method = section["method"]
+    if method not in METHODS:
+        raise ConfigError(_('{where}: method must be "rr3" or "ckm", not {value!r}.')
+                          .format(where=where, value=method))
+    variance = section["ckm_variance"]
+    if isinstance(variance, bool) or not isinstance(variance, int | float) \
+            or not 0 < variance <= 100:
+        raise ConfigError(_("{where}: ckm_variance must be a number above 0 and at most 100, "
+                            "not {value!r}.").format(where=where, value=variance))
+    found = Disclosure(
+        method=method,
+        min_persons=_int(section, "min_persons", 100, 1, 1_000_000, where),
+        min_households=_int(section, "min_households", 40, 1, 1_000_000, where),
+        ckm_max_change=_int(section, "ckm_max_change", 5, 1, 20, where),
+        ckm_variance=float(variance),
+        ckm_threshold=_int(section, "ckm_threshold", 2, 0, 19, where),
+    )
+    from census.privacy.ptable import check_parameters
+
+    problem = check_parameters(found.ckm_max_change, found.ckm_variance, found.ckm_threshold)
+    if problem:
+        raise ConfigError(f"{where}: {problem}")
+    return found
 
 
 def default_config() -> SurveyConfig:

@@ -483,6 +483,22 @@ def _check_params(D: int, V: float, js: int) -> None:
         )
 
 
+def check_parameters(D: int, V: float, js: int) -> str | None:
+    """Why (D, V, js) cannot make a ptable, or None when it can (cheap: no table is built)."""
+    try:
+        _check_params(D, V, js)
+        for count in range(1, D + js + 2):
+            values = support(count, D, js)
+            floor = min_variance_mean_zero(values)
+            if floor >= V:
+                return (f"the variance V={V:g} is too small for D={D}, js={js}: a count of "
+                        f"{count} may only move by {list(values)}, and any unbiased mix of "
+                        f"those has variance >= {floor:g} (sdcTools ptable refuses this too)")
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
 def _is_monotone(dist: Mapping[int, float]) -> bool:
     """sdcTools' ``mono`` constraint: p non-decreasing over allowed v < 0 up to v = 0."""
     if 0 not in dist:

@@ -264,6 +264,46 @@ def create_transfer_tables(db: Database) -> None:
         db.execute(sql)
 
 
+OVERRIDE_REASONS = ("correction", "late_forms", "boundary_change", "method_change")
+"""Why a changed area may be published again (`--override-release`): codes, never free text."""
+
+
+def create_release_tables(db: Database) -> None:
+    """The release ledger (issue 5): every export of tables, and per published unit and table
+    the digest of the exact data behind it, so that a second release of an area whose data
+    changed (a differencing risk) is refused unless overridden, and the override is logged.
+    Digests of exact counts stay here; they are never written into a published file."""
+    methods = "'rr3', 'ckm', 'none'"
+    reasons = ", ".join(f"'{r}'" for r in OVERRIDE_REASONS)
+    statements = [
+        f"""CREATE TABLE release (
+  seq INTEGER PRIMARY KEY,
+  id TEXT NOT NULL CHECK (length(id) = 10 AND id GLOB 'R-*'
+                          AND NOT substr(id, 3) GLOB '*[^0-9A-F]*'),
+  created_at TEXT NOT NULL,
+  user TEXT NOT NULL {_code('user')},
+  level TEXT NOT NULL CHECK (length(level) <= 20),
+  method TEXT NOT NULL CHECK (method IN ({methods})),
+  ptable TEXT CHECK (ptable IS NULL OR length(ptable) = 64),
+  tables TEXT NOT NULL CHECK (length(tables) <= 40),
+  format TEXT NOT NULL CHECK (format IN ('csv', 'json', 'parquet')),
+  units INTEGER NOT NULL CHECK (units >= 0),
+  content TEXT NOT NULL CHECK (length(content) = 64),
+  override TEXT CHECK (override IS NULL OR override IN ({reasons}))
+) STRICT""",
+        "CREATE INDEX release_content ON release (content)",
+        """CREATE TABLE release_unit (
+  seq INTEGER NOT NULL REFERENCES release (seq),
+  unit TEXT NOT NULL CHECK (length(unit) <= 50),
+  tbl TEXT NOT NULL CHECK (tbl IN ('persons', 'households', 'dwellings')),
+  digest TEXT NOT NULL CHECK (length(digest) = 64),
+  PRIMARY KEY (unit, tbl, seq)
+) STRICT""",
+    ]
+    for sql in statements:
+        db.execute(sql)
+
+
 def migrations(config: SurveyConfig) -> Migrations:
     """The migration set of a census database whose survey config is `config`."""
     m = Migrations("census")
@@ -275,5 +315,9 @@ def migrations(config: SurveyConfig) -> Migrations:
     @m(name="0002_transfers")
     def transfers(db: Database) -> None:
         create_transfer_tables(db)
+
+    @m(name="0003_releases")
+    def releases(db: Database) -> None:
+        create_release_tables(db)
 
     return m

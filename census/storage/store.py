@@ -822,13 +822,19 @@ END"""
         """Per area (at `level`, or each household's own area): the counts and the key sums of
         every grid cell over its completed (or approved) households, streamed from one
         GROUP BY (DESIGN §6 and §9)."""
+        for area, _households, counts, keys in self.person_totals(areas, level):
+            yield area, counts, keys
+
+    def person_totals(self, areas: Sequence[str] | None = None, level: str | None = None
+                      ) -> Iterator[tuple[str, int, list[int], list[int]]]:
+        """As `person_sums`, with the number of households counted in each area first."""
         sums = ", ".join(f"sum(h.{c})" for c in (*self.counts, *self.keys))
         with_, area_expr, rest, params = self._tabulation(level, areas)
         n = len(self.counts)
         for row in self.conn.execute(
-                f"{with_}SELECT {area_expr}, {sums} FROM household h {rest} "
+                f"{with_}SELECT {area_expr}, count(*), {sums} FROM household h {rest} "
                 f"GROUP BY {area_expr} ORDER BY {area_expr}", params):
-            yield row[0], list(row[1:1 + n]), list(row[1 + n:])
+            yield row[0], row[1], list(row[2:2 + n]), list(row[2 + n:])
 
     def dwelling_outcomes(self, areas: Sequence[str] | None = None, level: str | None = None
                           ) -> Iterator[tuple[str, str, int]]:

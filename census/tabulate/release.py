@@ -1,0 +1,257 @@
+"""What a release publishes: which areas, combined how, protected how, in which rows. Pure.
+
+The store hands over, per area at the publication level, exact sums (counts and cell keys);
+this module decides the publication units (DESIGN §6: only closed areas; an area below the
+minimum size is combined with the other small areas of its parent, never published alone),
+sums the members of each unit (counts and keys compose by addition, so a unit's cells and
+margins are still computed from records), applies the protection method to every cell of the
+persons and households tables, and lays out the rows of the three tables. The dwellings table
+is operational and exact.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from census.config import SurveyConfig
+from census.domain.model import Outcome
+from census.privacy.ptable import PTable
+from census.privacy.ptable import apply as ckm_apply
+from census.privacy.rounding import rr3
+from census.tabulate import households as hh_table
+from census.tabulate import persons as person_table
+
+TABLES = ("persons", "households", "dwellings")
+PROTECTED = frozenset({"persons", "households"})
+"""Tables of people and households: protected. The dwellings table is exact (DESIGN §6)."""
+METHODS = ("rr3", "ckm", "none")
+TOTAL = "total"
+"""The category of a margin in published files ("all sexes", "all ages", "all sizes")."""
+COMBINED = ":other"
+"""Suffix of a unit that combines the small areas of one parent: "R01-D01:other"."""
+OUTCOMES = (*[str(o) for o in Outcome], "not_visited")
+MOD = 2**32
+
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "persons": ("area", "level", "sex", "age_band", "persons"),
+    "households": ("area", "level", "size", "households"),
+    "dwellings": ("area", "level", "listed", *OUTCOMES, "response_rate"),
+}
+
+
+# -------------------------------------------------------------------------- geography
+
+
+@dataclass(frozen=True)
+class Place:
+    """An area at the publication level: its code and its ancestors, parent first."""
+
+    code: str
+    ancestors: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Unit:
+    """What one row group of a published table stands for: one area, or the small areas of
+    one parent (or grandparent …) combined."""
+
+    code: str
+    members: tuple[str, ...]
+
+    @property
+    def combined(self) -> bool:
+        return self.code.endswith(COMBINED)
+
+
+@dataclass(frozen=True)
+class Units:
+    units: tuple[Unit, ...]
+    withheld: tuple[str, ...]
+    """Areas below the minimum even combined up to the top of the hierarchy: not published."""
+
+    def unit_of(self) -> dict[str, str]:
+        return {m: u.code for u in self.units for m in u.members}
+
+
+def plan_units(places: Sequence[Place], sizes: Mapping[str, tuple[int, int]],
+               min_persons: int, min_households: int) -> Units:
+    """Publication units of the closed `places`. `sizes` gives (persons, households) per place
+    (absent: 0, 0). A place at or above both minimums is a unit of its own; the others are
+    combined per parent, and a parent's group still below the minimum moves up to the
+    grandparent's group, and so on; what is still too small at the top is withheld.
+
+    The units depend only on the places and their sizes, never on which areas a user asked
+    for, so every release cuts the same areas the same way."""
+    def big(persons: int, households: int) -> bool:
+        return persons >= min_persons and households >= min_households
+
+    ancestors = {p.code: p.ancestors for p in places}
+    units = [Unit(p.code, (p.code,)) for p in places if big(*sizes.get(p.code, (0, 0)))]
+    pending = sorted(p.code for p in places if not big(*sizes.get(p.code, (0, 0))))
+    withheld: list[str] = []
+    depth = 0
+    while pending:
+        groups: dict[str, list[str]] = defaultdict(list)
+        for code in pending:
+            chain = ancestors[code]
+            if depth < len(chain):
+                groups[chain[depth]].append(code)
+            else:
+                withheld.append(code)
+        pending = []
+        for parent in sorted(groups):
+            members = groups[parent]
+            persons = sum(sizes.get(m, (0, 0))[0] for m in members)
+            households = sum(sizes.get(m, (0, 0))[1] for m in members)
+            if big(persons, households):
+                units.append(Unit(parent + COMBINED, tuple(sorted(members))))
+            else:
+                pending.extend(members)
+        pending.sort()
+        depth += 1
+    return Units(tuple(sorted(units, key=lambda u: u.code)), tuple(sorted(withheld)))
+
+
+# -------------------------------------------------------------------------- protection
+
+
+Protect = Callable[[int, int], int]
+
+
+def protector(method: str, ptable: PTable | None = None) -> Protect:
+    """The published value of a cell (count, cell key) under `method`."""
+    if method == "rr3":
+        return rr3
+    if method == "ckm":
+        if ptable is None:
+            raise ValueError("the cell key method needs a perturbation table")
+        table = ptable
+        return lambda count, key: ckm_apply(table, count, key)
+    if method == "none":
+        return lambda count, key: count
+    raise ValueError(f"unknown method {method!r}")
+
+
+# -------------------------------------------------------------------------- exact sums
+
+
+@dataclass
+class Sums:
+    """Exact sums of one unit, as they come from the store (keys not yet reduced)."""
+
+    households: int = 0
+    counts: list[int] = field(default_factory=list)
+    keys: list[int] = field(default_factory=list)
+    sizes: dict[int, tuple[int, int]] = field(default_factory=dict)
+    outcomes: dict[str, int] = field(default_factory=dict)
+
+    def add_persons(self, households: int, counts: Sequence[int], keys: Sequence[int]) -> None:
+        self.households += households
+        if not self.counts:
+            self.counts, self.keys = [0] * len(counts), [0] * len(keys)
+        self.counts = [a + b for a, b in zip(self.counts, counts, strict=True)]
+        self.keys = [a + b for a, b in zip(self.keys, keys, strict=True)]
+
+    def add_size(self, size: int, households: int, key: int) -> None:
+        n, k = self.sizes.get(size, (0, 0))
+        self.sizes[size] = (n + households, k + key)
+
+    def add_outcome(self, outcome: str, dwellings: int) -> None:
+        self.outcomes[outcome] = self.outcomes.get(outcome, 0) + dwellings
+
+
+def combine(units: Units, rows: Iterable[tuple[str, Callable[[Sums], None]]]
+            ) -> dict[str, Sums]:
+    """Sum per-place rows into their units: `rows` gives (place, how to add it)."""
+    unit_of = units.unit_of()
+    out: dict[str, Sums] = {u.code: Sums() for u in units.units}
+    for place, add in rows:
+        unit = unit_of.get(place)
+        if unit is not None:
+            add(out[unit])
+    return out
+
+
+# -------------------------------------------------------------------------- table rows
+
+
+Row = tuple[str | int | float | None, ...]
+
+
+def person_cells(config: SurveyConfig, unit: str, sums: Sums
+                 ) -> Iterator[person_table.PersonCell]:
+    n = len(config.cells)
+    counts = sums.counts or [0] * n
+    keys = sums.keys or [0] * n
+    yield from person_table.cells(config, [(unit, counts, keys)])
+
+
+def household_cells(unit: str, sums: Sums) -> Iterator[hh_table.HouseholdCell]:
+    rows = [(unit, size, n, k) for size, (n, k) in sorted(sums.sizes.items())]
+    if rows:
+        yield from hh_table.cells(rows)
+    else:
+        yield from hh_table.cells([(unit, 1, 0, 0)])
+
+
+def _label(code: str) -> str:
+    return TOTAL if code == person_table.ALL else code
+
+
+def person_rows(config: SurveyConfig, level: str, unit: str, sums: Sums, protect: Protect
+                ) -> Iterator[Row]:
+    for c in person_cells(config, unit, sums):
+        yield (unit, level, _label(c.sex), _label(c.band), protect(c.count, c.key))
+
+
+def household_rows(level: str, unit: str, sums: Sums, protect: Protect) -> Iterator[Row]:
+    for c in household_cells(unit, sums):
+        yield (unit, level, _label(c.size), protect(c.count, c.key))
+
+
+def dwelling_row(level: str, unit: str, sums: Sums) -> Row:
+    """Coverage, exact: listed, each last outcome, and the response rate (completed over
+    listed dwellings less vacant and not found, in percent, as in `census progress`)."""
+    o = sums.outcomes
+    listed = sum(o.values())
+    eligible = listed - o.get("vacant", 0) - o.get("not_found", 0)
+    rate = round(100 * o.get("completed", 0) / eligible, 1) if eligible > 0 else None
+    return (unit, level, listed, *(o.get(k, 0) for k in OUTCOMES), rate)
+
+
+def rows(table: str, config: SurveyConfig, level: str, unit: str, sums: Sums, protect: Protect
+         ) -> Iterator[Row]:
+    if table == "persons":
+        yield from person_rows(config, level, unit, sums, protect)
+    elif table == "households":
+        yield from household_rows(level, unit, sums, protect)
+    else:
+        yield dwelling_row(level, unit, sums)
+
+
+# -------------------------------------------------------------------------- digests
+
+
+def exact_digest(table: str, config: SurveyConfig, unit: Unit, sums: Sums) -> str:
+    """SHA-256 of everything a unit contributes to one table before protection (members,
+    counts, and cell keys, which change with any person added or removed). Kept in the ledger
+    only: a digest of small true counts must never be published."""
+    if table == "persons":
+        data: object = [[c.sex, c.band, c.count, c.key] for c in person_cells(config, "", sums)]
+    elif table == "households":
+        data = [[c.size, c.count, c.key] for c in household_cells("", sums)]
+    else:
+        data = sorted(sums.outcomes.items())
+    text = json.dumps([unit.members, data], separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def release_digest(parts: Mapping[str, object]) -> str:
+    """SHA-256 of what fixes every published value: two exports with the same digest publish
+    the same files."""
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, separators=(",", ":"))
+                          .encode()).hexdigest()

@@ -1,0 +1,40 @@
+"""A supervisor's database with a synthetic population (the demo generator), most areas closed:
+what protected tables are exported from."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from census import demo
+from census.config import SurveyConfig, default_config
+from census.domain.model import Role
+from census.forms import store_dwellings
+from census.storage import exchange
+from census.storage.store import Store
+
+NOW = datetime(2026, 11, 28, 12, 0)
+PASSPHRASE = "tables"
+
+
+def supervisor(path: Path, households: int = 1500, config: SurveyConfig | None = None,
+               keep_open: int = 1, seed: int = 2026) -> Store:
+    """A supervisor store holding the demo population; every enumeration area but the last
+    `keep_open` is closed."""
+    cfg = config or default_config()
+    plan = demo.plan(cfg, households)
+    store = Store.create(path, PASSPHRASE, cfg, Role.SUPERVISOR, "S01")
+    store.import_areas(plan.areas, "S01")
+    problems: list[str] = []
+    with store.bulk():
+        store_dwellings(store, demo.dwellings(cfg, plan, NOW, seed=seed), now=NOW,
+                        sink=lambda line, p: problems.append(str(p)))
+    assert not problems, problems[:3]
+    eas = sorted(a.code for a in plan.areas if a.level == cfg.levels[-1])
+    for code in eas[:len(eas) - keep_open]:
+        exchange.close_area(store, code, "S01")
+    return store
+
+
+def eas(store: Store) -> list[str]:
+    return sorted(a.code for a in store.areas() if a.level == store.config.levels[-1])
