@@ -74,7 +74,7 @@ def export_tables(db_path: Path | None, passphrase_file: Path | None, as_json: b
         return
     if report.again:
         click.echo(_("Release {release} again (the same data, method and areas as on {at}): "
-                     "the files are identical.").format(release=report.release,
+                     "every published value is the same.").format(release=report.release,
                                                         at=report.released_at[:10]))
     else:
         click.echo(_("Release {release}: {units} areas written to {out}.").format(

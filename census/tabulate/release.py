@@ -19,9 +19,7 @@ from dataclasses import dataclass, field
 
 from census.config import SurveyConfig
 from census.domain.model import Outcome
-from census.privacy.ptable import PTable
-from census.privacy.ptable import apply as ckm_apply
-from census.privacy.rounding import rr3
+from census.privacy.ptable import ONS_PCV_LIMIT, ONS_WRAP_PERIOD, ONS_WRAP_START, PTable
 from census.tabulate import households as hh_table
 from census.tabulate import persons as person_table
 
@@ -123,14 +121,35 @@ Protect = Callable[[int, int], int]
 
 
 def protector(method: str, ptable: PTable | None = None) -> Protect:
-    """The published value of a cell (count, cell key) under `method`."""
+    """The published value of a cell (count, cell key) under `method`: the same results as
+    `census.privacy.rr3` and `census.privacy.ptable.apply` (tests hold them equal), without
+    their argument checks, which the store's integers need not pass once per cell."""
     if method == "rr3":
-        return rr3
+        two_thirds = 2 * MOD
+
+        def rounded(count: int, key: int) -> int:
+            r = count % 3
+            if r == 0:
+                return count
+            low = 3 * key < two_thirds
+            if r == 1:
+                return count - 1 if low else count + 2
+            return count + 1 if low else count - 2
+
+        return rounded
     if method == "ckm":
         if ptable is None:
             raise ValueError("the cell key method needs a perturbation table")
-        table = ptable
-        return lambda count, key: ckm_apply(table, count, key)
+        rows, ckeys = ptable.rows, ptable.ckey_range
+
+        def perturbed(count: int, key: int) -> int:
+            if count == 0:
+                return 0
+            pcv = count if count <= ONS_PCV_LIMIT else \
+                (count - 1) % ONS_WRAP_PERIOD + ONS_WRAP_START
+            return count + rows.get((pcv, key % ckeys), 0)
+
+        return perturbed
     if method == "none":
         return lambda count, key: count
     raise ValueError(f"unknown method {method!r}")
@@ -204,8 +223,23 @@ def _label(code: str) -> str:
 
 def person_rows(config: SurveyConfig, level: str, unit: str, sums: Sums, protect: Protect
                 ) -> Iterator[Row]:
-    for c in person_cells(config, unit, sums):
-        yield (unit, level, _label(c.sex), _label(c.band), protect(c.count, c.key))
+    """The rows of `person_table.cells` (inner cells, sex margins, age margins, total; the
+    same counts and keys, tests hold them equal), built from plain lists: this runs once per
+    published cell."""
+    sexes = [x.code for x in config.sexes]
+    bands = [b.code for b in config.age_bands]
+    nb = len(bands)
+    counts = sums.counts or [0] * len(config.cells)
+    keys = sums.keys or [0] * len(config.cells)
+    for i, sex in enumerate(sexes):
+        for j, band in enumerate(bands):
+            yield (unit, level, sex, band, protect(counts[i * nb + j], keys[i * nb + j] % MOD))
+    for i, sex in enumerate(sexes):
+        part = slice(i * nb, (i + 1) * nb)
+        yield (unit, level, sex, TOTAL, protect(sum(counts[part]), sum(keys[part]) % MOD))
+    for j, band in enumerate(bands):
+        yield (unit, level, TOTAL, band, protect(sum(counts[j::nb]), sum(keys[j::nb]) % MOD))
+    yield (unit, level, TOTAL, TOTAL, protect(sum(counts), sum(keys) % MOD))
 
 
 def household_rows(level: str, unit: str, sums: Sums, protect: Protect) -> Iterator[Row]:
@@ -241,7 +275,8 @@ def exact_digest(table: str, config: SurveyConfig, unit: Unit, sums: Sums) -> st
     counts, and cell keys, which change with any person added or removed). Kept in the ledger
     only: a digest of small true counts must never be published."""
     if table == "persons":
-        data: object = [[c.sex, c.band, c.count, c.key] for c in person_cells(config, "", sums)]
+        # The inner cells' exact counts and key sums fix every margin too.
+        data: object = [sums.households, sums.counts, [k % MOD for k in sums.keys]]
     elif table == "households":
         data = [[c.size, c.count, c.key] for c in household_cells("", sums)]
     else:

@@ -74,6 +74,7 @@ class DashboardScreen(CensusScreen):
         Binding("e", f"show('{BY_ENUMERATOR}')", _("By enumerator"),
                 id="dashboard.enumerators", show=False),
         Binding("v", "review", _("Review queue"), id="dashboard.review"),
+        Binding("x", "export", _("Publish tables"), id="dashboard.export"),
         Binding("r", "refresh", _("Refresh"), id="dashboard.refresh"),
         Binding("pagedown", "page(1)", _("Next page"), id="dashboard.next_page", priority=True,
                 show=False),
@@ -197,6 +198,11 @@ class DashboardScreen(CensusScreen):
 
     def action_review(self) -> None:
         self.app.push_screen(ReviewScreen())
+
+    def action_export(self) -> None:
+        from census.tui.export import ExportScreen
+
+        self.app.push_screen(ExportScreen())
 
 
 class ReviewScreen(CensusScreen):

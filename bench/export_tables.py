@@ -1,0 +1,192 @@
+"""Benchmark: export of the protected persons table against a plain GROUP BY of the same counts.
+
+Setup (not timed): a supervisor database made with the demo generator for a template of
+--template households (about 20 EAs), then copied in SQL (`INSERT … SELECT`, new ids, each
+copy on other EAs of the demo plan for --households) until it holds --households completed
+households; every area is closed. All in the real encrypted schema.
+
+Timed, in the same run on the same database, each in a fresh child process (so peak RSS is that
+export's own):
+
+* plain: `SELECT area, count(*), sum(n_00) … sum(n_15) FROM household WHERE status IN
+  ('complete', 'approved') GROUP BY area`, every row fetched: the same counts, unprotected,
+  with nothing written;
+* census rr3 and census ckm: `census.export.export(... level="ea", tables=("persons",))`,
+  everything a user's `census export tables --tables persons` does after opening the database:
+  ledger check, areas and units, the GROUP BY with cell keys, protection, the CSV file and
+  metadata.json written and fsynced, the release recorded (the ckm run also builds its ptable).
+
+Goal: census time <= 2x plain time, for both methods; peak RSS flat as households grow (the
+same export over 10%, 50% and 100% of the areas, one child each).
+
+    .venv/bin/python bench/export_tables.py                       # 1,000,000 households
+    .venv/bin/python bench/export_tables.py --households 100000   # quick
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+PASSPHRASE = "bench-export"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def build(db: Path, households: int, template: int) -> dict[str, Any]:
+    from datetime import datetime
+
+    from census import demo
+    from census.config import default_config
+    from census.domain.model import Role
+    from census.forms import store_dwellings
+    from census.storage.store import Store
+
+    cfg = default_config()
+    plan = demo.plan(cfg, int(households * 1.35))  # areas for that many completed
+    small = demo.plan(cfg, template)
+    store = Store.create(db, PASSPHRASE, cfg, Role.SUPERVISOR, "S01")
+    store.import_areas(plan.areas, "S01")
+    now = datetime(2026, 11, 28, 12, 0)
+    with store.bulk():
+        store_dwellings(store, demo.dwellings(cfg, small, now), now=now,
+                        sink=lambda line, p: None)
+    conn = store.conn
+    eas = [a.code for a in plan.areas if a.level == cfg.levels[-1]]
+    tmpl = [r[0] for r in conn.execute("SELECT DISTINCT area FROM dwelling ORDER BY area")]
+    have = conn.execute("SELECT count(*) FROM household WHERE status = 'complete'").fetchone()[0]
+    copies = max(0, -(-households // have) - 1)
+    copies = min(copies, len(eas) // len(tmpl) - 1)
+    conn.execute("CREATE TEMP TABLE m (k INTEGER, old TEXT, new TEXT)")
+    conn.executemany("INSERT INTO m VALUES (?, ?, ?)",
+                     [(k, old, eas[k * len(tmpl) + j]) for k in range(1, copies + 1)
+                      for j, old in enumerate(tmpl)])
+
+    def cols(table: str) -> list[str]:
+        return [r[1] for r in conn.execute(f"PRAGMA table_info({table})")]
+
+    def copy(table: str, id_cols: tuple[str, ...], area_col: str | None, join: str) -> None:
+        exprs = []
+        for c in cols(table):
+            if c in id_cols:
+                exprs.append(f"printf('%08x', m.k) || substr(t.{c}, 9)")
+            elif c == area_col:
+                exprs.append("m.new")
+            else:
+                exprs.append(f"t.{c}")
+        conn.execute(f"INSERT INTO {table} SELECT {', '.join(exprs)} FROM {table} t {join}")
+
+    started = time.perf_counter()
+    if not conn.in_transaction:
+        conn.execute("BEGIN")
+    copy("dwelling", ("id",), "area", "JOIN m ON m.old = t.area")
+    copy("visit", ("dwelling_id",), None,
+         "JOIN dwelling d ON d.id = t.dwelling_id JOIN m ON m.old = d.area")
+    copy("household", ("id", "dwelling_id"), "area", "JOIN m ON m.old = t.area")
+    conn.execute("UPDATE area SET status = 'closed'")
+    conn.execute("COMMIT")
+    total = conn.execute("SELECT count(*) FROM household WHERE status IN ('complete', "
+                         "'approved')").fetchone()[0]
+    used = conn.execute("SELECT count(DISTINCT area) FROM household").fetchone()[0]
+    store.close()
+    return {"households": total, "eas": used, "copy_s": time.perf_counter() - started}
+
+
+def child(kind: str, db: str, out: str, areas: str | None) -> None:
+    """One measurement in this process: prints JSON with seconds and peak RSS."""
+    from census.export import Request, export
+    from census.storage.store import Store
+
+    store = Store.open(Path(db), PASSPHRASE)
+    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.perf_counter()
+    if kind == "plain":
+        sums = ", ".join(f"sum({c})" for c in store.counts)
+        rows = store.conn.execute(
+            f"SELECT area, count(*), {sums} FROM household WHERE status IN ('complete', "
+            "'approved') GROUP BY area ORDER BY area").fetchall()
+        n = len(rows)
+    else:
+        request = Request(level="ea", tables=("persons",), method=kind,
+                          areas=tuple(areas.split(",")) if areas else None)
+        report = export(store, request, Path(out))
+        n = dict(report.files)["persons"]
+    seconds = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    store.close()
+    print(json.dumps({"seconds": seconds, "rows": n, "rss0_kib": rss0, "peak_kib": peak}))
+
+
+def measure(kind: str, db: Path, out: Path, areas: list[str] | None = None) -> dict[str, Any]:
+    done = subprocess.run([sys.executable, __file__, "--child", kind, str(db), str(out),
+                           ",".join(areas or [])], capture_output=True, text=True, check=True)
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--households", type=int, default=1_000_000)
+    parser.add_argument("--template", type=int, default=20_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        kind, db, out, areas = args.child
+        child(kind, db, out, areas or None)
+        return 0
+    folder = Path(tempfile.mkdtemp(prefix="census-bench-export-"))
+    try:
+        db = folder / "s.db"
+        t = time.perf_counter()
+        info = build(db, args.households, args.template)
+        print(f"database: {info['households']:,} completed households in {info['eas']:,} EAs "
+              f"(built in {time.perf_counter() - t:.0f} s; SQL copy {info['copy_s']:.0f} s)")
+        measure("plain", db, folder / "warm")  # warm the page cache for everyone
+        best: dict[str, dict[str, Any]] = {}
+        for round_ in range(args.repeat):
+            for kind in ("plain", "rr3", "ckm"):
+                got = measure(kind, db, folder / f"{kind}-{round_}")
+                if kind not in best or got["seconds"] < best[kind]["seconds"]:
+                    best[kind] = got
+        plain = best["plain"]["seconds"]
+        print(f"{'run':<8}{'best of ' + str(args.repeat):>14}{'ratio':>9}{'rows':>10}"
+              f"{'peak RSS':>12}")
+        ok = True
+        for kind in ("plain", "rr3", "ckm"):
+            b = best[kind]
+            ratio = b["seconds"] / plain
+            ok = ok and (kind == "plain" or ratio <= 2.0)
+            print(f"{kind:<8}{b['seconds']:>13.2f}s{ratio:>8.2f}x{b['rows']:>10,}"
+                  f"{b['peak_kib'] / 1024:>10.1f}MB")
+        print(f"goal census <= 2x plain GROUP BY: {'met' if ok else 'MISSED'}")
+        from census.storage.store import Store
+
+        store = Store.open(db, PASSPHRASE)
+        eas = sorted(r[0] for r in store.conn.execute("SELECT DISTINCT area FROM household"))
+        store.close()
+        peaks = []
+        for share in (0.1, 0.5, 1.0):
+            subset = eas[:max(1, int(len(eas) * share))]
+            got = measure("rr3", db, folder / f"mem-{share}", subset if share < 1 else None)
+            peaks.append(got["peak_kib"] / 1024)
+            print(f"memory: rr3 over {share:>4.0%} of the EAs ({len(subset):,}): peak RSS "
+                  f"{got['peak_kib'] / 1024:.1f} MB, {got['seconds']:.2f} s")
+        print(f"memory growth from 10% to 100% of the households: "
+              f"{peaks[-1] - peaks[0]:+.1f} MB")
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,100 @@
+"""The supervisor's export screen driven with Pilot: preview shows the protected values that
+will be written, export writes them with a progress bar, and a refusal is shown, not raised."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+from pathlib import Path
+
+from textual.pilot import Pilot
+from textual.widgets import DataTable, Input, ProgressBar, Select
+
+from census.export import Request, plan_export, releases
+from census.storage.store import Store
+from census.tui.app import CensusApp
+from census.tui.export import ExportScreen
+from census.tui.supervisor import DashboardScreen
+from tests.export.fixtures import NOW, PASSPHRASE, eas, supervisor
+
+
+def test_preview_then_export_writes_what_was_shown(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    supervisor(db, households=800).close()
+    out = tmp_path / "tables"
+    seen: dict[str, object] = {}
+
+    async def run() -> None:
+        app = CensusApp(db, PASSPHRASE, clock=lambda: NOW)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.pause()
+            assert isinstance(app.screen, DashboardScreen)
+            await pilot.press("x")
+            await pilot.pause()
+            screen = app.screen
+            assert isinstance(screen, ExportScreen)
+            screen.query_one("#method", Select).value = "ckm"
+            screen.query_one("#out", Input).value = str(out)
+            await pilot.press("ctrl+p")
+            await pilot.pause()
+            table = screen.query_one("#preview", DataTable)
+            seen["preview"] = [table.get_row_at(i) for i in range(table.row_count)]
+            seen["summary"] = str(screen.query_one("#summary").render())
+            seen["title"] = str(screen.query_one("#table-title").render())
+            await pilot.press("ctrl+t")
+            await pilot.pause()
+            seen["households_title"] = str(screen.query_one("#table-title").render())
+            await pilot.press("ctrl+s")
+            await pilot.pause(0.5)
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            seen["after"] = str(screen.query_one("#summary").render())
+            seen["bar"] = screen.query_one("#progress", ProgressBar).percentage
+            # A second export into the same folder is refused on screen, nothing raised.
+            await pilot.press("ctrl+s")
+            await pilot.pause(0.5)
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            seen["refused"] = str(screen.query_one("#summary").render())
+
+    asyncio.run(run())
+    assert "ckm" in str(seen["summary"]) and "Left out, still open: 1" in str(seen["summary"])
+    assert "Persons by sex and age" in str(seen["title"]) and "protected" in str(seen["title"])
+    assert "Households by size" in str(seen["households_title"])
+    assert "written to" in str(seen["after"]) and seen["bar"] == 1.0
+    assert "already holds files" in str(seen["refused"])
+    with open(out / "persons.csv", newline="") as f:
+        written = [list(r.values()) for r in csv.DictReader(f)]
+    preview = seen["preview"]
+    assert isinstance(preview, list) and preview
+    assert written[:len(preview)] == [list(r) for r in preview]
+    store = Store.open(db, PASSPHRASE)
+    try:
+        (entry,) = releases(store)
+        assert entry["method"] == "ckm"
+        again = plan_export(store, Request(level="ea", method="ckm"))
+        assert again.previous is not None and again.previous[0] == entry["id"]
+        assert len(eas(store)) - 1 == len(again.units)
+    finally:
+        store.close()
+
+
+def test_a_refused_request_is_shown_in_words(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    supervisor(db, households=300, keep_open=3).close()  # every area still open
+    shown: list[str] = []
+
+    async def run() -> None:
+        app = CensusApp(db, PASSPHRASE, clock=lambda: NOW)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.pause()
+            await pilot.press("x", "ctrl+p")
+            await pilot.pause()
+            shown.append(str(app.screen.query_one("#summary").render()))
+            await pilot.press("escape")
+            await pilot.pause()
+            shown.append(type(app.screen).__name__)
+
+    asyncio.run(run())
+    assert shown[0].startswith("✗") and "No closed area to publish" in shown[0]
+    assert shown[1] == "DashboardScreen"
