@@ -360,11 +360,16 @@ def config_cmd() -> None:
 @db_options
 @click.option("--households", default=400, show_default=True,
               type=click.IntRange(1, 2_000_000), help="About how many households to create.")
-def demo(db_path: Path | None, passphrase_file: Path | None, households: int) -> None:
+@click.option("--role", type=click.Choice(["enumerator", "supervisor"]), default="enumerator",
+              show_default=True, help="Whose database: a supervisor's demo has every finished "
+              "area closed, ready for `census export tables`.")
+def demo(db_path: Path | None, passphrase_file: Path | None, households: int,
+         role: str = "enumerator") -> None:
     """Create a demo database with a synthetic population in a few enumeration areas.
 
     Uses CENSUS_PASSPHRASE (or --passphrase-file) when given, else the passphrase `demo`,
-    which it prints. Scales to 1,000,000 households for benchmarks.
+    which it prints. Scales to 1,000,000 households for benchmarks. With --role supervisor
+    every area but the last (still being worked) is closed.
     """
     from census import demo as demo_mod
     from census.config import default_config
@@ -386,7 +391,9 @@ def demo(db_path: Path | None, passphrase_file: Path | None, households: int) ->
     phrase = get_passphrase(passphrase_file) if given else DEMO_PASSPHRASE
     config = default_config()
     plan = demo_mod.plan(config, households)
-    store = Store.create(path, phrase, config, Role.ENUMERATOR, plan.enumerator)
+    supervisor = role == "supervisor"
+    store = Store.create(path, phrase, config, Role.SUPERVISOR if supervisor else Role.ENUMERATOR,
+                         "S01" if supervisor else plan.enumerator)
     problems: list[str] = []
     try:
         store.import_areas(plan.areas, plan.enumerator)
@@ -396,6 +403,12 @@ def demo(db_path: Path | None, passphrase_file: Path | None, households: int) ->
         if problems:
             raise click.ClickException(_("The demo generator made invalid records: {first}")
                                        .format(first=problems[0]))
+        if supervisor:
+            from census.storage import exchange
+
+            eas = sorted(a.code for a in plan.areas if a.level == config.levels[-1])
+            for code in eas[:-1]:
+                exchange.close_area(store, code, store.user)
     except BaseException:
         store.close()
         for suffix in ("", "-wal", "-shm"):

@@ -323,16 +323,19 @@ def plan_export(store: Store, request: Request, progress: Progress | None = None
 
 
 def _conflicts(store: Store, plan: Plan) -> list[Conflict]:
+    """Published units whose exact data differ from their last protected release (one read
+    of the ledger, the latest entry of each unit and table winning)."""
+    last: dict[tuple[str, str], tuple[str, str, str]] = {}
+    for unit, table, digest, release, at in store.conn.execute(
+            "SELECT u.unit, u.tbl, u.digest, r.id, r.created_at FROM release_unit u JOIN release "
+            "r USING (seq) WHERE r.method != 'none' AND u.tbl IN ('persons', 'households') "
+            "ORDER BY u.seq"):
+        last[(unit, table)] = (digest, release, at)
     out: list[Conflict] = []
     for (unit, table), digest in sorted(plan.digests.items()):
-        if table not in rel.PROTECTED:
-            continue
-        row = store.conn.execute(
-            "SELECT u.digest, r.id, r.created_at FROM release_unit u JOIN release r USING (seq) "
-            "WHERE u.unit = ? AND u.tbl = ? AND r.method != 'none' ORDER BY u.seq DESC LIMIT 1",
-            (unit, table)).fetchone()
-        if row is not None and row[0] != digest:
-            out.append(Conflict(unit, table, row[1], row[2]))
+        before = last.get((unit, table))
+        if table in rel.PROTECTED and before is not None and before[0] != digest:
+            out.append(Conflict(unit, table, before[1], before[2]))
     return out
 
 
@@ -358,7 +361,7 @@ def _csv(table: str, rows: Iterator[rel.Row], f: IO[str]) -> int:
     w.writerow(rel.COLUMNS[table])
     n = 0
     for row in rows:
-        w.writerow(["" if v is None else v for v in row])
+        w.writerow(row)  # None (no response rate) is written as an empty field
         n += 1
     return n
 

@@ -171,7 +171,8 @@ class Sums:
     def add_persons(self, households: int, counts: Sequence[int], keys: Sequence[int]) -> None:
         self.households += households
         if not self.counts:
-            self.counts, self.keys = [0] * len(counts), [0] * len(keys)
+            self.counts, self.keys = list(counts), list(keys)
+            return
         self.counts = [a + b for a, b in zip(self.counts, counts, strict=True)]
         self.keys = [a + b for a, b in zip(self.keys, keys, strict=True)]
 

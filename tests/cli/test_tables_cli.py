@@ -105,3 +105,19 @@ def test_a_real_process_prints_no_traceback(db: Path, tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "already holds files" in done.stderr and "Traceback" not in done.stderr
     assert eas  # the fixture module's helper is what made the database
+
+
+def test_the_readme_demo_of_protected_tables(runner: CliRunner, tmp_path: Path) -> None:
+    """README's three commands: a supervisor's demo, an export, the ledger."""
+    db = tmp_path / "sup.db"
+    made = run(runner, "demo", "--db", db, "--role", "supervisor", "--households", "1000")
+    assert made.exit_code == 0, made.output
+    done = run(runner, "export", "tables", "--db", db, "--level", "ea", "--out",
+               tmp_path / "tables")
+    assert done.exit_code == 0, done.output
+    assert "7 areas written" in done.output and "still open: R01-D01-EA008" in done.output
+    assert sorted(p.name for p in (tmp_path / "tables").iterdir()) == [
+        "dwellings.csv", "households.csv", "metadata.json", "persons.csv"]
+    ledger = run(runner, "export", "ledger", "--db", db, "--json")
+    (entry,) = json.loads(ledger.output)
+    assert entry["method"] == "rr3" and entry["units"] == 7 and entry["user"] == "S01"
