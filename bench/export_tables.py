@@ -38,7 +38,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _proc import reset_peak_rss, status_kib  # noqa: E402
+from _proc import reset_peak_rss, status_kib
 
 PASSPHRASE = "bench-export"
 ROOT = Path(__file__).resolve().parent.parent

@@ -7,7 +7,6 @@ import asyncio
 import csv
 from pathlib import Path
 
-from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, ProgressBar, Select
 
 from census.export import Request, plan_export, releases
