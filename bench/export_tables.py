@@ -85,7 +85,10 @@ def build(db: Path, households: int, template: int) -> dict[str, Any]:
                 exprs.append("m.new")
             else:
                 exprs.append(f"t.{c}")
-        conn.execute(f"INSERT INTO {table} SELECT {', '.join(exprs)} FROM {table} t {join}")
+        # Copy by copy, in the template's order: each area's rows stay together, as when
+        # they arrive area by area in bundles.
+        conn.execute(f"INSERT INTO {table} SELECT {', '.join(exprs)} FROM {table} t {join} "
+                     "ORDER BY m.k, t.rowid")
 
     started = time.perf_counter()
     if not conn.in_transaction:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import errno
-import hashlib
 import io
 import json
 import os
@@ -26,7 +25,7 @@ from typing import IO, Any
 from census.config import SurveyConfig
 from census.domain.model import AreaStatus, Role
 from census.i18n import _
-from census.privacy.ptable import PTable, generate, read_ons_csv, write_ons_csv
+from census.privacy.ptable import PTable, generate, read_ons_csv
 from census.storage.schema import OVERRIDE_REASONS
 from census.storage.store import Store, utc_now
 from census.tabulate import release as rel
@@ -184,7 +183,7 @@ def _ptable(store: Store, request: Request, method: str) -> tuple[PTable | None,
             table = generate(d.ckm_max_change, d.ckm_variance, d.ckm_threshold)
         except ValueError as exc:  # pragma: no cover - the config parser checks these
             raise ExportError(str(exc)) from None
-    return table, hashlib.sha256(write_ons_csv(table).encode()).hexdigest()
+    return table, table.digest()
 
 
 def _geography(store: Store, request: Request

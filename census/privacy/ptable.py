@@ -68,9 +68,11 @@ js=2 with 256 ckeys every row's mean noise is exactly 0 and its variance within 
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import itertools
 import math
+from array import array
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -135,6 +137,30 @@ class PTable:
                 f"missing (pcv={missing[0]}, ckey={missing[1]})"
             )
         object.__setattr__(self, "rows", MappingProxyType(rows))
+
+    @classmethod
+    def _built(cls, max_pcv: int, ckey_range: int, rows: dict[tuple[int, int], int]) -> PTable:
+        """A table this module has just generated, complete by construction: the checks of
+        ``__post_init__`` (one pass over every row) are skipped."""
+        table = object.__new__(cls)
+        object.__setattr__(table, "max_pcv", max_pcv)
+        object.__setattr__(table, "ckey_range", ckey_range)
+        object.__setattr__(table, "rows", MappingProxyType(rows))
+        return table
+
+    def grid(self) -> list[list[int]]:
+        """``grid()[pcv][ckey]`` is the pvalue (row 0, for pcv 0, is all zeros): a lookup
+        table for applying the ptable to many cells."""
+        rows = self.rows
+        return [[0] * self.ckey_range] + [
+            [rows[(pcv, c)] for c in range(self.ckey_range)] for pcv in range(1, self.max_pcv + 1)]
+
+    def digest(self) -> str:
+        """SHA-256 of the table's content (its shape and every pvalue in (pcv, ckey) order)."""
+        values = array("i", (v for row in self.grid()[1:] for v in row))
+        h = hashlib.sha256(f"ptable {self.max_pcv} {self.ckey_range}\n".encode())
+        h.update(values.tobytes())
+        return h.hexdigest()
 
     @property
     def max_ckey(self) -> int:
@@ -589,7 +615,7 @@ def generate(
         layout = layouts[min(pcv, symmetric)]
         for ckey, v in enumerate(layout):
             rows[(pcv, ckey)] = v
-    return PTable(max_pcv=max_pcv, ckey_range=ckey_range, rows=rows)
+    return PTable._built(max_pcv, ckey_range, rows)
 
 
 def probabilities(table: PTable, pcv: int) -> dict[int, float]:

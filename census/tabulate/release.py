@@ -140,14 +140,13 @@ def protector(method: str, ptable: PTable | None = None) -> Protect:
     if method == "ckm":
         if ptable is None:
             raise ValueError("the cell key method needs a perturbation table")
-        rows, ckeys = ptable.rows, ptable.ckey_range
+        grid, ckeys, top = ptable.grid(), ptable.ckey_range, ptable.max_pcv
 
         def perturbed(count: int, key: int) -> int:
-            if count == 0:
-                return 0
             pcv = count if count <= ONS_PCV_LIMIT else \
                 (count - 1) % ONS_WRAP_PERIOD + ONS_WRAP_START
-            return count + rows.get((pcv, key % ckeys), 0)
+            # pcv 0 (a zero count) and pcvs the table lacks are not perturbed (ONS rule).
+            return count + grid[pcv][key % ckeys] if pcv <= top else count
 
         return perturbed
     if method == "none":

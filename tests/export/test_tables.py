@@ -449,3 +449,29 @@ def test_draft_and_returned_households_are_not_counted(store: Store) -> None:
         "SELECT area, sum(" + " + ".join(store.counts) + ") FROM household WHERE status IN "
         "(?, ?) GROUP BY area", (str(HouseholdStatus.COMPLETE), str(HouseholdStatus.APPROVED))))
     assert total == {a: counted[a] for a in total}
+
+
+def test_a_real_full_disk_leaves_nothing(store: Store, tmp_path: Path) -> None:
+    """A 8 KiB tmpfs (mounted when the tests run as root, as in CI) fills while persons.csv is
+    written: the export is refused, no partial file or folder stays, nothing is recorded."""
+    import os
+    import subprocess
+
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root")
+    small = tmp_path / "small"
+    small.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8k", "tmpfs", str(small)],
+                             capture_output=True, text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
+    try:
+        with pytest.raises(ExportError, match="disk filled up"):
+            export(store, Request(level="ea"), small / "out")
+        assert list(small.iterdir()) == []
+        assert releases(store) == []
+        # With room, the same export works.
+        export(store, Request(level="ea", tables=("dwellings",)), small / "out")
+        assert (small / "out" / "dwellings.csv").exists()
+    finally:
+        subprocess.run(["umount", str(small)], check=False)

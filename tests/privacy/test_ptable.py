@@ -348,3 +348,12 @@ def test_core_imports_no_ui_or_storage() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_generated_table_equals_its_csv_and_has_a_content_digest() -> None:
+    made = generate(5, 3.0, 2, max_pcv=40, ckey_range=64)
+    again = read_ons_csv(write_ons_csv(made))
+    assert again == made and again.digest() == made.digest()
+    assert made.grid()[0] == [0] * 64 and made.grid()[7][5] == made.pvalue(7, 5)
+    other = generate(5, 3.0, 2, max_pcv=41, ckey_range=64)
+    assert other.digest() != made.digest()
