@@ -17,7 +17,12 @@ export's own):
   metadata.json written and fsynced, the release recorded (the ckm run also builds its ptable).
 
 Goal: census time <= 2x plain time, for both methods; peak RSS flat as households grow (the
-same export over 10%, 50% and 100% of the areas, one child each).
+same export over 10%, 50% and 100% of the areas, one child each). Both queries read the
+households area by area through the (area, status) index, so SQLite's memory stays flat (its
+sorter would otherwise hold every household; temporary data is kept in memory, never written
+unencrypted); what census holds is a row of sums per area, so its memory grows with the number
+of areas published, not with their households. The copies are inserted copy by copy, so each
+area's households lie together as they do when they arrive area by area in bundles.
 
     .venv/bin/python bench/export_tables.py                       # 1,000,000 households
     .venv/bin/python bench/export_tables.py --households 100000   # quick

@@ -187,9 +187,9 @@ def _ptable(store: Store, request: Request, method: str) -> tuple[PTable | None,
 
 
 def _geography(store: Store, request: Request
-               ) -> tuple[list[rel.Place], set[str], list[str], dict[str, str]]:
+               ) -> tuple[list[rel.Place], set[str], list[str], dict[str, list[str]]]:
     """(closed places in the trees concerned, the places selected, open places selected,
-    the level of every area)."""
+    the enumeration areas of every area)."""
     cfg = store.config
     areas = store.areas()
     by_code = {a.code: a for a in areas}
@@ -233,7 +233,7 @@ def _geography(store: Store, request: Request
     concerned = [rel.Place(p, chains[p]) for p in places
                  if closed(p) and (chains[p] or (p,))[-1] in tops]
     open_selected = sorted(p for p in selected if not closed(p))
-    return concerned, {p for p in selected if closed(p)}, open_selected, level_of
+    return concerned, {p for p in selected if closed(p)}, open_selected, leaves
 
 
 def plan_export(store: Store, request: Request, progress: Progress | None = None) -> Plan:
@@ -242,7 +242,7 @@ def plan_export(store: Store, request: Request, progress: Progress | None = None
     cfg = store.config
     method = request.method or cfg.disclosure.method
     ptable, ptable_digest = _ptable(store, request, method)
-    places, selected, left_open, _levels = _geography(store, request)
+    places, selected, left_open, leaves = _geography(store, request)
     if request.areas is not None and left_open:
         raise ExportError(_("Only closed areas are published; still open: {areas}. Close them "
                             "with `census area close` once their work is done, or leave them "
@@ -253,11 +253,13 @@ def plan_export(store: Store, request: Request, progress: Progress | None = None
                             "close`).").format(level=request.level))
     step = progress or (lambda _f, _w: None)
     step(0.0, _("counting persons"))
-    leaf = request.level == cfg.levels[-1]
-    level_arg = None if leaf else request.level
-    codes = sorted(p.code for p in places)
-    totals = list(store.person_totals(codes, level_arg))
-    sizes = {area: (sum(counts), households) for area, households, counts, _k in totals}
+    # Every query groups by enumeration area (the households' own area, streamed in index
+    # order); sums compose, so places and units are summed here, a row per area.
+    leaf_place = {leaf: p.code for p in places for leaf in leaves[p.code]}
+    place_sums: dict[str, rel.Sums] = {}
+    for leaf, households, counts, keys in store.person_totals(sorted(leaf_place)):
+        place_sums.setdefault(leaf_place[leaf], rel.Sums()).add_persons(households, counts, keys)
+    sizes = {p: (sum(s.counts), s.households) for p, s in place_sums.items()}
     d = cfg.disclosure
     all_units = rel.plan_units(places, sizes, d.min_persons, d.min_households)
     units = [u for u in all_units.units if selected & set(u.members)]
@@ -267,33 +269,20 @@ def plan_export(store: Store, request: Request, progress: Progress | None = None
                             "{households} households), even combined with its neighbours up to "
                             "the top of the hierarchy; nothing can be published.").format(
             persons=d.min_persons, households=d.min_households))
-    published = rel.Units(tuple(units), ())
-    members = sorted(m for u in units for m in u.members)
-
-    def add_persons(h: int, c: list[int], k: list[int]) -> Callable[[rel.Sums], None]:
-        return lambda s: s.add_persons(h, c, k)
-
-    sums = rel.combine(published, ((a, add_persons(h, c, k)) for a, h, c, k in totals))
+    unit_of = {m: u.code for u in units for m in u.members}
+    leaf_unit = {leaf: unit_of[p] for leaf, p in leaf_place.items() if p in unit_of}
+    sums = {u.code: rel.Sums() for u in units}
+    for place, s in place_sums.items():
+        if place in unit_of:
+            sums[unit_of[place]].add_persons(s.households, s.counts, s.keys)
     if "households" in request.tables:
         step(0.3, _("counting households"))
-
-        def add_size(size: int, n: int, key: int) -> Callable[[rel.Sums], None]:
-            return lambda s: s.add_size(size, n, key)
-
-        extra = rel.combine(published, ((a, add_size(size, n, k)) for a, size, n, k in
-                                        store.household_sizes(members, level_arg, LARGEST)))
-        for code, s in extra.items():
-            sums[code].sizes = s.sizes
+        for leaf, size, n, key in store.household_sizes(sorted(leaf_unit), largest=LARGEST):
+            sums[leaf_unit[leaf]].add_size(size, n, key)
     if "dwellings" in request.tables:
         step(0.5, _("counting dwellings"))
-
-        def add_outcome(outcome: str, n: int) -> Callable[[rel.Sums], None]:
-            return lambda s: s.add_outcome(outcome, n)
-
-        extra = rel.combine(published, ((a, add_outcome(o, n)) for a, o, n in
-                                        store.dwelling_outcomes(members, level_arg)))
-        for code, s in extra.items():
-            sums[code].outcomes = s.outcomes
+        for leaf, outcome, n in store.dwelling_outcomes(sorted(leaf_unit)):
+            sums[leaf_unit[leaf]].add_outcome(outcome, n)
     digests = {(u.code, t): rel.exact_digest(t, cfg, u, sums[u.code])
                for u in units for t in request.tables}
     content = rel.release_digest({

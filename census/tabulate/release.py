@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from census.config import SurveyConfig
@@ -181,18 +181,6 @@ class Sums:
 
     def add_outcome(self, outcome: str, dwellings: int) -> None:
         self.outcomes[outcome] = self.outcomes.get(outcome, 0) + dwellings
-
-
-def combine(units: Units, rows: Iterable[tuple[str, Callable[[Sums], None]]]
-            ) -> dict[str, Sums]:
-    """Sum per-place rows into their units: `rows` gives (place, how to add it)."""
-    unit_of = units.unit_of()
-    out: dict[str, Sums] = {u.code: Sums() for u in units.units}
-    for place, add in rows:
-        unit = unit_of.get(place)
-        if unit is not None:
-            add(out[unit])
-    return out
 
 
 # -------------------------------------------------------------------------- table rows
