@@ -839,27 +839,41 @@ END"""
     def dwelling_outcomes(self, areas: Sequence[str] | None = None, level: str | None = None
                           ) -> Iterator[tuple[str, str, int]]:
         """(area, last visit outcome or "not_visited", dwellings): the operational table of
-        dwellings, exact (DESIGN §6), rolled up to `level` when given."""
+        dwellings, exact (DESIGN §6), rolled up to `level` when given. Grouped by area alone
+        (one conditional count per outcome; each dwelling's last visit read through the visit
+        key), so that nothing is sorted or held per dwelling."""
         with_, area_expr, rest, params = self._tabulation(level, areas, "d", counted=False)
-        with_ = with_.rstrip() + ", " if with_ else "WITH "  # one WITH for both CTEs
-        yield from self.conn.execute(
-            f"{with_}last AS (SELECT v.dwelling_id, v.outcome FROM visit v JOIN (SELECT "
-            "dwelling_id, max(attempt) AS attempt FROM visit GROUP BY dwelling_id) m USING "
-            f"(dwelling_id, attempt)) SELECT {area_expr}, coalesce(l.outcome, 'not_visited') AS "
-            f"o, count(*) FROM dwelling d LEFT JOIN last l ON l.dwelling_id = d.id "
-            f"{rest} GROUP BY {area_expr}, o ORDER BY {area_expr}, o", params)
+        outcomes = [*(str(o) for o in Outcome), "not_visited"]
+        counts = ", ".join(f"sum(o = '{o}')" for o in outcomes)
+        for row in self.conn.execute(
+                f"{with_}SELECT a, {counts} FROM (SELECT {area_expr} AS a, coalesce((SELECT "
+                "v.outcome FROM visit v WHERE v.dwelling_id = d.id ORDER BY v.attempt DESC "
+                f"LIMIT 1), 'not_visited') AS o FROM dwelling d {rest}) GROUP BY a ORDER BY a",
+                params):
+            for outcome, n in zip(outcomes, row[1:], strict=True):
+                if n:
+                    yield row[0], outcome, n
 
     def household_sizes(self, areas: Sequence[str] | None = None, level: str | None = None,
                         largest: int = 8) -> Iterator[tuple[str, int, int, int]]:
         """(area, size class, households, key sum) of completed households by their number of
         usual residents, `largest` standing for "`largest` or more". A household's key is the
-        sum of its persons' keys, so a cell's key is the sum of its households' keys."""
+        sum of its persons' keys, so a cell's key is the sum of its households' keys. Grouped
+        by area alone (one conditional sum per size class), so that SQLite streams the areas
+        through the index instead of sorting every household."""
+        top = int(largest)
         total_key = " + ".join(f"h.{k}" for k in self.keys)
         with_, area_expr, rest, params = self._tabulation(level, areas)
-        yield from self.conn.execute(
-            f"{with_}SELECT {area_expr}, min(h.usual_residents, {int(largest)}) AS size, "
-            f"count(*), sum({total_key}) FROM household h {rest} AND h.usual_residents > 0 "
-            f"GROUP BY {area_expr}, size ORDER BY {area_expr}, size", params)
+        classes = ", ".join(f"sum(s = {n}), sum(CASE WHEN s = {n} THEN k ELSE 0 END)"
+                            for n in range(1, top + 1))
+        for row in self.conn.execute(
+                f"{with_}SELECT a, {classes} FROM (SELECT {area_expr} AS a, "
+                f"min(h.usual_residents, {top}) AS s, {total_key} AS k FROM household h {rest} "
+                f"AND h.usual_residents > 0) GROUP BY a ORDER BY a", params):
+            for size in range(1, top + 1):
+                n = row[2 * size - 1]
+                if n:
+                    yield row[0], size, n, row[2 * size]
 
     def verify_audit(self) -> audit.Verification:
         return audit.verify(self.conn)
