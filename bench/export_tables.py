@@ -128,7 +128,8 @@ def child(kind: str, db: str, out: str, areas: str | None) -> None:
             "'approved') GROUP BY area ORDER BY area").fetchall()
         n = len(rows)
     else:
-        request = Request(level="ea", tables=("persons",), method=kind,
+        method, _, level = kind.partition("@")
+        request = Request(level=level or "ea", tables=("persons",), method=method,
                           areas=tuple(areas.split(",")) if areas else None)
         report = export(store, request, Path(out))
         n = dict(report.files)["persons"]
@@ -202,7 +203,12 @@ def main() -> int:
             print(f"memory: rr3 over {share:>4.0%} of the EAs ({len(subset):,}): peak RSS "
                   f"{got['peak_kib'] / 1024:.1f} MB, {got['seconds']:.2f} s")
         print(f"memory growth from 10% to 100% of the households: "
-              f"{peaks[-1] - peaks[0]:+.1f} MB")
+              f"{peaks[-1] - peaks[0]:+.1f} MB (with 10x the areas)")
+        for level in ("district", "region"):
+            got = measure(f"rr3@{level}", db, folder / f"mem-{level}")
+            units = got["rows"] // 27
+            print(f"memory: rr3 by {level}, every household ({units:,} areas): peak RSS "
+                  f"{got['peak_kib'] / 1024:.1f} MB, {got['seconds']:.2f} s")
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return 0
