@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from census.config import SurveyConfig
 from census.domain.model import Outcome
 from census.privacy.ptable import ONS_PCV_LIMIT, ONS_WRAP_PERIOD, ONS_WRAP_START, PTable
+from census.privacy.rounding import rr3_unchecked
 from census.tabulate import households as hh_table
 from census.tabulate import persons as person_table
 
@@ -125,18 +126,7 @@ def protector(method: str, ptable: PTable | None = None) -> Protect:
     `census.privacy.rr3` and `census.privacy.ptable.apply` (tests hold them equal), without
     their argument checks, which the store's integers need not pass once per cell."""
     if method == "rr3":
-        two_thirds = 2 * MOD
-
-        def rounded(count: int, key: int) -> int:
-            r = count % 3
-            if r == 0:
-                return count
-            low = 3 * key < two_thirds
-            if r == 1:
-                return count - 1 if low else count + 2
-            return count + 1 if low else count - 2
-
-        return rounded
+        return rr3_unchecked
     if method == "ckm":
         if ptable is None:
             raise ValueError("the cell key method needs a perturbation table")
