@@ -82,6 +82,9 @@ class Plan:
     left_open: list[str]
     withheld: list[str]
     digests: dict[tuple[str, str], str]
+    """Digest of the exact data of each (unit, table)."""
+    area_digests: dict[tuple[str, str], str]
+    """Digest of the exact data of each (enumeration area, protected table) in the units."""
     content: str
     previous: tuple[str, str] | None
     """(release id, released at) of an identical earlier export, else None."""
@@ -256,9 +259,12 @@ def plan_export(store: Store, request: Request, progress: Progress | None = None
     # Every query groups by enumeration area (the households' own area, streamed in index
     # order); sums compose, so places and units are summed here, a row per area.
     leaf_place = {leaf: p.code for p in places for leaf in leaves[p.code]}
+    leaf_sums = {leaf: rel.Sums(households, counts, keys) for leaf, households, counts, keys
+                 in store.person_totals(sorted(leaf_place))}
     place_sums: dict[str, rel.Sums] = {}
-    for leaf, households, counts, keys in store.person_totals(sorted(leaf_place)):
-        place_sums.setdefault(leaf_place[leaf], rel.Sums()).add_persons(households, counts, keys)
+    for leaf, s in leaf_sums.items():
+        place_sums.setdefault(leaf_place[leaf], rel.Sums()).add_persons(s.households, s.counts,
+                                                                         s.keys)
     sizes = {p: (sum(s.counts), s.households) for p, s in place_sums.items()}
     d = cfg.disclosure
     all_units = rel.plan_units(places, sizes, d.min_persons, d.min_households)
@@ -279,12 +285,18 @@ def plan_export(store: Store, request: Request, progress: Progress | None = None
         step(0.3, _("counting households"))
         for leaf, size, n, key in store.household_sizes(sorted(leaf_unit), largest=LARGEST):
             sums[leaf_unit[leaf]].add_size(size, n, key)
+            leaf_sums.setdefault(leaf, rel.Sums()).add_size(size, n, key)
     if "dwellings" in request.tables:
         step(0.5, _("counting dwellings"))
         for leaf, outcome, n in store.dwelling_outcomes(sorted(leaf_unit)):
             sums[leaf_unit[leaf]].add_outcome(outcome, n)
     digests = {(u.code, t): rel.exact_digest(t, cfg, u, sums[u.code])
                for u in units for t in request.tables}
+    # Per enumeration area too: an area published before (alone, in a group, or inside a
+    # district) whose data changed must not go out again inside anything, unless overridden.
+    area_digests = {(leaf, t): rel.exact_digest(t, cfg, rel.Unit(leaf, (leaf,)),
+                                                leaf_sums.get(leaf, rel.Sums()))
+                    for leaf in leaf_unit for t in request.tables if t in rel.PROTECTED}
     content = rel.release_digest({
         "level": request.level, "method": method, "ptable": ptable_digest,
         "tables": list(request.tables), "survey": cfg.digest(),
@@ -292,7 +304,7 @@ def plan_export(store: Store, request: Request, progress: Progress | None = None
     row = store.conn.execute("SELECT id, created_at FROM release WHERE content = ? ORDER BY seq "
                              "LIMIT 1", (content,)).fetchone()
     plan = Plan(request, cfg, method, ptable, ptable_digest, units, sums, left_open, withheld,
-                digests, content, (row[0], row[1]) if row else None)
+                digests, area_digests, content, (row[0], row[1]) if row else None)
     if method != "none":
         plan.conflicts = _conflicts(store, plan)
     if plan.conflicts and request.override is None:
@@ -311,19 +323,21 @@ def plan_export(store: Store, request: Request, progress: Progress | None = None
 
 
 def _conflicts(store: Store, plan: Plan) -> list[Conflict]:
-    """Published units whose exact data differ from their last protected release (one read
-    of the ledger, the latest entry of each unit and table winning)."""
-    last: dict[tuple[str, str], tuple[str, str, str]] = {}
-    for unit, table, digest, release, at in store.conn.execute(
-            "SELECT u.unit, u.tbl, u.digest, r.id, r.created_at FROM release_unit u JOIN release "
-            "r USING (seq) WHERE r.method != 'none' AND u.tbl IN ('persons', 'households') "
-            "ORDER BY u.seq"):
-        last[(unit, table)] = (digest, release, at)
+    """Published units, and enumeration areas inside them, whose exact data differ from their
+    last protected release (one read of each ledger table; the latest entry wins)."""
     out: list[Conflict] = []
-    for (unit, table), digest in sorted(plan.digests.items()):
-        before = last.get((unit, table))
-        if table in rel.PROTECTED and before is not None and before[0] != digest:
-            out.append(Conflict(unit, table, before[1], before[2]))
+    for table_sql, column, digests in (("release_unit", "unit", plan.digests),
+                                       ("release_area", "area", plan.area_digests)):
+        last: dict[tuple[str, str], tuple[str, str, str]] = {}
+        for name, table, digest, release, at in store.conn.execute(
+                f"SELECT u.{column}, u.tbl, u.digest, r.id, r.created_at FROM {table_sql} u "
+                "JOIN release r USING (seq) WHERE r.method != 'none' AND u.tbl IN ('persons', "
+                "'households') ORDER BY u.seq"):
+            last[(name, table)] = (digest, release, at)
+        for (name, table), digest in sorted(digests.items()):
+            before = last.get((name, table))
+            if table in rel.PROTECTED and before is not None and before[0] != digest:
+                out.append(Conflict(name, table, before[1], before[2]))
     return out
 
 
@@ -502,6 +516,9 @@ def write_export(store: Store, plan: Plan, out: Path, progress: Progress | None 
             store.conn.executemany(
                 "INSERT INTO release_unit (seq, unit, tbl, digest) VALUES (?, ?, ?, ?)",
                 [(seq, u, t, dg) for (u, t), dg in sorted(plan.digests.items())])
+            store.conn.executemany(
+                "INSERT INTO release_area (seq, area, tbl, digest) VALUES (?, ?, ?, ?)",
+                [(seq, a, t, dg) for (a, t), dg in sorted(plan.area_digests.items())])
             if out.exists():
                 out.rmdir()
             os.rename(tmp, out)

@@ -270,8 +270,9 @@ OVERRIDE_REASONS = ("correction", "late_forms", "boundary_change", "method_chang
 
 def create_release_tables(db: Database) -> None:
     """The release ledger (issue 5): every export of tables, and per published unit and table
-    the digest of the exact data behind it, so that a second release of an area whose data
-    changed (a differencing risk) is refused unless overridden, and the override is logged.
+    the digest of the exact data behind it (`release_unit`), and the same per enumeration area
+    inside (`release_area`), so that a second release of an area whose data changed (a
+    differencing risk) is refused unless overridden, and the override is logged.
     Digests of exact counts stay here; they are never written into a published file."""
     methods = "'rr3', 'ckm', 'none'"
     reasons = ", ".join(f"'{r}'" for r in OVERRIDE_REASONS)
@@ -303,6 +304,13 @@ def create_release_tables(db: Database) -> None:
   tbl TEXT NOT NULL CHECK (tbl IN ('persons', 'households', 'dwellings')),
   digest TEXT NOT NULL CHECK (length(digest) = 64),
   PRIMARY KEY (unit, tbl, seq)
+) STRICT""",
+        """CREATE TABLE release_area (
+  seq INTEGER NOT NULL REFERENCES release (seq),
+  area TEXT NOT NULL CHECK (length(area) <= 40),
+  tbl TEXT NOT NULL CHECK (tbl IN ('persons', 'households')),
+  digest TEXT NOT NULL CHECK (length(digest) = 64),
+  PRIMARY KEY (area, tbl, seq)
 ) STRICT""",
     ]
     for sql in statements:

@@ -475,3 +475,21 @@ def test_a_real_full_disk_leaves_nothing(store: Store, tmp_path: Path) -> None:
         assert (small / "out" / "dwellings.csv").exists()
     finally:
         subprocess.run(["umount", str(small)], check=False)
+
+
+def test_a_changed_area_cannot_go_out_again_inside_another_level(tmp_path: Path) -> None:
+    """Published alone, changed, then asked for inside its district: still the same area
+    published twice with different data, so the ledger refuses it, naming the area."""
+    s = supervisor(tmp_path / "all.db", households=800, keep_open=0)
+    try:
+        export(s, Request(level="ea"), tmp_path / "eas")
+        export(s, Request(level="district"), tmp_path / "district")  # same data: allowed
+        area, _cells = _change_one_household(s)
+        with pytest.raises(ExportError) as info:
+            export(s, Request(level="region"), tmp_path / "region")
+        assert area in str(info.value) and "subtract" in str(info.value)
+        assert not (tmp_path / "region").exists()
+        export(s, Request(level="region", override="late_forms"), tmp_path / "region")
+        assert releases(s)[0]["override"] == "late_forms"
+    finally:
+        s.close()

@@ -123,6 +123,9 @@ TEXT_ALLOWED = {
     ("release_unit", "unit"): "area code or AREA:other",
     ("release_unit", "tbl"): "CHECK IN table names",
     ("release_unit", "digest"): "SHA-256 hex",
+    ("release_area", "area"): "area code",
+    ("release_area", "tbl"): "CHECK IN table names",
+    ("release_area", "digest"): "SHA-256 hex",
 }
 # Column names that contain a forbidden fragment but are harmless.
 NAME_EXCEPTIONS = {("area", "name"), ("_sqlite_migrations", "name"), ("area", "level"),

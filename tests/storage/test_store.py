@@ -115,7 +115,7 @@ def test_every_connection_has_the_durability_and_privacy_pragmas(store: Store) -
 def test_tables_are_strict_and_migrated_once(store: Store, db_path: Path) -> None:
     for name in ("area", "dwelling", "visit", "household", "override", "audit", "cell", "peer",
                  "peer_area", "transfer", "review", "decision", "handed_over", "release",
-                 "release_unit"):
+                 "release_unit", "release_area"):
         sql = store.conn.execute("SELECT sql FROM sqlite_master WHERE name = ?",
                                  (name,)).fetchone()[0]
         assert sql.rstrip().endswith("STRICT"), name
