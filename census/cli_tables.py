@@ -131,7 +131,7 @@ def ptable() -> None:
               help="V: the variance of the changes.")
 @click.option("--threshold", "js", default=2, show_default=True, type=int,
               help="js: counts 1..js are never published.")
-@click.option("--ckeys", default=256, show_default=True, type=click.IntRange(1, 2**32),
+@click.option("--ckeys", default=256, show_default=True, type=click.IntRange(1, 65536),
               help="Number of cell key classes (a power of two keeps ONS compatibility).")
 @click.option("--max-count", "max_pcv", default=750, show_default=True,
               type=click.IntRange(1, 5000),

@@ -17,7 +17,7 @@ import os
 import secrets
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -25,7 +25,7 @@ from typing import IO, Any
 from census.config import SurveyConfig
 from census.domain.model import AreaStatus, Role
 from census.i18n import _
-from census.privacy.ptable import PTable, generate, read_ons_csv
+from census.privacy.ptable import PTable, generate, publication_problem, read_ons_csv
 from census.storage.schema import OVERRIDE_REASONS
 from census.storage.store import Store, utc_now
 from census.tabulate import release as rel
@@ -68,6 +68,9 @@ class Conflict:
     table: str
     release: str
     released_at: str
+    changed: str = "data"
+    """"data": the exact data changed; "method": published before under another method or
+    perturbation table (two protected versions of the same cells can be combined)."""
 
 
 @dataclass
@@ -134,6 +137,10 @@ def _check_request(store: Store, request: Request) -> None:
     if request.level not in cfg.levels:
         raise ExportError(_("Unknown level {level!r}; the levels of this survey are: {levels}.")
                           .format(level=request.level, levels=", ".join(cfg.levels)))
+    twice = sorted({t for t in request.tables if request.tables.count(t) > 1})
+    if twice:
+        raise ExportError(_("Table(s) {tables} asked for more than once; name each table once.")
+                          .format(tables=", ".join(twice)))
     unknown = [t for t in request.tables if t not in rel.TABLES]
     if unknown or not request.tables:
         raise ExportError(_("Unknown table(s) {tables}; choose from: {known}.").format(
@@ -180,6 +187,10 @@ def _ptable(store: Store, request: Request, method: str) -> tuple[PTable | None,
             raise ExportError(_("The perturbation table {path} cannot be used: {error}. It must "
                                 "be an ONS-format CSV (pcv,ckey,pvalue); `census ptable make` "
                                 "writes one.").format(path=request.ptable, error=exc)) from None
+        problem = publication_problem(table, store.config.disclosure.ckm_threshold)
+        if problem:
+            raise ExportError(_("The perturbation table {path} would not protect the tables: "
+                                "{problem}.").format(path=request.ptable, problem=problem))
     else:
         d = store.config.disclosure
         try:
@@ -239,6 +250,16 @@ def _geography(store: Store, request: Request
     return concerned, {p for p in selected if closed(p)}, open_selected, leaves
 
 
+LISTED_LIMIT = 20_000
+"""More areas than this are not bound one by one into a query (SQLite limits the number of
+parameters): every area is read and the rest left out here."""
+
+
+def _listed(codes: Iterable[str]) -> list[str] | None:
+    chosen = sorted(codes)
+    return chosen if len(chosen) <= LISTED_LIMIT else None
+
+
 def plan_export(store: Store, request: Request, progress: Progress | None = None) -> Plan:
     """Everything an export publishes, decided and tabulated; nothing written yet."""
     _check_request(store, request)
@@ -260,7 +281,7 @@ def plan_export(store: Store, request: Request, progress: Progress | None = None
     # order); sums compose, so places and units are summed here, a row per area.
     leaf_place = {leaf: p.code for p in places for leaf in leaves[p.code]}
     leaf_sums = {leaf: rel.Sums(households, counts, keys) for leaf, households, counts, keys
-                 in store.person_totals(sorted(leaf_place))}
+                 in store.person_totals(_listed(leaf_place)) if leaf in leaf_place}
     place_sums: dict[str, rel.Sums] = {}
     for leaf, s in leaf_sums.items():
         place_sums.setdefault(leaf_place[leaf], rel.Sums()).add_persons(s.households, s.counts,
@@ -283,13 +304,16 @@ def plan_export(store: Store, request: Request, progress: Progress | None = None
             sums[unit_of[place]].add_persons(s.households, s.counts, s.keys)
     if "households" in request.tables:
         step(0.3, _("counting households"))
-        for leaf, size, n, key in store.household_sizes(sorted(leaf_unit), largest=LARGEST):
+        for leaf, size, n, key in store.household_sizes(_listed(leaf_unit), largest=LARGEST):
+            if leaf not in leaf_unit:
+                continue
             sums[leaf_unit[leaf]].add_size(size, n, key)
             leaf_sums.setdefault(leaf, rel.Sums()).add_size(size, n, key)
     if "dwellings" in request.tables:
         step(0.5, _("counting dwellings"))
-        for leaf, outcome, n in store.dwelling_outcomes(sorted(leaf_unit)):
-            sums[leaf_unit[leaf]].add_outcome(outcome, n)
+        for leaf, outcome, n in store.dwelling_outcomes(_listed(leaf_unit)):
+            if leaf in leaf_unit:
+                sums[leaf_unit[leaf]].add_outcome(outcome, n)
     digests = {(u.code, t): rel.exact_digest(t, cfg, u, sums[u.code])
                for u in units for t in request.tables}
     # Per enumeration area too: an area published before (alone, in a group, or inside a
@@ -299,7 +323,7 @@ def plan_export(store: Store, request: Request, progress: Progress | None = None
                     for leaf in leaf_unit for t in request.tables if t in rel.PROTECTED}
     content = rel.release_digest({
         "level": request.level, "method": method, "ptable": ptable_digest,
-        "tables": list(request.tables), "survey": cfg.digest(),
+        "tables": list(request.tables), "survey": cfg.digest(), "withheld": withheld,
         "units": [[u, t, digests[(u, t)]] for u, t in sorted(digests)]})
     row = store.conn.execute("SELECT id, created_at FROM release WHERE content = ? ORDER BY seq "
                              "LIMIT 1", (content,)).fetchone()
@@ -309,6 +333,15 @@ def plan_export(store: Store, request: Request, progress: Progress | None = None
         plan.conflicts = _conflicts(store, plan)
     if plan.conflicts and request.override is None:
         first = plan.conflicts[0]
+        if first.changed == "method":
+            raise ExportError(_(
+                "{unit} ({table}) was published in release {release} of {at} with another "
+                "protection method or perturbation table. Two differently protected versions of "
+                "the same cells can be combined to estimate the exact counts, so this is refused. "
+                "Export with the method and table used then, or, if the change of method is "
+                "decided, give --override-release method_change (recorded in the release "
+                "ledger).").format(unit=first.unit, table=first.table, release=first.release,
+                                   at=first.released_at[:16].replace("T", " ")))
         raise ExportError(_(
             "{n} published cell group(s) changed since they were released, first {unit} "
             "({table}) in release {release} of {at}. Publishing both versions would let a reader "
@@ -324,20 +357,27 @@ def plan_export(store: Store, request: Request, progress: Progress | None = None
 
 def _conflicts(store: Store, plan: Plan) -> list[Conflict]:
     """Published units, and enumeration areas inside them, whose exact data differ from their
-    last protected release (one read of each ledger table; the latest entry wins)."""
+    last protected release, and units last published under another method or perturbation
+    table (one read of each ledger table; the latest entry wins)."""
     out: list[Conflict] = []
     for table_sql, column, digests in (("release_unit", "unit", plan.digests),
                                        ("release_area", "area", plan.area_digests)):
-        last: dict[tuple[str, str], tuple[str, str, str]] = {}
-        for name, table, digest, release, at in store.conn.execute(
-                f"SELECT u.{column}, u.tbl, u.digest, r.id, r.created_at FROM {table_sql} u "
-                "JOIN release r USING (seq) WHERE r.method != 'none' AND u.tbl IN ('persons', "
-                "'households') ORDER BY u.seq"):
-            last[(name, table)] = (digest, release, at)
+        last: dict[tuple[str, str], tuple[str, str, str, str, str | None]] = {}
+        for name, table, digest, release, at, method, ptable in store.conn.execute(
+                f"SELECT u.{column}, u.tbl, u.digest, r.id, r.created_at, r.method, r.ptable "
+                f"FROM {table_sql} u JOIN release r USING (seq) WHERE r.method != 'none' AND "
+                "u.tbl IN ('persons', 'households') ORDER BY u.seq"):
+            last[(name, table)] = (digest, release, at, method, ptable)
         for (name, table), digest in sorted(digests.items()):
             before = last.get((name, table))
-            if table in rel.PROTECTED and before is not None and before[0] != digest:
+            if table not in rel.PROTECTED or before is None:
+                continue
+            if before[0] != digest:
                 out.append(Conflict(name, table, before[1], before[2]))
+            elif table_sql == "release_unit" and \
+                    (before[3], before[4]) != (plan.method, plan.ptable_digest):
+                # The same cells under another method: two noisy readings of each count.
+                out.append(Conflict(name, table, before[1], before[2], "method"))
     return out
 
 
@@ -494,6 +534,7 @@ def write_export(store: Store, plan: Plan, out: Path, progress: Progress | None 
     except OSError as exc:
         raise ExportError(_("Cannot write in {parent}: {error}.").format(
             parent=out.parent, error=exc.strerror or exc)) from None
+    emptied = moved = False
     try:
         try:
             files = _write_all(plan, tmp, release, released_at, step)
@@ -521,9 +562,14 @@ def write_export(store: Store, plan: Plan, out: Path, progress: Progress | None 
                 [(seq, a, t, dg) for (a, t), dg in sorted(plan.area_digests.items())])
             if out.exists():
                 out.rmdir()
+                emptied = True
             os.rename(tmp, out)
+            moved = True
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        # Not recorded, so not published: whatever was written goes, the folder is as before.
+        shutil.rmtree(out if moved else tmp, ignore_errors=True)
+        if emptied:
+            out.mkdir(exist_ok=True)
         raise
     step(1.0, _("done"))
     return Report(release, released_at, plan.previous is not None, out, tuple(files),

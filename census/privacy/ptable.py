@@ -88,6 +88,10 @@ ONS_WRAP_START = 501
 ONS_WRAP_PERIOD = ONS_PCV_LIMIT - ONS_WRAP_START + 1  # 250
 
 KEY_MODULUS = 2**32
+PCV_LIMIT = 100_000
+"""Largest pcv a ptable file may hold (ONS tables stop at 750)."""
+PVALUE_LIMIT = 1_000
+"""Largest change a ptable file may make to a count, either way."""
 
 MOMENT_TOLERANCE = 1e-12
 _MAX_NEWTON_STEPS = 500
@@ -157,7 +161,7 @@ class PTable:
 
     def digest(self) -> str:
         """SHA-256 of the table's content (its shape and every pvalue in (pcv, ckey) order)."""
-        values = array("i", (v for row in self.grid()[1:] for v in row))
+        values = array("q", (v for row in self.grid()[1:] for v in row))
         h = hashlib.sha256(f"ptable {self.max_pcv} {self.ckey_range}\n".encode())
         h.update(values.tobytes())
         return h.hexdigest()
@@ -300,6 +304,11 @@ def read_ons_csv(source: str | IO[str]) -> PTable:
             )
         if ckey < 0:
             raise ValueError(f"line {line}: ckey must be >= 0, got {ckey}")
+        if pcv > PCV_LIMIT or ckey >= KEY_MODULUS or abs(pvalue) > PVALUE_LIMIT:
+            raise ValueError(
+                f"line {line}: pcv must be at most {PCV_LIMIT}, ckey below 2^32 and pvalue "
+                f"between -{PVALUE_LIMIT} and {PVALUE_LIMIT}; got {pcv},{ckey},{pvalue}"
+            )
         if pcv + pvalue < 0:
             raise ValueError(
                 f"line {line}: pcv + pvalue = {pcv} + {pvalue} < 0 would publish a negative count"
@@ -324,6 +333,25 @@ def read_ons_csv(source: str | IO[str]) -> PTable:
             f"ckey 0..{ckey_range - 1} are absent, first (pcv={pcv}, ckey={ckey})"
         )
     return PTable(max_pcv=max_pcv, ckey_range=ckey_range, rows=rows)
+
+
+def publication_problem(table: PTable, js: int) -> str | None:
+    """Why `table` would not protect published counts, or None: it must cover every count the
+    ONS lookup uses (pcv 1..750), change every count for some cell keys, and never publish a
+    count in 1..js (the survey's threshold)."""
+    if table.max_pcv < ONS_PCV_LIMIT:
+        return (f"it has rows for counts 1..{table.max_pcv} only; counts above that would be "
+                f"published unchanged (the ONS lookup needs rows up to {ONS_PCV_LIMIT})")
+    grid = table.grid()
+    for pcv in range(1, table.max_pcv + 1):
+        row = grid[pcv]
+        if not any(row):
+            return f"it never changes a count of {pcv} (every pvalue of pcv {pcv} is 0)"
+        small = sorted({pcv + v for v in row if 1 <= pcv + v <= js})
+        if small:
+            return (f"it publishes a count of {pcv} as {small[0]}, and counts 1..{js} must "
+                    f"never be published (the survey's ckm_threshold)")
+    return None
 
 
 def write_ons_csv(table: PTable) -> str:

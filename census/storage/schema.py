@@ -270,9 +270,8 @@ OVERRIDE_REASONS = ("correction", "late_forms", "boundary_change", "method_chang
 
 def create_release_tables(db: Database) -> None:
     """The release ledger (issue 5): every export of tables, and per published unit and table
-    the digest of the exact data behind it (`release_unit`), and the same per enumeration area
-    inside (`release_area`), so that a second release of an area whose data changed (a
-    differencing risk) is refused unless overridden, and the override is logged.
+    the digest of the exact data behind it, so that a second release of an area whose data
+    changed (a differencing risk) is refused unless overridden, and the override is logged.
     Digests of exact counts stay here; they are never written into a published file."""
     methods = "'rr3', 'ckm', 'none'"
     reasons = ", ".join(f"'{r}'" for r in OVERRIDE_REASONS)
@@ -305,16 +304,22 @@ def create_release_tables(db: Database) -> None:
   digest TEXT NOT NULL CHECK (length(digest) = 64),
   PRIMARY KEY (unit, tbl, seq)
 ) STRICT""",
-        """CREATE TABLE release_area (
+    ]
+    for sql in statements:
+        db.execute(sql)
+
+
+def create_release_area_table(db: Database) -> None:
+    """The ledger per enumeration area: the digest of each area's exact data in every release,
+    so that an area published before (alone, in a group, or inside a district) whose data
+    changed is refused inside any later release, whatever its level."""
+    db.execute("""CREATE TABLE release_area (
   seq INTEGER NOT NULL REFERENCES release (seq),
   area TEXT NOT NULL CHECK (length(area) <= 40),
   tbl TEXT NOT NULL CHECK (tbl IN ('persons', 'households')),
   digest TEXT NOT NULL CHECK (length(digest) = 64),
   PRIMARY KEY (area, tbl, seq)
-) STRICT""",
-    ]
-    for sql in statements:
-        db.execute(sql)
+) STRICT""")
 
 
 def migrations(config: SurveyConfig) -> Migrations:
@@ -332,5 +337,9 @@ def migrations(config: SurveyConfig) -> Migrations:
     @m(name="0003_releases")
     def releases(db: Database) -> None:
         create_release_tables(db)
+
+    @m(name="0004_release_areas")
+    def release_areas(db: Database) -> None:
+        create_release_area_table(db)
 
     return m

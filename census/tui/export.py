@@ -14,6 +14,7 @@ from textual.widgets import DataTable, Footer, Input, Label, ProgressBar, Select
 
 from census.export import ExportError, Plan, Request, plan_export, write_export
 from census.i18n import N_, _
+from census.storage.connection import StoreError
 from census.storage.schema import OVERRIDE_REASONS
 from census.tabulate import release as rel
 from census.tui.app import CensusScreen
@@ -97,12 +98,24 @@ class ExportScreen(CensusScreen):
         widget.update(f"{SYMBOL[Severity.ERROR]} {text}" if error else text)
         widget.set_class(error, "error")
 
+    def failed(self, exc: Exception) -> None:
+        """Say why the export did not happen; nothing was written or recorded."""
+        if isinstance(exc, ExportError | StoreError):
+            text = str(exc)
+        elif isinstance(exc, OSError):
+            text = _("The operating system refused: {error}; nothing was exported.").format(
+                error=exc.strerror or exc)
+        else:
+            text = _("The export failed ({kind}: {error}); nothing was exported.").format(
+                kind=type(exc).__name__, error=exc)
+        self.say(text, error=True)
+
     def action_preview(self) -> None:
         try:
             self.plan = plan_export(self.census.store, self.request())
-        except ExportError as exc:
+        except Exception as exc:  # shown on the screen, never a crash of the app
             self.plan = None
-            self.say(str(exc), error=True)
+            self.failed(exc)
             return
         self.describe(self.plan)
         self.show_table()
@@ -169,8 +182,8 @@ class ExportScreen(CensusScreen):
                 bar.update(progress=100 * fraction)
 
             report = write_export(self.census.store, plan, out, step)
-        except ExportError as exc:
-            self.say(str(exc), error=True)
+        except Exception as exc:  # shown on the screen, never a crash of the app
+            self.failed(exc)
             bar.update(progress=0)
             return
         finally:

@@ -368,7 +368,7 @@ def test_bad_ptable_files_are_refused(store: Store, tmp_path: Path, text: str,
 
 
 def test_an_office_ptable_is_used_as_given(store: Store, tmp_path: Path) -> None:
-    table = generate(4, 2.0, 1)
+    table = generate(4, 2.5, 2)
     path = tmp_path / "office.csv"
     path.write_text(write_ons_csv(table))
     plan = plan_export(store, Request(level="ea", method="ckm", ptable=path))
@@ -491,5 +491,107 @@ def test_a_changed_area_cannot_go_out_again_inside_another_level(tmp_path: Path)
         assert not (tmp_path / "region").exists()
         export(s, Request(level="region", override="late_forms"), tmp_path / "region")
         assert releases(s)[0]["override"] == "late_forms"
+    finally:
+        s.close()
+
+
+
+# ------------------------------------------------------------------------------- review fixes
+
+
+def test_another_method_for_the_same_cells_needs_an_override(store: Store, tmp_path: Path
+                                                             ) -> None:
+    """rr3 then ckm (or another ptable) of unchanged data would give two noisy readings of
+    every count: refused unless the change of method is declared."""
+    export(store, Request(level="ea"), tmp_path / "rr3")
+    with pytest.raises(ExportError, match="another protection method") as info:
+        export(store, Request(level="ea", method="ckm"), tmp_path / "ckm")
+    assert "method_change" in str(info.value) and not (tmp_path / "ckm").exists()
+    export(store, Request(level="ea", method="ckm", override="method_change"), tmp_path / "ckm")
+    other = tmp_path / "other.csv"
+    other.write_text(write_ons_csv(generate(4, 2.5, 2)))
+    with pytest.raises(ExportError, match="another protection method"):
+        export(store, Request(level="ea", method="ckm", ptable=other), tmp_path / "other")
+    # The unprotected operational export is never compared (it is not published).
+    export(store, Request(level="ea", method="none", not_for_publication=True), tmp_path / "x")
+    export(store, Request(level="ea", method="ckm"), tmp_path / "ckm-again")
+
+
+@pytest.mark.parametrize(("table", "message"), [
+    ("zero", "never changes a count of 1"),
+    ("short", "counts 1..40 only"),
+    ("lands", "publishes a count of 1 as 2"),
+])
+def test_a_ptable_that_would_not_protect_is_refused(store: Store, tmp_path: Path, table: str,
+                                                    message: str) -> None:
+    good = generate(5, 3.0, 2)
+    rows = dict(good.rows)
+    if table == "zero":
+        text = "pcv,ckey,pvalue\n" + "".join(f"{p},{c},0\n" for p in range(1, 751)
+                                             for c in range(4))
+    elif table == "short":
+        text = write_ons_csv(generate(5, 3.0, 2, max_pcv=40))
+    else:
+        rows[(1, 0)] = 1
+        text = "pcv,ckey,pvalue\n" + "".join(f"{p},{c},{v}\n" for (p, c), v in
+                                             sorted(rows.items()))
+    path = tmp_path / "p.csv"
+    path.write_text(text)
+    with pytest.raises(ExportError) as info:
+        export(store, Request(level="ea", method="ckm", ptable=path), tmp_path / "out")
+    assert "would not protect" in str(info.value) and message in str(info.value)
+    assert not (tmp_path / "out").exists() and releases(store) == []
+
+
+def test_a_huge_pvalue_is_a_clear_message(store: Store, tmp_path: Path) -> None:
+    path = tmp_path / "p.csv"
+    path.write_text("pcv,ckey,pvalue\n1,0,99999999999\n")
+    with pytest.raises(ExportError, match="pvalue between -1000 and 1000"):
+        export(store, Request(level="ea", method="ckm", ptable=path), tmp_path / "out")
+
+
+def test_a_failure_after_the_files_are_in_place_removes_them(
+        store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The commit of the ledger fails after the folder was renamed into place: the files go,
+    an empty folder given by the user is left as it was, nothing is recorded."""
+    import census.storage.audit as audit
+
+    def broken(self: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(audit.Chain, "flush", broken)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(OSError):
+        export(store, Request(level="ea"), empty)
+    assert empty.is_dir() and list(empty.iterdir()) == []
+    with pytest.raises(OSError):
+        export(store, Request(level="ea"), tmp_path / "new")
+    assert not (tmp_path / "new").exists()
+    assert [p.name for p in tmp_path.iterdir() if ".partial-" in p.name] == []
+    monkeypatch.undo()
+    assert releases(store) == []
+
+
+def test_tables_named_twice_are_refused(store: Store, tmp_path: Path) -> None:
+    with pytest.raises(ExportError, match="persons asked for more than once"):
+        export(store, Request(level="ea", tables=("persons", "persons")), tmp_path / "out")
+
+
+def test_a_newly_withheld_area_gives_a_new_release(tmp_path: Path) -> None:
+    """metadata.json lists withheld areas, so a change there is a new release (new id), never
+    the same id with other files."""
+    cfg = parse_config("[disclosure]\nmin_persons = 700\nmin_households = 10\n")
+    s = supervisor(tmp_path / "w.db", households=700, config=cfg, keep_open=0)
+    try:
+        first = export(s, Request(level="ea"), tmp_path / "one")
+        s.import_areas([Area("R02", "region", "South"), Area("R02-D01", "district", "D", "R02"),
+                        Area("R02-D01-EA001", "ea", "Tiny", "R02-D01", 5, "E009")], "S01")
+        from census.storage import exchange
+
+        exchange.close_area(s, "R02-D01-EA001", "S01")
+        second = export(s, Request(level="ea"), tmp_path / "two")
+        assert second.withheld == ("R02-D01-EA001",)
+        assert second.release != first.release and not second.again
     finally:
         s.close()

@@ -122,7 +122,8 @@ def test_tables_are_strict_and_migrated_once(store: Store, db_path: Path) -> Non
     store.close()
     again = Store.open(db_path, PASSPHRASE)
     applied = again.conn.execute("SELECT name FROM _sqlite_migrations").fetchall()
-    assert applied == [("0001_initial",), ("0002_transfers",), ("0003_releases",)]
+    assert applied == [("0001_initial",), ("0002_transfers",), ("0003_releases",),
+                       ("0004_release_areas",)]
     again.close()
 
 

@@ -7,6 +7,7 @@ import asyncio
 import csv
 from pathlib import Path
 
+import pytest
 from textual.widgets import DataTable, Input, ProgressBar, Select
 
 from census.export import Request, plan_export, releases
@@ -97,3 +98,36 @@ def test_a_refused_request_is_shown_in_words(tmp_path: Path) -> None:
     asyncio.run(run())
     assert shown[0].startswith("✗") and "No closed area to publish" in shown[0]
     assert shown[1] == "DashboardScreen"
+
+
+def test_a_busy_database_is_a_message_not_a_crash(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    import census.tui.export as screen_module
+    from census.storage.connection import StoreError
+
+    db = tmp_path / "s.db"
+    supervisor(db, households=300).close()
+
+    def busy(*args: object, **kwargs: object) -> None:
+        raise StoreError("The database is busy: another census program is writing to it.")
+
+    monkeypatch.setattr(screen_module, "write_export", busy)
+    shown: list[str] = []
+
+    async def run() -> None:
+        app = CensusApp(db, PASSPHRASE, clock=lambda: NOW)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.pause()
+            await pilot.press("x")
+            await pilot.pause()
+            app.screen.query_one("#out", Input).value = str(tmp_path / "out")
+            await pilot.press("ctrl+s")
+            await pilot.pause(0.3)
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            shown.append(str(app.screen.query_one("#summary").render()))
+            shown.append(type(app.screen).__name__)
+
+    asyncio.run(run())
+    assert shown[0].startswith("✗") and "database is busy" in shown[0]
+    assert shown[1] == "ExportScreen" and not (tmp_path / "out").exists()
