@@ -358,27 +358,31 @@ def plan_export(store: Store, request: Request, progress: Progress | None = None
 def _conflicts(store: Store, plan: Plan) -> list[Conflict]:
     """Published units, and enumeration areas inside them, whose exact data differ from their
     last protected release, and units last published under another method or perturbation
-    table (one read of each ledger table; the latest entry wins)."""
+    table. Only the latest ledger entry of each is read (through the ledger's key), so the
+    check costs the same however many releases came before."""
     out: list[Conflict] = []
+    conn = store.conn
     for table_sql, column, digests in (("release_unit", "unit", plan.digests),
                                        ("release_area", "area", plan.area_digests)):
-        last: dict[tuple[str, str], tuple[str, str, str, str, str | None]] = {}
-        for name, table, digest, release, at, method, ptable in store.conn.execute(
-                f"SELECT u.{column}, u.tbl, u.digest, r.id, r.created_at, r.method, r.ptable "
-                f"FROM {table_sql} u JOIN release r USING (seq) WHERE r.method != 'none' AND "
-                "u.tbl IN ('persons', 'households') ORDER BY u.seq"):
-            last[(name, table)] = (digest, release, at, method, ptable)
-        for (name, table), digest in sorted(digests.items()):
-            before = last.get((name, table))
-            if table not in rel.PROTECTED or before is None:
-                continue
-            if before[0] != digest:
-                out.append(Conflict(name, table, before[1], before[2]))
-            elif table_sql == "release_unit" and \
-                    (before[3], before[4]) != (plan.method, plan.ptable_digest):
+        wanted = [key for key in sorted(digests) if key[1] in rel.PROTECTED]
+        rows: list[tuple[Any, ...]] = []
+        for start in range(0, len(wanted), 5000):  # bound the number of SQL parameters
+            batch = wanted[start:start + 5000]
+            rows += conn.execute(
+                "WITH k(name, tbl) AS (VALUES " + ", ".join(["(?, ?)"] * len(batch)) + ") "
+                f"SELECT k.name, k.tbl, u.digest, r.id, r.created_at, r.method, r.ptable FROM k "
+                f"JOIN {table_sql} u ON u.{column} = k.name AND u.tbl = k.tbl AND u.seq = "
+                f"(SELECT max(x.seq) FROM {table_sql} x WHERE x.{column} = k.name AND x.tbl = "
+                "k.tbl) JOIN release r ON r.seq = u.seq",
+                [v for key in batch for v in key]).fetchall()
+        for name, table, before, release, at, method, ptable in rows:
+            if before != digests[(name, table)]:
+                out.append(Conflict(name, table, release, at))
+            elif table_sql == "release_unit" and (method, ptable) != (plan.method,
+                                                                      plan.ptable_digest):
                 # The same cells under another method: two noisy readings of each count.
-                out.append(Conflict(name, table, before[1], before[2], "method"))
-    return out
+                out.append(Conflict(name, table, release, at, "method"))
+    return sorted(out, key=lambda c: (c.unit, c.table))
 
 
 # ------------------------------------------------------------------------------- writing
@@ -554,12 +558,16 @@ def write_export(store: Store, plan: Plan, out: Path, progress: Progress | None 
                  plan.ptable_digest, ",".join(plan.request.tables), plan.request.fmt,
                  len(plan.units), plan.content, plan.request.override))
             seq = cur.lastrowid
+            # Unprotected exports are recorded, but their digests are no reference for the
+            # next protected release: that one is compared with the last protected release.
+            unit_rows = [] if plan.method == "none" else sorted(plan.digests.items())
+            area_rows = [] if plan.method == "none" else sorted(plan.area_digests.items())
             store.conn.executemany(
                 "INSERT INTO release_unit (seq, unit, tbl, digest) VALUES (?, ?, ?, ?)",
-                [(seq, u, t, dg) for (u, t), dg in sorted(plan.digests.items())])
+                [(seq, u, t, dg) for (u, t), dg in unit_rows])
             store.conn.executemany(
                 "INSERT INTO release_area (seq, area, tbl, digest) VALUES (?, ?, ?, ?)",
-                [(seq, a, t, dg) for (a, t), dg in sorted(plan.area_digests.items())])
+                [(seq, a, t, dg) for (a, t), dg in area_rows])
             if out.exists():
                 out.rmdir()
                 emptied = True
