@@ -356,30 +356,25 @@ def plan_export(store: Store, request: Request, progress: Progress | None = None
 
 
 def _conflicts(store: Store, plan: Plan) -> list[Conflict]:
-    """Published units, and enumeration areas inside them, whose exact data differ from their
-    last protected release, and units last published under another method or perturbation
-    table. Only the latest ledger entry of each is read (through the ledger's key), so the
-    check costs the same however many releases came before."""
+    """Published units, and enumeration areas inside them, whose exact data differ from what
+    was last published there, and units last published under another method or perturbation
+    table. One ledger row per unit or area, read through its key."""
     out: list[Conflict] = []
-    conn = store.conn
-    for table_sql, column, digests in (("release_unit", "unit", plan.digests),
-                                       ("release_area", "area", plan.area_digests)):
+    for kind, digests in (("unit", plan.digests), ("area", plan.area_digests)):
         wanted = [key for key in sorted(digests) if key[1] in rel.PROTECTED]
         rows: list[tuple[Any, ...]] = []
         for start in range(0, len(wanted), 5000):  # bound the number of SQL parameters
             batch = wanted[start:start + 5000]
-            rows += conn.execute(
+            rows += store.conn.execute(
                 "WITH k(name, tbl) AS (VALUES " + ", ".join(["(?, ?)"] * len(batch)) + ") "
-                f"SELECT k.name, k.tbl, u.digest, r.id, r.created_at, r.method, r.ptable FROM k "
-                f"JOIN {table_sql} u ON u.{column} = k.name AND u.tbl = k.tbl AND u.seq = "
-                f"(SELECT max(x.seq) FROM {table_sql} x WHERE x.{column} = k.name AND x.tbl = "
-                "k.tbl) JOIN release r ON r.seq = u.seq",
-                [v for key in batch for v in key]).fetchall()
+                "SELECT k.name, k.tbl, s.digest, r.id, r.created_at, r.method, r.ptable FROM k "
+                "JOIN release_state s ON s.kind = ? AND s.code = k.name AND s.tbl = k.tbl "
+                "JOIN release r ON r.seq = s.seq",
+                [*(v for key in batch for v in key), kind]).fetchall()
         for name, table, before, release, at, method, ptable in rows:
             if before != digests[(name, table)]:
                 out.append(Conflict(name, table, release, at))
-            elif table_sql == "release_unit" and (method, ptable) != (plan.method,
-                                                                      plan.ptable_digest):
+            elif kind == "unit" and (method, ptable) != (plan.method, plan.ptable_digest):
                 # The same cells under another method: two noisy readings of each count.
                 out.append(Conflict(name, table, release, at, "method"))
     return sorted(out, key=lambda c: (c.unit, c.table))
@@ -558,16 +553,17 @@ def write_export(store: Store, plan: Plan, out: Path, progress: Progress | None 
                  plan.ptable_digest, ",".join(plan.request.tables), plan.request.fmt,
                  len(plan.units), plan.content, plan.request.override))
             seq = cur.lastrowid
-            # Unprotected exports are recorded, but their digests are no reference for the
-            # next protected release: that one is compared with the last protected release.
-            unit_rows = [] if plan.method == "none" else sorted(plan.digests.items())
-            area_rows = [] if plan.method == "none" else sorted(plan.area_digests.items())
-            store.conn.executemany(
-                "INSERT INTO release_unit (seq, unit, tbl, digest) VALUES (?, ?, ?, ?)",
-                [(seq, u, t, dg) for (u, t), dg in unit_rows])
-            store.conn.executemany(
-                "INSERT INTO release_area (seq, area, tbl, digest) VALUES (?, ?, ?, ?)",
-                [(seq, a, t, dg) for (a, t), dg in area_rows])
+            if plan.method != "none":
+                # What is now published is the reference for the next protected release.
+                # (Unprotected exports are recorded above, but are no such reference.)
+                store.conn.executemany(
+                    "INSERT INTO release_state (kind, code, tbl, digest, seq) VALUES "
+                    "(?, ?, ?, ?, ?) ON CONFLICT (kind, code, tbl) DO UPDATE SET "
+                    "digest = excluded.digest, seq = excluded.seq",
+                    [(kind, name, table, digest, seq)
+                     for kind, digests in (("unit", plan.digests), ("area", plan.area_digests))
+                     for (name, table), digest in sorted(digests.items())
+                     if table in rel.PROTECTED])
             if out.exists():
                 out.rmdir()
                 emptied = True

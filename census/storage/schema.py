@@ -269,14 +269,21 @@ OVERRIDE_REASONS = ("correction", "late_forms", "boundary_change", "method_chang
 
 
 def create_release_tables(db: Database) -> None:
-    """The release ledger (issue 5): every export of tables, and per published unit and table
-    the digest of the exact data behind it, so that a second release of an area whose data
-    changed (a differencing risk) is refused unless overridden, and the override is logged.
-    Digests of exact counts stay here; they are never written into a published file."""
+    """The release ledger (issue 5). `release` records every export of tables. `release_state`
+    keeps, per published unit (an area, or a group of small areas) and per enumeration area
+    inside one, and per protected table, the digest of the exact data last published and the
+    release that published it: a later release whose data differ there (a differencing risk),
+    or that uses another method for the same cells, is refused unless overridden, and the
+    override is logged. One row per unit or area, updated in place, so the check and the
+    ledger's size do not grow with the number of releases. Digests of exact counts stay here;
+    they are never written into a published file.
+
+    Written to also upgrade databases made by development versions of this feature (their
+    per-release digest tables are dropped; the `release` rows are kept)."""
     methods = "'rr3', 'ckm', 'none'"
     reasons = ", ".join(f"'{r}'" for r in OVERRIDE_REASONS)
     statements = [
-        f"""CREATE TABLE release (
+        f"""CREATE TABLE IF NOT EXISTS release (
   seq INTEGER PRIMARY KEY,
   id TEXT NOT NULL CHECK (length(id) = 10 AND id GLOB 'R-*'
                           AND NOT substr(id, 3) GLOB '*[^0-9A-F]*'),
@@ -291,35 +298,25 @@ def create_release_tables(db: Database) -> None:
   content TEXT NOT NULL CHECK (length(content) = 64),
   override TEXT CHECK (override IS NULL OR override IN ({reasons}))
 ) STRICT""",
-        "CREATE INDEX release_content ON release (content)",
+        "CREATE INDEX IF NOT EXISTS release_content ON release (content)",
+        "DROP TABLE IF EXISTS release_area",
+        "DROP TABLE IF EXISTS release_unit",
+        """CREATE TABLE release_state (
+  kind TEXT NOT NULL CHECK (kind IN ('unit', 'area')),
+  code TEXT NOT NULL CHECK (length(code) <= 50),
+  tbl TEXT NOT NULL CHECK (tbl IN ('persons', 'households')),
+  digest TEXT NOT NULL CHECK (length(digest) = 64),
+  seq INTEGER NOT NULL REFERENCES release (seq),
+  PRIMARY KEY (kind, code, tbl)
+) STRICT""",
         # Tables are GROUP BY area: with this index SQLite reads each area's households in
         # turn instead of sorting them all first; its sorter would hold every household in
         # memory (temporary data stays in memory, so that nothing is written unencrypted), and
         # an export's memory would grow with the households.
-        "CREATE INDEX household_area ON household (area, status)",
-        """CREATE TABLE release_unit (
-  seq INTEGER NOT NULL REFERENCES release (seq),
-  unit TEXT NOT NULL CHECK (length(unit) <= 50),
-  tbl TEXT NOT NULL CHECK (tbl IN ('persons', 'households', 'dwellings')),
-  digest TEXT NOT NULL CHECK (length(digest) = 64),
-  PRIMARY KEY (unit, tbl, seq)
-) STRICT""",
+        "CREATE INDEX IF NOT EXISTS household_area ON household (area, status)",
     ]
     for sql in statements:
         db.execute(sql)
-
-
-def create_release_area_table(db: Database) -> None:
-    """The ledger per enumeration area: the digest of each area's exact data in every release,
-    so that an area published before (alone, in a group, or inside a district) whose data
-    changed is refused inside any later release, whatever its level."""
-    db.execute("""CREATE TABLE release_area (
-  seq INTEGER NOT NULL REFERENCES release (seq),
-  area TEXT NOT NULL CHECK (length(area) <= 40),
-  tbl TEXT NOT NULL CHECK (tbl IN ('persons', 'households')),
-  digest TEXT NOT NULL CHECK (length(digest) = 64),
-  PRIMARY KEY (area, tbl, seq)
-) STRICT""")
 
 
 def migrations(config: SurveyConfig) -> Migrations:
@@ -334,12 +331,8 @@ def migrations(config: SurveyConfig) -> Migrations:
     def transfers(db: Database) -> None:
         create_transfer_tables(db)
 
-    @m(name="0003_releases")
-    def releases(db: Database) -> None:
+    @m(name="0003_release_ledger")
+    def release_ledger(db: Database) -> None:
         create_release_tables(db)
-
-    @m(name="0004_release_areas")
-    def release_areas(db: Database) -> None:
-        create_release_area_table(db)
 
     return m

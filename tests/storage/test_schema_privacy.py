@@ -120,12 +120,10 @@ TEXT_ALLOWED = {
     ("release", "format"): "CHECK IN (csv, json, parquet)",
     ("release", "content"): "SHA-256 hex",
     ("release", "override"): "CHECK IN fixed reason list (never free text)",
-    ("release_unit", "unit"): "area code or AREA:other",
-    ("release_unit", "tbl"): "CHECK IN table names",
-    ("release_unit", "digest"): "SHA-256 hex",
-    ("release_area", "area"): "area code",
-    ("release_area", "tbl"): "CHECK IN table names",
-    ("release_area", "digest"): "SHA-256 hex",
+    ("release_state", "kind"): "CHECK IN (unit, area)",
+    ("release_state", "code"): "area code or AREA:other",
+    ("release_state", "tbl"): "CHECK IN table names",
+    ("release_state", "digest"): "SHA-256 hex",
 }
 # Column names that contain a forbidden fragment but are harmless.
 NAME_EXCEPTIONS = {("area", "name"), ("_sqlite_migrations", "name"), ("area", "level"),
