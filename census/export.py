@@ -281,7 +281,8 @@ def plan_export(store: Store, request: Request, progress: Progress | None = None
     # order); sums compose, so places and units are summed here, a row per area.
     leaf_place = {leaf: p.code for p in places for leaf in leaves[p.code]}
     leaf_sums = {leaf: rel.Sums(households, counts, keys) for leaf, households, counts, keys
-                 in store.person_totals(_listed(leaf_place)) if leaf in leaf_place}
+                 in store.person_totals(None if request.areas is None else _listed(leaf_place))
+                 if leaf in leaf_place}
     place_sums: dict[str, rel.Sums] = {}
     for leaf, s in leaf_sums.items():
         place_sums.setdefault(leaf_place[leaf], rel.Sums()).add_persons(s.households, s.counts,
@@ -358,25 +359,21 @@ def plan_export(store: Store, request: Request, progress: Progress | None = None
 def _conflicts(store: Store, plan: Plan) -> list[Conflict]:
     """Published units, and enumeration areas inside them, whose exact data differ from what
     was last published there, and units last published under another method or perturbation
-    table. One ledger row per unit or area, read through its key."""
+    table. The ledger holds one row per unit or area ever published (never more than the areas
+    of the survey, twice), read in one pass."""
+    digests = {"unit": plan.digests, "area": plan.area_digests}
     out: list[Conflict] = []
-    for kind, digests in (("unit", plan.digests), ("area", plan.area_digests)):
-        wanted = [key for key in sorted(digests) if key[1] in rel.PROTECTED]
-        rows: list[tuple[Any, ...]] = []
-        for start in range(0, len(wanted), 5000):  # bound the number of SQL parameters
-            batch = wanted[start:start + 5000]
-            rows += store.conn.execute(
-                "WITH k(name, tbl) AS (VALUES " + ", ".join(["(?, ?)"] * len(batch)) + ") "
-                "SELECT k.name, k.tbl, s.digest, r.id, r.created_at, r.method, r.ptable FROM k "
-                "JOIN release_state s ON s.kind = ? AND s.code = k.name AND s.tbl = k.tbl "
-                "JOIN release r ON r.seq = s.seq",
-                [*(v for key in batch for v in key), kind]).fetchall()
-        for name, table, before, release, at, method, ptable in rows:
-            if before != digests[(name, table)]:
-                out.append(Conflict(name, table, release, at))
-            elif kind == "unit" and (method, ptable) != (plan.method, plan.ptable_digest):
-                # The same cells under another method: two noisy readings of each count.
-                out.append(Conflict(name, table, release, at, "method"))
+    for kind, code, table, before, release, at, method, ptable in store.conn.execute(
+            "SELECT s.kind, s.code, s.tbl, s.digest, r.id, r.created_at, r.method, r.ptable "
+            "FROM release_state s JOIN release r ON r.seq = s.seq"):
+        now = digests[kind].get((code, table))
+        if now is None:
+            continue
+        if before != now:
+            out.append(Conflict(code, table, release, at))
+        elif kind == "unit" and (method, ptable) != (plan.method, plan.ptable_digest):
+            # The same cells under another method: two noisy readings of each count.
+            out.append(Conflict(code, table, release, at, "method"))
     return sorted(out, key=lambda c: (c.unit, c.table))
 
 
