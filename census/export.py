@@ -97,19 +97,24 @@ class Plan:
     def protect(self) -> rel.Protect:
         return rel.protector(self.method, self.ptable)
 
-    def rows(self, table: str) -> Iterator[rel.Row]:
+    def unit_rows(self, table: str) -> Iterator[list[rel.Row]]:
+        """The rows of each unit in turn (the tables are written a unit at a time)."""
         protect = self.protect
         for unit in self.units:
-            yield from rel.rows(table, self.config, self.request.level, unit.code,
-                                self.sums[unit.code], protect)
+            yield rel.rows(table, self.config, self.request.level, unit.code,
+                           self.sums[unit.code], protect)
+
+    def rows(self, table: str) -> Iterator[rel.Row]:
+        for chunk in self.unit_rows(table):
+            yield from chunk
 
     def preview(self, table: str, limit: int = 50) -> list[rel.Row]:
         out: list[rel.Row] = []
-        for row in self.rows(table):
-            out.append(row)
+        for chunk in self.unit_rows(table):
+            out += chunk
             if len(out) >= limit:
                 break
-        return out
+        return out[:limit]
 
 
 @dataclass(frozen=True)
@@ -319,8 +324,9 @@ def plan_export(store: Store, request: Request, progress: Progress | None = None
                for u in units for t in request.tables}
     # Per enumeration area too: an area published before (alone, in a group, or inside a
     # district) whose data changed must not go out again inside anything, unless overridden.
-    area_digests = {(leaf, t): rel.exact_digest(t, cfg, rel.Unit(leaf, (leaf,)),
-                                                leaf_sums.get(leaf, rel.Sums()))
+    area_digests = {(leaf, t): digests[(leaf, t)] if (leaf, t) in digests else
+                    rel.exact_digest(t, cfg, rel.Unit(leaf, (leaf,)),
+                                     leaf_sums.get(leaf, rel.Sums()))
                     for leaf in leaf_unit for t in request.tables if t in rel.PROTECTED}
     content = rel.release_digest({
         "level": request.level, "method": method, "ptable": ptable_digest,
@@ -394,38 +400,40 @@ def _check_out(out: Path) -> None:
                           .format(parent=out.parent))
 
 
-def _csv(table: str, rows: Iterator[rel.Row], f: IO[str]) -> int:
+def _csv(table: str, chunks: Iterable[list[rel.Row]], f: IO[str]) -> int:
     w = csv.writer(f, lineterminator="\n")
     w.writerow(rel.COLUMNS[table])
     n = 0
-    for row in rows:
-        w.writerow(row)  # None (no response rate) is written as an empty field
-        n += 1
+    for chunk in chunks:
+        w.writerows(chunk)  # None (no response rate) is written as an empty field
+        n += len(chunk)
     return n
 
 
-def _json(table: str, rows: Iterator[rel.Row], f: IO[str]) -> int:
+def _json(table: str, chunks: Iterable[list[rel.Row]], f: IO[str]) -> int:
     cols = rel.COLUMNS[table]
     n = 0
     f.write("[")
-    for row in rows:
-        f.write(",\n " if n else "\n ")
-        f.write(json.dumps(dict(zip(cols, row, strict=True)), ensure_ascii=False,
-                           separators=(", ", ": ")))
-        n += 1
+    for chunk in chunks:
+        for row in chunk:
+            f.write(",\n " if n else "\n ")
+            f.write(json.dumps(dict(zip(cols, row, strict=True)), ensure_ascii=False,
+                               separators=(", ", ": ")))
+            n += 1
     f.write("\n]\n" if n else "]\n")
     return n
 
 
-def _parquet(table: str, rows: Iterator[rel.Row], path: Path) -> int:
+def _parquet(table: str, chunks: Iterable[list[rel.Row]], path: Path) -> int:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     cols = rel.COLUMNS[table]
     data: list[list[Any]] = [[] for _ in cols]
-    for row in rows:
-        for i, v in enumerate(row):
-            data[i].append(v)
+    for chunk in chunks:
+        for row in chunk:
+            for i, v in enumerate(row):
+                data[i].append(v)
     types = {"area": pa.string(), "level": pa.string(), "sex": pa.string(),
              "age_band": pa.string(), "size": pa.string(), "response_rate": pa.float64()}
     schema = pa.schema([(c, types.get(c, pa.int64())) for c in cols])
@@ -498,10 +506,10 @@ def _write_all(plan: Plan, folder: Path, release: str, released_at: str,
         step(0.6 + 0.35 * i / len(plan.request.tables), _("writing {table}").format(table=table))
         path = folder / f"{table}.{fmt}"
         if fmt == "parquet":
-            n = _parquet(table, plan.rows(table), path)
+            n = _parquet(table, plan.unit_rows(table), path)
         else:
             with open(path, "w", encoding="utf-8", newline="") as f:
-                n = (_csv if fmt == "csv" else _json)(table, plan.rows(table), f)
+                n = (_csv if fmt == "csv" else _json)(table, plan.unit_rows(table), f)
                 f.flush()
                 os.fsync(f.fileno())
         files.append((table, n))
@@ -596,5 +604,5 @@ def releases(store: Store, limit: int = 50) -> list[dict[str, Any]]:
 def csv_text(table: str, rows: Sequence[rel.Row]) -> str:
     """Rows as CSV text (tests and previews)."""
     buf = io.StringIO()
-    _csv(table, iter(rows), buf)
+    _csv(table, [list(rows)], buf)
     return buf.getvalue()

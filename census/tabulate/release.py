@@ -236,13 +236,13 @@ def dwelling_row(level: str, unit: str, sums: Sums) -> Row:
 
 
 def rows(table: str, config: SurveyConfig, level: str, unit: str, sums: Sums, protect: Protect
-         ) -> Iterator[Row]:
+         ) -> list[Row]:
+    """The rows of one unit in one table (a few dozen: written in one call)."""
     if table == "persons":
-        yield from person_rows(config, level, unit, sums, protect)
-    elif table == "households":
-        yield from household_rows(level, unit, sums, protect)
-    else:
-        yield dwelling_row(level, unit, sums)
+        return list(person_rows(config, level, unit, sums, protect))
+    if table == "households":
+        return list(household_rows(level, unit, sums, protect))
+    return [dwelling_row(level, unit, sums)]
 
 
 # -------------------------------------------------------------------------- digests
