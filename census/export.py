@@ -242,17 +242,15 @@ def _geography(store: Store, request: Request
                 leaves.setdefault(up, []).append(a.code)
     places = [a.code for a in areas if a.level == request.level and leaves.get(a.code)]
 
-    def closed(code: str) -> bool:
-        return all(by_code[leaf].status == AreaStatus.CLOSED for leaf in leaves[code])
-
+    shut = {a.code for a in areas if a.status == AreaStatus.CLOSED}
+    closed = {p for p in places if shut.issuperset(leaves[p])}
     wanted = set(request.areas) if request.areas is not None else None
     selected = {p for p in places
-                if wanted is None or p in wanted or wanted & set(chains[p])}
+                if wanted is None or p in wanted or not wanted.isdisjoint(chains[p])}
     tops = {(chains[p] or (p,))[-1] for p in selected}
     concerned = [rel.Place(p, chains[p]) for p in places
-                 if closed(p) and (chains[p] or (p,))[-1] in tops]
-    open_selected = sorted(p for p in selected if not closed(p))
-    return concerned, {p for p in selected if closed(p)}, open_selected, leaves
+                 if p in closed and (chains[p] or (p,))[-1] in tops]
+    return concerned, selected & closed, sorted(selected - closed), leaves
 
 
 LISTED_LIMIT = 20_000

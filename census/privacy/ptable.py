@@ -75,6 +75,7 @@ import math
 from array import array
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from types import MappingProxyType
 from typing import IO
 
@@ -152,16 +153,21 @@ class PTable:
         object.__setattr__(table, "rows", MappingProxyType(rows))
         return table
 
-    def grid(self) -> list[list[int]]:
-        """``grid()[pcv][ckey]`` is the pvalue (row 0, for pcv 0, is all zeros): a lookup
-        table for applying the ptable to many cells."""
+    @cached_property
+    def _grid(self) -> tuple[tuple[int, ...], ...]:
         rows = self.rows
-        return [[0] * self.ckey_range] + [
-            [rows[(pcv, c)] for c in range(self.ckey_range)] for pcv in range(1, self.max_pcv + 1)]
+        return ((0,) * self.ckey_range, *(
+            tuple(rows[(pcv, c)] for c in range(self.ckey_range))
+            for pcv in range(1, self.max_pcv + 1)))
+
+    def grid(self) -> tuple[tuple[int, ...], ...]:
+        """``grid()[pcv][ckey]`` is the pvalue (row 0, for pcv 0, is all zeros): a lookup
+        table for applying the ptable to many cells (built once per table)."""
+        return self._grid
 
     def digest(self) -> str:
         """SHA-256 of the table's content (its shape and every pvalue in (pcv, ckey) order)."""
-        values = array("q", (v for row in self.grid()[1:] for v in row))
+        values = array("q", itertools.chain.from_iterable(self._grid[1:]))
         h = hashlib.sha256(f"ptable {self.max_pcv} {self.ckey_range}\n".encode())
         h.update(values.tobytes())
         return h.hexdigest()

@@ -354,6 +354,6 @@ def test_generated_table_equals_its_csv_and_has_a_content_digest() -> None:
     made = generate(5, 3.0, 2, max_pcv=40, ckey_range=64)
     again = read_ons_csv(write_ons_csv(made))
     assert again == made and again.digest() == made.digest()
-    assert made.grid()[0] == [0] * 64 and made.grid()[7][5] == made.pvalue(7, 5)
+    assert made.grid()[0] == (0,) * 64 and made.grid()[7][5] == made.pvalue(7, 5)
     other = generate(5, 3.0, 2, max_pcv=41, ckey_range=64)
     assert other.digest() != made.digest()
