@@ -344,16 +344,16 @@ def plan_export(store: Store, request: Request, progress: Progress | None = None
                 "protection method or perturbation table. Two differently protected versions of "
                 "the same cells can be combined to estimate the exact counts, so this is refused. "
                 "Export with the method and table used then, or, if the change of method is "
-                "decided, give --override-release method_change (recorded in the release "
-                "ledger).").format(unit=first.unit, table=first.table, release=first.release,
+                "decided, give the override reason method_change (--override-release "
+                "method_change; recorded in the release ledger).").format(unit=first.unit, table=first.table, release=first.release,
                                    at=first.released_at[:16].replace("T", " ")))
         raise ExportError(_(
             "{n} published cell group(s) changed since they were released, first {unit} "
             "({table}) in release {release} of {at}. Publishing both versions would let a reader "
             "subtract one from the other and find the households that changed, so a second, "
             "different release of an area is refused. If it must be published (a correction, "
-            "late forms), give --override-release with one of: {reasons}; the override is "
-            "recorded in the release ledger.").format(
+            "late forms), give an override reason (--override-release), one of: {reasons}; "
+            "the override is recorded in the release ledger.").format(
             n=len(plan.conflicts), unit=first.unit, table=first.table, release=first.release,
             at=first.released_at[:16].replace("T", " "), reasons=", ".join(OVERRIDE_REASONS)))
     step(0.6, _("tables ready"))
