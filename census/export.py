@@ -345,8 +345,9 @@ def plan_export(store: Store, request: Request, progress: Progress | None = None
                 "the same cells can be combined to estimate the exact counts, so this is refused. "
                 "Export with the method and table used then, or, if the change of method is "
                 "decided, give the override reason method_change (--override-release "
-                "method_change; recorded in the release ledger).").format(unit=first.unit, table=first.table, release=first.release,
-                                   at=first.released_at[:16].replace("T", " ")))
+                "method_change; recorded in the release ledger).").format(
+                unit=first.unit, table=first.table, release=first.release,
+                at=first.released_at[:16].replace("T", " ")))
         raise ExportError(_(
             "{n} published cell group(s) changed since they were released, first {unit} "
             "({table}) in release {release} of {at}. Publishing both versions would let a reader "
