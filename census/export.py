@@ -455,8 +455,9 @@ def metadata(plan: Plan, release: str, released_at: str, files: Sequence[tuple[s
         "households": ("Completed households by number of usual residents (1 to "
                        f"{LARGEST - 1}, {LARGEST}+), with the total.",
                        ["area", "level", "size"], "households"),
-        "dwellings": ("Listed dwellings by the outcome of their last visit, and the response "
-                      "rate (completed over listed less vacant and not found, in percent).",
+        "dwellings": ("Listed dwellings, those visited at least once, the outcome of their "
+                      "last visit, and the response rate (completed over listed less vacant and "
+                      "not found, in percent). Exact: operational counts of dwellings.",
                       ["area", "level"], "listed"),
     }
     tables = []

@@ -38,7 +38,7 @@ MOD = 2**32
 COLUMNS: dict[str, tuple[str, ...]] = {
     "persons": ("area", "level", "sex", "age_band", "persons"),
     "households": ("area", "level", "size", "households"),
-    "dwellings": ("area", "level", "listed", *OUTCOMES, "response_rate"),
+    "dwellings": ("area", "level", "listed", "visited", *OUTCOMES, "response_rate"),
 }
 
 
@@ -226,13 +226,15 @@ def household_rows(level: str, unit: str, sums: Sums, protect: Protect) -> Itera
 
 
 def dwelling_row(level: str, unit: str, sums: Sums) -> Row:
-    """Coverage, exact: listed, each last outcome, and the response rate (completed over
-    listed dwellings less vacant and not found, in percent, as in `census progress`)."""
+    """Coverage, exact: listed, visited (at least once), each last outcome, and the response
+    rate (completed over listed dwellings less vacant and not found, in percent, as in
+    `census progress`)."""
     o = sums.outcomes
     listed = sum(o.values())
     eligible = listed - o.get("vacant", 0) - o.get("not_found", 0)
     rate = round(100 * o.get("completed", 0) / eligible, 1) if eligible > 0 else None
-    return (unit, level, listed, *(o.get(k, 0) for k in OUTCOMES), rate)
+    return (unit, level, listed, listed - o.get("not_visited", 0),
+            *(o.get(k, 0) for k in OUTCOMES), rate)
 
 
 def rows(table: str, config: SurveyConfig, level: str, unit: str, sums: Sums, protect: Protect

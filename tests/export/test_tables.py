@@ -295,6 +295,7 @@ def test_dwellings_table_is_exact_coverage(store: Store, tmp_path: Path) -> None
     for r in rows:
         p = progress[r["area"]]
         assert int(r["listed"]) == p.listed
+        assert int(r["visited"]) == p.visited
         assert int(r["completed"]) == p.completed
         assert int(r["refused"]) == p.refused
         assert float(r["response_rate"]) == p.response_rate
