@@ -361,8 +361,9 @@ def config_cmd() -> None:
 @click.option("--households", default=400, show_default=True,
               type=click.IntRange(1, 2_000_000), help="About how many households to create.")
 @click.option("--role", type=click.Choice(["enumerator", "supervisor"]), default="enumerator",
-              show_default=True, help="Whose database: a supervisor's demo has every finished "
-              "area closed, ready for `census export tables`.")
+              show_default=True, help="Whose database: a supervisor's demo has every area but "
+              "the last closed (its few callbacks left as they are), ready for `census export "
+              "tables`.")
 def demo(db_path: Path | None, passphrase_file: Path | None, households: int,
          role: str = "enumerator") -> None:
     """Create a demo database with a synthetic population in a few enumeration areas.
