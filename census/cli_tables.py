@@ -139,8 +139,12 @@ def ptable() -> None:
 def ptable_make(out: Path, D: int, V: float, js: int, ckeys: int, max_pcv: int) -> None:
     """Make a maximum-entropy perturbation table (as sdcTools ptable does): for every count,
     changes of at most D, mean 0, variance V, never landing on 1..js; zeros stay zero."""
-    from census.privacy.ptable import check_parameters, generate, write_ons_csv
+    from census.privacy.ptable import ROW_LIMIT, check_parameters, generate, write_ons_csv
 
+    if ckeys * max_pcv > ROW_LIMIT:
+        raise UserError(_("{ckeys} cell keys × {pcv} counts would make {rows:,} rows; at most "
+                          "{limit:,} are allowed (256 or 4096 cell keys are usual).").format(
+            ckeys=ckeys, pcv=max_pcv, rows=ckeys * max_pcv, limit=ROW_LIMIT))
     problem = check_parameters(D, V, js)
     if problem:
         raise UserError(_("These parameters cannot make a perturbation table: {problem}. The "

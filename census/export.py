@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import errno
+import hashlib
 import io
 import json
 import os
@@ -88,6 +89,8 @@ class Plan:
     """Digest of the exact data of each (unit, table)."""
     area_digests: dict[tuple[str, str], str]
     """Digest of the exact data of each (enumeration area, protected table) in the units."""
+    cells: dict[str, str]
+    """Per unit, a digest of the enumeration areas it covers: the same cells, whatever code."""
     content: str
     previous: tuple[str, str] | None
     """(release id, released at) of an identical earlier export, else None."""
@@ -326,18 +329,29 @@ def plan_export(store: Store, request: Request, progress: Progress | None = None
                     rel.exact_digest(t, cfg, rel.Unit(leaf, (leaf,)),
                                      leaf_sums.get(leaf, rel.Sums()))
                     for leaf in leaf_unit for t in request.tables if t in rel.PROTECTED}
-    content = rel.release_digest({
-        "level": request.level, "method": method, "ptable": ptable_digest,
-        "tables": list(request.tables), "survey": cfg.digest(), "withheld": withheld,
-        "units": [[u, t, digests[(u, t)]] for u, t in sorted(digests)]})
-    row = store.conn.execute("SELECT id, created_at FROM release WHERE content = ? ORDER BY seq "
-                             "LIMIT 1", (content,)).fetchone()
+    covered: dict[str, list[str]] = {}
+    for leaf, unit in sorted(leaf_unit.items()):
+        covered.setdefault(unit, []).append(leaf)
+    cells = {u: hashlib.sha256("\n".join(leaves).encode()).hexdigest()[:40]
+             for u, leaves in covered.items()}
     plan = Plan(request, cfg, method, ptable, ptable_digest, units, sums, left_open, withheld,
-                digests, area_digests, content, (row[0], row[1]) if row else None)
+                digests, area_digests, cells, "", None)
+    plan.content = rel.release_digest({
+        "level": request.level, "method": method, "ptable": ptable_digest,
+        "tables": list(request.tables), "survey": cfg.digest(),
+        "units": [[u, t, digests[(u, t)]] for u, t in sorted(digests)],
+        # Everything the files say besides the values (columns, categories, notices, combined
+        # and withheld areas): a program that lays them out otherwise makes a new release.
+        "layout": _layout(plan)})
+    row = store.conn.execute("SELECT id, created_at FROM release WHERE content = ? ORDER BY seq "
+                             "LIMIT 1", (plan.content,)).fetchone()
+    plan.previous = (row[0], row[1]) if row else None
     if method != "none":
         plan.conflicts = _conflicts(store, plan)
-    if plan.conflicts and request.override is None:
-        first = plan.conflicts[0]
+    method_changed = any(c.changed == "method" for c in plan.conflicts)
+    if plan.conflicts and (request.override is None
+                           or (method_changed and request.override != "method_change")):
+        first = next((c for c in plan.conflicts if c.changed == "method"), plan.conflicts[0])
         if first.changed == "method":
             raise ExportError(_(
                 "{unit} ({table}) was published in release {release} of {at} with another "
@@ -361,31 +375,53 @@ def plan_export(store: Store, request: Request, progress: Progress | None = None
     return plan
 
 
+def _layout(plan: Plan) -> dict[str, Any]:
+    """metadata.json without what depends on the file format (the same release may be
+    written as CSV, JSON and Parquet)."""
+    meta = metadata(plan, "", "", ())
+    del meta["format"]
+    for table in meta["tables"]:
+        del table["file"]
+    return meta
+
+
 def _conflicts(store: Store, plan: Plan) -> list[Conflict]:
     """Published units, and enumeration areas inside them, whose exact data differ from what
-    was last published there, and units last published under another method or perturbation
-    table. The ledger holds one row per unit or area ever published (never more than the areas
-    of the survey, twice), read in one pass."""
+    was last published there; and sets of cells (the enumeration areas a unit covers, whatever
+    its code) last published under another method or perturbation table. The ledger holds one
+    row per unit, area and set ever published, read in one pass each."""
     digests = {"unit": plan.digests, "area": plan.area_digests}
-    out: list[Conflict] = []
-    for kind, code, table, before, release, at, method, ptable in store.conn.execute(
-            "SELECT s.kind, s.code, s.tbl, s.digest, r.id, r.created_at, r.method, r.ptable "
-            "FROM release_state s JOIN release r ON r.seq = s.seq"):
+    found: dict[tuple[str, str, str], Conflict] = {}
+    for kind, code, table, before, release, at in store.conn.execute(
+            "SELECT s.kind, s.code, s.tbl, s.digest, r.id, r.created_at FROM release_state s "
+            "JOIN release r ON r.seq = s.seq"):
         now = digests[kind].get((code, table))
-        if now is None:
-            continue
-        if before != now:
-            out.append(Conflict(code, table, release, at))
-        elif kind == "unit" and (method, ptable) != (plan.method, plan.ptable_digest):
+        if now is not None and before != now:
+            # At the lowest level a unit and its area are one: said once.
+            found.setdefault((code, table, "data"), Conflict(code, table, release, at))
+    units_of: dict[str, list[str]] = {}
+    for unit, key in plan.cells.items():
+        units_of.setdefault(key, []).append(unit)
+    tables = [t for t in plan.request.tables if t in rel.PROTECTED]
+    for key, table, release, at, method, ptable in store.conn.execute(
+            "SELECT c.cells, c.tbl, r.id, r.created_at, r.method, r.ptable FROM release_cells c "
+            "JOIN release r ON r.seq = c.seq"):
+        if key in units_of and table in tables and (method, ptable) != (plan.method,
+                                                                        plan.ptable_digest):
             # The same cells under another method: two noisy readings of each count.
-            out.append(Conflict(code, table, release, at, "method"))
-    return sorted(out, key=lambda c: (c.unit, c.table))
+            for unit in units_of[key]:
+                found.setdefault((unit, table, "method"),
+                                 Conflict(unit, table, release, at, "method"))
+    return sorted(found.values(), key=lambda c: (c.unit, c.table, c.changed))
 
 
 # ------------------------------------------------------------------------------- writing
 
 
 def _check_out(out: Path) -> None:
+    if out.is_symlink() or out.resolve() == Path.cwd().resolve():
+        raise ExportError(_("Give the export a folder of its own (a new folder name, not the "
+                            "current folder or a link); got {out}.").format(out=out))
     if out.exists():
         if not out.is_dir():
             raise ExportError(_("{out} exists and is a file; give a new folder for the export.")
@@ -569,6 +605,11 @@ def write_export(store: Store, plan: Plan, out: Path, progress: Progress | None 
                      for kind, digests in (("unit", plan.digests), ("area", plan.area_digests))
                      for (name, table), digest in sorted(digests.items())
                      if table in rel.PROTECTED])
+                store.conn.executemany(
+                    "INSERT INTO release_cells (cells, tbl, seq) VALUES (?, ?, ?) ON CONFLICT "
+                    "(cells, tbl) DO UPDATE SET seq = excluded.seq",
+                    sorted({(key, table, seq) for key in plan.cells.values()
+                            for table in plan.request.tables if table in rel.PROTECTED}))
             if out.exists():
                 out.rmdir()
                 emptied = True

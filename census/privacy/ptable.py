@@ -93,6 +93,8 @@ PCV_LIMIT = 100_000
 """Largest pcv a ptable file may hold (ONS tables stop at 750)."""
 PVALUE_LIMIT = 1_000
 """Largest change a ptable file may make to a count, either way."""
+ROW_LIMIT = 4_000_000
+"""Most rows a ptable may have (750 counts x 4,096 cell keys is 3,072,000)."""
 
 MOMENT_TOLERANCE = 1e-12
 _MAX_NEWTON_STEPS = 500
@@ -326,6 +328,9 @@ def read_ons_csv(source: str | IO[str]) -> PTable:
             )
         rows[(pcv, ckey)] = pvalue
         seen_at[(pcv, ckey)] = line
+        if len(rows) > ROW_LIMIT:
+            raise ValueError(f"line {line}: more than {ROW_LIMIT:,} rows; a ptable needs at "
+                             f"most 750 counts x a few thousand cell keys")
     if not rows:
         raise ValueError("ptable has a header but no rows")
 
@@ -353,6 +358,9 @@ def publication_problem(table: PTable, js: int) -> str | None:
         row = grid[pcv]
         if not any(row):
             return f"it never changes a count of {pcv} (every pvalue of pcv {pcv} is 0)"
+        if len(set(row)) < 2:
+            return (f"it changes a count of {pcv} by the same amount ({row[0]:+d}) whatever the "
+                    f"cell key, which protects nothing")
         small = sorted({pcv + v for v in row if 1 <= pcv + v <= js})
         if small:
             return (f"it publishes a count of {pcv} as {small[0]}, and counts 1..{js} must "

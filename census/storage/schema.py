@@ -299,8 +299,6 @@ def create_release_tables(db: Database) -> None:
   override TEXT CHECK (override IS NULL OR override IN ({reasons}))
 ) STRICT""",
         "CREATE INDEX IF NOT EXISTS release_content ON release (content)",
-        "DROP TABLE IF EXISTS release_area",
-        "DROP TABLE IF EXISTS release_unit",
         """CREATE TABLE release_state (
   kind TEXT NOT NULL CHECK (kind IN ('unit', 'area')),
   code TEXT NOT NULL CHECK (length(code) <= 50),
@@ -317,6 +315,30 @@ def create_release_tables(db: Database) -> None:
     ]
     for sql in statements:
         db.execute(sql)
+    # Development versions kept a digest row per release: their latest protected entries are
+    # the reference now (the digest formula is the same), then the old tables go.
+    for old, kind, column in (("release_unit", "unit", "unit"), ("release_area", "area", "area")):
+        if old in db.table_names():
+            db.execute(
+                f"INSERT INTO release_state (kind, code, tbl, digest, seq) SELECT '{kind}', "
+                f"u.{column}, u.tbl, u.digest, u.seq FROM {old} u JOIN release r USING (seq) "
+                "WHERE r.method != 'none' AND u.tbl IN ('persons', 'households') AND u.seq = "
+                f"(SELECT max(x.seq) FROM {old} x JOIN release rx USING (seq) WHERE "
+                f"x.{column} = u.{column} AND x.tbl = u.tbl AND rx.method != 'none')")
+            db.execute(f"DROP TABLE {old}")
+
+
+def create_release_cells_table(db: Database) -> None:
+    """Which method last published each set of cells: a unit is keyed by the enumeration areas
+    it covers (a region with one district covers the same cells as that district, under
+    another code), so the same cells are never published under two methods or perturbation
+    tables without a declared change of method."""
+    db.execute("""CREATE TABLE IF NOT EXISTS release_cells (
+  cells TEXT NOT NULL CHECK (length(cells) = 40),
+  tbl TEXT NOT NULL CHECK (tbl IN ('persons', 'households')),
+  seq INTEGER NOT NULL REFERENCES release (seq),
+  PRIMARY KEY (cells, tbl)
+) STRICT""")
 
 
 def migrations(config: SurveyConfig) -> Migrations:
@@ -334,5 +356,9 @@ def migrations(config: SurveyConfig) -> Migrations:
     @m(name="0003_release_ledger")
     def release_ledger(db: Database) -> None:
         create_release_tables(db)
+
+    @m(name="0004_release_cells")
+    def release_cells(db: Database) -> None:
+        create_release_cells_table(db)
 
     return m

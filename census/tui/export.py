@@ -166,9 +166,9 @@ class ExportScreen(CensusScreen):
 
     async def export(self) -> None:
         bar = self.query_one("#progress", ProgressBar)
-        out = Path(self.query_one("#out", Input).value.strip() or ".").expanduser()
         bar.update(progress=0)
         try:
+            out = Path(self.query_one("#out", Input).value.strip() or ".").expanduser()
             self.say(_("Counting…"))
             await asyncio.sleep(0.05)  # let the screen show it before the queries run
             plan = plan_export(self.census.store, self.request())

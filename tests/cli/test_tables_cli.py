@@ -121,3 +121,9 @@ def test_the_readme_demo_of_protected_tables(runner: CliRunner, tmp_path: Path) 
     ledger = run(runner, "export", "ledger", "--db", db, "--json")
     (entry,) = json.loads(ledger.output)
     assert entry["method"] == "rr3" and entry["units"] == 7 and entry["user"] == "S01"
+
+
+def test_ptable_make_refuses_a_table_too_large(runner: CliRunner, tmp_path: Path) -> None:
+    done = run(runner, "ptable", "make", "--out", tmp_path / "big.csv", "--ckeys", "65536")
+    assert done.exit_code == 2 and "at most 4,000,000 are allowed" in done.output
+    assert not (tmp_path / "big.csv").exists()

@@ -596,3 +596,93 @@ def test_a_newly_withheld_area_gives_a_new_release(tmp_path: Path) -> None:
         assert second.release != first.release and not second.again
     finally:
         s.close()
+
+
+# ------------------------------------------------------------------------------- second review
+
+
+def test_a_change_of_method_needs_that_reason_and_is_found_under_any_code(tmp_path: Path
+                                                                          ) -> None:
+    """Only method_change declares a change of method; and a region holding exactly one
+    district is the same cells as that district, whatever the code."""
+    s = supervisor(tmp_path / "all.db", households=800, keep_open=0)
+    try:
+        assert [a.code for a in s.areas() if a.level == "district"] == ["R01-D01"]
+        export(s, Request(level="region"), tmp_path / "region")
+        with pytest.raises(ExportError, match="another protection method"):
+            export(s, Request(level="district", method="ckm"), tmp_path / "district")
+        with pytest.raises(ExportError, match="another protection method"):
+            export(s, Request(level="district", method="ckm", override="correction"),
+                   tmp_path / "district")
+        export(s, Request(level="district", method="ckm", override="method_change"),
+               tmp_path / "district")
+        # The enumeration areas are other cells: rr3 there is no second reading.
+        export(s, Request(level="ea"), tmp_path / "eas")
+    finally:
+        s.close()
+
+
+def test_one_changed_household_is_one_conflict(store: Store, tmp_path: Path) -> None:
+    export(store, Request(level="ea", tables=("persons",)), tmp_path / "one")
+    area, _cells = _change_one_household(store)
+    with pytest.raises(ExportError) as info:
+        export(store, Request(level="ea", tables=("persons",)), tmp_path / "two")
+    assert str(info.value).startswith(f"1 published cell group(s) changed since they were "
+                                      f"released, first {area} (persons)")
+
+
+def test_a_new_layout_of_the_files_is_a_new_release(store: Store, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    import census.export as ex
+
+    first = export(store, Request(level="ea"), tmp_path / "one")
+    monkeypatch.setattr(ex, "NOTICE", ex.NOTICE + " (Revised wording.)")
+    second = export(store, Request(level="ea"), tmp_path / "two")
+    assert second.release != first.release and not second.again
+
+
+def test_a_ptable_without_randomness_is_refused(store: Store, tmp_path: Path) -> None:
+    path = tmp_path / "p.csv"
+    path.write_text("pcv,ckey,pvalue\n" + "".join(f"{p},0,3\n" for p in range(1, 751)))
+    with pytest.raises(ExportError, match="by the same amount \\(\\+3\\) whatever the cell key"):
+        export(store, Request(level="ea", method="ckm", ptable=path), tmp_path / "out")
+
+
+def test_the_current_folder_or_a_link_is_not_an_output_folder(
+        store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    empty = tmp_path / "here"
+    empty.mkdir()
+    monkeypatch.chdir(empty)
+    with pytest.raises(ExportError, match="a folder of its own"):
+        export(store, Request(level="ea"), Path("."))
+    (tmp_path / "link").symlink_to(empty)
+    with pytest.raises(ExportError, match="a folder of its own"):
+        export(store, Request(level="ea"), tmp_path / "link")
+    assert list(empty.iterdir()) == [] and releases(store) == []
+
+
+def test_development_ledgers_are_carried_over(store: Store) -> None:
+    """Databases made by development versions kept a digest row per release; upgrading keeps
+    each unit's and area's latest protected digest as the reference."""
+    from census.storage.schema import create_release_tables
+
+    conn = store.conn
+    conn.execute("INSERT INTO release (id, created_at, user, level, method, tables, format, "
+                 "units, content) VALUES ('R-0000000A', '2026-11-28T10:00:00Z', 'S01', 'ea', "
+                 "'rr3', 'persons', 'csv', 1, ?)", ("a" * 64,))
+    conn.execute("INSERT INTO release (id, created_at, user, level, method, tables, format, "
+                 "units, content) VALUES ('R-0000000B', '2026-11-28T11:00:00Z', 'S01', 'ea', "
+                 "'none', 'persons', 'csv', 1, ?)", ("b" * 64,))
+    conn.execute("DROP TABLE release_state")
+    conn.execute("CREATE TABLE release_unit (seq, unit, tbl, digest)")
+    conn.execute("CREATE TABLE release_area (seq, area, tbl, digest)")
+    conn.executemany("INSERT INTO release_unit VALUES (?, 'EA1', 'persons', ?)",
+                     [(1, "1" * 64), (2, "2" * 64)])
+    conn.execute("INSERT INTO release_area VALUES (1, 'EA1', 'persons', ?)", ("1" * 64,))
+    conn.commit()
+    create_release_tables(store.db)
+    rows = conn.execute("SELECT kind, code, tbl, digest, seq FROM release_state ORDER BY kind"
+                        ).fetchall()
+    assert rows == [("area", "EA1", "persons", "1" * 64, 1), ("unit", "EA1", "persons",
+                                                               "1" * 64, 1)]
+    assert {"release_unit", "release_area"}.isdisjoint(store.db.table_names())

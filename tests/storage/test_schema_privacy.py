@@ -124,6 +124,8 @@ TEXT_ALLOWED = {
     ("release_state", "code"): "area code or AREA:other",
     ("release_state", "tbl"): "CHECK IN table names",
     ("release_state", "digest"): "SHA-256 hex",
+    ("release_cells", "cells"): "SHA-256 hex prefix of a set of area codes",
+    ("release_cells", "tbl"): "CHECK IN table names",
 }
 # Column names that contain a forbidden fragment but are harmless.
 NAME_EXCEPTIONS = {("area", "name"), ("_sqlite_migrations", "name"), ("area", "level"),

@@ -115,14 +115,15 @@ def test_every_connection_has_the_durability_and_privacy_pragmas(store: Store) -
 def test_tables_are_strict_and_migrated_once(store: Store, db_path: Path) -> None:
     for name in ("area", "dwelling", "visit", "household", "override", "audit", "cell", "peer",
                  "peer_area", "transfer", "review", "decision", "handed_over", "release",
-                 "release_state"):
+                 "release_state", "release_cells"):
         sql = store.conn.execute("SELECT sql FROM sqlite_master WHERE name = ?",
                                  (name,)).fetchone()[0]
         assert sql.rstrip().endswith("STRICT"), name
     store.close()
     again = Store.open(db_path, PASSPHRASE)
     applied = again.conn.execute("SELECT name FROM _sqlite_migrations").fetchall()
-    assert applied == [("0001_initial",), ("0002_transfers",), ("0003_release_ledger",)]
+    assert applied == [("0001_initial",), ("0002_transfers",), ("0003_release_ledger",),
+                       ("0004_release_cells",)]
     again.close()
 
 

@@ -131,3 +131,26 @@ def test_a_busy_database_is_a_message_not_a_crash(tmp_path: Path,
     asyncio.run(run())
     assert shown[0].startswith("✗") and "database is busy" in shown[0]
     assert shown[1] == "ExportScreen" and not (tmp_path / "out").exists()
+
+
+def test_an_impossible_folder_name_is_a_message(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    supervisor(db, households=300).close()
+    shown: list[str] = []
+
+    async def run() -> None:
+        app = CensusApp(db, PASSPHRASE, clock=lambda: NOW)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.pause()
+            await pilot.press("x")
+            await pilot.pause()
+            app.screen.query_one("#out", Input).value = "~nosuchuser-census/tables"
+            for _ in range(2):  # and a second try is not blocked by the first
+                await pilot.press("ctrl+s")
+                await pilot.pause(0.3)
+                await app.workers.wait_for_complete()
+                await pilot.pause()
+                shown.append(str(app.screen.query_one("#summary").render()))
+
+    asyncio.run(run())
+    assert all(text.startswith("✗") and "nothing was exported" in text for text in shown)
