@@ -100,6 +100,30 @@ def test_a_refused_request_is_shown_in_words(tmp_path: Path) -> None:
     assert shown[1] == "DashboardScreen"
 
 
+def exports_tried(db: Path, folder: str, tries: int = 1) -> list[tuple[str, str]]:
+    """Open the export screen, give `folder`, press Ctrl+S `tries` times: what the summary line
+    said each time, and which screen was showing."""
+    seen: list[tuple[str, str]] = []
+
+    async def run() -> None:
+        app = CensusApp(db, PASSPHRASE, clock=lambda: NOW)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.pause()
+            await pilot.press("x")
+            await pilot.pause()
+            app.screen.query_one("#out", Input).value = folder
+            for _ in range(tries):
+                await pilot.press("ctrl+s")
+                await pilot.pause(0.3)
+                await app.workers.wait_for_complete()
+                await pilot.pause()
+                seen.append((str(app.screen.query_one("#summary").render()),
+                             type(app.screen).__name__))
+
+    asyncio.run(run())
+    return seen
+
+
 def test_a_busy_database_is_a_message_not_a_crash(tmp_path: Path,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     import census.tui.export as screen_module
@@ -112,45 +136,15 @@ def test_a_busy_database_is_a_message_not_a_crash(tmp_path: Path,
         raise StoreError("The database is busy: another census program is writing to it.")
 
     monkeypatch.setattr(screen_module, "write_export", busy)
-    shown: list[str] = []
-
-    async def run() -> None:
-        app = CensusApp(db, PASSPHRASE, clock=lambda: NOW)
-        async with app.run_test(size=(100, 30)) as pilot:
-            await pilot.pause()
-            await pilot.press("x")
-            await pilot.pause()
-            app.screen.query_one("#out", Input).value = str(tmp_path / "out")
-            await pilot.press("ctrl+s")
-            await pilot.pause(0.3)
-            await app.workers.wait_for_complete()
-            await pilot.pause()
-            shown.append(str(app.screen.query_one("#summary").render()))
-            shown.append(type(app.screen).__name__)
-
-    asyncio.run(run())
-    assert shown[0].startswith("✗") and "database is busy" in shown[0]
-    assert shown[1] == "ExportScreen" and not (tmp_path / "out").exists()
+    ((text, screen),) = exports_tried(db, str(tmp_path / "out"))
+    assert text.startswith("✗") and "database is busy" in text
+    assert screen == "ExportScreen" and not (tmp_path / "out").exists()
 
 
 def test_an_impossible_folder_name_is_a_message(tmp_path: Path) -> None:
     db = tmp_path / "s.db"
     supervisor(db, households=300).close()
-    shown: list[str] = []
-
-    async def run() -> None:
-        app = CensusApp(db, PASSPHRASE, clock=lambda: NOW)
-        async with app.run_test(size=(100, 30)) as pilot:
-            await pilot.pause()
-            await pilot.press("x")
-            await pilot.pause()
-            app.screen.query_one("#out", Input).value = "~nosuchuser-census/tables"
-            for _ in range(2):  # and a second try is not blocked by the first
-                await pilot.press("ctrl+s")
-                await pilot.pause(0.3)
-                await app.workers.wait_for_complete()
-                await pilot.pause()
-                shown.append(str(app.screen.query_one("#summary").render()))
-
-    asyncio.run(run())
-    assert all(text.startswith("✗") and "nothing was exported" in text for text in shown)
+    # Twice: a failed try does not block the next one.
+    seen = exports_tried(db, "~nosuchuser-census/tables", tries=2)
+    assert len(seen) == 2
+    assert all(text.startswith("✗") and "nothing was exported" in text for text, _s in seen)
