@@ -77,7 +77,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from types import MappingProxyType
-from typing import IO
+from typing import IO, Any
 
 COLUMNS = ("pcv", "ckey", "pvalue")
 """Exact header of an ONS ptable CSV."""
@@ -271,7 +271,13 @@ def read_ons_csv(source: str | IO[str]) -> PTable:
     missing from the grid ``1..max(pcv) x 0..max(ckey)``.
     """
     stream = io.StringIO(source) if isinstance(source, str) else source
-    reader = csv.reader(stream)
+    try:
+        return _read_ons_csv(csv.reader(stream))
+    except csv.Error as exc:  # e.g. a bare carriage return or a NUL byte inside a field
+        raise ValueError(f"not a readable CSV file: {exc}") from None
+
+
+def _read_ons_csv(reader: Any) -> PTable:
     header: list[str] | None = None
     for record in reader:
         if record and any(f.strip() for f in record):
