@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import errno
 import hashlib
-import io
 import json
 import os
 import secrets
@@ -361,7 +360,7 @@ def plan_export(store: Store, request: Request, progress: Progress | None = None
                 "decided, give the override reason method_change (--override-release "
                 "method_change; recorded in the release ledger).").format(
                 unit=first.unit, table=first.table, release=first.release,
-                at=first.released_at[:16].replace("T", " ")))
+                at=_minute(first.released_at)))
         raise ExportError(_(
             "{n} published cell group(s) changed since they were released, first {unit} "
             "({table}) in release {release} of {at}. Publishing both versions would let a reader "
@@ -370,7 +369,7 @@ def plan_export(store: Store, request: Request, progress: Progress | None = None
             "late forms), give an override reason (--override-release), one of: {reasons}; "
             "the override is recorded in the release ledger.").format(
             n=len(plan.conflicts), unit=first.unit, table=first.table, release=first.release,
-            at=first.released_at[:16].replace("T", " "), reasons=", ".join(OVERRIDE_REASONS)))
+            at=_minute(first.released_at), reasons=", ".join(OVERRIDE_REASONS)))
     step(0.6, _("tables ready"))
     return plan
 
@@ -383,6 +382,11 @@ def _layout(plan: Plan) -> dict[str, Any]:
     for table in meta["tables"]:
         del table["file"]
     return meta
+
+
+def _minute(stamp: str) -> str:
+    """A stored UTC timestamp as "YYYY-MM-DD HH:MM" for messages."""
+    return stamp[:16].replace("T", " ")
 
 
 def _conflicts(store: Store, plan: Plan) -> list[Conflict]:
@@ -629,7 +633,8 @@ def write_export(store: Store, plan: Plan, out: Path, progress: Progress | None 
 
 def export(store: Store, request: Request, out: Path, progress: Progress | None = None
            ) -> Report:
-    """Plan and write in one call (the CLI)."""
+    """Plan and write in one call (the CLI). The folder is checked before the tables are
+    counted, so a folder in use is said at once (write_export checks it again, cheaply)."""
     _check_out(Path(out))
     return write_export(store, plan_export(store, request, progress), out, progress)
 
@@ -640,10 +645,3 @@ def releases(store: Store, limit: int = 50) -> list[dict[str, Any]]:
             "override")
     return [dict(zip(cols, r, strict=True)) for r in store.conn.execute(
         f"SELECT {', '.join(cols)} FROM release ORDER BY seq DESC LIMIT ?", (limit,))]
-
-
-def csv_text(table: str, rows: Sequence[rel.Row]) -> str:
-    """Rows as CSV text (tests and previews)."""
-    buf = io.StringIO()
-    _csv(table, [list(rows)], buf)
-    return buf.getvalue()

@@ -56,6 +56,10 @@ class Outcome(StrEnum):
 
 #: Outcomes after which the dwelling still needs a visit (a callback may be booked).
 NO_CONTACT_OUTCOMES = frozenset({Outcome.NO_ONE_HOME, Outcome.CALLBACK})
+NOT_VISITED = "not_visited"
+"""The state of a listed dwelling with no visit yet, beside the visit outcomes."""
+LAST_VISIT_STATES = (*(str(o) for o in Outcome), NOT_VISITED)
+"""What a dwelling's last visit can say, in table order: each outcome, then not visited."""
 #: Outcomes that carry counts.
 CONTACT_OUTCOMES = frozenset({Outcome.COMPLETED, Outcome.PARTIAL})
 

@@ -21,6 +21,8 @@ from sqlite_utils import Database
 from census.config import SurveyConfig
 from census.domain.keys import key_sums
 from census.domain.model import (
+    LAST_VISIT_STATES,
+    NOT_VISITED,
     Area,
     AreaStatus,
     Dwelling,
@@ -843,14 +845,13 @@ END"""
         (one conditional count per outcome; each dwelling's last visit read through the visit
         key), so that nothing is sorted or held per dwelling."""
         with_, area_expr, rest, params = self._tabulation(level, areas, "d", counted=False)
-        outcomes = [*(str(o) for o in Outcome), "not_visited"]
-        counts = ", ".join(f"sum(o = '{o}')" for o in outcomes)
+        counts = ", ".join(f"sum(o = '{o}')" for o in LAST_VISIT_STATES)
         for row in self.conn.execute(
                 f"{with_}SELECT a, {counts} FROM (SELECT {area_expr} AS a, coalesce((SELECT "
                 "v.outcome FROM visit v WHERE v.dwelling_id = d.id ORDER BY v.attempt DESC "
-                f"LIMIT 1), 'not_visited') AS o FROM dwelling d {rest}) GROUP BY a ORDER BY a",
+                f"LIMIT 1), '{NOT_VISITED}') AS o FROM dwelling d {rest}) GROUP BY a ORDER BY a",
                 params):
-            for outcome, n in zip(outcomes, row[1:], strict=True):
+            for outcome, n in zip(LAST_VISIT_STATES, row[1:], strict=True):
                 if n:
                     yield row[0], outcome, n
 

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from census.config import SurveyConfig
-from census.domain.model import Outcome
+from census.domain.model import LAST_VISIT_STATES, NOT_VISITED
 from census.privacy.ptable import ONS_PCV_LIMIT, ONS_WRAP_PERIOD, ONS_WRAP_START, PTable
 from census.privacy.rounding import rr3_unchecked
 from census.tabulate import households as hh_table
@@ -32,7 +32,7 @@ TOTAL = "total"
 """The category of a margin in published files ("all sexes", "all ages", "all sizes")."""
 COMBINED = ":other"
 """Suffix of a unit that combines the small areas of one parent: "R01-D01:other"."""
-OUTCOMES = (*[str(o) for o in Outcome], "not_visited")
+OUTCOMES = LAST_VISIT_STATES
 MOD = 2**32
 
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -71,9 +71,6 @@ class Units:
     units: tuple[Unit, ...]
     withheld: tuple[str, ...]
     """Areas below the minimum even combined up to the top of the hierarchy: not published."""
-
-    def unit_of(self) -> dict[str, str]:
-        return {m: u.code for u in self.units for m in u.members}
 
 
 def plan_units(places: Sequence[Place], sizes: Mapping[str, tuple[int, int]],
@@ -179,14 +176,6 @@ class Sums:
 Row = tuple[str | int | float | None, ...]
 
 
-def person_cells(config: SurveyConfig, unit: str, sums: Sums
-                 ) -> Iterator[person_table.PersonCell]:
-    n = len(config.cells)
-    counts = sums.counts or [0] * n
-    keys = sums.keys or [0] * n
-    yield from person_table.cells(config, [(unit, counts, keys)])
-
-
 def household_cells(unit: str, sums: Sums) -> Iterator[hh_table.HouseholdCell]:
     rows = [(unit, size, n, k) for size, (n, k) in sorted(sums.sizes.items())]
     if rows:
@@ -233,7 +222,7 @@ def dwelling_row(level: str, unit: str, sums: Sums) -> Row:
     listed = sum(o.values())
     eligible = listed - o.get("vacant", 0) - o.get("not_found", 0)
     rate = round(100 * o.get("completed", 0) / eligible, 1) if eligible > 0 else None
-    return (unit, level, listed, listed - o.get("not_visited", 0),
+    return (unit, level, listed, listed - o.get(NOT_VISITED, 0),
             *(o.get(k, 0) for k in OUTCOMES), rate)
 
 

@@ -8,6 +8,7 @@ it, goes through `census.storage.exchange`. No SQL here.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -426,16 +427,22 @@ class ReviewItemScreen(CensusScreen):
         self.query_one("#errors", Static).update("✗ " + str(exc))
         self.notify(str(exc), severity="error", timeout=8)
 
-    def action_approve(self) -> None:
-        if self.household is None:
-            return
-        store = self.census.store
+    def decide(self, step: Callable[[], object], message: str) -> None:
+        """Run one decision on the store; done (with `message`) or refused in words."""
         try:
-            exchange.decide_household(store, self.household.id, "approved", store.user)
+            step()
         except StoreError as exc:
             self.refused(exc)
             return
-        self.done(_("Approved: {household}.").format(household=self.where))
+        self.done(message)
+
+    def action_approve(self) -> None:
+        if self.household is None:
+            return
+        store, household_id = self.census.store, self.household.id
+        self.decide(lambda: exchange.decide_household(store, household_id, "approved",
+                                                      store.user),
+                    _("Approved: {household}.").format(household=self.where))
 
     def action_return_household(self) -> None:
         if self.household is None:
@@ -462,17 +469,12 @@ class ReviewItemScreen(CensusScreen):
             if not yes:
                 return
             store = self.census.store
-            try:
-                exchange.resolve_keep(store, item.id, store.user)
-            except StoreError as exc:
-                self.refused(exc)
-                return
             if item.kind in (ReviewKind.FLAGGED, ReviewKind.INVALID):
-                self.done(_("Review item {id} dismissed: the stored record stands.").format(
-                    id=item.id))
+                message = _("Review item {id} dismissed: the stored record stands.")
             else:
-                self.done(_("Review item {id} closed: the stored record is kept.").format(
-                    id=item.id))
+                message = _("Review item {id} closed: the stored record is kept.")
+            self.decide(lambda: exchange.resolve_keep(store, item.id, store.user),
+                        message.format(id=item.id))
 
         if item.incoming is None:
             keep(True)  # nothing held is discarded: no question
@@ -490,13 +492,10 @@ class ReviewItemScreen(CensusScreen):
             if not yes:
                 return
             store = self.census.store
-            try:
-                exchange.resolve_take(store, item.id, store.user, self.census.now())
-            except StoreError as exc:
-                self.refused(exc)
-                return
-            self.done(_("Review item {id} closed: the held version replaces the stored "
-                        "record.").format(id=item.id))
+            self.decide(lambda: exchange.resolve_take(store, item.id, store.user,
+                                                      self.census.now()),
+                        _("Review item {id} closed: the held version replaces the stored "
+                          "record.").format(id=item.id))
 
         self.app.push_screen(ConfirmDialog(_("Replace the stored record by the held version?")),
                              take)
