@@ -38,11 +38,12 @@ def db(tmp_path: Path) -> Path:
 
 
 def drive(db: Path, script: Callable[[CensusApp, Pilot[None]], Awaitable[None]],
-          passphrase: str | None = PASS, **kwargs: Any) -> CensusApp:
-    app = CensusApp(db, passphrase, clock=lambda: NOW, **kwargs)
+          passphrase: str | None = PASS, now: datetime = NOW,
+          size: tuple[int, int] = (80, 24), **kwargs: Any) -> CensusApp:
+    app = CensusApp(db, passphrase, clock=lambda: now, **kwargs)
 
     async def run() -> None:
-        async with app.run_test(size=(80, 24)) as pilot:
+        async with app.run_test(size=size) as pilot:
             await pilot.pause()
             await script(app, pilot)
 

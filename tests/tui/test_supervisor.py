@@ -4,7 +4,6 @@ approving and returning households; and the enumerator reading why a form came b
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -26,6 +25,7 @@ from census.tui.labels import bar
 from census.tui.screens import HouseholdScreen
 from census.tui.supervisor import DashboardScreen, ReviewItemScreen, ReviewScreen
 from tests.bundle.fieldwork import NOW, PASS, Site, assign, bundle, enter, site
+from tests.tui import test_app
 
 EA = "R01-D01-EA001"
 
@@ -60,15 +60,8 @@ def team(tmp_path: Path) -> Iterator[tuple[Site, Site, list[str]]]:
 
 def drive(db: Path, script: Callable[[CensusApp, Pilot[None]], Awaitable[None]],
           **kwargs: Any) -> CensusApp:
-    app = CensusApp(db, PASS, clock=lambda: NOW, **kwargs)
-
-    async def run() -> None:
-        async with app.run_test(size=(130, 40)) as pilot:
-            await pilot.pause()
-            await script(app, pilot)
-
-    asyncio.run(run())
-    return app
+    """The enumerator app's driver, on a field site's database, in a wider terminal."""
+    return test_app.drive(db, script, PASS, now=NOW, size=(130, 40), **kwargs)
 
 
 async def press(pilot: Pilot[None], *keys: str) -> None:
