@@ -77,3 +77,16 @@ def dwelling(structure: int = 1, number: int = 1, households: list[dict[str, Any
 
 def jsonl(*records: dict[str, Any]) -> str:
     return "".join(json.dumps(r) + "\n" for r in records)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Print the hardening figures (trials, fuzz cases, attack results) when any ran."""
+    from tests.hardening.tally import NOTES, TALLY
+
+    if not TALLY and not NOTES:
+        return
+    terminalreporter.section("hardening figures")
+    for what, n in sorted(TALLY.items()):
+        terminalreporter.write_line(f"{what}: {n}")
+    for line in NOTES:
+        terminalreporter.write_line(line)
