@@ -37,26 +37,14 @@ class UserError(click.ClickException):
 def _explain(exc: BaseException) -> str | None:
     """A user-facing message for known failures, None for a bug."""
     from census.config import ConfigError
-    from census.storage.connection import StoreError
+    from census.storage.connection import StoreError, explain
 
     if isinstance(exc, StoreError | ConfigError):
         return str(exc)
+    message = explain(exc)
+    if message is not None:
+        return message
     text = str(exc)
-    name = type(exc).__name__
-    if name in {"OperationalError", "DatabaseError", "IntegrityError"}:
-        if "malformed" in text or "corrupt" in text:
-            return _("The database file is damaged ({error}); restore it from a backup. "
-                     "Nothing was changed.").format(error=text)
-        if "full" in text:
-            return _("The disk is full; nothing was changed. Free some space and try again.")
-        if "readonly" in text or "read-only" in text:
-            return _("The database file cannot be written (it is read-only); nothing was "
-                     "changed. Check the file's permissions.")
-        if "locked" in text or "busy" in text:
-            return _("The database is busy: another census program is using it. Close it and "
-                     "try again.")
-        return _("The database refused the change ({error}); nothing was changed.").format(
-            error=text)
     if isinstance(exc, OSError):
         if exc.filename:
             return _("Cannot use {target}: {error}.").format(target=exc.filename,

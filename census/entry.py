@@ -60,6 +60,8 @@ class Entry:
     # -- saving ----------------------------------------------------------------------------------
 
     def _save(self, dwelling: Dwelling, gate: Gate) -> Saved:
+        """Store a changed record. The callers load it and call this inside one write
+        transaction (`self.store.write()`), so no other program saves in between."""
         found: list[Problem] = []
         checked: list[Problem] = []
         report = store_dwellings(self.store, [dwelling], now=self.clock(),
@@ -82,52 +84,57 @@ class Entry:
 
     def edit_dwelling(self, dwelling_id: str, **changes: object) -> Saved:
         """Change the listing line (structure, number, type, occupancy, locator)."""
-        d = self._load(dwelling_id)
         allowed = {"structure", "number", "type", "occupancy", "locator"}
         unknown = set(changes) - allowed
         if unknown:
             raise ValueError(f"not listing fields: {sorted(unknown)}")
-        return self._save(replace(d, revision=d.revision + 1, **changes), blocks_record)  # type: ignore[arg-type]
+        with self.store.write():
+            d = self._load(dwelling_id)
+            return self._save(replace(d, revision=d.revision + 1, **changes), blocks_record)  # type: ignore[arg-type]
 
     def record_visit(self, dwelling_id: str, outcome: Outcome,
                      callback_at: datetime | None = None,
                      overrides: Mapping[str, OverrideReason] | None = None) -> Saved:
         """A new visit. A visit that made contact opens a draft household if there is none."""
-        d = self._load(dwelling_id)
-        attempt = max((v.attempt for v in d.visits), default=0) + 1
-        visit = Visit(attempt=attempt, at=self.clock(), outcome=outcome,
-                      callback_at=callback_at, enumerator=self.who)
-        households = d.households
-        if outcome in CONTACT_OUTCOMES and not households:
-            households = (self._blank_household(1),)
-        changed = replace(d, revision=d.revision + 1, visits=(*d.visits, visit),
-                          households=households,
-                          overrides={**d.overrides, **(overrides or {})})
-        return self._save(changed, blocks_record)
+        with self.store.write():
+            d = self._load(dwelling_id)
+            attempt = max((v.attempt for v in d.visits), default=0) + 1
+            visit = Visit(attempt=attempt, at=self.clock(), outcome=outcome,
+                          callback_at=callback_at, enumerator=self.who)
+            households = d.households
+            if outcome in CONTACT_OUTCOMES and not households:
+                households = (self._blank_household(1),)
+            changed = replace(d, revision=d.revision + 1, visits=(*d.visits, visit),
+                              households=households,
+                              overrides={**d.overrides, **(overrides or {})})
+            return self._save(changed, blocks_record)
 
     def add_household(self, dwelling_id: str) -> Saved:
         """Another household in the dwelling, as a draft with the next number."""
-        d = self._load(dwelling_id)
-        number = max((h.number for h in d.households), default=0) + 1
-        return self._save(replace(d, households=(*d.households,
-                                                 self._blank_household(number))), blocks_draft)
+        with self.store.write():
+            d = self._load(dwelling_id)
+            number = max((h.number for h in d.households), default=0) + 1
+            return self._save(replace(d, households=(*d.households,
+                                                     self._blank_household(number))),
+                              blocks_draft)
 
     def save_household(self, dwelling_id: str, household: Household, *, complete: bool,
                        dwelling_overrides: Mapping[str, OverrideReason] | None = None) -> Saved:
         """Save a household form: as a draft (as typed) or completed (every rule applies)."""
-        d = self._load(dwelling_id)
-        stored = next((h for h in d.households if h.id == household.id), None)
-        status = HouseholdStatus.COMPLETE if complete else HouseholdStatus.DRAFT
-        new = replace(household, status=status,
-                      revision=(stored.revision if stored else 0) + 1,
-                      seed=stored.seed if stored else household.seed)
-        others = tuple(h for h in d.households if h.id != household.id)
-        households = tuple(sorted((*others, new), key=lambda h: h.number))
-        dwelling = replace(d, households=households)
-        if dwelling_overrides:
-            dwelling = replace(dwelling, revision=d.revision + 1,
-                               overrides={**d.overrides, **dwelling_overrides})
-        return self._save(dwelling, blocks_record if complete else blocks_draft)
+        with self.store.write():
+            d = self._load(dwelling_id)
+            stored = next((h for h in d.households if h.id == household.id), None)
+            status = HouseholdStatus.COMPLETE if complete else HouseholdStatus.DRAFT
+            new = replace(household, status=status,
+                          revision=(stored.revision if stored else 0) + 1,
+                          seed=stored.seed if stored else household.seed)
+            others = tuple(h for h in d.households if h.id != household.id)
+            households = tuple(sorted((*others, new), key=lambda h: h.number))
+            dwelling = replace(d, households=households)
+            if dwelling_overrides:
+                dwelling = replace(dwelling, revision=d.revision + 1,
+                                   overrides={**d.overrides, **dwelling_overrides})
+            return self._save(dwelling, blocks_record if complete else blocks_draft)
 
     # -- helpers -------------------------------------------------------------------------------
 

@@ -37,6 +37,30 @@ def is_locked_error(exc: BaseException) -> bool:
     return "locked" in str(exc) or "busy" in str(exc)
 
 
+def explain(exc: BaseException) -> str | None:
+    """A message for a failure SQLite reported (disk full, read-only, locked, damaged), None for
+    anything else. Every such failure rolled its transaction back: nothing was changed."""
+    if type(exc).__name__ not in {"OperationalError", "DatabaseError", "IntegrityError"}:
+        return None
+    text = str(exc)
+    if "malformed" in text or "corrupt" in text:
+        return _("The database file is damaged ({error}); restore it from a backup. "
+                 "Nothing was changed.").format(error=text)
+    if "full" in text:
+        return _("The disk is full; nothing was changed. Free some space and try again.")
+    if "readonly" in text or "read-only" in text:
+        return _("The database file cannot be written (it is read-only); nothing was "
+                 "changed. Check the file's permissions.")
+    if is_locked_error(exc):
+        return _("The database is busy: another census program is using it. Close it and "
+                 "try again.")
+    if "disk I/O" in text:
+        return _("The disk failed to read or write the database ({error}); nothing was "
+                 "changed. Check the disk and try again.").format(error=text)
+    return _("The database refused the change ({error}); nothing was changed.").format(
+        error=text)
+
+
 def connect(path: Path, passphrase: str, *, create: bool, any_thread: bool = False) -> Any:
     """Open (or with `create`, make) the encrypted database at `path`; return the connection.
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -39,7 +39,7 @@ from census.domain.model import (
 from census.i18n import _
 from census.records import dwelling_to_json, household_to_json
 from census.storage import audit
-from census.storage.connection import StoreError, connect, is_locked_error
+from census.storage.connection import StoreError, connect, explain, is_locked_error
 from census.storage.schema import cell_columns, migrations
 
 FORMAT = "census-db-1"
@@ -251,6 +251,7 @@ class Store:
         self.user = meta["user"]
         self.counts, self.keys = cell_columns(self.config)
         self._levels: dict[str, str] | None = None
+        self._chain: audit.Chain | None = None  # the open write transaction's, if any
 
     # -- opening -------------------------------------------------------------------------------
 
@@ -308,7 +309,12 @@ class Store:
 
     @contextmanager
     def write(self) -> Iterator[audit.Chain]:
-        """One write transaction (BEGIN IMMEDIATE) with an audit chain appender."""
+        """One write transaction (BEGIN IMMEDIATE) with an audit chain appender. Inside an
+        open one it joins it: a read-modify-write (load a record, change it, save it) is then
+        one transaction, so another process cannot write in between (no lost update)."""
+        if self._chain is not None:
+            yield self._chain
+            return
         try:
             self.conn.execute("BEGIN IMMEDIATE")
         except Exception as exc:
@@ -317,13 +323,25 @@ class Store:
                                    "it. Wait for it to finish, then try again.")) from exc
             raise
         try:
-            chain = audit.Chain(self.conn)
+            chain = self._chain = audit.Chain(self.conn)
             yield chain
             chain.flush()
             self.conn.execute("COMMIT")
-        except BaseException:
-            self.conn.execute("ROLLBACK")
+        except BaseException as exc:
+            self._rollback()
+            message = explain(exc)
+            if message is not None:  # e.g. the disk filled up: a message, not a crash
+                raise StoreError(message) from exc
             raise
+        finally:
+            self._chain = None
+
+    def _rollback(self) -> None:
+        """Roll back the open transaction, if SQLite has not already (it does on a full disk
+        or an I/O error); a failing rollback must not hide the error that caused it."""
+        if self.conn.in_transaction:
+            with suppress(Exception):
+                self.conn.execute("ROLLBACK")
 
     # -- areas ---------------------------------------------------------------------------------
 
@@ -795,9 +813,9 @@ END"""
                                       "(key) DO UPDATE SET value = excluded.value",
                                       (f"ui.{key}", value))
         except Exception as exc:
-            if is_locked_error(exc):
-                raise StoreError(_("The database is busy: another census program is writing to "
-                                   "it.")) from exc
+            message = explain(exc)
+            if message is not None:
+                raise StoreError(message) from exc
             raise
 
     def _tabulation(self, level: str | None, areas: Sequence[str] | None,
