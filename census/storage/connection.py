@@ -113,6 +113,12 @@ def connect(path: Path, passphrase: str, *, create: bool, any_thread: bool = Fal
             raise StoreError(_("{path} is locked by another program; close it and try again.")
                              .format(path=path)) from exc
         if "not a database" not in str(exc):
+            if not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)):
+                raise StoreError(_("{path} is read-only (the file, its folder or the disk cannot "
+                                   "be written), and census writes a journal beside the "
+                                   "database; nothing was changed. Copy it to a folder you may "
+                                   "write to, or check the permissions.").format(path=path)
+                                 ) from exc
             raise StoreError(_("Cannot open {path}: {error}. Check that you may read and write "
                                "the file and its folder.").format(path=path, error=exc)) from exc
         raise StoreError(_("Cannot open {path}: the passphrase is wrong, or the file is not a "

@@ -455,18 +455,9 @@ def test_draft_and_returned_households_are_not_counted(store: Store) -> None:
 def test_a_real_full_disk_leaves_nothing(store: Store, tmp_path: Path) -> None:
     """A 8 KiB tmpfs (mounted when the tests run as root, as in CI) fills while persons.csv is
     written: the export is refused, no partial file or folder stays, nothing is recorded."""
-    import os
-    import subprocess
+    from tests.hardening.disk import small_disk
 
-    if os.geteuid() != 0:
-        pytest.skip("mounting a small tmpfs needs root")
-    small = tmp_path / "small"
-    small.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8k", "tmpfs", str(small)],
-                             capture_output=True, text=True)
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
-    try:
+    with small_disk(tmp_path / "small", "8k") as small:
         with pytest.raises(ExportError, match="disk filled up"):
             export(store, Request(level="ea"), small / "out")
         assert list(small.iterdir()) == []
@@ -474,8 +465,6 @@ def test_a_real_full_disk_leaves_nothing(store: Store, tmp_path: Path) -> None:
         # With room, the same export works.
         export(store, Request(level="ea", tables=("dwellings",)), small / "out")
         assert (small / "out" / "dwellings.csv").exists()
-    finally:
-        subprocess.run(["umount", str(small)], check=False)
 
 
 def test_a_changed_area_cannot_go_out_again_inside_another_level(tmp_path: Path) -> None:
