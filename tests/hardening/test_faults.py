@@ -258,9 +258,9 @@ entry = Entry(store, clock=lambda: datetime(2026, 11, 28, 10, 0))
 ok = 0
 for _ in range(int(sys.argv[4])):
     seen = len(store.load_dwelling(sys.argv[3]).visits)
+    confirm = {"W003": OverrideReason.OBSERVED_BY_ENUMERATOR} if seen >= 3 else None
     saved = entry.record_visit(sys.argv[3], Outcome.NO_ONE_HOME,
-                               callback_at=datetime(2026, 11, 29, 10, 0),
-                               overrides={"W003": OverrideReason.OBSERVED_BY_ENUMERATOR} if seen >= 3 else None)
+                               callback_at=datetime(2026, 11, 29, 10, 0), overrides=confirm)
     ok += saved.ok
 print(json.dumps(ok))
 store.close()
