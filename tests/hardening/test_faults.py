@@ -257,11 +257,14 @@ store = Store.open(Path(sys.argv[1]), sys.argv[2])
 entry = Entry(store, clock=lambda: datetime(2026, 11, 28, 10, 0))
 ok = 0
 for _ in range(int(sys.argv[4])):
-    seen = len(store.load_dwelling(sys.argv[3]).visits)
-    confirm = {"W003": OverrideReason.OBSERVED_BY_ENUMERATOR} if seen >= 3 else None
-    saved = entry.record_visit(sys.argv[3], Outcome.NO_ONE_HOME,
-                               callback_at=datetime(2026, 11, 29, 10, 0), overrides=confirm)
-    ok += saved.ok
+    for _attempt in range(5):  # the other process may pass the 3-visit warning's threshold
+        seen = len(store.load_dwelling(sys.argv[3]).visits)
+        confirm = {"W003": OverrideReason.OBSERVED_BY_ENUMERATOR} if seen >= 3 else None
+        saved = entry.record_visit(sys.argv[3], Outcome.NO_ONE_HOME,
+                                   callback_at=datetime(2026, 11, 29, 10, 0), overrides=confirm)
+        if saved.ok:
+            ok += 1
+            break
 print(json.dumps(ok))
 store.close()
 """
