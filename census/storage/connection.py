@@ -1,8 +1,8 @@
 """Opening the encrypted database: SQLCipher via sqlcipher3, handed to sqlite_utils (DESIGN §4).
 
 Every connection gets the same pragmas: the key first, then WAL, synchronous=FULL (a reported
-save survives power loss), secure_delete (deleted bytes are zeroed), foreign keys and a busy
-timeout. Failures become StoreError with a message that says what happened and what to do.
+save survives power loss), secure_delete (deleted bytes are zeroed), temporary storage in memory
+(never an unencrypted temp file), foreign keys and a busy timeout. Failures become StoreError with a message that says what happened and what to do.
 """
 
 from __future__ import annotations
@@ -127,6 +127,8 @@ def connect(path: Path, passphrase: str, *, create: bool, any_thread: bool = Fal
     try:
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         conn.execute("PRAGMA secure_delete = ON")
+        # Sorts and temporary tables stay in memory: SQLCipher does not encrypt temp files.
+        conn.execute("PRAGMA temp_store = MEMORY")
         conn.execute("PRAGMA foreign_keys = ON")
         mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         conn.execute("PRAGMA synchronous = FULL")

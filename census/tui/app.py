@@ -410,7 +410,8 @@ class CensusApp(App[None]):
 
             self.push_screen(ConfirmDialog(_(
                 "Something typed on this form is not saved (a value that is not valid, or the "
-                "database was busy); the rest of the draft is. Quit anyway?")), answer)
+                "database could not be written); the rest of the draft is. Quit anyway?")),
+                answer)
             return
         self.exit()
 

@@ -457,8 +457,9 @@ class HouseholdScreen(CensusScreen):
         self.save_failed = saved is None
         self.refused = False
         if saved is None:
-            self.update_status(" · " + _("NOT SAVED: the database is busy; press Ctrl+S to "
-                                         "retry"))
+            # Busy, a full disk, a read-only file: the notification says which.
+            self.update_status(" · " + _("NOT SAVED: the database could not be written (see "
+                                         "the message); press Ctrl+S to retry"))
             return
         if saved.ok and saved.dwelling:
             self.household = next(h for h in saved.dwelling.households if h.id == household.id)
@@ -505,8 +506,8 @@ class HouseholdScreen(CensusScreen):
 
     def action_back(self) -> None:
         if self.save_failed:
-            self.notify(_("The last change is not saved (the database was busy); press Ctrl+S "
-                          "to retry before leaving."), severity="warning")
+            self.notify(_("The last change is not saved (the database could not be written); "
+                          "press Ctrl+S to retry before leaving."), severity="warning")
             return
         if self.unsaved:
             self.notify(_("A value is not valid and not saved; correct it (or clear the cell "
