@@ -141,8 +141,8 @@ def sound(store: Store) -> None:
 
 
 @contextmanager
-def opened(db: Path) -> Iterator[Store]:
-    store = Store.open(db, PASS)
+def opened(db: Path, passphrase: str = PASS) -> Iterator[Store]:
+    store = Store.open(db, passphrase)
     try:
         yield store
     finally:
