@@ -115,8 +115,8 @@ def test_what_an_override_gives_away(store: Store) -> None:
             if m == "rr3" and any(n % 3 for n in grid.values()):
                 assert diff != grid  # a difference of rounded values is a multiple of 3
             pointed[m] += len(diff)
-        cells += len(grid)
             assert set(diff) <= set(grid), (m, diff, grid)  # only the household's cells move
+        cells += len(grid)
     count("attack: differencing, late households subtracted", TRIALS * len(METHODS))
     note("differencing after an override (" + f"{TRIALS} late households): " + "; ".join(
         f"{m}: grid recovered exactly {recovered[m]}/{TRIALS}, cells that moved {pointed[m]}"
