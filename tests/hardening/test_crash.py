@@ -16,6 +16,7 @@ import os
 import random
 import shutil
 import signal
+import sys
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -185,7 +186,7 @@ def tui_chain(pristine: Path, folder: Path, kills: int, seed: int) -> str:
     rng = random.Random(seed)
     ahead: set[str] = set()  # saved by the app, killed before it could show it
     for k in range(kills):
-        argv = [crash.sys.executable, "-m", "tests.hardening.tui_driver", str(db), str(log),
+        argv = [sys.executable, "-m", "tests.hardening.tui_driver", str(db), str(log),
                 str(seed + k)]
         saves, delay = rng.randint(0, 6), rng.uniform(0, 0.4)
         what = f"app killed {delay:.3f} s after {saves} saves (run {k} of chain seed {seed})"
