@@ -424,6 +424,13 @@ def review_list(db_path: Path | None, passphrase_file: Path | None, as_json: boo
             for i in items])
 
 
+def _printable_json(data: Any) -> str:
+    """JSON for a terminal: a held record came from another device, and JSON escapes only the
+    control characters below U+0020; others (U+0080-U+009F, bidi controls) are escaped too."""
+    text = json.dumps(data, indent=2, ensure_ascii=False)
+    return "".join(c if c.isprintable() or c == "\n" else json.dumps(c)[1:-1] for c in text)
+
+
 @review.command("show")
 @db_options
 @json_option
@@ -450,10 +457,10 @@ def review_show(db_path: Path | None, passphrase_file: Path | None, as_json: boo
         source=item.source))
     if item.incoming is not None:
         click.echo(_("Held (incoming):"))
-        click.echo(json.dumps(item.incoming, indent=2, ensure_ascii=False))
+        click.echo(_printable_json(item.incoming))
     if stored is not None:
         click.echo(_("Stored:"))
-        click.echo(json.dumps(stored, indent=2, ensure_ascii=False))
+        click.echo(_printable_json(stored))
 
 
 @review.command("resolve")

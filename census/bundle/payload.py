@@ -10,6 +10,8 @@ and never a silent drop.
 from __future__ import annotations
 
 import json
+import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -34,6 +36,12 @@ from census.domain.model import (
 from census.i18n import _
 
 PAYLOAD_FORMAT = 1
+#: A text value of an unreadable row is kept for review up to this many characters.
+KEPT_TEXT = 200
+_WARNING_ID = re.compile(r"W[0-9]{3}")
+_RULE_LIST = re.compile(r"[EWI][0-9]{3}(,[EWI][0-9]{3})*")
+#: Largest revision a receipt may name (SQLite's integers are 64-bit).
+MAX_REVISION = (1 << 63) - 1
 DWELLING_COLUMNS = ("id", "area", "structure", "number", "type", "occupancy", "locator",
                     "enumerator", "revision", "base_rev", "base_digest", "updated_at")
 VISIT_COLUMNS = ("dwelling_id", "attempt", "at", "outcome", "callback_at", "enumerator")
@@ -168,10 +176,43 @@ class _Bad(ValueError):
     pass
 
 
+def _shown(v: Any) -> str:
+    """A value of the payload as a message quotes it: short, one line, no control characters,
+    and never a walk into a nested list (a hostile row may nest a thousand levels deep)."""
+    if isinstance(v, list):
+        return _("a list")
+    if isinstance(v, dict):
+        return _("an object")
+    if isinstance(v, int) and not isinstance(v, bool) and abs(v) >= 10**18:
+        return ("-" if v < 0 else "") + "10^18+"
+    text = json.dumps(v[:41] if isinstance(v, str) else v)  # escapes control characters
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+def _kept(row: list[Any]) -> list[Any]:
+    """An unreadable row as the review queue keeps it: numbers, booleans and null as they came,
+    texts cut to KEPT_TEXT characters (characters that are not printable written as escapes),
+    lists and objects replaced by a word. So what is kept is
+    small and flat whatever the sender wrote (a huge or deeply nested value would otherwise not
+    fit the queue, or fail to load from it later)."""
+    out: list[Any] = []
+    for v in row:
+        if isinstance(v, str):
+            text = v if len(v) <= KEPT_TEXT else v[:KEPT_TEXT] + "…"
+            # What is not printable (terminal escapes, bidi controls) is kept as an escape.
+            out.append("".join(c if c.isprintable() else c.encode("unicode_escape").decode()
+                               for c in text))
+        elif isinstance(v, (list, dict)) or (isinstance(v, int) and abs(v) >= 10**18):
+            out.append(_shown(v))
+        else:
+            out.append(v)
+    return out
+
+
 def _int(v: Any, low: int, high: int, what: str) -> int:
     if type(v) is not int or not low <= v <= high:
         raise _Bad(_("{what} must be a whole number from {low} to {high}, not {value}").format(
-            what=what, low=low, high=high, value=json.dumps(v)[:40]))
+            what=what, low=low, high=high, value=_shown(v)))
     return v
 
 
@@ -189,7 +230,8 @@ def _str(v: Any, what: str, limit: int = 40) -> str:
 def _code(v: Any, what: str) -> str:
     text = _str(v, what)
     if not is_code(text):
-        raise _Bad(_("{what} is not a valid code: {value}").format(what=what, value=text))
+        raise _Bad(_("{what} is not a valid code: {value}").format(what=what,
+                                                                   value=_shown(text)))
     return text
 
 
@@ -237,8 +279,16 @@ def _enum(v: Any, codes: Any, what: str) -> Any:
     found = table.get(v) if isinstance(v, str) else None
     if found is None:
         raise _Bad(_("{what} has an unknown code: {value}").format(
-            what=what, value=json.dumps(v)[:40]))
+            what=what, value=_shown(v)))
     return found
+
+
+def _name(v: Any) -> str:
+    """An area's name: the name of a place, 1 to 80 characters on one line."""
+    text = _str(v, "name", 80)
+    if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in text):
+        raise _Bad(_("name holds control characters: {value}").format(value=_shown(text)))
+    return text
 
 
 def _base(rev: Any, digest: Any) -> Base | None:
@@ -279,9 +329,10 @@ def decode(data: bytes, cfg: SurveyConfig) -> Records:
     for row in _rows(body, "overrides", len(OVERRIDE_COLUMNS)):
         try:
             rid = _uuid(row[0], "record_id")
-            rule = _str(row[1], "rule_id", 4)
-            if rule[0] != "W" or not rule[1:].isdigit():
-                raise _Bad(_("{what} is not a warning rule id").format(what=rule))
+            rule = row[1]
+            if not isinstance(rule, str) or not _WARNING_ID.fullmatch(rule):
+                raise _Bad(_("{what} is not a warning rule id (W and three digits)").format(
+                    what=_shown(rule)))
             overrides.setdefault(rid, {})[rule] = _enum(row[2], OverrideReason, "reason")
         except _Bad as bad:
             raise PayloadError(_("an override row is wrong: {why}").format(why=bad)) from bad
@@ -335,7 +386,7 @@ def decode(data: bytes, cfg: SurveyConfig) -> Records:
             out.dwellings.append(IncomingDwelling(d, _base(row[9], row[10]), _stamp(row[11])))
         except _Bad as bad:
             out.invalid.append(Invalid("dwelling", rid, area if is_code(area) else "",
-                                       str(bad), row))
+                                       str(bad), _kept(row)))
 
     width = len(HOUSEHOLD_COLUMNS) + n_cells
     for row in _rows(body, "households", width):
@@ -373,13 +424,13 @@ def decode(data: bytes, cfg: SurveyConfig) -> Records:
                 h, _uuid(row[1], "dwelling_id"), _base(row[10], row[11]), _stamp(row[12]),
                 _opt_code(row[13], "updated_by")))
         except _Bad as bad:
-            out.invalid.append(Invalid("household", rid, "", str(bad), row))
+            out.invalid.append(Invalid("household", rid, "", str(bad), _kept(row)))
 
     for row in _rows(body, "areas", len(AREA_COLUMNS)):
         try:
             out.areas.append(Area(
                 code=_code(row[0], "code"), level=_code(row[1], "level"),
-                name=_str(row[2], "name", 80), parent=_opt_code(row[3], "parent"),
+                name=_name(row[2]), parent=_opt_code(row[3], "parent"),
                 expected_dwellings=_opt_int(row[4], 0, 1_000_000, "expected_dwellings"),
                 enumerator=_opt_code(row[5], "enumerator"), status=AreaStatus.OPEN))
         except _Bad as bad:
@@ -401,12 +452,15 @@ def decode(data: bytes, cfg: SurveyConfig) -> Records:
         try:
             action = row[2]
             if action not in ("approved", "returned"):
-                raise _Bad(_("action has an unknown code: {value}").format(value=action))
+                raise _Bad(_("action has an unknown code: {value}").format(value=_shown(action)))
             reason = row[3]
             if reason is not None:
                 reason = str(_enum(reason, ReturnReason, "reason"))
             note = row[4] if row[4] is None else _str(row[4], "note", 80)
             rules = row[5] if row[5] is None else _str(row[5], "rules", 200)
+            if rules is not None and not _RULE_LIST.fullmatch(rules):
+                raise _Bad(_("rules is not a list of rule ids: {value}").format(
+                    value=_shown(rules)))
             out.decisions.append(Decision(
                 _uuid(row[0], "household_id"), _int(row[1], 1, 1 << 31, "revision"), action,
                 reason, note, rules, _code(row[6], "who"), _stamp(row[7])))
@@ -424,28 +478,34 @@ def receipt_rows(body: Mapping[str, Any]) -> list[tuple[str, str, int, str]]:
     for row in rows:
         if (not isinstance(row, list) or len(row) != 4 or row[0] not in ("dwelling", "household")
                 or not isinstance(row[1], str) or not is_id(row[1]) or type(row[2]) is not int
+                or not 1 <= row[2] <= MAX_REVISION
                 or not isinstance(row[3], str) or len(row[3]) != 64):
             raise PayloadError(_("a row of its list of held records is wrong"))
         out.append((row[0], row[1], row[2], row[3]))
     return out
 
 
+def _not_json(name: str) -> Any:
+    raise ValueError(name)
+
+
 def read_body(data: bytes, cfg: SurveyConfig) -> dict[str, Any]:
     """A payload's JSON object, once its format and survey config are checked."""
     try:
-        body = json.loads(data)
+        # NaN and Infinity are not JSON, and census never writes them.
+        body = json.loads(data, parse_constant=_not_json)
     except (ValueError, RecursionError) as exc:
         raise PayloadError(_("its content is not valid JSON")) from exc
     if not isinstance(body, dict):
         raise PayloadError(_("its content is not a JSON object"))
     if body.get("format") != PAYLOAD_FORMAT:
         raise PayloadError(_("its content has format {found}; this version of census reads "
-                             "format {expected}").format(found=json.dumps(body.get("format")),
+                             "format {expected}").format(found=_shown(body.get("format")),
                                                          expected=PAYLOAD_FORMAT))
     if body.get("survey") != cfg.digest():
         raise PayloadError(_("it was made for another survey configuration (digest {found}, "
                              "this database uses {expected}); both levels must use the same "
-                             "survey config").format(found=str(body.get("survey"))[:16],
+                             "survey config").format(found=_shown(body.get("survey")),
                                                      expected=cfg.digest()[:16]))
     return body
 

@@ -72,6 +72,17 @@ def _show(text: str, limit: int = 40) -> str:
     return clean + ("…" if len(text) > limit else "")
 
 
+def shown(value: object, limit: int = 40) -> str:
+    """Any value read from a file, as a message may quote it: a text as `_show` makes it, any
+    other value as a word of its type (never its repr, which may be huge or nested)."""
+    if isinstance(value, str):
+        return _show(value, limit)
+    if value is None or isinstance(value, bool | int | float):
+        return _show(str(value) if not isinstance(value, int) or abs(value) < 10**18
+                     else "10^18+", limit)
+    return type(value).__name__
+
+
 @dataclass(frozen=True)
 class PublicKey:
     """What others need to seal files for a database and check its signatures."""
@@ -210,7 +221,8 @@ class KeyCard:
                 "the key card has {count} parts, but a card has 5; it looks like: {example}")
                 .format(count=len(words), example=CARD_EXAMPLE))
         _word, version, role, code, key = words
-        if not version.isdecimal() or not version.isascii():
+        # A version is a small number; int() of thousands of digits would raise ValueError.
+        if not version.isdecimal() or not version.isascii() or len(version) > 9:
             raise SealError("damaged", _(
                 "the key card's version \"{version}\" is not valid; a card looks like: {example}")
                 .format(version=_show(version), example=CARD_EXAMPLE))

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -20,6 +21,7 @@ from typing import Any
 from census.bundle.payload import PayloadError, decode, encode, read_body, receipt_rows
 from census.bundle.seal import (
     MAX_FILE_BYTES,
+    ROLES,
     KeyCard,
     KeyPair,
     PublicKey,
@@ -27,9 +29,10 @@ from census.bundle.seal import (
     open_sealed,
     read_header,
     seal,
+    shown,
     verify_signature,
 )
-from census.domain.ids import is_code, new_id
+from census.domain.ids import is_code, is_id, new_id
 from census.domain.model import Role
 from census.i18n import _
 from census.storage import exchange
@@ -42,10 +45,34 @@ class TransferError(StoreError):
     """A file that cannot be used, or a step that cannot be taken; nothing was changed."""
 
 
+#: The largest sequence number a file may carry (files are numbered one by one per device).
+MAX_SEQ = (1 << 31) - 1
+#: A key card is one short line; a file given as a card is read up to this many bytes.
+CARD_BYTES = 4096
+
+
 def _fail(path: Path, message: str) -> TransferError:
     if message and message[-1] not in ".!?。":
         message += "."
     return TransferError(f"{path}: {message}")
+
+
+@contextmanager
+def _taking(path: Path) -> Iterator[None]:
+    """Around the step that writes a file's records: a refusal of its contents (exchange.Refused)
+    or a constraint of the database that its rows break becomes a message naming the file.
+    The step's transaction was rolled back: nothing was changed."""
+    try:
+        yield
+    except exchange.Refused as exc:
+        raise _fail(path, str(exc)) from exc
+    except Exception as exc:
+        cause = exc if type(exc).__name__ == "IntegrityError" else exc.__cause__
+        if type(cause).__name__ != "IntegrityError":
+            raise
+        raise _fail(path, _("its records do not fit this database ({error}); nothing was "
+                            "imported. Ask the sender to send it again, and report it with the "
+                            "census versions of both devices.").format(error=cause)) from exc
 
 
 # -- keys ---------------------------------------------------------------------------------------
@@ -74,11 +101,16 @@ def card(store: Store) -> KeyCard:
 def read_card(text: str) -> KeyCard:
     """A key card given as its text or as the path of a file holding it."""
     candidate = text.strip()
-    if not candidate.startswith("census-key") and len(candidate) < 4096:
+    if not candidate.startswith("census-key") and len(candidate) < CARD_BYTES:
         path = Path(candidate)
-        if path.is_file():
+        try:
+            is_file = path.is_file()
+        except (OSError, ValueError):  # not a name a file can have (too long, a NUL...)
+            is_file = False
+        if is_file:
             try:
-                candidate = path.read_text(encoding="utf-8", errors="replace")[:4096]
+                with path.open("rb") as fh:  # never the whole of a huge file
+                    candidate = fh.read(CARD_BYTES).decode("utf-8", errors="replace")
             except OSError as exc:
                 raise TransferError(_("{path}: cannot be read ({why}).").format(
                     path=path, why=exc.strerror or exc)) from exc
@@ -154,7 +186,7 @@ def _open(store: Store, path: Path, kind: str, data: bytes) -> Opened:
             raise _fail(path, _("it is signed by a key this database does not know (user {code}, "
                                 "fingerprint {fp}). Only files from users you assigned work to, "
                                 "or from your supervisor, are accepted.").format(
-                code=str(code)[:40], fp=claimed.sender_key.fingerprint()))
+                code=shown(code), fp=claimed.sender_key.fingerprint()))
         if sender.status == "revoked":
             verify_signature(data)
             raise _fail(path, _("it is signed by {code}, whose key was revoked here; it is not "
@@ -165,7 +197,7 @@ def _open(store: Store, path: Path, kind: str, data: bytes) -> Opened:
         raise _fail(path, str(exc)) from exc
     if header.get("sender") != sender.code:
         raise _fail(path, _("its header names sender {claimed}, but it is signed by {code}.")
-                    .format(claimed=str(header.get("sender"))[:40], code=sender.code))
+                    .format(claimed=shown(header.get("sender")), code=sender.code))
     return Opened(header, payload, sender)
 
 
@@ -183,8 +215,8 @@ def _imported_before(store: Store, path: Path, tid: str, kind: str, sender: str
 
 def _header_fields(header: dict[str, Any], path: Path) -> tuple[str, int, str]:
     tid, seq, created = header.get("id"), header.get("seq"), header.get("created")
-    if not isinstance(tid, str) or len(tid) != 36 or type(seq) is not int or seq < 1 or (
-            not isinstance(created, str) or len(created) > 40):
+    if not isinstance(tid, str) or not is_id(tid) or type(seq) is not int or (
+            not 1 <= seq <= MAX_SEQ or not isinstance(created, str) or len(created) > 40):
         raise _fail(path, _("its header lacks an id, sequence number or date."))
     return tid, seq, created
 
@@ -301,7 +333,7 @@ def import_assignment(store: Store, path: Path, expect_fingerprint: str | None =
     if claimed.header.get("kind") != "assignment":
         raise _fail(path, _("this is a census file of kind \"{kind}\", but a file of kind "
                             "\"{expected}\" is needed here; choose the right file").format(
-            kind=claimed.header.get("kind"), expected="assignment"))
+            kind=shown(claimed.header.get("kind")), expected="assignment"))
     sender_code = claimed.header.get("sender")
     sender_role = claimed.header.get("sender_role")
     fingerprint = claimed.sender_key.fingerprint()
@@ -309,8 +341,9 @@ def import_assignment(store: Store, path: Path, expect_fingerprint: str | None =
     if not is_code(sender_code) or sender_role not in above:
         raise _fail(path, _("it was not made by the level above this database (role {roles}); "
                             "its sender is {role} {code}.").format(
-            roles=" / ".join(_(r) for r in above), role=_(str(sender_role)),
-            code=str(sender_code)[:40]))
+            roles=" / ".join(_(r) for r in above),
+            role=_(sender_role) if sender_role in ROLES else shown(sender_role),
+            code=shown(sender_code)))
     if expect_fingerprint and expect_fingerprint.strip().upper() != fingerprint:
         raise _fail(path, _("it is signed by key {fp}, not by the fingerprint you expected "
                             "({expected}); do not use it.").format(
@@ -337,7 +370,7 @@ def import_assignment(store: Store, path: Path, expect_fingerprint: str | None =
     tid, seq, created = _header_fields(header, path)
     if header.get("recipient_code") != store.user:
         raise _fail(path, _("it is addressed to user {code}, and this database is {me}'s.")
-                    .format(code=str(header.get("recipient_code"))[:40], me=store.user))
+                    .format(code=shown(header.get("recipient_code")), me=store.user))
     done = _imported_before(store, path, tid, "assignment", sender_code)
     if done is not None:
         return AssignmentImport(AssignmentReport(), sender_code, fingerprint, False, done)
@@ -345,7 +378,7 @@ def import_assignment(store: Store, path: Path, expect_fingerprint: str | None =
         recs = decode(payload, store.config)
     except PayloadError as exc:
         raise _fail(path, str(exc)) from exc
-    with store.write() as chain:
+    with _taking(path), store.write() as chain:
         if new_trust:
             key = claimed.sender_key
             exchange.save_peer(store, chain, sender_code, Role(str(sender_role)), "upstream",
@@ -413,13 +446,13 @@ def import_bundle(store: Store, path: Path, now: datetime,
         raise _fail(path, str(exc)) from exc
     outside = exchange.check_areas(store, sender.code, recs)
     if outside:
-        shown = ", ".join(outside[:5]) + (" …" if len(outside) > 5 else "")
+        listed = ", ".join(outside[:5]) + (" …" if len(outside) > 5 else "")
         raise _fail(path, _("it holds records for areas not assigned to {code}: {areas}. Nothing "
                             "was imported; assign those areas to {code} first, or ask which "
-                            "device made it.").format(code=sender.code, areas=shown))
+                            "device made it.").format(code=sender.code, areas=listed))
     if on_decoded is not None:
         on_decoded(len(recs.dwellings), len(recs.households))
-    with store.bulk(), store.write() as chain:
+    with _taking(path), store.bulk(), store.write() as chain:
         report = exchange.merge(store, chain, sender.code, tid, recs, now, sender.role)
         exchange.log_transfer(store, chain, transfer_id=tid, kind="bundle", direction="in",
                               peer_code=sender.code, seq=seq, created=created,
@@ -464,7 +497,7 @@ def import_receipt(store: Store, path: Path) -> ReceiptImport:
         held = receipt_rows(read_body(opened.payload, store.config))
     except PayloadError as exc:
         raise _fail(path, str(exc)) from exc
-    with store.write() as chain:
+    with _taking(path), store.write() as chain:
         report = exchange.apply_receipt(store, chain, held, tid,
                                         purge=store.role is Role.ENUMERATOR)
         exchange.log_transfer(store, chain, transfer_id=tid, kind="receipt", direction="in",

@@ -220,13 +220,24 @@ def transfer(store: Store, transfer_id: str) -> Transfer | None:
     return None if row is None else Transfer(*row)
 
 
-def missing_seqs(store: Store, code: str, kind: str = "bundle") -> list[int]:
+def missing_seqs(store: Store, code: str, kind: str = "bundle", limit: int = 1000
+                 ) -> list[int]:
     """Sequence numbers below the highest received from `code` that have not arrived: files
-    made by that device that are missing here (lost on the way, or not yet copied)."""
-    got = {r[0] for r in store.conn.execute(
+    made by that device that are missing here (lost on the way, or not yet copied). At most
+    `limit` of them, the lowest: the work goes by the gaps between the numbers received, never
+    by every number up to the highest (a file may carry a huge one)."""
+    got = sorted({r[0] for r in store.conn.execute(
         "SELECT seq FROM transfer WHERE peer = ? AND kind = ? AND direction = 'in'",
-        (code, kind))}
-    return [n for n in range(1, max(got, default=0)) if n not in got]
+        (code, kind))})
+    out: list[int] = []
+    expected = 1
+    for n in got:
+        if n > expected:
+            out.extend(range(expected, min(n, expected + limit - len(out))))
+            if len(out) >= limit:
+                break
+        expected = max(expected, n + 1)
+    return out
 
 
 def next_seq(store: Store, code: str) -> int:
@@ -596,6 +607,8 @@ def merge(store: Store, chain: audit.Chain, sender: str, transfer_id: str, recs:
             replace(x, note=None if x.note is None or personal_data(x.note) else x.note)
             for x in recs.decisions if x.household_id in written_h])
     for code, enumerator in recs.enumerators:
+        if sender_role is Role.ENUMERATOR and enumerator != sender:
+            continue  # an enumerator's bundle speaks for its own areas only, never for others
         row = conn.execute("SELECT enumerator FROM area WHERE code = ?", (code,)).fetchone()
         if row is not None and row[0] != enumerator:
             conn.execute("INSERT OR IGNORE INTO enumerator (code) VALUES (?)", (enumerator,))
@@ -624,7 +637,10 @@ def _validate(store: Store, write_d: list[tuple[IncomingDwelling, str, bool]],
     """Run the rule engine on every dwelling touched, as it will stand after the merge.
     Returns {record id: (record type, rule ids)} of the written records a rule stops."""
     cfg = store.config
-    ctx = Context(cfg, now, store.area_levels().__contains__)
+    levels, lowest = store.area_levels(), cfg.levels[-1]
+    # Records belong to enumeration areas: a dwelling in a district is flagged (E017), as
+    # `census check` and `census forms import` would find it.
+    ctx = Context(cfg, now, lambda code: levels.get(code) == lowest)
     dwellings: dict[str, Dwelling] = {inc.dwelling.id: inc.dwelling for inc, _d, _n in write_d}
     updated_d = [inc.dwelling.id for inc, _d, new in write_d if not new]
     incoming_h: dict[str, list[Household]] = {}
@@ -745,6 +761,94 @@ def _write(store: Store, chain: audit.Chain, sender: str, transfer_id: str,
 # -- assignments (supervisor → enumerator) ------------------------------------------------------
 
 
+class Refused(StoreError):
+    """What a file holds cannot be taken as it stands; nothing was changed. The message says
+    what is wrong; the caller puts the file's name before it."""
+
+
+def _check_assignment(store: Store, recs: Records) -> None:
+    """Refuse (Refused) an assignment whose areas or returned forms would not fit this
+    database: the rows of a signed file from upstream are checked like any other input, so a
+    wrong one gives a message, never a broken tree of areas or a database error."""
+    cfg = store.config
+    levels = cfg.levels
+    if recs.invalid:
+        bad = recs.invalid[0]
+        raise Refused(_("a returned form in it cannot be read ({why}); nothing was imported. "
+                        "Ask your supervisor to send the assignment again.").format(
+            why=bad.detail))
+    stored = store.area_levels()
+    given = {a.code: a for a in recs.areas}
+    for a in recs.areas:
+        if a.level not in levels:
+            raise Refused(_("its area {code} has the level {level}, which this survey does not "
+                            "have ({levels}); both levels must use the same survey config.")
+                          .format(code=a.code, level=a.level, levels=", ".join(levels)))
+        if a.code in stored and stored[a.code] != a.level:
+            raise Refused(_("its area {code} is a {level} there but a {old} here; an area's "
+                            "level never changes.").format(code=a.code, level=a.level,
+                                                           old=stored[a.code]))
+        depth = levels.index(a.level)
+        above = levels[depth - 1] if depth else None
+        if a.parent is None:
+            if above is not None:
+                raise Refused(_("its area {code} (a {level}) has no parent {above}.").format(
+                    code=a.code, level=a.level, above=above))
+            continue
+        if above is None:
+            raise Refused(_("its area {code} is a {level}, the top level, but has a parent "
+                            "({parent}).").format(code=a.code, level=a.level, parent=a.parent))
+        parent_level = given[a.parent].level if a.parent in given else stored.get(a.parent)
+        if parent_level != above:
+            raise Refused(_("its area {code} (a {level}) has the parent {parent}, which is "
+                            "not a {above} known here.").format(
+                code=a.code, level=a.level, parent=a.parent, above=above))
+    known = {**stored, **{a.code: a.level for a in recs.areas}}
+    d_stored = {r[0]: (r[1], r[2]) for r in store._in_query(
+        "SELECT id, revision, area FROM dwelling WHERE id IN ({marks})",
+        [i.dwelling.id for i in recs.dwellings])}
+    writing = [i.dwelling for i in recs.dwellings
+               if i.dwelling.id not in d_stored or d_stored[i.dwelling.id][0] < i.dwelling.revision]
+    owners = store.natural_key_owners(sorted({(d.area, d.structure, d.number) for d in writing}))
+    claimed: dict[tuple[str, int, int], str] = {}
+    for d in writing:
+        key = (d.area, d.structure, d.number)
+        if known.get(d.area) != levels[-1]:
+            raise Refused(_("its returned form of dwelling {id} is in area {area}, which is not "
+                            "an enumeration area known here.").format(id=d.id, area=d.area))
+        other = claimed.setdefault(key, owners.get(key, d.id))
+        if other != d.id:
+            raise Refused(_("its returned form of dwelling {id} has the numbers {area} {s}/{n}, "
+                            "which dwelling {other} already has here.").format(
+                id=d.id, area=d.area, s=d.structure, n=d.number, other=other))
+    in_file = {i.dwelling.id for i in recs.dwellings}
+    parents = sorted({i.dwelling_id for i in recs.households})
+    present = in_file | {r[0] for r in store._in_query(
+        "SELECT id FROM dwelling WHERE id IN ({marks})", parents)}
+    h_stored = {r[0]: (r[1], r[2]) for r in store._in_query(
+        "SELECT id, dwelling_id, revision FROM household WHERE id IN ({marks})",
+        [i.household.id for i in recs.households])}
+    numbers = store.household_numbers(parents)
+    for hinc in recs.households:
+        h = hinc.household
+        if hinc.dwelling_id not in present:
+            raise Refused(_("its returned household {id} belongs to dwelling {dwelling}, which "
+                            "is neither in the file nor here.").format(
+                id=h.id, dwelling=hinc.dwelling_id))
+        found = h_stored.get(h.id)
+        if found is not None and found[0] != hinc.dwelling_id:
+            raise Refused(_("its returned household {id} is in dwelling {dwelling} there but "
+                            "in dwelling {other} here; a household does not move.").format(
+                id=h.id, dwelling=hinc.dwelling_id, other=found[0]))
+        if found is not None and found[1] >= h.revision:
+            continue  # not written: this device's version is kept (see apply_assignment)
+        other = numbers.setdefault((hinc.dwelling_id, h.number), h.id)
+        if other != h.id:
+            raise Refused(_("its returned household {id} has the number {n} in dwelling "
+                            "{dwelling}, which household {other} already has.").format(
+                id=h.id, n=h.number, dwelling=hinc.dwelling_id, other=other))
+
+
 @dataclass
 class AssignmentReport:
     areas_added: int = 0
@@ -762,7 +866,9 @@ def apply_assignment(store: Store, chain: audit.Chain, sender: str, recs: Record
     conn = store.conn
     rep = AssignmentReport()
     stamp = utc_now()
-    for a in recs.areas:
+    _check_assignment(store, recs)
+    # Parents first, whatever the order in the file (a parent is of the level above).
+    for a in sorted(recs.areas, key=lambda a: cfg.levels.index(a.level)):
         row = conn.execute("SELECT code, parent, level, name, expected_dwellings, enumerator "
                            "FROM area WHERE code = ?", (a.code,)).fetchone()
         enumerator = a.enumerator if me_enumerator and a.enumerator == store.user else (
@@ -835,7 +941,8 @@ def apply_assignment(store: Store, chain: audit.Chain, sender: str, recs: Record
     conn.executemany("DELETE FROM handed_over WHERE area = ? AND structure = ? AND number = ?",
                      [(inc.dwelling.area, inc.dwelling.structure, inc.dwelling.number)
                       for inc, _d, _n in write_d])
-    _save_decisions(store, recs.decisions)
+    _save_decisions(store, [replace(x, note=None) if x.note is not None and personal_data(x.note)
+                            else x for x in recs.decisions])
     return rep
 
 
