@@ -21,7 +21,7 @@ from census.records import dwelling_from_json, dwelling_text, household_text, wi
 from census.storage.audit import Chain
 from census.storage.store import DwellingWrite, HouseholdWrite, Store, Version, utc_now
 from census.validation.engine import Context, check_dwelling
-from census.validation.rules import Msg, Problem, Stage
+from census.validation.rules import Msg, Problem, Stage, field_key, show_value
 
 CHUNK = 1000
 MAX_LINE = 1_000_000
@@ -194,6 +194,7 @@ TOO_LONG = Problem("E030", "", {"error": Msg(N_("the line is longer than 1,000,0
                                                  "characters"))})
 NOT_UTF8 = Problem("E030", "", {"error": Msg(N_("the line is not UTF-8 text"))})
 TOO_DEEP = Problem("E030", "", {"error": Msg(N_("the line is nested too deeply"))})
+TOO_MANY_DIGITS = Problem("E030", "", {"error": Msg(N_("a number has too many digits"))})
 
 
 def read_lines(fh: BinaryIO) -> Iterator[str | Problem]:
@@ -250,15 +251,19 @@ def _parse_lines(lines: Iterable[str | Problem], store: Store, report: ImportRep
         try:
             raw = json.loads(text, object_pairs_hook=_unique_keys)
         except _DuplicateField as exc:
-            intake._reject(lineno, [Problem("E034", str(exc), {"value": repr(str(exc))})])
+            key = str(exc)
+            intake._reject(lineno, [Problem("E034", field_key(key), {"value": show_value(key)})])
             continue
         except RecursionError:
             intake._reject(lineno, [TOO_DEEP])
             continue
-        except ValueError as exc:
-            error = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
-            col = f", column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
-            intake._reject(lineno, [Problem("E030", "", {"error": f"{error}{col}"})])
+        except json.JSONDecodeError as exc:
+            intake._reject(lineno, [Problem("E030", "", {
+                "error": f"{exc.msg}, column {exc.colno}"})])
+            continue
+        except ValueError:
+            # Python refuses to read an integer of thousands of digits.
+            intake._reject(lineno, [TOO_MANY_DIGITS])
             continue
         dwelling, problems = dwelling_from_json(raw, store.config)
         if dwelling is None:

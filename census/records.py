@@ -33,7 +33,7 @@ from census.validation.engine import (
     parse_datetime,
     parse_number,
 )
-from census.validation.rules import Msg, Problem
+from census.validation.rules import Msg, Problem, field_key
 
 DWELLING_FIELDS = {"id", "revision", "area", "structure", "dwelling", "type", "occupancy",
                    "locator", "enumerator", "visits", "households", "overrides"}
@@ -64,8 +64,8 @@ class _Collector:
     def fields(self, obj: Mapping[str, Any], allowed: set[str], required: tuple[str, ...],
                kind: str, where: str) -> None:
         for key in sorted(set(obj) - allowed):
-            self.problems.append(Problem("E031", f"{where}{key or repr(key)}", {
-                "value": repr(key), "kind": kind, "allowed": ", ".join(sorted(allowed))}))
+            self.problems.append(Problem("E031", f"{where}{field_key(key)}", {
+                "value": _quoted(key), "kind": kind, "allowed": ", ".join(sorted(allowed))}))
         for key in required:
             if key not in obj:
                 self.problems.append(Problem("E032", f"{where}{key}", {"value": repr(key),
@@ -101,7 +101,7 @@ class _Collector:
             return {}
         out = {}
         for rule_id, reason in value.items():
-            parsed = parse_code(reason, f"{field}.{rule_id}", OverrideReason,
+            parsed = parse_code(reason, f"{field}.{field_key(rule_id)}", OverrideReason,
                                 Msg(N_("confirmation reason")))
             if isinstance(parsed, Problem):
                 self.problems.append(parsed)
@@ -112,6 +112,12 @@ class _Collector:
 
 def _is_obj(value: object) -> bool:
     return isinstance(value, dict)
+
+
+def _quoted(key: str) -> str:
+    """A key quoted in a message (bounded, control characters escaped)."""
+    shown = field_key(key)
+    return shown if shown.startswith("'") else repr(shown)
 
 
 def _parse_visit(c: _Collector, raw: object, where: str) -> Visit | None:
@@ -152,8 +158,9 @@ def _parse_residents(c: _Collector, raw: object, where: str, cfg: SurveyConfig
     counts: dict[Cell, int] = {}
     for sex, by_band in raw.items():
         if sex not in sexes:
-            c.problems.append(Problem("E011", f"{field}.{sex}", {
-                "value": repr(sex), "kind": Msg(N_("sex category")), "allowed": ", ".join(sexes)}))
+            c.problems.append(Problem("E011", f"{field}.{field_key(sex)}", {
+                "value": _quoted(sex), "kind": Msg(N_("sex category")),
+                "allowed": ", ".join(sexes)}))
             continue
         if not _is_obj(by_band):
             c.problems.append(Problem("E033", f"{field}.{sex}", {
@@ -161,8 +168,9 @@ def _parse_residents(c: _Collector, raw: object, where: str, cfg: SurveyConfig
             continue
         for band, value in by_band.items():
             if band not in bands:
-                c.problems.append(Problem("E011", f"{field}.{sex}.{band}", {
-                    "value": repr(band), "kind": Msg(N_("age band")), "allowed": ", ".join(bands)}))
+                c.problems.append(Problem("E011", f"{field}.{sex}.{field_key(band)}", {
+                    "value": _quoted(band), "kind": Msg(N_("age band")),
+                    "allowed": ", ".join(bands)}))
                 continue
             n = c.take(parse_count(value, f"{field}.{sex}.{band}", cfg.max_household_size,
                                    strict=True), 0)
@@ -259,7 +267,10 @@ def dwelling_from_json(raw: object, cfg: SurveyConfig) -> tuple[Dwelling | None,
                     visits.append(visit)
             else:
                 household = _parse_household(c, item, where, cfg)
-                if household is not None:
+                if household is not None and any(h.id == household.id for h in households):
+                    # One household given twice would be judged twice but stored once.
+                    c.problems.append(Problem("E034", f"{where}id", {"value": repr(household.id)}))
+                elif household is not None:
                     households.append(household)
     overrides = c.overrides(raw.get("overrides"), "overrides")
     if c.problems:

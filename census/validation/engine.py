@@ -28,7 +28,7 @@ from census.domain.model import (
     Respondent,
 )
 from census.i18n import N_
-from census.validation.rules import RULES, Msg, Problem, Severity
+from census.validation.rules import RULES, Msg, Problem, Severity, field_key, show_value
 
 #: How a dwelling's state reads inside a message.
 STATE_WORDS = {"vacant": N_("vacant"), "not_found": N_("not found"),
@@ -53,8 +53,7 @@ class Context:
     area_known: Callable[[str], bool] | None = None
 
 
-def _fmt(value: object) -> str:
-    return repr(value) if isinstance(value, str) else str(value)
+_fmt = show_value
 
 
 def parse_count(value: object, field: str, maximum: int, strict: bool = False
@@ -204,7 +203,8 @@ def _check_overrides(overrides: dict[str, OverrideReason], raised: set[str],
             why = Msg(N_("that warning does not apply to this record"))
         else:
             continue
-        problems.append(Problem("E018", f"{field}.{rule_id}", {"value": rule_id, "why": why}))
+        problems.append(Problem("E018", f"{field}.{field_key(rule_id)}",
+                                {"value": field_key(rule_id), "why": why}))
     return problems
 
 
@@ -215,15 +215,16 @@ def check_household(h: Household, ctx: Context) -> list[Problem]:
     problems: list[Problem] = []
     draft = h.status is HouseholdStatus.DRAFT
     for (sex, band), n in h.residents.items():
+        where = f"residents.{field_key(sex)}.{field_key(band)}"
         if (sex, band) not in cfg.cell_set:
-            problems.append(Problem("E011", f"residents.{sex}.{band}", {
+            problems.append(Problem("E011", where, {
                 "value": _fmt(f"{sex}.{band}"), "kind": Msg(N_("sex and age band")),
                 "allowed": ", ".join(f"{s}.{b}" for s, b in cfg.cells)}))
         elif not 0 <= n <= cap:
-            problems.append(Problem("E001", f"residents.{sex}.{band}", {"value": n, "max": cap}))
+            problems.append(Problem("E001", where, {"value": _fmt(n), "max": cap}))
     for name, n in (("away", h.away), ("visitors", h.visitors)):
         if not 0 <= n <= cap:
-            problems.append(Problem("E001", name, {"value": n, "max": cap}))
+            problems.append(Problem("E001", name, {"value": _fmt(n), "max": cap}))
     if h.usual_residents > cap:
         problems.append(Problem("E008", "residents", {"count": h.usual_residents, "max": cap}))
     if not draft:
@@ -253,7 +254,7 @@ def check_dwelling(d: Dwelling, ctx: Context) -> list[Problem]:
     cfg = ctx.config
     problems: list[Problem] = []
     if ctx.area_known is not None and not ctx.area_known(d.area):
-        problems.append(Problem("E017", "area", {"value": d.area}))
+        problems.append(Problem("E017", "area", {"value": field_key(d.area)}))
     problems += check_locator(d.locator, cfg)
 
     seen_attempts: set[int] = set()
