@@ -15,6 +15,7 @@ from census.domain.ids import is_code
 from census.domain.model import Area
 from census.i18n import _
 from census.validation.engine import personal_data
+from census.validation.rules import Quoted, field_key
 
 COLUMNS = ("code", "parent", "level", "name", "expected_dwellings", "enumerator")
 MAX_AREAS = 1_000_000
@@ -47,7 +48,7 @@ def read_areas(lines: Iterable[str], config: SurveyConfig, stored_levels: Mappin
     header = [h.strip().lstrip("\ufeff") for h in header]
     if tuple(header) != COLUMNS:
         missing = [c for c in COLUMNS if c not in header]
-        unknown = [c for c in header if c not in COLUMNS]
+        unknown = [field_key(c) for c in header if c not in COLUMNS][:10]
         detail = []
         if missing:
             detail.append(_("missing {columns}").format(columns=", ".join(missing)))
@@ -79,7 +80,7 @@ def read_areas(lines: Iterable[str], config: SurveyConfig, stored_levels: Mappin
             if not is_code(code):
                 problems.append(AreaProblem(line, "code", _(
                     "{value!r} is not an area code (letters, digits, - and _, at most 40, e.g. "
-                    "R01-D03-EA0042)").format(value=code)))
+                    "R01-D03-EA0042)").format(value=Quoted(code))))
             elif code in rows:
                 problems.append(AreaProblem(line, "code", _(
                     "{value} is listed twice (first on line {first})").format(
@@ -87,7 +88,7 @@ def read_areas(lines: Iterable[str], config: SurveyConfig, stored_levels: Mappin
             if level not in levels:
                 problems.append(AreaProblem(line, "level", _(
                     "{value!r} is not a level of this survey; use one of: {allowed}").format(
-                    value=level, allowed=", ".join(levels))))
+                    value=Quoted(level), allowed=", ".join(levels))))
             elif code in stored_levels and stored_levels[code] != level:
                 problems.append(AreaProblem(line, "level", _(
                     "{value} is already registered as a {old}; an area's level cannot change "
@@ -110,13 +111,17 @@ def read_areas(lines: Iterable[str], config: SurveyConfig, stored_levels: Mappin
                 if not expected.isascii() or not expected.isdigit() or len(expected) > 7:
                     problems.append(AreaProblem(line, "expected_dwellings", _(
                         "{value!r} is not a whole number of dwellings (0 to 9999999), or leave it "
-                        "empty").format(value=expected)))
+                        "empty").format(value=Quoted(expected))))
                 else:
                     expected_n = int(expected)
+            if parent and not is_code(parent):
+                problems.append(AreaProblem(line, "parent", _(
+                    "{value!r} is not an area code (letters, digits, - and _, at most 40, e.g. "
+                    "R01-D03-EA0042)").format(value=Quoted(parent))))
             if enumerator and not is_code(enumerator):
                 problems.append(AreaProblem(line, "enumerator", _(
                     "{value!r} is not an enumerator code (letters, digits, - and _, at most 40); "
-                    "enumerators are codes, never names").format(value=enumerator)))
+                    "enumerators are codes, never names").format(value=Quoted(enumerator))))
             if len(problems) == bad:
                 rows[code] = (line, Area(code=code, level=level, name=name,
                                          parent=parent or None, expected_dwellings=expected_n,

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from census.i18n import N_, _
+from census.validation.rules import Quoted
 
 #: The largest locator length the privacy model allows, whatever a config says (DESIGN §2).
 LOCATOR_HARD_LIMIT = 60
@@ -206,7 +207,7 @@ def parse_age_bands(values: list[Any], where: str) -> tuple[AgeBand, ...]:
         m = _BAND.fullmatch(value) if isinstance(value, str) else None
         if not m:
             raise ConfigError(_('{where}: age band {value!r} is not of the form "0-4" or "65+".')
-                              .format(where=where, value=value))
+                              .format(where=where, value=Quoted(value)))
         low = int(m.group(1))
         high = None if m.group(3) else int(m.group(2))
         if high is not None and high < low:
@@ -240,7 +241,7 @@ def _int(section: dict[str, Any], key: str, default: int, low: int, high: int, w
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise ConfigError(_("{where}: {key} must be a whole number from {low} to {high}, "
                             "not {value!r}.").format(where=where, key=key, low=low, high=high,
-                                                     value=value))
+                                                     value=Quoted(value)))
     return value
 
 
@@ -251,6 +252,9 @@ def parse_config(text: str, source: str = "config") -> SurveyConfig:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(_("{source}: not valid TOML: {error}").format(source=source,
                                                                         error=exc)) from exc
+    except RecursionError:  # arrays or tables nested thousands deep: tomllib recurses
+        raise ConfigError(_("{source}: not valid TOML: it is nested too deeply; a survey "
+                            "config nests at most a few levels.").format(source=source)) from None
     for section, value in raw.items():
         if section not in _ALLOWED:
             raise ConfigError(_("{source}: unknown section [{section}]; allowed: {allowed}.")
@@ -276,6 +280,9 @@ def parse_config(text: str, source: str = "config") -> SurveyConfig:
     if not isinstance(name, str) or not 0 < len(name) <= 120:
         raise ConfigError(_("{source}: [survey] name must be text of 1 to 120 characters.")
                           .format(source=source))
+    if not name.isprintable():
+        raise ConfigError(_("{source}: [survey] name holds control characters (a line break, a "
+                            "tab...); write it on one line.").format(source=source))
 
     levels = areas["levels"]
     if (not isinstance(levels, list) or not levels
@@ -295,7 +302,11 @@ def parse_config(text: str, source: str = "config") -> SurveyConfig:
                 or not isinstance(item["label"], str) or not item["label"]):
             raise ConfigError(_("{source}: [persons] each sex needs exactly a lower-case code "
                                 "and a label, e.g. {{ code = \"female\", label = \"Female\" }}; "
-                                "got {item!r}.").format(source=source, item=item))
+                                "got {item!r}.").format(source=source, item=Quoted(item)))
+        if len(item["label"]) > 40 or not item["label"].isprintable():
+            raise ConfigError(_("{source}: [persons] the label of sex {code} must be 1 to 40 "
+                                "characters on one line (no tabs or line breaks).").format(
+                source=source, code=item["code"]))
         sexes.append(Category(item["code"], item["label"]))
     if len({s.code for s in sexes}) != len(sexes):
         raise ConfigError(_("{source}: [persons] sex codes must be distinct.")
@@ -333,12 +344,12 @@ def parse_disclosure(section: dict[str, Any], where: str) -> Disclosure:
     method = section["method"]
     if method not in METHODS:
         raise ConfigError(_('{where}: method must be "rr3" or "ckm", not {value!r}.')
-                          .format(where=where, value=method))
+                          .format(where=where, value=Quoted(method)))
     variance = section["ckm_variance"]
     if isinstance(variance, bool) or not isinstance(variance, int | float) \
             or not 0 < variance <= 100:
         raise ConfigError(_("{where}: ckm_variance must be a number above 0 and at most 100, "
-                            "not {value!r}.").format(where=where, value=variance))
+                            "not {value!r}.").format(where=where, value=Quoted(variance)))
     found = Disclosure(
         method=method,
         min_persons=_int(section, "min_persons", 100, 1, 1_000_000, where),

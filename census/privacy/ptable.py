@@ -72,12 +72,15 @@ import hashlib
 import io
 import itertools
 import math
+import re
 from array import array
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from types import MappingProxyType
 from typing import IO, Any
+
+from census.validation.rules import Quoted, field_key
 
 COLUMNS = ("pcv", "ckey", "pvalue")
 """Exact header of an ONS ptable CSV."""
@@ -251,14 +254,17 @@ def apply(table: PTable, count: int, ckey_sum: int) -> int:
 # CSV
 
 
+_INT = re.compile(r"[+-]?[0-9]{1,12}")
+
+
 def _parse_int(text: str, column: str, line: int) -> int:
+    # ASCII digits only, and few of them: int() would also take "1_000", other scripts' digits
+    # and thousands of digits (slowly); a message quotes at most 40 characters of the field.
     stripped = text.strip()
-    try:
-        return int(stripped, 10)
-    except ValueError:
+    if not _INT.fullmatch(stripped):
         raise ValueError(
-            f"line {line}: column {column!r} must be an integer, got {text!r}"
-        ) from None
+            f"line {line}: column {column!r} must be an integer, got {Quoted(text)!r}")
+    return int(stripped, 10)
 
 
 def read_ons_csv(source: str | IO[str]) -> PTable:
@@ -288,7 +294,7 @@ def _read_ons_csv(reader: Any) -> PTable:
     names = [h.strip().lstrip("\ufeff") for h in header]
     if tuple(names) != COLUMNS:
         missing = [c for c in COLUMNS if c not in names]
-        extra = [c for c in names if c not in COLUMNS]
+        extra = [field_key(c) for c in names if c not in COLUMNS][:5]
         detail = []
         if missing:
             detail.append(f"missing {', '.join(missing)}")
@@ -298,7 +304,7 @@ def _read_ons_csv(reader: Any) -> PTable:
             detail.append("wrong order")
         raise ValueError(
             f"line {reader.line_num}: header must be exactly 'pcv,ckey,pvalue', got "
-            f"{','.join(names)!r} ({'; '.join(detail)})"
+            f"{Quoted(','.join(names))!r} ({'; '.join(detail)})"
         )
 
     rows: dict[tuple[int, int], int] = {}

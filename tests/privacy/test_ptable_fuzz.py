@@ -1,9 +1,11 @@
 """Untrusted ptable files: whatever the bytes, reading one either gives a table or raises
 ValueError with a message (the CLI and the export turn that into a clear refusal); nothing
-else escapes. And a table that is read is complete and within the limits."""
+else escapes, and the message fits on a line and quotes nothing raw. And a table that is read
+is complete and within the limits."""
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -14,6 +16,7 @@ from census.privacy.ptable import (
     read_ons_csv,
     write_ons_csv,
 )
+from tests.hardening.tally import count
 
 SMALL = write_ons_csv(generate(5, 3.0, 2, max_pcv=12, ckey_range=8))
 LINES = SMALL.splitlines()
@@ -24,6 +27,7 @@ def read(text: str) -> object:
         table = read_ons_csv(text)
     except ValueError as exc:
         assert str(exc)  # a message, never an empty one
+        assert len(str(exc)) <= 600 and str(exc).isprintable(), str(exc)[:1000]
         return None
     assert len(table.rows) == table.max_pcv * table.ckey_range
     assert all(abs(v) <= PVALUE_LIMIT for v in table.rows.values())
@@ -35,21 +39,26 @@ def read(text: str) -> object:
 @settings(max_examples=300)
 @given(st.text(max_size=400))
 def test_any_text(text: str) -> None:
+    count("fuzz: ptable CSV", 1)
     read(text)
 
 
 @settings(max_examples=300)
 @given(st.binary(max_size=400))
 def test_any_bytes_decoded_leniently(data: bytes) -> None:
+    count("fuzz: ptable CSV", 1)
     read(data.decode("utf-8", errors="replace"))
 
 
 @settings(max_examples=300)
 @given(st.lists(st.tuples(st.integers(0, len(LINES) - 1),
                           st.sampled_from(["drop", "dup", "swap", "edit"]),
-                          st.text(alphabet="0123456789-,x \"", max_size=12)),
+                          st.one_of(st.text(alphabet="0123456789-,x \"", max_size=12),
+                                    st.sampled_from(["1_0", "١", "+3", "9" * 5000,
+                                                     "\x1b[2J", "x" * 200_000]))),
                 min_size=1, max_size=6))
 def test_mutations_of_a_valid_table(edits: list[tuple[int, str, str]]) -> None:
+    count("fuzz: ptable CSV", 1)
     lines = list(LINES)
     for index, kind, text in edits:
         i = index % len(lines) if lines else 0
@@ -79,3 +88,16 @@ def test_a_bare_carriage_return_is_a_message_not_a_csv_error() -> None:
         assert "not a readable CSV file" in str(exc)
     else:  # pragma: no cover
         raise AssertionError("accepted")
+
+
+@pytest.mark.parametrize("value", ["1_0", "\u0661", "9" * 5000, "\x1b[2J" + "x" * 100_000])
+def test_a_value_is_ascii_digits_and_is_quoted_short(value: str) -> None:
+    """Found by the review: int() took "1_0" as 10 and other scripts' digits, spent time on
+    thousands of digits, and the message quoted a wrong field whole (control characters
+    included). A value is a few ASCII digits now, and the message quotes 40 characters."""
+    lines = list(LINES)
+    lines[1] = f"1,0,{value}"
+    with pytest.raises(ValueError) as caught:
+        read_ons_csv("\n".join(lines) + "\n")
+    message = str(caught.value)
+    assert "must be an integer" in message and len(message) < 200 and message.isprintable()
