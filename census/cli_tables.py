@@ -4,6 +4,8 @@ perturbation tables, as thin click commands over census.export and census.privac
 from __future__ import annotations
 
 import math
+import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,9 @@ import click
 from census.cli import CensusGroup, UserError, _print_json, _table, cli, db_options, json_option
 from census.cli import open_store as _open_store
 from census.i18n import _
+
+#: The largest ptable file read (ROW_LIMIT rows of "pcv,ckey,pvalue" fit well within it).
+PTABLE_BYTES = 128 << 20
 
 
 @cli.group(cls=CensusGroup)
@@ -157,9 +162,14 @@ def ptable_make(out: Path, D: int, V: float, js: int, ckeys: int, max_pcv: int) 
         raise UserError(_("These parameters cannot make a perturbation table: {problem}.")
                         .format(problem=exc)) from None
     text = write_ons_csv(table)
-    tmp = out.with_name(f".{out.name}.partial")
+    # A new, unpredictable temporary name (O_EXCL): a link planted at a fixed name such as
+    # ".FILE.partial" would have the table written through it, over the file it points to.
+    fd, name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".partial",
+                                dir=out.parent if str(out.parent) else ".")
+    tmp = Path(name)
     try:
-        tmp.write_text(text, encoding="utf-8")
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
         tmp.replace(out)
     except OSError:
         tmp.unlink(missing_ok=True)
@@ -178,6 +188,10 @@ def ptable_check(as_json: bool, file: Path) -> None:
     from census.privacy.ptable import probabilities, read_ons_csv
 
     try:
+        if file.stat().st_size > PTABLE_BYTES:
+            raise UserError(_("{file} is {size} bytes; a perturbation table is at most {limit} "
+                              "bytes. Choose the table's CSV file.").format(
+                file=file, size=file.stat().st_size, limit=PTABLE_BYTES))
         table = read_ons_csv(file.read_text(encoding="utf-8-sig"))
     except OSError as exc:
         raise UserError(_("Cannot read {file}: {error}.").format(

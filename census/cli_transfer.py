@@ -78,11 +78,9 @@ def keys_show(db_path: Path | None, passphrase_file: Path | None, out: Path | No
         card = transfer.card(store)
     text = card.to_text()
     if out is not None:
-        try:
-            out.write_text(text + "\n", encoding="utf-8")
-        except OSError as exc:
-            raise UserError(_("Cannot write {path}: {error}.").format(
-                path=out, error=exc.strerror)) from exc
+        # Written whole through a new temporary file and a rename, as every file census
+        # sends: a link planted at --out is replaced, never written through.
+        transfer.write_file(out, (text + "\n").encode("utf-8"))
     click.echo(text)
     click.echo(_("Fingerprint, to read aloud: {fp}").format(fp=card.key.fingerprint()))
 

@@ -142,7 +142,7 @@ def _read(path: Path) -> bytes:
         raise _fail(path, _("cannot be read ({why}).").format(why=exc.strerror or exc)) from exc
 
 
-def _write_file(path: Path, data: bytes) -> None:
+def write_file(path: Path, data: bytes) -> None:
     """Write atomically: a file that exists is always whole (temporary file, fsync, rename)."""
     if path.exists() and path.is_dir():
         raise _fail(path, _("this is a folder; give a file name for --out."))
@@ -241,7 +241,7 @@ def _seal_in(store: Store, chain: Any, kind: str, to: Peer, body: dict[str, Any]
         data = seal(kind, header, payload, keypair(store), PublicKey(to.enc_key, to.sign_key))
     except SealError as exc:
         raise _fail(out, str(exc)) from exc
-    _write_file(out, data)
+    write_file(out, data)
     exchange.log_transfer(store, chain, transfer_id=tid, kind=kind, direction="out",
                           peer_code=to.code, seq=seq, created=created, payload=payload,
                           summary=counts)

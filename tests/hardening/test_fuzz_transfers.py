@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -40,6 +41,7 @@ from census.bundle.payload import (
     visit_rows,
 )
 from census.bundle.seal import KeyCard, KeyPair, PublicKey, SealError, seal
+from census.cli import cli
 from census.domain.ids import new_id
 from census.domain.model import Role
 from census.forms import import_lines, read_lines
@@ -433,3 +435,21 @@ def test_the_valid_assignment_and_receipt_are_taken(device: Device) -> None:
         path = device.sealed("receipt", payload_bytes({"held": device.held}))
         assert judge_receipt(store, path, device.held) == "taken"
         assert store.count("dwelling") == 0  # both finished and acknowledged
+
+
+def test_keys_show_out_replaces_a_planted_link(device: Device, tmp_path: Path) -> None:
+    """Found by the review of output paths: `census keys show --out FILE` wrote with
+    Path.write_text, through a link planted at FILE (say, in a shared folder on a USB stick),
+    over the file it points to. It writes a new file and renames it into place now, as every
+    file census sends is written: the link is replaced, its target left alone."""
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    out = tmp_path / "E002.card"
+    out.symlink_to(victim)
+    with device.fresh() as store:
+        db = store.path
+    result = CliRunner(env={"CENSUS_PASSPHRASE": RAW_KEY}).invoke(
+        cli, ["keys", "show", "--db", str(db), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert victim.read_text() == "precious\n"
+    assert not out.is_symlink() and out.read_text().startswith("census-key 1 enumerator E002")

@@ -5,10 +5,14 @@ is complete and within the limits."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from census.cli import cli
 from census.privacy.ptable import (
     PVALUE_LIMIT,
     generate,
@@ -101,3 +105,32 @@ def test_a_value_is_ascii_digits_and_is_quoted_short(value: str) -> None:
         read_ons_csv("\n".join(lines) + "\n")
     message = str(caught.value)
     assert "must be an integer" in message and len(message) < 200 and message.isprintable()
+
+
+def test_ptable_make_never_writes_through_a_planted_link(tmp_path: Path) -> None:
+    """Found by the review of output paths: `census ptable make --out FILE` wrote the table to
+    the fixed name ".FILE.partial" with Path.write_text, so a link planted at that name (in a
+    shared folder) had the table written over the file it points to. The temporary file is
+    made new with an unpredictable name (mkstemp) now."""
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    out = tmp_path / "table.csv"
+    (tmp_path / ".table.csv.partial").symlink_to(victim)
+    result = CliRunner().invoke(cli, ["ptable", "make", "--out", str(out), "--max-count", "12",
+                                      "--ckeys", "8"])
+    assert result.exit_code == 0, result.output
+    assert victim.read_text() == "precious\n"
+    assert read_ons_csv(out.read_text()).max_pcv == 12
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".partial")] == [
+        ".table.csv.partial"]
+
+
+def test_ptable_check_refuses_a_huge_file_before_reading_it(tmp_path: Path) -> None:
+    """Found by the review: `census ptable check FILE` read the whole file into memory before
+    the row limit could stop it. A file larger than any table may be is refused unread."""
+    path = tmp_path / "huge.csv"
+    with path.open("wb") as fh:
+        fh.write(b"pcv,ckey,pvalue\n")
+        fh.truncate(1 << 30)
+    result = CliRunner().invoke(cli, ["ptable", "check", str(path)])
+    assert result.exit_code == 2 and "at most" in result.output, result.output
