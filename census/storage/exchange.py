@@ -347,7 +347,7 @@ def assignment_body(store: Store, areas: Sequence[str]) -> tuple[dict[str, Any],
     for code in areas:
         codes.update(store.subtree(code))
         parent = by_code[code].parent
-        while parent:
+        while parent and parent not in codes:  # (stops even on a cycle of parents)
             codes.add(parent)
             parent = by_code[parent].parent
     levels = store.config.levels

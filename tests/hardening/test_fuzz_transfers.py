@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import io
 import shutil
+import signal
 import tracemalloc
 from collections import Counter
 from collections.abc import Iterator
@@ -453,3 +454,30 @@ def test_keys_show_out_replaces_a_planted_link(device: Device, tmp_path: Path) -
     assert result.exit_code == 0, result.output
     assert victim.read_text() == "precious\n"
     assert not out.is_symlink() and out.read_text().startswith("census-key 1 enumerator E002")
+
+
+def test_the_areas_of_an_assignment_are_found_even_under_a_cycle(tmp_path: Path) -> None:
+    """Found by the review: `exchange.assignment_body` walked up the parents with `while
+    parent`, so a cycle of parents (which a hostile assignment could make before the checks
+    above) made `census assign` loop for ever. The checks make a cycle impossible; the walk
+    stops on one anyway."""
+    from census.storage import exchange
+
+    store = Store.create(tmp_path / "sup.db", RAW_KEY, CFG, Role.SUPERVISOR, "S01")
+    try:
+        store.import_areas(REGISTER, "S01")
+        store.conn.execute("UPDATE area SET parent = 'R01-D01' WHERE code = 'R01'")
+
+        def too_long(signum: int, frame: object) -> None:
+            raise TimeoutError("assignment_body is still walking up the parents")
+
+        previous = signal.signal(signal.SIGALRM, too_long)
+        signal.alarm(10)  # the old loop never ends: fail, do not hang
+        try:
+            body, _counts = exchange.assignment_body(store, [EA2])
+        finally:
+            signal.alarm(0)
+            signal.signal(signal.SIGALRM, previous)
+        assert {row[0] for row in body["areas"]} >= {"R01", "R01-D01", EA2}
+    finally:
+        store.close()
