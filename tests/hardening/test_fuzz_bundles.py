@@ -461,7 +461,7 @@ def _hostile(receivers: list[Receiver], data: st.DataObject) -> None:
         judge(r, store, r.sealed(payload_bytes(body), header))
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_signed_bundles_with_hostile_payloads(receivers: list[Receiver],
                                               data: st.DataObject) -> None:
@@ -474,7 +474,7 @@ def test_signed_bundles_with_hostile_payloads(receivers: list[Receiver],
 
 
 @pytest.mark.slow
-@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=4000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_signed_bundles_with_hostile_payloads_long(receivers: list[Receiver],
                                                    data: st.DataObject) -> None:
@@ -505,25 +505,39 @@ def _refused(r: Receiver, store: Store, data: bytes, name: str) -> None:
     assert judge(r, store, path) == "refused"
 
 
-@settings(max_examples=100, deadline=None)
-@given(st.one_of(st.binary(max_size=300),
-                 st.binary(max_size=300).map(lambda b: MAGIC + b),
-                 st.binary(max_size=300).map(lambda b: MAGIC + struct.pack(">I", len(b)) + b)))
-def test_random_bytes_are_refused(shared: tuple[Receiver, Store, bytes], data: bytes) -> None:
-    """Random bytes (bare, or after the census marker and a plausible header length) given as
-    a bundle: refused with a clear message, the database unchanged."""
+RANDOM_BYTES = st.one_of(
+    st.binary(max_size=300), st.binary(max_size=300).map(lambda b: MAGIC + b),
+    st.binary(max_size=300).map(lambda b: MAGIC + struct.pack(">I", len(b)) + b))
+BYTE_EDITS = st.lists(st.tuples(st.sampled_from(["flip", "cut", "insert", "delete", "swap"]),
+                                st.integers(0, 10**6), st.integers(0, 255)),
+                      min_size=1, max_size=3)
+
+
+def _random_bytes(shared: tuple[Receiver, Store, bytes], data: bytes) -> None:
     r, store, _valid = shared
     count("fuzz: bundle files (random bytes)", 1)
     _refused(r, store, data, "random.census")
 
 
-@settings(max_examples=100, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from(["flip", "cut", "insert", "delete", "swap"]),
-                          st.integers(0, 10**6), st.integers(0, 255)), min_size=1, max_size=3))
-def test_mutated_bundles_are_refused(shared: tuple[Receiver, Store, bytes],
-                                     edits: list[tuple[str, int, int]]) -> None:
-    """A valid bundle with bits flipped, bytes inserted, deleted or swapped, or cut short:
-    refused with a clear message, the database unchanged."""
+@settings(max_examples=200, deadline=None)
+@given(RANDOM_BYTES)
+def test_random_bytes_are_refused(shared: tuple[Receiver, Store, bytes], data: bytes) -> None:
+    """Random bytes (bare, or after the census marker and a plausible header length) given as
+    a bundle: refused with a clear message, the database unchanged."""
+    _random_bytes(shared, data)
+
+
+@pytest.mark.slow
+@settings(max_examples=2000, deadline=None)
+@given(RANDOM_BYTES)
+def test_random_bytes_are_refused_long(shared: tuple[Receiver, Store, bytes],
+                                       data: bytes) -> None:
+    """test_random_bytes_are_refused with ten times the examples."""
+    _random_bytes(shared, data)
+
+
+def _mutated_bytes(shared: tuple[Receiver, Store, bytes],
+                   edits: list[tuple[str, int, int]]) -> None:
     r, store, valid = shared
     data = bytearray(valid)
     for kind, at, byte in edits:
@@ -544,11 +558,25 @@ def test_mutated_bundles_are_refused(shared: tuple[Receiver, Store, bytes],
     _refused(r, store, bytes(data), "mutated.census")
 
 
-@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(data=st.data())
-def test_hostile_bundles_through_the_cli(receivers: list[Receiver], data: st.DataObject) -> None:
-    """`census bundle import` with a hostile signed bundle: exit status 0 (merged) or 2
-    (refused, naming the file), never a traceback or an internal error."""
+@settings(max_examples=200, deadline=None)
+@given(BYTE_EDITS)
+def test_mutated_bundles_are_refused(shared: tuple[Receiver, Store, bytes],
+                                     edits: list[tuple[str, int, int]]) -> None:
+    """A valid bundle with bits flipped, bytes inserted, deleted or swapped, or cut short:
+    refused with a clear message, the database unchanged."""
+    _mutated_bytes(shared, edits)
+
+
+@pytest.mark.slow
+@settings(max_examples=2000, deadline=None)
+@given(BYTE_EDITS)
+def test_mutated_bundles_are_refused_long(shared: tuple[Receiver, Store, bytes],
+                                          edits: list[tuple[str, int, int]]) -> None:
+    """test_mutated_bundles_are_refused with ten times the examples."""
+    _mutated_bytes(shared, edits)
+
+
+def _through_the_cli(receivers: list[Receiver], data: st.DataObject) -> None:
     r = receivers[data.draw(st.integers(0, 1))]
     body, header = mutate(r.body, r.header(),
                           data.draw(st.lists(mutation(r.ids), min_size=1, max_size=3)))
@@ -562,6 +590,23 @@ def test_hostile_bundles_through_the_cli(receivers: list[Receiver], data: st.Dat
     assert "Traceback" not in result.output and "Internal error" not in result.output
     if result.exit_code == 2:
         assert str(path) in result.output
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_hostile_bundles_through_the_cli(receivers: list[Receiver], data: st.DataObject) -> None:
+    """`census bundle import` with a hostile signed bundle: exit status 0 (merged) or 2
+    (refused, naming the file), never a traceback or an internal error."""
+    _through_the_cli(receivers, data)
+
+
+@pytest.mark.slow
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_hostile_bundles_through_the_cli_long(receivers: list[Receiver],
+                                              data: st.DataObject) -> None:
+    """test_hostile_bundles_through_the_cli with ten times the examples."""
+    _through_the_cli(receivers, data)
 
 
 # -- what the fuzzing found ----------------------------------------------------------------------

@@ -256,7 +256,7 @@ def _lines(prepared: Prepared, data: st.DataObject) -> None:
             OUTCOMES[import_one(store, one)] += 1
 
 
-@settings(max_examples=150, deadline=None,
+@settings(max_examples=300, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(data=st.data())
 def test_forms_import_lines(prepared: Prepared, data: st.DataObject) -> None:
@@ -267,7 +267,7 @@ def test_forms_import_lines(prepared: Prepared, data: st.DataObject) -> None:
 
 
 @pytest.mark.slow
-@settings(max_examples=1500, deadline=None,
+@settings(max_examples=3000, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(data=st.data())
 def test_forms_import_lines_long(prepared: Prepared, data: st.DataObject) -> None:
@@ -283,14 +283,8 @@ def test_the_lines_were_both_stored_and_rejected() -> None:
     assert OUTCOMES["stored"] >= 5 and OUTCOMES["rejected"] >= 5, OUTCOMES
 
 
-@settings(max_examples=10, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(data=st.data(), as_json=st.booleans(), all_or_nothing=st.booleans())
-def test_forms_import_through_the_cli(prepared: Prepared, data: st.DataObject, as_json: bool,
-                                      all_or_nothing: bool) -> None:
-    """`census forms import` of a file of mutated lines: exit status 1 exactly when a line was
-    rejected, 0 otherwise; each problem names the file and the line, as the library reports
-    it for the same file; never a traceback."""
+def _cli(prepared: Prepared, data: st.DataObject, as_json: bool, all_or_nothing: bool
+         ) -> None:
     lines = data.draw(st.lists(line(prepared), min_size=1, max_size=4))
     count("fuzz: forms import files (CLI)", 1)
     rejected: set[int] = set()
@@ -313,6 +307,27 @@ def test_forms_import_through_the_cli(prepared: Prepared, data: st.DataObject, a
                                                  result.output, re.MULTILINE)}
     assert found == rejected, (found, rejected, result.output[:2000])
     assert (result.exit_code == 1) == bool(found)
+
+
+@settings(max_examples=15, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(data=st.data(), as_json=st.booleans(), all_or_nothing=st.booleans())
+def test_forms_import_through_the_cli(prepared: Prepared, data: st.DataObject, as_json: bool,
+                                      all_or_nothing: bool) -> None:
+    """`census forms import` of a file of mutated lines: exit status 1 exactly when a line was
+    rejected, 0 otherwise; each problem names the file and the line, as the library reports
+    it for the same file; never a traceback."""
+    _cli(prepared, data, as_json, all_or_nothing)
+
+
+@pytest.mark.slow
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(data=st.data(), as_json=st.booleans(), all_or_nothing=st.booleans())
+def test_forms_import_through_the_cli_long(prepared: Prepared, data: st.DataObject,
+                                           as_json: bool, all_or_nothing: bool) -> None:
+    """test_forms_import_through_the_cli with ten times the examples."""
+    _cli(prepared, data, as_json, all_or_nothing)
 
 
 # -- what the fuzzing found ----------------------------------------------------------------------

@@ -11,8 +11,11 @@ character reaches a terminal); a value it accepts is within its limits.
 from __future__ import annotations
 
 import string
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -61,6 +64,19 @@ CODES = st.one_of(st.sampled_from([c for enum in (Outcome, HouseholdStatus, Resp
 NUMBERS = st.one_of(st.integers(-5, 120), st.integers(), st.sampled_from([0, 60, 61, 10**12]))
 
 
+def _twins(examples: int, *strategies: Any, name: str, **named: Any
+           ) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Register a property as two tests of this module: `name` with `examples` examples (every
+    run), and `name`_long with ten times as many, marked slow (`python -m pytest -m slow`)."""
+    def register(body: Callable[..., None]) -> Callable[..., None]:
+        for test, n in ((name, examples), (f"{name}_long", 10 * examples)):
+            made = settings(max_examples=n, deadline=None)(given(*strategies, **named)(body))
+            made.__name__ = made.__qualname__ = test
+            globals()[test] = made if n == examples else pytest.mark.slow(made)
+        return body
+    return register
+
+
 def well_formed(problems: list[Problem]) -> None:
     for p in problems:
         assert isinstance(p, Problem) and p.rule_id in RULES
@@ -68,9 +84,9 @@ def well_formed(problems: list[Problem]) -> None:
         assert text.isprintable() and len(text) <= 600, text
 
 
-@settings(max_examples=400, deadline=None)
-@given(value=st.one_of(TYPED, JSONISH), strict=st.booleans(), cell=st.sampled_from(CFG.cells))
-def test_every_cell_of_the_count_grid(value: object, strict: bool,
+@_twins(400, name="test_every_cell_of_the_count_grid", value=st.one_of(TYPED, JSONISH),
+        strict=st.booleans(), cell=st.sampled_from(CFG.cells))
+def _every_cell_of_the_count_grid(value: object, strict: bool,
                                       cell: tuple[str, str]) -> None:
     """A cell of the grid (and the away, visitors and declared-total fields, which take the
     same parse) given anything typed or any JSON value: a count from 0 to the maximum, or a
@@ -85,10 +101,9 @@ def test_every_cell_of_the_count_grid(value: object, strict: bool,
         assert type(found) is int and 0 <= found <= CFG.max_household_size
 
 
-@settings(max_examples=300, deadline=None)
-@given(value=st.one_of(TYPED, JSONISH), strict=st.booleans(),
-       limits=st.sampled_from([(1, 9999), (1, 99), (1, 10**9)]))
-def test_number_fields(value: object, strict: bool, limits: tuple[int, int]) -> None:
+@_twins(300, name="test_number_fields", value=st.one_of(TYPED, JSONISH), strict=st.booleans(),
+        limits=st.sampled_from([(1, 9999), (1, 99), (1, 10**9)]))
+def _number_fields(value: object, strict: bool, limits: tuple[int, int]) -> None:
     """Structure, dwelling, household, attempt numbers and revisions given anything: a whole
     number within the limits, or E014 with a readable message."""
     count("fuzz: number fields", 1)
@@ -100,12 +115,13 @@ def test_number_fields(value: object, strict: bool, limits: tuple[int, int]) -> 
         assert type(found) is int and limits[0] <= found <= limits[1]
 
 
-@settings(max_examples=300, deadline=None)
-@given(value=st.one_of(JSONISH, st.datetimes().map(lambda d: d.isoformat(timespec="minutes")),
-                       st.from_regex(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2})?", fullmatch=True)),
-       codes=st.sampled_from([Outcome, HouseholdStatus, Respondent, OverrideReason,
-                              DwellingType, Occupancy]))
-def test_date_and_code_fields(value: object, codes: type) -> None:
+@_twins(300, name="test_date_and_code_fields",
+        value=st.one_of(JSONISH, st.datetimes().map(lambda d: d.isoformat(timespec="minutes")),
+                        st.from_regex(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2})?",
+                                      fullmatch=True)),
+        codes=st.sampled_from([Outcome, HouseholdStatus, Respondent, OverrideReason,
+                               DwellingType, Occupancy]))
+def _date_and_code_fields(value: object, codes: type) -> None:
     """Visit times, appointments and every code list (outcome, status, respondent, reason,
     dwelling type, occupancy) given anything: a value, or E016 / E011 with a readable
     message."""
@@ -124,10 +140,11 @@ def test_date_and_code_fields(value: object, codes: type) -> None:
         assert isinstance(code, codes)
 
 
-@settings(max_examples=300, deadline=None)
-@given(text=st.one_of(st.text(max_size=300), st.text(alphabet="0123456789 +-()./@a.", max_size=80),
-                      st.integers(61, 100_000).map(lambda n: "7" * n)))
-def test_the_locator(text: str) -> None:
+@_twins(300, name="test_the_locator",
+        text=st.one_of(st.text(max_size=300),
+                       st.text(alphabet="0123456789 +-()./@a.", max_size=80),
+                       st.integers(61, 100_000).map(lambda n: "7" * n)))
+def _the_locator(text: str) -> None:
     """The only free text, given anything: E009 (too long) and E010 (looks like personal data)
     or nothing, with readable messages; a text without a problem is short and plain."""
     count("fuzz: locator", 1)
@@ -156,9 +173,8 @@ def households(draw: st.DrawFn, number: int | None = None) -> Household:
                                        st.sampled_from(OverrideReason), max_size=3)))
 
 
-@settings(max_examples=300, deadline=None)
-@given(households())
-def test_household_forms(h: Household) -> None:
+@_twins(300, households(), name="test_household_forms")
+def _household_forms(h: Household) -> None:
     """A household form with any numbers in its grid and fields, any (even unknown) cells and
     any confirmations: Problems with readable messages, never an exception."""
     count("fuzz: household forms", 1)
@@ -184,9 +200,8 @@ def dwellings(draw: st.DrawFn) -> Dwelling:
                                        st.sampled_from(OverrideReason), max_size=3)))
 
 
-@settings(max_examples=300, deadline=None)
-@given(dwellings())
-def test_dwelling_records(d: Dwelling) -> None:
+@_twins(300, dwellings(), name="test_dwelling_records")
+def _dwelling_records(d: Dwelling) -> None:
     """A whole dwelling record with any visits (times from year 1 to 9999, any attempts and
     outcomes), households, locator and confirmations: Problems with readable messages, never an
     exception."""

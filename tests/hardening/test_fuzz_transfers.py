@@ -212,7 +212,7 @@ def _assignment(device: Device, data: st.DataObject) -> None:
     OUTCOMES[f"assignment {outcome}"] += 1
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_signed_assignments_with_hostile_payloads(device: Device, data: st.DataObject) -> None:
     """An assignment signed by the trusted supervisor whose areas, returned forms and
@@ -222,7 +222,7 @@ def test_signed_assignments_with_hostile_payloads(device: Device, data: st.DataO
 
 
 @pytest.mark.slow
-@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=2500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_signed_assignments_with_hostile_payloads_long(device: Device,
                                                        data: st.DataObject) -> None:
@@ -240,7 +240,7 @@ def _receipt(device: Device, data: st.DataObject) -> None:
     OUTCOMES[f"receipt {outcome}"] += 1
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_signed_receipts_with_hostile_payloads(device: Device, data: st.DataObject) -> None:
     """A receipt signed by the trusted supervisor whose list of held records was mutated: taken,
@@ -250,7 +250,7 @@ def test_signed_receipts_with_hostile_payloads(device: Device, data: st.DataObje
 
 
 @pytest.mark.slow
-@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=2500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_signed_receipts_with_hostile_payloads_long(device: Device, data: st.DataObject) -> None:
     """test_signed_receipts_with_hostile_payloads with ten times the examples."""
@@ -266,17 +266,14 @@ def test_the_hostile_files_were_both_taken_and_refused() -> None:
         assert OUTCOMES[f"{kind} taken"] >= 5 and OUTCOMES[f"{kind} refused"] >= 5, OUTCOMES
 
 
-@settings(max_examples=60, deadline=None)
-@given(kind=st.sampled_from(["assignment", "receipt"]),
-       edits=st.lists(st.tuples(st.sampled_from(["flip", "cut", "insert"]),
-                                st.integers(0, 10**6), st.integers(0, 255)),
-                      min_size=1, max_size=3),
-       noise=st.binary(max_size=200))
-def test_damaged_assignments_and_receipts_are_refused(device: Device, kind: str,
-                                                      edits: list[tuple[str, int, int]],
-                                                      noise: bytes) -> None:
-    """A valid assignment or receipt with bits flipped, bytes inserted or cut short, or plain
-    random bytes: refused with a clear message, the database unchanged."""
+DAMAGE = {"kind": st.sampled_from(["assignment", "receipt"]),
+          "edits": st.lists(st.tuples(st.sampled_from(["flip", "cut", "insert"]),
+                                      st.integers(0, 10**6), st.integers(0, 255)),
+                            min_size=1, max_size=3),
+          "noise": st.binary(max_size=200)}
+
+
+def _damaged(device: Device, kind: str, edits: list[tuple[str, int, int]], noise: bytes) -> None:
     body = device.assignment if kind == "assignment" else {"held": device.held}
     valid = device.sealed(kind, payload_bytes(body), name="valid.census").read_bytes()
     data = bytearray(valid)
@@ -300,6 +297,25 @@ def test_damaged_assignments_and_receipts_are_refused(device: Device, kind: str,
                 assert judge_receipt(store, path, []) == "refused"
 
 
+@settings(max_examples=100, deadline=None)
+@given(**DAMAGE)
+def test_damaged_assignments_and_receipts_are_refused(device: Device, kind: str,
+                                                      edits: list[tuple[str, int, int]],
+                                                      noise: bytes) -> None:
+    """A valid assignment or receipt with bits flipped, bytes inserted or cut short, or plain
+    random bytes: refused with a clear message, the database unchanged."""
+    _damaged(device, kind, edits, noise)
+
+
+@pytest.mark.slow
+@settings(max_examples=1000, deadline=None)
+@given(**DAMAGE)
+def test_damaged_assignments_and_receipts_are_refused_long(
+        device: Device, kind: str, edits: list[tuple[str, int, int]], noise: bytes) -> None:
+    """test_damaged_assignments_and_receipts_are_refused with ten times the examples."""
+    _damaged(device, kind, edits, noise)
+
+
 # -- key cards -----------------------------------------------------------------------------------
 
 CARD = KeyCard("enumerator", "E001", KeyPair.generate().public()).to_text()
@@ -308,16 +324,14 @@ CARD_WORDS = ["census-key", "1", "2", "0", "01", "9" * 5000, "١", "enumerator",
               CARD.split()[-1][:-1] + "B", "A" * 86, "=" * 86]
 
 
-@settings(max_examples=300, deadline=None)
-@given(st.one_of(
+CARD_TEXTS = st.one_of(
     st.text(max_size=200),
     st.lists(st.sampled_from(CARD_WORDS), max_size=7).map(" ".join),
     st.tuples(st.integers(0, len(CARD)), st.text(max_size=5), st.integers(0, 5)).map(
-        lambda t: CARD[:t[0]] + t[1] + CARD[t[0] + t[2]:])))
-def test_key_cards(text: str) -> None:
-    """Any text given as a key card (random, made of card words, or a valid card edited):
-    a KeyCard, or SealError with a message that fits on a line and quotes nothing raw; and
-    `transfer.read_card` gives a card or a TransferError."""
+        lambda t: CARD[:t[0]] + t[1] + CARD[t[0] + t[2]:]))
+
+
+def _card(text: str) -> None:
     count("fuzz: key cards", 1)
     try:
         card = KeyCard.parse(text)
@@ -329,6 +343,23 @@ def test_key_cards(text: str) -> None:
         transfer.read_card(text)
     except transfer.TransferError as exc:
         assert str(exc).isprintable()
+
+
+@settings(max_examples=300, deadline=None)
+@given(CARD_TEXTS)
+def test_key_cards(text: str) -> None:
+    """Any text given as a key card (random, made of card words, or a valid card edited):
+    a KeyCard, or SealError with a message that fits on a line and quotes nothing raw; and
+    `transfer.read_card` gives a card or a TransferError."""
+    _card(text)
+
+
+@pytest.mark.slow
+@settings(max_examples=3000, deadline=None)
+@given(CARD_TEXTS)
+def test_key_cards_long(text: str) -> None:
+    """test_key_cards with ten times the examples."""
+    _card(text)
 
 
 def test_a_key_card_version_of_thousands_of_digits_is_a_message() -> None:

@@ -43,6 +43,8 @@ def read(text: str) -> object:
 @settings(max_examples=300)
 @given(st.text(max_size=400))
 def test_any_text(text: str) -> None:
+    """Any text as a ptable: a complete table within the limits, or ValueError with a short,
+    printable message."""
     count("fuzz: ptable CSV", 1)
     read(text)
 
@@ -50,18 +52,25 @@ def test_any_text(text: str) -> None:
 @settings(max_examples=300)
 @given(st.binary(max_size=400))
 def test_any_bytes_decoded_leniently(data: bytes) -> None:
+    """Any bytes, decoded as the CLI would at worst: a table or a short, printable message."""
     count("fuzz: ptable CSV", 1)
     read(data.decode("utf-8", errors="replace"))
 
 
+MUTATIONS = st.lists(st.tuples(st.integers(0, len(LINES) - 1),
+                               st.sampled_from(["drop", "dup", "swap", "edit"]),
+                               st.one_of(st.text(alphabet="0123456789-,x \"", max_size=12),
+                                         st.sampled_from(["1_0", "١", "+3", "9" * 5000,
+                                                          "\x1b[2J", "x" * 200_000]))),
+                     min_size=1, max_size=6)
+
+
 @settings(max_examples=300)
-@given(st.lists(st.tuples(st.integers(0, len(LINES) - 1),
-                          st.sampled_from(["drop", "dup", "swap", "edit"]),
-                          st.one_of(st.text(alphabet="0123456789-,x \"", max_size=12),
-                                    st.sampled_from(["1_0", "١", "+3", "9" * 5000,
-                                                     "\x1b[2J", "x" * 200_000]))),
-                min_size=1, max_size=6))
+@given(MUTATIONS)
 def test_mutations_of_a_valid_table(edits: list[tuple[int, str, str]]) -> None:
+    """A valid table with rows dropped, doubled, swapped or replaced (digits, signs, commas,
+    quotes, "1_0", other scripts' digits, thousands of digits, escapes, huge fields): a table
+    or a short, printable message."""
     count("fuzz: ptable CSV", 1)
     lines = list(LINES)
     for index, kind, text in edits:
@@ -80,7 +89,32 @@ def test_mutations_of_a_valid_table(edits: list[tuple[int, str, str]]) -> None:
     read("\n".join(lines) + "\n")
 
 
+@pytest.mark.slow
+@settings(max_examples=3000)
+@given(st.text(max_size=400))
+def test_any_text_long(text: str) -> None:
+    """test_any_text with ten times the examples."""
+    test_any_text.hypothesis.inner_test(text)
+
+
+@pytest.mark.slow
+@settings(max_examples=3000)
+@given(st.binary(max_size=400))
+def test_any_bytes_decoded_leniently_long(data: bytes) -> None:
+    """test_any_bytes_decoded_leniently with ten times the examples."""
+    test_any_bytes_decoded_leniently.hypothesis.inner_test(data)
+
+
+@pytest.mark.slow
+@settings(max_examples=3000)
+@given(MUTATIONS)
+def test_mutations_of_a_valid_table_long(edits: list[tuple[int, str, str]]) -> None:
+    """test_mutations_of_a_valid_table with ten times the examples."""
+    test_mutations_of_a_valid_table.hypothesis.inner_test(edits)
+
+
 def test_the_unmutated_table_reads_back() -> None:
+    """The starting point of the mutations is a table that reads."""
     assert read(SMALL) is not None
 
 

@@ -91,6 +91,22 @@ def test_area_register(edits: list[tuple[int, int, str]]) -> None:
         seen[a.code] = a.level
 
 
+@pytest.mark.slow
+@settings(max_examples=3000)
+@given(EDITS)
+def test_config_text_long(edits: list[tuple[int, int, str]]) -> None:
+    """test_config_text with ten times the examples."""
+    test_config_text.hypothesis.inner_test(edits)
+
+
+@pytest.mark.slow
+@settings(max_examples=3000)
+@given(EDITS)
+def test_area_register_long(edits: list[tuple[int, int, str]]) -> None:
+    """test_area_register with ten times the examples."""
+    test_area_register.hypothesis.inner_test(edits)
+
+
 @pytest.mark.parametrize("text", [
     "[areas]\nlevels = " + "[" * 5000 + "]" * 5000,
     "[survey]\nname = " + "{ a = " * 3000 + "1" + " }" * 3000,
