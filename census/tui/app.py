@@ -15,13 +15,14 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Label, Static
+from textual.widgets import Footer, Input
 
 from census.domain.model import Role
 from census.entry import Entry
@@ -37,6 +38,7 @@ from census.tui.dialogs import (
     VisitDialog,
 )
 from census.tui.labels import ROLES, bar
+from census.tui.widgets.plain import DataTable, Label, Static, printable
 
 R = TypeVar("R")
 
@@ -50,7 +52,7 @@ def page_count(total: int) -> int:
     return max(1, -(-total // PAGE))
 
 
-def row_key(table: DataTable[Any]) -> str | None:
+def row_key(table: DataTable) -> str | None:
     """The key of the row under the table's cursor, or None in an empty table."""
     if not table.row_count:
         return None
@@ -265,6 +267,13 @@ class CensusApp(App[None]):
 
     # -- state ---------------------------------------------------------------------------------
 
+
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = True) -> None:
+        """Notifications are shown as written, never read as markup: they quote paths and
+        values (a `[` in a folder name is not a style)."""
+        super().notify(printable(message), title=title, severity=severity, timeout=timeout,
+                       markup=False)
     @property
     def store(self) -> Store:
         assert self._store is not None, "unlock first"

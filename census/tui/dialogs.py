@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Input, Label, OptionList, Select, Static
+from textual.widgets import Input, OptionList, Select
 from textual.widgets.option_list import Option
 
 from census.domain.model import (
@@ -29,6 +29,7 @@ from census.i18n import _
 from census.storage.connection import StoreError
 from census.storage.schema import NOTE_LIMIT
 from census.tui.labels import OCCUPANCY, OUTCOMES, TYPES, problem_line
+from census.tui.widgets.plain import Label, Static
 from census.validation.engine import (
     check_callback,
     check_locator,

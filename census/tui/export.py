@@ -10,7 +10,7 @@ from pathlib import Path
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.widgets import DataTable, Footer, Input, Label, ProgressBar, Select, Static
+from textual.widgets import Footer, Input, ProgressBar, Select
 
 from census.export import ExportError, Plan, Request, plan_export, write_export
 from census.i18n import N_, _
@@ -19,6 +19,7 @@ from census.storage.schema import OVERRIDE_REASONS
 from census.tabulate import release as rel
 from census.tui.app import CensusScreen
 from census.tui.labels import SYMBOL
+from census.tui.widgets.plain import DataTable, Label, Static
 from census.validation.rules import Severity
 
 METHOD_LABELS = {"rr3": N_("Rounding to base 3 (rr3)"),

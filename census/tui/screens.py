@@ -7,7 +7,7 @@ from dataclasses import replace
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.widgets import DataTable, Footer, Input, Label, Select, Static
+from textual.widgets import Footer, Input, Select
 
 from census.domain.model import (
     CONTACT_OUTCOMES,
@@ -36,6 +36,7 @@ from census.tui.labels import (
     return_reason,
 )
 from census.tui.widgets.count_grid import CountGrid
+from census.tui.widgets.plain import DataTable, Label, Static
 from census.validation.engine import parse_count
 from census.validation.rules import Problem
 

@@ -15,7 +15,7 @@ from typing import Any
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import ContentSwitcher, DataTable, Footer, Label, Static
+from textual.widgets import ContentSwitcher, Footer
 
 from census.domain.model import Household, ReviewKind
 from census.i18n import _
@@ -37,6 +37,7 @@ from census.tui.labels import (
     return_reason,
     review_detail,
 )
+from census.tui.widgets.plain import DataTable, Label, Static
 from census.validation.rules import RULES
 
 BY_AREA, BY_ENUMERATOR = "by-area", "by-enumerator"

@@ -16,6 +16,7 @@ from census.tui.app import CensusApp
 from census.tui.export import ExportScreen
 from census.tui.supervisor import DashboardScreen
 from tests.export.fixtures import NOW, PASSPHRASE, eas, supervisor
+from tests.tui.test_app import texts
 
 
 def test_preview_then_export_writes_what_was_shown(tmp_path: Path) -> None:
@@ -38,7 +39,7 @@ def test_preview_then_export_writes_what_was_shown(tmp_path: Path) -> None:
             await pilot.press("ctrl+p")
             await pilot.pause()
             table = screen.query_one("#preview", DataTable)
-            seen["preview"] = [table.get_row_at(i) for i in range(table.row_count)]
+            seen["preview"] = [texts(table.get_row_at(i)) for i in range(table.row_count)]
             seen["summary"] = str(screen.query_one("#summary").render())
             seen["title"] = str(screen.query_one("#table-title").render())
             await pilot.press("ctrl+t")

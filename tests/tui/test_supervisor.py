@@ -26,6 +26,7 @@ from census.tui.screens import HouseholdScreen
 from census.tui.supervisor import DashboardScreen, ReviewItemScreen, ReviewScreen
 from tests.bundle.fieldwork import NOW, PASS, Site, assign, bundle, enter, site
 from tests.tui import test_app
+from tests.tui.test_app import texts
 
 EA = "R01-D01-EA001"
 
@@ -97,27 +98,27 @@ def test_dashboard_figures_and_approving_and_returning_from_the_review_queue(
         assert areas.row_count == 4  # the register's enumeration areas
         # 5 listed of 120 expected, 5 visited and completed, no callback, no refusal or
         # vacancy, 13 persons in 5 households, last visit today.
-        assert areas.get_row(EA) == [EA, "Riverside 1", "E001", bar(5, 120, width=10),
+        assert texts(areas.get_row(EA)) == [EA, "Riverside 1", "E001", bar(5, 120, width=10),
                                      "5/120", "5", "5", "0", "0.0", "0.0", "2.60", "0"]
-        assert areas.get_row("R01-D02-EA001")[3:] == [bar(0, 100, width=10), "0/100", "0",
+        assert texts(areas.get_row("R01-D02-EA001"))[3:] == [bar(0, 100, width=10), "0/100", "0",
                                                       "0", "0", "—", "—", "—", "—"]
         assert text(app, "#review-counts") == "Open review items: 2 flagged"
         await press(pilot, "tab")
         people = app.screen.query_one("#by-enumerator", DataTable)
         assert people.has_focus and "By enumerator (2)" in text(app, "#view-title")
-        assert people.get_row("E001")[:7] == ["E001", "1", bar(5, 120, width=10), "5/120", "5",
-                                              "5", "0"]
-        assert people.get_row("-")[2:4] == [bar(0, 270, width=10), "0/270"]
+        assert texts(people.get_row("E001"))[:7] == ["E001", "1", bar(5, 120, width=10),
+                                                     "5/120", "5", "5", "0"]
+        assert texts(people.get_row("-"))[2:4] == [bar(0, 270, width=10), "0/270"]
         await press(pilot, "enter")  # an enumerator's row leads to their first area
-        assert areas.has_focus and areas.get_row_at(areas.cursor_row)[0] == "R01-D01-EA002"
+        assert areas.has_focus and str(areas.get_row_at(areas.cursor_row)[0]) == "R01-D01-EA002"
         await press(pilot, "e", "down", "enter")
-        assert areas.has_focus and areas.get_row_at(areas.cursor_row)[0] == EA
+        assert areas.has_focus and str(areas.get_row_at(areas.cursor_row)[0]) == EA
 
         await press(pilot, "v")
         assert isinstance(app.screen, ReviewScreen)
         queue = app.screen.query_one(DataTable)
         assert queue.row_count == 2
-        assert queue.get_row_at(0)[1] == "flagged"
+        assert str(queue.get_row_at(0)[1]) == "flagged"
         await press(pilot, "f", "f")  # all → conflict → duplicate: none
         assert queue.row_count == 0 and "press f" in text(app, "#pager")
         await press(pilot, "f")  # → flagged
