@@ -2,7 +2,8 @@
 
 Every connection gets the same pragmas: the key first, then WAL, synchronous=FULL (a reported
 save survives power loss), secure_delete (deleted bytes are zeroed), temporary storage in memory
-(never an unencrypted temp file), foreign keys and a busy timeout. Failures become StoreError with a message that says what happened and what to do.
+(never an unencrypted temp file), foreign keys and a busy timeout. Failures become StoreError
+with a message that says what happened and what to do.
 """
 
 from __future__ import annotations
