@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound=Callable[..., Any])
 DEMO_PASSPHRASE = "demo"
+PASSPHRASE_FILE_BYTES = 4096  # read of a --passphrase-file (its first line is the passphrase)
+CONFIG_FILE_BYTES = 1 << 20  # a survey config is a few KiB
 BAD_INPUT = 2
 
 
@@ -106,7 +108,8 @@ def get_passphrase(passphrase_file: Path | None, *, new: bool = False) -> str:
     """The passphrase from --passphrase-file, CENSUS_PASSPHRASE, or a prompt without echo."""
     if passphrase_file is not None:
         try:
-            text = passphrase_file.read_text(encoding="utf-8")
+            with passphrase_file.open("rb") as fh:  # the first line only: never a whole file
+                text = fh.read(PASSPHRASE_FILE_BYTES).decode("utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise UserError(_("Cannot read the passphrase file {path}: {error}.").format(
                 path=passphrase_file, error=getattr(exc, "strerror", None) or exc)) from exc
@@ -296,6 +299,12 @@ def init(db_path: Path | None, passphrase_file: Path | None, role: str,
     path = _db_path(db_path)
     if config_file is not None:
         try:
+            if config_file.stat().st_size > CONFIG_FILE_BYTES:
+                raise UserError(_("{path} is {size} bytes; a survey config is at most {limit} "
+                                  "bytes. Give the config's TOML file (`census config` prints "
+                                  "one).").format(path=config_file,
+                                                  size=config_file.stat().st_size,
+                                                  limit=CONFIG_FILE_BYTES))
             text = config_file.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise UserError(_("Cannot read the config file {path}: {error}.").format(

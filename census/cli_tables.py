@@ -16,7 +16,6 @@ from census.cli import open_store as _open_store
 from census.i18n import _
 
 #: The largest ptable file read (ROW_LIMIT rows of "pcv,ckey,pvalue" fit well within it).
-PTABLE_BYTES = 128 << 20
 
 
 @cli.group(cls=CensusGroup)
@@ -185,13 +184,13 @@ def ptable_make(out: Path, D: int, V: float, js: int, ckeys: int, max_pcv: int) 
 def ptable_check(as_json: bool, file: Path) -> None:
     """Read a perturbation table and show what it does to small counts: the changes it can
     make, their mean and variance, and whether any count lands on 1..js."""
-    from census.privacy.ptable import probabilities, read_ons_csv
+    from census.privacy.ptable import FILE_LIMIT, probabilities, read_ons_csv
 
     try:
-        if file.stat().st_size > PTABLE_BYTES:
+        if file.stat().st_size > FILE_LIMIT:
             raise UserError(_("{file} is {size} bytes; a perturbation table is at most {limit} "
                               "bytes. Choose the table's CSV file.").format(
-                file=file, size=file.stat().st_size, limit=PTABLE_BYTES))
+                file=file, size=file.stat().st_size, limit=FILE_LIMIT))
         table = read_ons_csv(file.read_text(encoding="utf-8-sig"))
     except OSError as exc:
         raise UserError(_("Cannot read {file}: {error}.").format(

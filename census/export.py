@@ -25,7 +25,13 @@ from typing import IO, Any
 from census.config import SurveyConfig
 from census.domain.model import AreaStatus, Role
 from census.i18n import _
-from census.privacy.ptable import PTable, generate, publication_problem, read_ons_csv
+from census.privacy.ptable import (
+    FILE_LIMIT,
+    PTable,
+    generate,
+    publication_problem,
+    read_ons_csv,
+)
 from census.storage.schema import OVERRIDE_REASONS
 from census.storage.store import Store, utc_now
 from census.tabulate import release as rel
@@ -181,6 +187,11 @@ def _ptable(store: Store, request: Request, method: str) -> tuple[PTable | None,
         return None, None
     if request.ptable is not None:
         try:
+            size = request.ptable.stat().st_size
+            if size > FILE_LIMIT:
+                raise ExportError(_("{file} is {size} bytes; a perturbation table is at most "
+                                    "{limit} bytes. Choose the table's CSV file.").format(
+                    file=request.ptable, size=size, limit=FILE_LIMIT))
             text = request.ptable.read_text(encoding="utf-8-sig")
         except OSError as exc:
             raise ExportError(_("Cannot read the perturbation table {path}: {error}.").format(

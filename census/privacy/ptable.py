@@ -97,6 +97,8 @@ PCV_LIMIT = 100_000
 PVALUE_LIMIT = 1_000
 """Largest change a ptable file may make to a count, either way."""
 ROW_LIMIT = 4_000_000
+FILE_LIMIT = 128 << 20
+"""The largest ptable file read, in bytes (ROW_LIMIT rows of a few numbers each)."""
 """Most rows a ptable may have (750 counts x 4,096 cell keys is 3,072,000)."""
 
 MOMENT_TOLERANCE = 1e-12

@@ -828,7 +828,7 @@ END"""
             with_, area_expr, join = "", f"{alias}.area", ""
         else:
             with_ = ("WITH RECURSIVE up(code, top) AS (SELECT code, code FROM area WHERE level = ? "
-                     "UNION ALL SELECT a.code, up.top FROM area a JOIN up ON a.parent = up.code) ")
+                     "UNION SELECT a.code, up.top FROM area a JOIN up ON a.parent = up.code) ")
             params.append(level)
             area_expr, join = "up.top", f"JOIN up ON up.code = {alias}.area"
         where = f"{alias}.status IN ('complete', 'approved')" if counted else "1"
