@@ -64,6 +64,21 @@ from tests.hardening.tally import count
 
 #: A raw SQLCipher key ("x'…'"): the database opens without deriving a key from a passphrase.
 RAW_KEY = "x'" + "5c" * 32 + "'"
+
+
+@contextmanager
+def fresh_copy(pristine: Path, folder: Path) -> Iterator[Store]:
+    """A copy of the prepared database `pristine` in `folder` (the last copy's files removed),
+    open with the raw key."""
+    path = folder / "run.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    shutil.copyfile(pristine, path)
+    store = Store.open(path, RAW_KEY)
+    try:
+        yield store
+    finally:
+        store.close()
 NOW = datetime(2026, 11, 28, 12, 0)
 STAMP = "2026-11-28T12:00:00Z"
 EA1, EA2, HILL = "R01-D01-EA001", "R01-D01-EA002", "R01-D02-EA001"
@@ -191,15 +206,8 @@ class Receiver:
     @contextmanager
     def fresh(self) -> Iterator[Store]:
         """A copy of the prepared database, open."""
-        path = self.folder / "run.db"
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
-        shutil.copyfile(self.pristine, path)
-        store = Store.open(path, RAW_KEY)
-        try:
+        with fresh_copy(self.pristine, self.folder) as store:
             yield store
-        finally:
-            store.close()
 
     def header(self, **fields: Any) -> dict[str, Any]:
         return {"id": new_id(), "sender": self.sender_code,

@@ -17,7 +17,6 @@ from __future__ import annotations
 import io
 import json
 import re
-import shutil
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -40,7 +39,7 @@ from census.validation.rules import Problem
 from tests.bundle.fieldwork import REGISTER, dump
 from tests.conftest import dwelling, household, jsonl
 from tests.hardening.tally import count
-from tests.hardening.test_fuzz_bundles import CFG, NOW, RAW_KEY, checkpointed
+from tests.hardening.test_fuzz_bundles import CFG, NOW, RAW_KEY, checkpointed, fresh_copy
 
 EA1 = "R01-D01-EA001"
 OUTCOMES: Counter[str] = Counter()
@@ -57,15 +56,8 @@ class Prepared:
 
     @contextmanager
     def fresh(self) -> Iterator[Store]:
-        path = self.folder / "run.db"
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
-        shutil.copyfile(self.pristine, path)
-        store = Store.open(path, RAW_KEY)
-        try:
+        with fresh_copy(self.pristine, self.folder) as store:
             yield store
-        finally:
-            store.close()
 
 
 @pytest.fixture(scope="module")

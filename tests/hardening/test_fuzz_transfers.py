@@ -18,7 +18,6 @@ What every example proves:
 from __future__ import annotations
 
 import io
-import shutil
 import signal
 import tracemalloc
 from collections import Counter
@@ -59,6 +58,7 @@ from tests.hardening.test_fuzz_bundles import (
     STAMP,
     checkpointed,
     clear,
+    fresh_copy,
     mutate,
     mutation,
     payload_bytes,
@@ -82,15 +82,8 @@ class Device:
 
     @contextmanager
     def fresh(self) -> Iterator[Store]:
-        path = self.folder / "run.db"
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
-        shutil.copyfile(self.pristine, path)
-        store = Store.open(path, RAW_KEY)
-        try:
+        with fresh_copy(self.pristine, self.folder) as store:
             yield store
-        finally:
-            store.close()
 
     def header(self) -> dict[str, Any]:
         return {"id": new_id(), "sender": "S01", "sender_role": "supervisor",
