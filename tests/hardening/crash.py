@@ -120,12 +120,12 @@ def kill_moments(rng: random.Random, seconds: float, n: int, by_wal: bool = Fals
                  ) -> list[Moment]:
     """`n` moments spread over a run of `seconds`: one per equal slice, at a random place in it
     (so every part of the run is hit); with `by_wal`, every other one is aimed at the WAL's
-    growth instead (a random share of it; the last one at the whole: just after the commit
+    growth instead (a random share of it; the last two at the whole: just after the commit
     frame)."""
     moments = []
     for i in range(n):
         if by_wal and i % 2:
-            last = i + 2 >= n
+            last = i + 4 >= n  # the last two
             moments.append(Moment(wal=1.0 if last else (i // 2 + rng.random()) / (n // 2)))
         else:
             moments.append(Moment(seconds=(i + rng.random()) * seconds / n))

@@ -64,7 +64,10 @@ class FormsFull:
 @pytest.fixture(scope="module")
 def forms(tmp_path_factory: pytest.TempPathFactory) -> FormsFull:
     tmp = tmp_path_factory.mktemp("forms")
-    world = crash.forms_world(tmp, 1000)
+    # About 3,000 dwellings: three chunks of 1,000, so that many kills land between commits
+    # (a SQLite checkpoint after each chunk restarts the WAL, so kills aimed at the WAL's size
+    # land in the first chunk; kills by time cover the later ones).
+    world = crash.forms_world(tmp, 2500)
     db = crash.copy_db(world.pristine, tmp / "full")
     run = crash.run_killed(crash.census_argv("forms", "import", world.forms, "--db", db), db)
     assert run.returncode == 0, run.stderr
