@@ -184,20 +184,13 @@ def ptable_make(out: Path, D: int, V: float, js: int, ckeys: int, max_pcv: int) 
 def ptable_check(as_json: bool, file: Path) -> None:
     """Read a perturbation table and show what it does to small counts: the changes it can
     make, their mean and variance, and whether any count lands on 1..js."""
-    from census.privacy.ptable import FILE_LIMIT, probabilities, read_ons_csv
+    from census.privacy.ptable import probabilities
+    from census.ptable_file import PTableFileError, read_ptable
 
     try:
-        if file.stat().st_size > FILE_LIMIT:
-            raise UserError(_("{file} is {size} bytes; a perturbation table is at most {limit} "
-                              "bytes. Choose the table's CSV file.").format(
-                file=file, size=file.stat().st_size, limit=FILE_LIMIT))
-        table = read_ons_csv(file.read_text(encoding="utf-8-sig"))
-    except OSError as exc:
-        raise UserError(_("Cannot read {file}: {error}.").format(
-            file=file, error=exc.strerror or exc)) from None
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise UserError(_("{file} is not a usable perturbation table: {error}.")
-                        .format(file=file, error=exc)) from None
+        table = read_ptable(file)
+    except PTableFileError as exc:
+        raise UserError(str(exc)) from None
     rows: list[dict[str, Any]] = []
     for pcv in range(1, min(table.max_pcv, 12) + 1):
         dist = probabilities(table, pcv)

@@ -25,13 +25,8 @@ from typing import IO, Any
 from census.config import SurveyConfig
 from census.domain.model import AreaStatus, Role
 from census.i18n import _
-from census.privacy.ptable import (
-    FILE_LIMIT,
-    PTable,
-    generate,
-    publication_problem,
-    read_ons_csv,
-)
+from census.privacy.ptable import PTable, generate, publication_problem
+from census.ptable_file import PTableFileError, read_ptable
 from census.storage.schema import OVERRIDE_REASONS
 from census.storage.store import Store, utc_now
 from census.tabulate import release as rel
@@ -187,24 +182,9 @@ def _ptable(store: Store, request: Request, method: str) -> tuple[PTable | None,
         return None, None
     if request.ptable is not None:
         try:
-            size = request.ptable.stat().st_size
-            if size > FILE_LIMIT:
-                raise ExportError(_("{file} is {size} bytes; a perturbation table is at most "
-                                    "{limit} bytes. Choose the table's CSV file.").format(
-                    file=request.ptable, size=size, limit=FILE_LIMIT))
-            text = request.ptable.read_text(encoding="utf-8-sig")
-        except OSError as exc:
-            raise ExportError(_("Cannot read the perturbation table {path}: {error}.").format(
-                path=request.ptable, error=exc.strerror or exc)) from None
-        except UnicodeDecodeError:
-            raise ExportError(_("The perturbation table {path} is not a UTF-8 text file.")
-                              .format(path=request.ptable)) from None
-        try:
-            table = read_ons_csv(text)
-        except ValueError as exc:
-            raise ExportError(_("The perturbation table {path} cannot be used: {error}. It must "
-                                "be an ONS-format CSV (pcv,ckey,pvalue); `census ptable make` "
-                                "writes one.").format(path=request.ptable, error=exc)) from None
+            table = read_ptable(request.ptable)
+        except PTableFileError as exc:
+            raise ExportError(str(exc)) from None
         problem = publication_problem(table, store.config.disclosure.ckm_threshold)
         if problem:
             raise ExportError(_("The perturbation table {path} would not protect the tables: "

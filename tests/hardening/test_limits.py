@@ -44,7 +44,7 @@ def test_a_huge_ptable_is_refused_unread(tmp_path: Path, monkeypatch: pytest.Mon
                                         ) -> None:
     s = supervisor(tmp_path / "s.db", households=300, keep_open=0)
     try:
-        monkeypatch.setattr("census.export.FILE_LIMIT", 100)
+        monkeypatch.setattr("census.ptable_file.FILE_LIMIT", 100)
         table = tmp_path / "p.csv"
         table.write_text("pcv,ckey,pvalue\n" + "1,0,0\n" * 50)
         with pytest.raises(ExportError, match="a perturbation table is at most 100 bytes"):
