@@ -60,8 +60,6 @@ class Entry:
     # -- saving ----------------------------------------------------------------------------------
 
     def _save(self, dwelling: Dwelling, gate: Gate) -> Saved:
-        """Store a changed record. The callers load it and call this inside one write
-        transaction (`self.store.write()`), so no other program saves in between."""
         found: list[Problem] = []
         checked: list[Problem] = []
         report = store_dwellings(self.store, [dwelling], now=self.clock(),
@@ -72,6 +70,16 @@ class Entry:
         # The intake's rules already judged what is now stored; reload only for its state.
         stored = self.store.load_dwelling(dwelling.id)
         return Saved(stored, [p for p in checked if not p.confirmed] if stored else [])
+
+    def _update(self, dwelling_id: str, change: Callable[[Dwelling], Dwelling],
+                gate: Gate) -> Saved:
+        """Load a stored record, change it, store it, in one write transaction: no other
+        program can save it in between (its save would be overtaken and lost)."""
+        with self.store.write():
+            d = self.store.load_dwelling(dwelling_id)
+            if d is None:
+                raise LookupError(f"no dwelling {dwelling_id}")
+            return self._save(change(d), gate)
 
     def add_dwelling(self, area: str, structure: int, number: int,
                      type: DwellingType = DwellingType.HOUSE,
@@ -88,61 +96,54 @@ class Entry:
         unknown = set(changes) - allowed
         if unknown:
             raise ValueError(f"not listing fields: {sorted(unknown)}")
-        with self.store.write():
-            d = self._load(dwelling_id)
-            return self._save(replace(d, revision=d.revision + 1, **changes), blocks_record)  # type: ignore[arg-type]
+        return self._update(dwelling_id, lambda d: replace(d, revision=d.revision + 1,
+                                                           **changes),  # type: ignore[arg-type]
+                            blocks_record)
 
     def record_visit(self, dwelling_id: str, outcome: Outcome,
                      callback_at: datetime | None = None,
                      overrides: Mapping[str, OverrideReason] | None = None) -> Saved:
         """A new visit. A visit that made contact opens a draft household if there is none."""
-        with self.store.write():
-            d = self._load(dwelling_id)
+        def change(d: Dwelling) -> Dwelling:
             attempt = max((v.attempt for v in d.visits), default=0) + 1
             visit = Visit(attempt=attempt, at=self.clock(), outcome=outcome,
                           callback_at=callback_at, enumerator=self.who)
             households = d.households
             if outcome in CONTACT_OUTCOMES and not households:
                 households = (self._blank_household(1),)
-            changed = replace(d, revision=d.revision + 1, visits=(*d.visits, visit),
-                              households=households,
-                              overrides={**d.overrides, **(overrides or {})})
-            return self._save(changed, blocks_record)
+            return replace(d, revision=d.revision + 1, visits=(*d.visits, visit),
+                           households=households, overrides={**d.overrides, **(overrides or {})})
+
+        return self._update(dwelling_id, change, blocks_record)
 
     def add_household(self, dwelling_id: str) -> Saved:
         """Another household in the dwelling, as a draft with the next number."""
-        with self.store.write():
-            d = self._load(dwelling_id)
+        def change(d: Dwelling) -> Dwelling:
             number = max((h.number for h in d.households), default=0) + 1
-            return self._save(replace(d, households=(*d.households,
-                                                     self._blank_household(number))),
-                              blocks_draft)
+            return replace(d, households=(*d.households, self._blank_household(number)))
+
+        return self._update(dwelling_id, change, blocks_draft)
 
     def save_household(self, dwelling_id: str, household: Household, *, complete: bool,
                        dwelling_overrides: Mapping[str, OverrideReason] | None = None) -> Saved:
         """Save a household form: as a draft (as typed) or completed (every rule applies)."""
-        with self.store.write():
-            d = self._load(dwelling_id)
+        def change(d: Dwelling) -> Dwelling:
             stored = next((h for h in d.households if h.id == household.id), None)
             status = HouseholdStatus.COMPLETE if complete else HouseholdStatus.DRAFT
             new = replace(household, status=status,
                           revision=(stored.revision if stored else 0) + 1,
                           seed=stored.seed if stored else household.seed)
             others = tuple(h for h in d.households if h.id != household.id)
-            households = tuple(sorted((*others, new), key=lambda h: h.number))
-            dwelling = replace(d, households=households)
+            dwelling = replace(d, households=tuple(sorted((*others, new),
+                                                          key=lambda h: h.number)))
             if dwelling_overrides:
                 dwelling = replace(dwelling, revision=d.revision + 1,
                                    overrides={**d.overrides, **dwelling_overrides})
-            return self._save(dwelling, blocks_record if complete else blocks_draft)
+            return dwelling
+
+        return self._update(dwelling_id, change, blocks_record if complete else blocks_draft)
 
     # -- helpers -------------------------------------------------------------------------------
-
-    def _load(self, dwelling_id: str) -> Dwelling:
-        d = self.store.load_dwelling(dwelling_id)
-        if d is None:
-            raise LookupError(f"no dwelling {dwelling_id}")
-        return d
 
     def _blank_household(self, number: int) -> Household:
         return Household(id=new_id(), number=number, seed=new_seed(),
