@@ -53,8 +53,8 @@ def explain(exc: BaseException) -> str | None:
         return _("The database file cannot be written (it is read-only); nothing was "
                  "changed. Check the file's permissions.")
     if is_locked_error(exc):
-        return _("The database is busy: another census program is using it. Close it and "
-                 "try again.")
+        return _("The database is busy: another census program is writing to it. Wait for it "
+                 "to finish, then try again.")
     if "disk I/O" in text:
         return _("The disk failed to read or write the database ({error}); nothing was "
                  "changed. Check the disk and try again.").format(error=text)
