@@ -308,7 +308,7 @@ class ReturnDialog(Dialog[Household | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(self.title_text, classes="title", markup=False)
+            yield Label(self.title_text, classes="title")
             yield Label(_("Why does it go back?"))
             yield OptionList(*[Option(_(RETURN_REASON_LABELS[r]), id=str(r))
                                for r in ReturnReason], id="reason")
@@ -318,7 +318,7 @@ class ReturnDialog(Dialog[Household | None]):
                             placeholder=_("optional, at most {n} characters").format(
                                 n=NOTE_LIMIT))
             yield Label(_("No names, no phone numbers: say what to check."), classes="hint")
-            yield Static("", id="errors", classes="errors", markup=False)
+            yield Static("", id="errors", classes="errors")
             yield Label(_("Enter choose · Ctrl+S return the household · Esc cancel"),
                         classes="hint")
 
@@ -389,9 +389,9 @@ class HelpScreen(Dialog[None]):
             yield Label(_("Keys on this screen"), classes="title")
             with VerticalScroll():
                 for key, description in self.keys:
-                    yield Label(f"{key:<14} {description}", markup=False)
+                    yield Label(f"{key:<14} {description}")
                 if self.moving:
-                    yield Static(self.moving, classes="hint", markup=False)
+                    yield Static(self.moving, classes="hint")
             yield Static(_("Keys can be changed in settings.toml ([keys] binding-id = \"key\")."),
-                         classes="hint", markup=False)
+                         classes="hint")
             yield Label(_("Esc close"), classes="hint")

@@ -309,8 +309,7 @@ class HouseholdScreen(CensusScreen):
         cap = str(self.census.store.config.max_household_size)
         returned = h.status is HouseholdStatus.RETURNED
         if returned:  # why it came back, above the title (the form still fits 80×24)
-            yield Static(self.returned_line(), id="returned-reason", classes="warning",
-                         markup=False)
+            yield Static(self.returned_line(), id="returned-reason", classes="warning")
         yield Label(_("Household {h} · dwelling {s}/{n} · {area}").format(
             h=h.number, s=d.structure, n=d.number, area=d.area),
             classes="title tight" if returned else "title")

@@ -349,18 +349,18 @@ class ReviewItemScreen(CensusScreen):
         self.where = ""  # the stored record in words, for titles and notifications
 
     def compose(self) -> ComposeResult:
-        yield Label("", id="title", classes="title", markup=False)
-        yield Label("", id="what", markup=False)
-        yield Static("", id="where", markup=False)
-        yield Static("", id="rules", classes="warning", markup=False)
+        yield Label("", id="title", classes="title")
+        yield Label("", id="what")
+        yield Static("", id="where")
+        yield Static("", id="rules", classes="warning")
         with Horizontal(id="versions"):
             with VerticalScroll(id="held"):
                 yield Label(_("Held (incoming):"), classes="section")
-                yield Static("", id="held-json", markup=False)
+                yield Static("", id="held-json")
             with VerticalScroll(id="stored"):
                 yield Label(_("Stored:"), classes="section")
-                yield Static("", id="stored-json", markup=False)
-        yield Static("", id="errors", classes="errors", markup=False)
+                yield Static("", id="stored-json")
+        yield Static("", id="errors", classes="errors")
         yield Footer()
 
     def on_mount(self) -> None:

@@ -30,7 +30,7 @@ def _plain(content: VisualType) -> VisualType:
 class Static(_Static):
     """A Static that never reads markup."""
 
-    def __init__(self, content: VisualType = "", *, markup: bool = False, **kwargs: Any) -> None:
+    def __init__(self, content: VisualType = "", **kwargs: Any) -> None:
         super().__init__(_plain(content), markup=False, **kwargs)
 
     def update(self, content: VisualType = "", *, layout: bool = True) -> None:
@@ -40,7 +40,7 @@ class Static(_Static):
 class Label(_Label):
     """A Label that never reads markup."""
 
-    def __init__(self, content: VisualType = "", *, markup: bool = False, **kwargs: Any) -> None:
+    def __init__(self, content: VisualType = "", **kwargs: Any) -> None:
         super().__init__(_plain(content), markup=False, **kwargs)
 
     def update(self, content: VisualType = "", *, layout: bool = True) -> None:
