@@ -91,6 +91,13 @@ def run_killed(argv: list[str], db: Path, kill: Callable[[float, int], bool] | N
                err.decode(errors="replace"))
 
 
+def run_ok(argv: list[str], db: Path, what: str = "") -> Run:
+    """Run `argv` to its end; it must succeed."""
+    run = run_killed(argv, db)
+    assert run.returncode == 0, (what, run.stderr)
+    return run
+
+
 def census_argv(*args: str | Path) -> list[str]:
     assert CENSUS.exists(), CENSUS
     return [str(CENSUS), *(str(a) for a in args)]

@@ -43,6 +43,9 @@ EA = "R01-D01-EA001"
 BANDS = ["0-4", "5-14", "15-24", "25-34", "35-44", "45-54", "55-64", "65+"]
 PATTERN = dict(zip(BANDS, range(2, 10), strict=True))  # women: 2, 3, 4 … 9 by age band
 PATTERN_HOUSEHOLD = new_id()
+# The sandbox's own folders: where a program puts its data, caches, logs and temporary files.
+FOLDERS = ("HOME", "TMPDIR", "XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_CONFIG_HOME",
+           "XDG_STATE_HOME", "XDG_RUNTIME_DIR")
 
 
 def token(prefix: str) -> str:
@@ -64,8 +67,7 @@ class Sandbox:
 
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("XDG_", "CENSUS_"))}
-        for name in ("HOME", "TMPDIR", "XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_CONFIG_HOME",
-                     "XDG_STATE_HOME", "XDG_RUNTIME_DIR"):
+        for name in FOLDERS:
             env[name] = str(self.root / name.lower())
         return env
 
@@ -143,10 +145,8 @@ def forms_lines(canary: str) -> str:
 def box(tmp_path_factory: pytest.TempPathFactory) -> Sandbox:
     root = tmp_path_factory.mktemp("rest")
     sandbox = Sandbox(root, token("pass-phrase-"), token("CANARY-"))
-    env = sandbox.env()
-    for name in ("HOME", "TMPDIR", "XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_CONFIG_HOME",
-                 "XDG_STATE_HOME", "XDG_RUNTIME_DIR"):
-        Path(env[name]).mkdir(parents=True)
+    for name in FOLDERS:
+        (root / name.lower()).mkdir()
     sandbox.work.mkdir()
     inputs = {"pass.txt": sandbox.passphrase + "\n",
               "areas.csv": "code,parent,level,name,expected_dwellings,enumerator\n"
