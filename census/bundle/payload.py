@@ -34,6 +34,7 @@ from census.domain.model import (
     Visit,
 )
 from census.i18n import _
+from census.validation.rules import show_value
 
 PAYLOAD_FORMAT = 1
 #: A text value of an unreadable row is kept for review up to this many characters.
@@ -177,16 +178,10 @@ class _Bad(ValueError):
 
 
 def _shown(v: Any) -> str:
-    """A value of the payload as a message quotes it: short, one line, no control characters,
-    and never a walk into a nested list (a hostile row may nest a thousand levels deep)."""
-    if isinstance(v, list):
-        return _("a list")
-    if isinstance(v, dict):
-        return _("an object")
-    if isinstance(v, int) and not isinstance(v, bool) and abs(v) >= 10**18:
-        return ("-" if v < 0 else "") + "10^18+"
-    text = json.dumps(v[:41] if isinstance(v, str) else v)  # escapes control characters
-    return text if len(text) <= 40 else text[:39] + "…"
+    """A value of the payload as a message quotes it (rules.show_value: short, one line, control
+    characters escaped, never a walk into a nested list: a hostile row may nest a thousand
+    levels deep)."""
+    return show_value(v)
 
 
 def _kept(row: list[Any]) -> list[Any]:
