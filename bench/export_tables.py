@@ -11,7 +11,8 @@ export's own):
 * plain: `SELECT area, count(*), sum(n_00) … sum(n_15) FROM household WHERE status IN
   ('complete', 'approved') GROUP BY area`, every row fetched: the same counts, unprotected,
   with nothing written;
-* census rr3 and census ckm: `census.export.export(... level="ea", tables=("persons",))`,
+* census rr3 and census ckm: `census.usecases.publish.write.export(... level="ea",
+  tables=("persons",))`,
   everything a user's `census export tables --tables persons` does after opening the database:
   ledger check, areas and units, the GROUP BY with cell keys, protection, the CSV file and
   metadata.json written and fsynced, the release recorded (the ckm run also builds its ptable).
@@ -41,6 +42,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from census.storage.areas import import_areas
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -53,17 +56,17 @@ ROOT = Path(__file__).resolve().parent.parent
 def build(db: Path, households: int, template: int) -> dict[str, Any]:
     from datetime import datetime
 
-    from census import demo
-    from census.config import default_config
+    from census.domain.config import default_config
     from census.domain.model import Role
-    from census.forms import store_dwellings
     from census.storage.store import Store
+    from census.usecases import demo
+    from census.usecases.forms import store_dwellings
 
     cfg = default_config()
     plan = demo.plan(cfg, int(households * 1.35))  # areas for that many completed
     small = demo.plan(cfg, template)
     store = Store.create(db, PASSPHRASE, cfg, Role.SUPERVISOR, "S01")
-    store.import_areas(plan.areas, "S01")
+    import_areas(store, plan.areas, "S01")
     now = datetime(2026, 11, 28, 12, 0)
     with store.bulk():
         store_dwellings(store, demo.dwellings(cfg, small, now), now=now,
@@ -114,8 +117,9 @@ def build(db: Path, households: int, template: int) -> dict[str, Any]:
 
 def child(kind: str, db: str, out: str, areas: str | None) -> None:
     """One measurement in this process: prints JSON with seconds and peak RSS."""
-    from census.export import Request, export
     from census.storage.store import Store
+    from census.usecases.publish.plan import Request
+    from census.usecases.publish.write import export
 
     store = Store.open(Path(db), PASSPHRASE)
     # ru_maxrss survives execve (it would be the parent's); VmHWM reset here is this run's own.

@@ -2,7 +2,8 @@
 
 For each size (by default 25% and 100% of --households) it makes a fresh encrypted database
 with `census init` and `census area import` (the demo areas as CSV), writes a JSONL file of demo
-dwelling records (`census.demo` + `census.records.dwelling_to_json`, one record a line), then
+dwelling records (`census.usecases.demo` + `census.formats.record_json.dwelling_to_json`, one
+record a line), then
 times `census forms import FILE --db DB` and reads the child's peak RSS (wait4 rusage).
 
 Baseline, measured in the same run on the same rows: a raw sqlcipher3 database with the same
@@ -43,13 +44,13 @@ import sqlcipher3
 from _raw import PASSPHRASE, apply_pragmas
 from sqlite_utils import Database
 
-from census import demo
-from census.config import SurveyConfig, default_config
+from census.domain.config import SurveyConfig, default_config
 from census.domain.ids import new_seed
 from census.domain.keys import key_sums
-from census.records import dwelling_digest, dwelling_to_json, household_digest
+from census.formats.record_json import dwelling_digest, dwelling_to_json, household_digest
 from census.storage.connection import BUSY_TIMEOUT_MS
 from census.storage.schema import cell_columns, create_tables
+from census.usecases import demo
 
 GOAL = 0.25
 

@@ -3,7 +3,8 @@
 Data (untimed, once per run): a fresh encrypted database made with the real CLI, `census init`,
 `census area import` (one region, one district, one EA expecting --dwellings dwellings) and
 `census forms import` of --dwellings JSON lines, all in that EA (demo records from
-`census.demo.dwellings`, written with `census.records.dwelling_to_json`: about 60% visited with
+`census.usecases.demo.dwellings`, written with `census.formats.record_json.dwelling_to_json`:
+about 60% visited with
 their households, the rest still to visit). Each measurement gets its own copy of that database,
 because opening the listing remembers the area (setting "resume") and the next start would reopen
 on it.
@@ -70,10 +71,10 @@ AREA = "R01-D01-EA001"
 
 def make_database(folder: Path, python: str, dwellings: int) -> Path:
     """init + area import + forms import of `dwellings` records in one EA, by the real CLI."""
-    from census import demo
-    from census.config import default_config
+    from census.domain.config import default_config
     from census.domain.model import Area
-    from census.records import dwelling_to_json
+    from census.formats.record_json import dwelling_to_json
+    from census.usecases import demo
 
     cfg = default_config()
     region, district, ea = cfg.levels[0], cfg.levels[1], cfg.levels[-1]
@@ -141,10 +142,11 @@ def child(side: str, db: Path, pages: int, size: tuple[int, int], trace: bool) -
 
     from census.domain.model import DwellingType, Occupancy, Outcome
     from census.i18n import _
-    from census.storage.store import ListingRow
-    from census.tui.app import CensusApp, CensusScreen
+    from census.storage.listing import ListingRow, listing_count, listing_page
+    from census.tui.app import CensusApp
+    from census.tui.base import CensusScreen
     from census.tui.labels import OCCUPANCY, OUTCOMES, STATUSES, TYPES
-    from census.tui.screens import ListingScreen
+    from census.tui.screens.listing import ListingScreen
 
     held: dict[int, int] = {}
     added: dict[int, int] = {}
@@ -189,12 +191,12 @@ def child(side: str, db: Path, pages: int, size: tuple[int, int], trace: bool) -
 
         def on_mount(self) -> None:
             store = self.census.store
-            total = store.listing_count(self.area)
+            total = listing_count(store, self.area)
             self.query_one("#title", Label).update(f"Area {self.area}: {total} dwellings")
             table = self.query_one(DataTable)
             table.add_columns(_("Str/Dw"), _("Type"), _("Occupancy"), _("Status"),
                               _("Last visit"), _("HH"), _("Locator"))
-            for r in store.listing_page(self.area, 0, total):
+            for r in listing_page(store, self.area, 0, total):
                 table.add_row(*cells(r), key=r.id)
             table.focus()
 

@@ -1,16 +1,17 @@
 """Benchmark: merge 1,000 sealed bundles (1,000,000 households) into a supervisor's database.
 
-Setup (untimed): a supervisor database (`Store.create`, role supervisor, `transfer.init_keys`)
-with the demo area register for --households (`census.demo.plan`); its enumeration areas are
+Setup (untimed): a supervisor database (`Store.create`, role supervisor, `init_keys`)
+with the demo area register for --households (`census.usecases.demo.plan`); its enumeration
+areas are
 split into --bundles contiguous groups, each given to its own enumerator (a fresh
 `KeyPair.generate()`), registered as a trusted downstream peer with its areas granted
-(`exchange.save_peer` + `exchange.grant_areas`). The demo dwellings (`census.demo.dwellings`) are
-cut by area into one bundle per enumerator: payload rows from census.bundle.payload
+(`save_peer` + `grant_areas`). The demo dwellings (`census.usecases.demo.dwellings`) are
+cut by area into one bundle per enumerator: payload rows from census.formats.payload
 (`dwelling_row`, `visit_rows`, `household_row`, `override_rows`, `encode`), sealed with
 `seal("bundle", header, payload, enumerator keys, supervisor key)` and written to files. No
 per-record Entry saves: building 1M households through them would take hours.
 
-Census (timed, in a child process): `transfer.import_bundle(store, path, now)` for every file in
+Census (timed, in a child process): `import_bundle(store, path, now)` for every file in
 one process, as `census bundle import FILES` does: read → verify signature → decrypt → decode and
 check every value → check areas → merge (digests, version decisions, rule engine, rows, audit
 chain) → log, one transaction per bundle. Light timers around those steps (a few wrapped calls
@@ -65,16 +66,21 @@ import sqlcipher3
 from _proc import reset_peak_rss, status_kib
 from _raw import PASSPHRASE, apply_pragmas
 
-from census import demo
-from census.bundle import seal as sealing
-from census.bundle import transfer
-from census.bundle.payload import dwelling_row, encode, household_row, override_rows, visit_rows
-from census.bundle.seal import KeyPair, PublicKey, seal
-from census.config import SurveyConfig, default_config
+from census.domain.config import SurveyConfig, default_config
 from census.domain.ids import new_id
 from census.domain.model import Area, Role
-from census.storage import audit, exchange
+from census.formats.payload import dwelling_row, encode, household_row, override_rows, visit_rows
+from census.storage import audit
+from census.storage.areas import import_areas
+from census.storage.exchange.peers import grant_areas, save_peer
 from census.storage.store import BULK_CACHE_KIB, Store, utc_now
+from census.transfer import seal as sealing
+from census.transfer.keys import KeyPair, PublicKey
+from census.transfer.seal import seal
+from census.usecases import bundles as bundle_steps
+from census.usecases import demo, intake
+from census.usecases.bundles import import_bundle
+from census.usecases.keys import card, init_keys
 
 GOAL = 0.2
 SUPERVISOR = "S001"
@@ -134,16 +140,16 @@ def make_supervisor(path: Path, cfg: SurveyConfig, areas: list[Area], groups: li
     """The supervisor's database with keys, areas and one trusted enumerator per group."""
     store = Store.create(path, PASSPHRASE, cfg, Role.SUPERVISOR, SUPERVISOR)
     try:
-        transfer.init_keys(store)
-        store.import_areas(areas, SUPERVISOR)
+        init_keys(store)
+        import_areas(store, areas, SUPERVISOR)
         pairs = [KeyPair.generate() for _ in codes]
         with store.write() as chain:
             for code, pair, group in zip(codes, pairs, groups, strict=True):
                 key = pair.public()
-                exchange.save_peer(store, chain, code, Role.ENUMERATOR, "downstream", key.enc,
+                save_peer(store, chain, code, Role.ENUMERATOR, "downstream", key.enc,
                                    key.sign, key.key_id, key.fingerprint())
-                exchange.grant_areas(store, chain, code, group, set_enumerator=True)
-        return transfer.card(store).key, pairs
+                grant_areas(store, chain, code, group, set_enumerator=True)
+        return card(store).key, pairs
     finally:
         store.close()
 
@@ -152,7 +158,7 @@ def make_raw_target(path: Path, cfg: SurveyConfig, areas: list[Area]) -> None:
     """The raw baseline's database: same schema (Store.create) and the same area register."""
     store = Store.create(path, PASSPHRASE, cfg, Role.SUPERVISOR, SUPERVISOR)
     try:
-        store.import_areas(areas, SUPERVISOR)
+        import_areas(store, areas, SUPERVISOR)
     finally:
         store.close()
 
@@ -381,27 +387,29 @@ def instrument(store: Store, phases: Phases) -> Callable[..., Any]:
     PublicKey._ed25519 = ed25519  # type: ignore[method-assign]
     sealing._SUITE = _TimedSuite(sealing._SUITE, phases)  # type: ignore[assignment]
     sealing._inflate = phases.wrap("inflate (zlib)", sealing._inflate)
-    transfer._read = phases.wrap("read file", transfer._read)
-    transfer._open = phases.wrap("open: header, sender, verify, decrypt", transfer._open)
-    transfer.decode = phases.wrap("decode: JSON + value checks", transfer.decode)
-    exchange.check_areas = phases.wrap("check_areas", exchange.check_areas)
-    exchange.merge = phases.wrap("merge", exchange.merge)
-    exchange._validate = phases.wrap("validate (rule engine)", exchange._validate)
-    exchange._write = phases.wrap("write rows", exchange._write)
-    exchange.log_transfer = phases.wrap("log_transfer", exchange.log_transfer)
+    bundle_steps.read_file = phases.wrap("read file", bundle_steps.read_file)
+    bundle_steps.open_from_peer = phases.wrap("open: header, sender, verify, decrypt",
+                                              bundle_steps.open_from_peer)
+    bundle_steps.decode = phases.wrap("decode: JSON + value checks", bundle_steps.decode)
+    bundle_steps.check_areas = phases.wrap("check_areas", bundle_steps.check_areas)
+    bundle_steps.merge = phases.wrap("merge", bundle_steps.merge)
+    intake.Intake._flags = phases.wrap(  # type: ignore[method-assign]
+        "validate (rule engine)", intake.Intake._flags)
+    intake.write_records = phases.wrap("write rows", intake.write_records)
+    bundle_steps.log_transfer = phases.wrap("log_transfer", bundle_steps.log_transfer)
     audit.Chain.add = phases.wrap("audit hash chain (Chain.add)",  # type: ignore[method-assign]
                                   audit.Chain.add)
     audit.Chain.flush = phases.wrap("audit insert (Chain.flush)",  # type: ignore[method-assign]
                                     audit.Chain.flush)
     store.conn = TimedConnection(store.conn, phases)
-    return phases.wrap("import_bundle", transfer.import_bundle)
+    return phases.wrap("import_bundle", bundle_steps.import_bundle)
 
 
 def child_census(db: Path, files: list[Path], profile_to: Path | None) -> dict[str, Any]:
     store = Store.open(db, PASSPHRASE)
     phases = Phases()
     try:
-        run = transfer.import_bundle if profile_to else instrument(store, phases)
+        run = import_bundle if profile_to else instrument(store, phases)
         marks = sorted({max(1, math.ceil(f * len(files))) for f in MILESTONES})
         tenth = max(1, len(files) // 10)
         snap_at = {tenth: "first", len(files) - tenth: "before_last"}

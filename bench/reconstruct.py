@@ -1,14 +1,16 @@
 """Attack: rebuild the households of a published unit from its tables (issue 6, part 5b).
 
 An attacker takes every table the program publishes for one unit (the rows of
-`census.export.plan_export`, as `write_export` writes them: persons present by sex × age band
+`census.usecases.publish.plan.plan_export`, as `write_export` writes them: persons present by
+sex × age band
 with margins, households by size 1 … 7, 8+ and total, and the exact dwellings table) and tries
 to rebuild the household grid: each completed household's vector of usual residents present per
 sex × age cell. The score is the share of true households recovered exactly: the multiset
 intersection of the rebuilt vectors with the true ones, over the true number of households.
 
 Population (not timed): tiny enumeration areas (household targets drawn from 1..15; the demo
-generator `census.demo.dwellings` fills each with dwellings and households, so the members of a
+generator `census.usecases.demo.dwellings` fills each with dwellings and households, so the
+members of a
 household are drawn independently, the first one aged 15-64), added to a district until their
 targets reach 48, so that a district's small areas together pass the minimum size. The same
 population (same seed; checked) goes into two supervisor databases, every area closed:
@@ -91,15 +93,16 @@ from scipy.stats import binom, hypergeom
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from census import demo
-from census.config import SurveyConfig, default_config
+from census.domain.config import SurveyConfig, default_config
 from census.domain.model import Area, Dwelling, Role
-from census.export import Request, plan_export
-from census.forms import store_dwellings
-from census.privacy.ptable import generate
-from census.storage import exchange
+from census.privacy.ptable.generate import generate
+from census.storage.areas import import_areas
+from census.storage.exchange.closeout import close_area
 from census.storage.store import Store
 from census.tabulate import release as rel
+from census.usecases import demo
+from census.usecases.forms import store_dwellings
+from census.usecases.publish.plan import Request, plan_export
 
 NOW = datetime(2026, 11, 28, 12, 0)
 PASSPHRASE = "bench-reconstruct"
@@ -171,7 +174,7 @@ def build(path: Path, cfg: SurveyConfig, districts: int, seed: int) -> Store:
     """A supervisor database of the tiny-area population, every area closed."""
     areas = layout(districts, seed)
     store = Store.create(path, PASSPHRASE, cfg, Role.SUPERVISOR, "S01")
-    store.import_areas([a for a, _t in areas], "S01")
+    import_areas(store, [a for a, _t in areas], "S01")
     problems: list[str] = []
     with store.bulk():
         store_dwellings(store, dwellings(cfg, areas, seed), now=NOW,
@@ -180,7 +183,7 @@ def build(path: Path, cfg: SurveyConfig, districts: int, seed: int) -> Store:
         raise RuntimeError(f"demo records refused: {problems[:3]}")
     for area, _t in areas:
         if area.level == cfg.levels[-1]:
-            exchange.close_area(store, area.code, "S01")
+            close_area(store, area.code, "S01")
     return store
 
 

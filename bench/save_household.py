@@ -1,6 +1,7 @@
 """Benchmark: durable save of ONE complete household through the real code path.
 
-Each timed iteration calls `census.forms.store_dwellings(store, [dwelling], ...)` with one new
+Each timed iteration calls `census.usecases.forms.store_dwellings(store, [dwelling], ...)` with
+one new
 dwelling (one completed visit, one complete household): rule checks, version lookups, digests,
 key sums, the dwelling/visit/household rows and the hash-chained audit entries, all in one
 BEGIN IMMEDIATE ... COMMIT with WAL and synchronous=FULL on an encrypted (SQLCipher) database.
@@ -40,21 +41,23 @@ import sqlcipher3
 from _raw import PASSPHRASE, apply_pragmas
 from sqlite_utils import Database
 
-from census import demo
-from census.config import default_config
+from census.domain.config import default_config
 from census.domain.keys import key_sums
 from census.domain.model import Area, Dwelling, Outcome, Role
-from census.forms import store_dwellings
-from census.records import (
+from census.formats.record_json import (
     dwelling_digest,
     dwelling_to_json,
     household_digest,
     household_to_json,
     with_seed,
 )
+from census.storage.areas import import_areas
 from census.storage.audit import entry_hash
+from census.storage.records import changes, count_rows
 from census.storage.schema import GENESIS, cell_columns, create_tables
-from census.storage.store import Store, changes
+from census.storage.store import Store
+from census.usecases import demo
+from census.usecases.forms import store_dwellings
 
 GOAL = 4.0
 
@@ -126,7 +129,7 @@ def bench_census(folder: Path, areas: list[Area], records: list[Dwelling], now: 
         problems.append(f"line {line}: {problem}")
 
     try:
-        store.import_areas(areas, user)
+        import_areas(store, areas, user)
         times: list[float] = []
         profiler = cProfile.Profile() if profile else None
         for i, record in enumerate(records):
@@ -142,7 +145,7 @@ def bench_census(folder: Path, areas: list[Area], records: list[Dwelling], now: 
                                  f"{report.as_dict()} {problems[:3]}")
         if profiler is not None:
             profiler.disable()
-        stored = store.count("household"), store.count("audit")
+        stored = count_rows(store, "household"), count_rows(store, "audit")
     finally:
         store.close()
     print(f"census: stored {stored[0]} households, {stored[1]} audit entries")

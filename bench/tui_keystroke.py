@@ -60,11 +60,14 @@ from textual.pilot import Pilot
 from textual.widgets import Input
 
 from census.domain.model import Outcome
-from census.entry import Entry
+from census.storage.listing import listing_page
+from census.storage.progress import area_progress
+from census.storage.records import load_dwelling
 from census.storage.store import Store
 from census.tui.app import CensusApp
-from census.tui.screens import HouseholdScreen
+from census.tui.screens.household import HouseholdScreen
 from census.tui.widgets.count_grid import CountGrid
+from census.usecases.entry import Entry
 
 GOAL = 1.5
 PASSPHRASE = "bench-passphrase"
@@ -133,8 +136,8 @@ def make_draft_db(folder: Path, python: str, households: int) -> Draft:
     print(made.stdout.strip())
     store = Store.open(db, PASSPHRASE)
     try:
-        area = max(r.area for r in store.progress(time_now()) if r.listed > r.visited)
-        rows = store.listing_page(area, 0, 10, "to_visit")
+        area = max(r.area for r in area_progress(store, time_now()) if r.listed > r.visited)
+        rows = listing_page(store, area, 0, 10, "to_visit")
         if not rows:
             raise SystemExit(f"no dwelling left to visit in {area}")
         dwelling = rows[0].id
@@ -171,7 +174,7 @@ async def with_census(db: Path, draft: Draft, measure: Measure) -> tuple[Any, st
     app = CensusApp(db, PASSPHRASE)
 
     def revision() -> int:
-        d = app.store.load_dwelling(draft.dwelling)
+        d = load_dwelling(app.store, draft.dwelling)
         assert d is not None
         return next(h.revision for h in d.households if h.id == draft.household)
 
@@ -388,14 +391,17 @@ def main(argv: list[str] | None = None) -> int:
           f"waiting in epoll; % of busy time; the profiler slows Python code far more than "
           f"SQLite's C code, so the save's share is smaller here than in the no-op comparison):")
     parts = [
-        ("census/tui/screens.py", "changed", "HouseholdScreen.changed (per change)"),
-        ("census/tui/screens.py", "save", "HouseholdScreen.save (draft save + follow-up)"),
-        ("census/entry.py", "save_household", "  Entry.save_household (load, rules, write)"),
-        ("census/forms.py", "store_dwellings", "    forms.store_dwellings (the transaction)"),
-        ("census/tui/screens.py", "show_problems", "  HouseholdScreen.show_problems"),
-        ("census/tui/screens.py", "update_status", "  HouseholdScreen.update_status"),
-        ("census/storage/store.py", "load_dwelling", "Store.load_dwelling (all callers)"),
-        ("census/entry.py", "check", "Entry.check (all callers)"),
+        ("census/tui/screens/household.py", "changed", "HouseholdScreen.changed (per change)"),
+        ("census/tui/screens/household.py", "save",
+         "HouseholdScreen.save (draft save + follow-up)"),
+        ("census/usecases/entry.py", "save_household",
+         "  Entry.save_household (load, rules, write)"),
+        ("census/usecases/forms.py", "store_dwellings",
+         "    forms.store_dwellings (the transaction)"),
+        ("census/tui/screens/household.py", "show_problems", "  HouseholdScreen.show_problems"),
+        ("census/tui/screens/household.py", "update_status", "  HouseholdScreen.update_status"),
+        ("census/storage/records.py", "load_dwelling", "records.load_dwelling (all callers)"),
+        ("census/usecases/entry.py", "check", "Entry.check (all callers)"),
         ("census/tui/widgets/count_grid.py", "render", "CountGrid.render (builds the Table)"),
         ("textual/screen.py", "_refresh_layout", "Textual Screen._refresh_layout (all widgets)"),
         ("textual/screen.py", "_on_timer_update", "Textual frame updates (layout + paint)"),

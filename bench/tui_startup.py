@@ -287,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
         unlock, opened, resumed = (statistics.median(i.get(k, 0.0) for i in info)
                                    for k in ("unlock_ms", "store_open_ms", "resume_ms"))
         print(f"inside census's on_mount (medians): install {unlock:.1f} ms (resume "
-              f"{resumed:.1f} ms: imports census.tui.screens, pushes Home); Store.open "
+              f"{resumed:.1f} ms: imports census.tui.screens.home, pushes Home); Store.open "
               f"{opened:.1f} ms ran in a thread started before Textual was imported (SQLCipher "
               f"key derivation overlaps the imports)")
         if args.profile:

@@ -1,4 +1,5 @@
-"""Translation layer: every user-facing string goes through `_()` (gettext, domain "census").
+"""Translation layer and message formatting: every user-facing string goes through `_()`
+(gettext, domain "census"); values quoted in messages go through `show_value` (bounded, one line).
 
 Catalogs live in `census/locale/<lang>/LC_MESSAGES/census.mo`. English is the source language,
 so a missing catalog falls back to the text as written. Rule messages are stored as templates
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import gettext
 import os
+import reprlib
 from pathlib import Path
 
 DOMAIN = "census"
@@ -38,3 +40,51 @@ def ngettext(singular: str, plural: str, n: int) -> str:
 def N_(message: str) -> str:
     """Mark `message` for translation without translating it now (templates kept as data)."""
     return message
+
+
+#: The most characters of a value that a message quotes.
+SHOWN = 40
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxlist, _REPR.maxdict, _REPR.maxstring = 2, 4, 4, SHOWN
+_REPR.maxother = _REPR.maxlong = SHOWN
+
+
+def show_value(value: object) -> str:
+    """A value as a message quotes it: a text quoted (its control characters escaped), anything
+    else as written; never more than about SHOWN characters, however long or deeply nested the
+    value (a message echoes a line of input, which may be hostile)."""
+    if isinstance(value, str):
+        return repr(value[:SHOWN]) + ("…" if len(value) > SHOWN else "")
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**12:
+        return ("-" if value < 0 else "") + "10^12+"
+    if value is None or isinstance(value, bool | int | float):
+        return str(value)
+    return _REPR.repr(value)
+
+
+def field_key(key: object) -> str:
+    """A key of the input (a field name, a sex or age band code, a rule id) as a field path
+    shows it: as written when it is a short printable word, else quoted and cut like
+    `show_value`.
+    A hostile key never puts control characters or a megabyte into a path."""
+    text = str(key)
+    if 0 < len(text) <= SHOWN and text.isprintable() and not any(c in text for c in ".[]'"):
+        return text
+    return show_value(text)
+
+
+class Quoted:
+    """A value for a message template that writes it as {value!r}: its repr is `show_value`'s."""
+
+    def __init__(self, value: object) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        return show_value(self.value)
+
+
+class Msg(str):
+    """A phrase given to a message template (e.g. "a phone number"), translated when shown.
+
+    Mark the literal with N_() so that it is extracted: `Msg(N_("a phone number"))`.
+    """

@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 from hypothesis import settings
 
-from census.config import default_config
+from census.domain.config import default_config
 from census.domain.ids import new_id
 from census.domain.model import Area, Role
+from census.storage.areas import import_areas
 from census.storage.store import Store
 
 # CI runs the same examples every time (a failure there is reproducible); locally, Hypothesis
@@ -47,7 +48,7 @@ def db_path(tmp_path: Path) -> Path:
 @pytest.fixture
 def store(db_path: Path) -> Iterator[Store]:
     s = Store.create(db_path, PASSPHRASE, default_config(), Role.ENUMERATOR, "E001")
-    s.import_areas(AREAS, "E001")
+    import_areas(s, AREAS, "E001")
     yield s
     s.close()
 

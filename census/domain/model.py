@@ -9,6 +9,12 @@ from enum import StrEnum
 
 from census.i18n import N_
 
+NOTE_LIMIT = 80
+"""The most characters of a supervisor's note on a returned household (no names, no numbers)."""
+
+RELEASE_OVERRIDES = ("correction", "late_forms", "boundary_change", "method_change")
+"""Why a changed area may be published again (`--override-release`): codes, never free text."""
+
 
 class Role(StrEnum):
     """Who uses a database; the same program serves every level."""

@@ -12,13 +12,14 @@ import os
 from pathlib import Path
 from typing import Any
 
+from census.domain.errors import CensusError
 from census.i18n import _
 
 SQLITE_PLAIN_HEADER = b"SQLite format 3\x00"
 BUSY_TIMEOUT_MS = 5000
 
 
-class StoreError(Exception):
+class StoreError(CensusError):
     """A database problem explained for the user (no traceback is shown for it)."""
 
 

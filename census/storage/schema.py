@@ -13,8 +13,10 @@ from enum import StrEnum
 
 from sqlite_utils import Database, Migrations
 
-from census.config import LOCATOR_HARD_LIMIT, SurveyConfig
+from census.domain.config import LOCATOR_HARD_LIMIT, SurveyConfig
 from census.domain.model import (
+    NOTE_LIMIT,
+    RELEASE_OVERRIDES,
     AreaStatus,
     DwellingType,
     HouseholdStatus,
@@ -160,9 +162,6 @@ BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END""",
     db.conn.executemany("INSERT INTO cell VALUES (?, ?, ?, ?, ?)", cells)
 
 
-NOTE_LIMIT = 80
-
-
 def create_transfer_tables(db: Database) -> None:
     """Bundles and review (issue 4): keys of other levels, what came from whom, the review queue,
     supervisors' decisions, and which dwelling numbers were handed over and purged.
@@ -264,10 +263,6 @@ def create_transfer_tables(db: Database) -> None:
         db.execute(sql)
 
 
-OVERRIDE_REASONS = ("correction", "late_forms", "boundary_change", "method_change")
-"""Why a changed area may be published again (`--override-release`): codes, never free text."""
-
-
 def create_release_tables(db: Database) -> None:
     """The release ledger (issue 5). `release` records every export of tables. `release_state`
     keeps, per published unit (an area, or a group of small areas) and per enumeration area
@@ -281,7 +276,7 @@ def create_release_tables(db: Database) -> None:
     Written to also upgrade databases made by development versions of this feature (their
     per-release digest tables are dropped; the `release` rows are kept)."""
     methods = "'rr3', 'ckm', 'none'"
-    reasons = ", ".join(f"'{r}'" for r in OVERRIDE_REASONS)
+    reasons = ", ".join(f"'{r}'" for r in RELEASE_OVERRIDES)
     statements = [
         f"""CREATE TABLE IF NOT EXISTS release (
   seq INTEGER PRIMARY KEY,

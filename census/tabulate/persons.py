@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from census.config import SurveyConfig
+from census.domain.config import SurveyConfig
 from census.privacy.rounding import rr3
 
 MOD = 2**32

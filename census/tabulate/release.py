@@ -17,9 +17,9 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from census.config import SurveyConfig
+from census.domain.config import SurveyConfig
 from census.domain.model import LAST_VISIT_STATES, NOT_VISITED
-from census.privacy.ptable import ONS_PCV_LIMIT, ONS_WRAP_PERIOD, ONS_WRAP_START, PTable
+from census.privacy.ptable.table import ONS_PCV_LIMIT, ONS_WRAP_PERIOD, ONS_WRAP_START, PTable
 from census.privacy.rounding import rr3_unchecked
 from census.tabulate import households as hh_table
 from census.tabulate import persons as person_table

@@ -1,9 +1,11 @@
-"""The census app: unlock, home (the enumerator's areas, or the supervisor's dashboard),
-listing, dwelling, household form, callbacks, help.
+"""The census app (CensusApp): unlock, then home (the enumerator's areas, or the supervisor's
+dashboard), reopening the listing, dwelling and household form where the user was; help, quit,
+and the key map read from settings.toml (keymap_from_settings).
 
-The only package that imports Textual. Screens call `census.entry` (use cases) and read through
-`Store` queries; no widget writes SQL. Where the user is (area, dwelling, household) is kept in
-the database as they move, so after a crash or kill the app reopens on the same form and its draft.
+The only package that imports Textual. Screens (census.tui.screens) call `census.usecases.entry`
+(use cases) and read through the storage queries; no widget writes SQL. Where the user is (area,
+dwelling, household) is kept in the database as they move, so after a crash or kill the app
+reopens on the same form and its draft. The app imports each screen when it first shows it.
 """
 
 from __future__ import annotations
@@ -15,20 +17,20 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from datetime import datetime
 from pathlib import Path
-from typing import TypeVar
 
-from textual.app import App, ComposeResult
+from textual.app import App
 from textual.binding import Binding
-from textual.containers import Vertical
 from textual.notifications import SeverityLevel
-from textual.screen import Screen
-from textual.widgets import Footer, Input
 
 from census.domain.model import Role
-from census.entry import Entry
 from census.i18n import _
+from census.storage.areas import area_levels, get_area, has_areas_of
 from census.storage.connection import StoreError
-from census.storage.store import ProgressRow, Store
+from census.storage.progress import ProgressRow, area_progress
+from census.storage.records import load_dwelling
+from census.storage.settings import get_setting, put_setting
+from census.storage.store import Store
+from census.tui.base import CensusScreen
 from census.tui.dialogs import (
     ConfirmDialog,
     HelpScreen,
@@ -37,206 +39,8 @@ from census.tui.dialogs import (
     ReturnDialog,
     VisitDialog,
 )
-from census.tui.labels import ROLES, bar
-from census.tui.widgets.plain import DataTable, Label, Static, printable
-
-R = TypeVar("R")
-
-
-PAGE = 50
-"""Rows a table holds at a time: lists are read from SQLite a page at a time (DESIGN §9)."""
-
-
-def page_count(total: int) -> int:
-    """Pages of PAGE rows needed for `total` rows (at least one, shown even when empty)."""
-    return max(1, -(-total // PAGE))
-
-
-def row_key(table: DataTable) -> str | None:
-    """The key of the row under the table's cursor, or None in an empty table."""
-    if not table.row_count:
-        return None
-    value = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-    return str(value) if value is not None else None
-
-
-class CensusScreen(Screen[None]):
-    """A screen of the census app, with typed access to it."""
-
-    @property
-    def census(self) -> CensusApp:
-        assert isinstance(self.app, CensusApp)
-        return self.app
-
-    @property
-    def unsaved(self) -> bool:
-        """True when something typed could not be stored yet (asked about before quitting)."""
-        return False
-
-    def guarded(self, action: Callable[[], R]) -> R | None:
-        """Run a store action; a busy or failing database becomes a message, not a crash."""
-        try:
-            return action()
-        except StoreError as exc:
-            self.notify(str(exc), severity="error", timeout=8)
-            return None
-
-
-class UnlockScreen(CensusScreen):
-    """Ask for the passphrase (masked); a wrong one says so and lets the user try again."""
-
-    def __init__(self, message: str = "") -> None:
-        super().__init__()
-        self.message = message
-
-    def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog"):
-            yield Label(_("census — unlock the database"), classes="title")
-            yield Label(str(self.census.db_path), classes="hint")
-            yield Input(password=True, placeholder=_("Passphrase"), id="passphrase")
-            yield Static("✗ " + self.message if self.message else "", id="errors",
-                         classes="errors")
-            yield Label(_("Enter unlock · Ctrl+Q quit"), classes="hint")
-            yield Static(_("The demo database made by `census demo` has the passphrase: demo"),
-                         classes="hint")
-
-    def on_mount(self) -> None:
-        self.query_one(Input).focus()
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        message = self.census.unlock(event.value)
-        if message:
-            self.query_one("#errors", Static).update("✗ " + message)
-            event.input.value = ""
-
-
-class HomeScreen(CensusScreen):
-    """The enumerator's areas with progress, callbacks due today at the top."""
-
-    BINDINGS = [
-        Binding("enter", "open_area", _("Open area"), id="home.open"),
-        Binding("c", "callbacks", _("Callbacks"), id="home.callbacks"),
-        Binding("r", "refresh", _("Refresh"), id="home.refresh"),
-    ]
-
-    def compose(self) -> ComposeResult:
-        store = self.census.store
-        yield Label(_("{survey} · {user} ({role})").format(
-            survey=store.config.name, user=store.user, role=_(ROLES[store.role])),
-            classes="title")
-        yield Label("", id="returned-title", classes="section")
-        yield DataTable(id="returned", cursor_type="row")
-        yield Label(_("Callbacks due (today and overdue)"), classes="section")
-        yield DataTable(id="due", cursor_type="row")
-        yield Label(_("My areas"), classes="section")
-        yield DataTable(id="areas", cursor_type="row")
-        yield Footer()
-
-    def on_mount(self) -> None:
-        self.query_one("#returned", DataTable).add_columns(_("Area"), _("Dwelling"),
-                                                          _("Household"))
-        self.query_one("#due", DataTable).add_columns(_("When"), _("Area"), _("Dwelling"),
-                                                     _("Note"))
-        self.query_one("#areas", DataTable).add_columns(
-            _("Area"), _("Name"), _("Listed"), _("Visited"), _("Completed"), _("Due"),
-            _("Progress"))
-        self.query_one("#areas", DataTable).focus()  # rows come in on_screen_resume
-
-    def on_screen_resume(self) -> None:
-        self.action_refresh()
-
-    def action_refresh(self) -> None:
-        store = self.census.store
-        now = self.census.now()
-        returned = self.query_one("#returned", DataTable)
-        returned.clear()
-        rows = store.returned_households(enumerator=self.census.my_code())
-        returned.display = bool(rows)
-        title = self.query_one("#returned-title", Label)
-        title.display = bool(rows)
-        title.update(_("Returned forms: {n}").format(n=len(rows)))
-        for area, did, structure, number, hnum in rows:
-            returned.add_row(area, f"{structure}/{number}", str(hnum), key=did)
-        due = self.query_one("#due", DataTable)
-        due_cursor = due.cursor_row
-        due.clear()
-        callbacks = store.callbacks_due(now, limit=50, enumerator=self.census.my_code())
-        for area, did, when, structure, number in callbacks:
-            note = "⚠ " + _("overdue") if when < now else ""
-            due.add_row(when.strftime("%H:%M %d/%m"), area, f"{structure}/{number}", note,
-                        key=did)
-        if not callbacks:
-            due.add_row("—", _("no callbacks due today"), "", "")
-        due.move_cursor(row=min(due_cursor, due.row_count - 1))
-        areas = self.query_one("#areas", DataTable)
-        cursor = areas.cursor_row
-        areas.clear()
-        for r in self.census.my_areas():
-            target = max(r.expected or 0, r.listed)
-            areas.add_row(r.area, r.name[:12], f"{r.listed}/{r.expected or '?'}",
-                          str(r.visited), str(r.completed), str(r.callbacks_due),
-                          bar(r.completed, target, width=8), key=r.area)
-        if areas.row_count:
-            areas.move_cursor(row=min(cursor, areas.row_count - 1))
-
-    def action_open_area(self) -> None:
-        table = self.focused
-        if not isinstance(table, DataTable) or (key := row_key(table)) is None:
-            return
-        from census.tui.screens import DwellingScreen, ListingScreen
-
-        if table.id == "areas":
-            self.app.push_screen(ListingScreen(key))
-        else:
-            self.app.push_screen(DwellingScreen(key))
-
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        self.action_open_area()
-
-    def action_callbacks(self) -> None:
-        self.app.push_screen(CallbacksScreen())
-
-
-class CallbacksScreen(CensusScreen):
-    """Every callback due (today and overdue), overdue ones marked; Enter opens the dwelling."""
-
-    BINDINGS = [Binding("escape", "app.pop_screen", _("Back"), id="callbacks.back"),
-                Binding("enter", "open", _("Open dwelling"), id="callbacks.open")]
-
-    def compose(self) -> ComposeResult:
-        yield Label(_("Callbacks due"), classes="title")
-        yield DataTable(id="callbacks", cursor_type="row")
-        yield Footer()
-
-    def on_mount(self) -> None:
-        self.query_one(DataTable).add_columns(_("When"), _("Status"), _("Area"), _("Dwelling"))
-        self.query_one(DataTable).focus()  # rows come in on_screen_resume
-
-    def on_screen_resume(self) -> None:
-        self.reload()
-
-    def reload(self) -> None:
-        table = self.query_one(DataTable)
-        cursor = table.cursor_row
-        table.clear()
-        now = self.census.now()
-        for area, did, when, structure, number in self.census.store.callbacks_due(
-                now, 500, enumerator=self.census.my_code()):
-            status = "⚠ " + _("overdue") if when < now else _("today")
-            table.add_row(when.strftime("%Y-%m-%d %H:%M"), status, area,
-                          f"{structure}/{number}", key=did)
-        if table.row_count:
-            table.move_cursor(row=min(cursor, table.row_count - 1))
-
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        self.action_open()
-
-    def action_open(self) -> None:
-        key = row_key(self.query_one(DataTable))
-        if key:
-            from census.tui.screens import DwellingScreen
-
-            self.app.push_screen(DwellingScreen(key))
+from census.tui.widgets.plain import printable
+from census.usecases.entry import Entry
 
 
 class CensusApp(App[None]):
@@ -267,13 +71,13 @@ class CensusApp(App[None]):
 
     # -- state ---------------------------------------------------------------------------------
 
-
     def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
                timeout: float | None = None, markup: bool = True) -> None:
         """Notifications are shown as written, never read as markup: they quote paths and
         values (a `[` in a folder name is not a style)."""
         super().notify(printable(message), title=title, severity=severity, timeout=timeout,
                        markup=False)
+
     @property
     def store(self) -> Store:
         assert self._store is not None, "unlock first"
@@ -292,13 +96,13 @@ class CensusApp(App[None]):
         when no area is assigned to this user)."""
         if self.store.role is not Role.ENUMERATOR:
             return None
-        return self.store.user if self.store.has_areas_of(self.store.user) else None
+        return self.store.user if has_areas_of(self.store, self.store.user) else None
 
     def my_areas(self) -> list[ProgressRow]:
         """Enumeration areas of this user (all of them for a supervisor, or if none assigned)."""
-        rows = self.store.progress(self.now())
+        rows = area_progress(self.store, self.now())
         lowest = self.store.config.levels[-1]
-        levels = self.store.area_levels()
+        levels = area_levels(self.store)
         rows = [r for r in rows if levels.get(r.area) == lowest]
         if self.store.role is Role.ENUMERATOR:
             mine = [r for r in rows if r.enumerator == self.store.user]
@@ -309,11 +113,13 @@ class CensusApp(App[None]):
         """Keep where the user is, so that a restart reopens it."""
         value = json.dumps({k: v for k, v in where.items() if v}) if any(where.values()) else None
         with contextlib.suppress(StoreError):
-            self.store.set_setting("resume", value)
+            put_setting(self.store, "resume", value)
 
     # -- life cycle ----------------------------------------------------------------------------
 
     def on_mount(self) -> None:
+        from census.tui.screens.unlock import UnlockScreen
+
         if self.keymap_settings:
             self.set_keymap(self.keymap_settings)
         if self.opening is not None:
@@ -340,22 +146,26 @@ class CensusApp(App[None]):
         """Use an open store and show where the user was."""
         self._store = store
         # Wait at most 1.5 s for another program's write: the screen freezes while waiting.
-        store.conn.execute("PRAGMA busy_timeout = 1500")
+        store.set_busy_timeout(1500)
         self._entry = Entry(store, clock=self.clock)
         self.resume()
 
     def resume(self) -> None:
-        from census.tui.screens import DwellingScreen, HouseholdScreen, ListingScreen
+        from census.tui.screens.dwelling import DwellingScreen
+        from census.tui.screens.household import HouseholdScreen
+        from census.tui.screens.listing import ListingScreen
 
         while len(self.screen_stack) > 1:
             self.pop_screen()
         if self.store.role is Role.ENUMERATOR:
+            from census.tui.screens.home import HomeScreen
+
             self.push_screen(HomeScreen())
         else:
-            from census.tui.supervisor import DashboardScreen
+            from census.tui.screens.dashboard import DashboardScreen
 
             self.push_screen(DashboardScreen())
-        raw = self.store.setting("resume")
+        raw = get_setting(self.store, "resume")
         if not raw:
             return
         try:
@@ -364,9 +174,9 @@ class CensusApp(App[None]):
             return
         area, dwelling, household = where.get("area"), where.get("dwelling"), where.get(
             "household")
-        if area and self.store.area(area) is not None:
+        if area and get_area(self.store, area) is not None:
             self.push_screen(ListingScreen(area))
-        if dwelling and self.store.load_dwelling(dwelling, with_households=False) is not None:
+        if dwelling and load_dwelling(self.store, dwelling, with_households=False) is not None:
             self.push_screen(DwellingScreen(dwelling))
             if household:
                 self.push_screen(HouseholdScreen(dwelling, household))

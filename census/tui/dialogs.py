@@ -1,10 +1,10 @@
-"""Modal dialogs: listing line, visit, warning confirmation, returning a household, yes/no,
-and help."""
+"""The census app's modal dialogs: listing line, visit, warning confirmation (a reason per
+warning), returning a household, yes/no, and help."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, TypeVar, cast
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -15,6 +15,7 @@ from textual.widgets.option_list import Option
 
 from census.domain.model import (
     NO_CONTACT_OUTCOMES,
+    NOTE_LIMIT,
     OVERRIDE_REASON_LABELS,
     RETURN_REASON_LABELS,
     DwellingType,
@@ -24,12 +25,13 @@ from census.domain.model import (
     OverrideReason,
     ReturnReason,
 )
-from census.entry import Saved, errors, unconfirmed_warnings
 from census.i18n import _
 from census.storage.connection import StoreError
-from census.storage.schema import NOTE_LIMIT
+from census.storage.listing import next_numbers
+from census.storage.records import load_dwelling
 from census.tui.labels import OCCUPANCY, OUTCOMES, TYPES, problem_line
 from census.tui.widgets.plain import Label, Static
+from census.usecases.entry import Saved, errors, unconfirmed_warnings
 from census.validation.engine import (
     check_callback,
     check_locator,
@@ -52,10 +54,8 @@ class Dialog(ModalScreen[T]):
 
     @property
     def census(self) -> CensusApp:
-        from census.tui.app import CensusApp
-
-        assert isinstance(self.app, CensusApp)
-        return self.app
+        """The app this dialog runs in (census dialogs are only pushed by `CensusApp`)."""
+        return cast("CensusApp", self.app)
 
     def action_cancel(self) -> None:
         self.dismiss(None)
@@ -75,12 +75,12 @@ class ListingDialog(Dialog[Saved | None]):
         store = self.census.store
         title = _("Edit listing line") if self.dwelling_id else _("New listing line")
         if self.dwelling_id:
-            d = store.load_dwelling(self.dwelling_id, with_households=False)
+            d = load_dwelling(store, self.dwelling_id, with_households=False)
             assert d is not None
             structure, number = d.structure, d.number
             dtype, occ, locator = str(d.type), str(d.occupancy), d.locator or ""
         else:
-            structure, number = store.next_numbers(self.area)
+            structure, number = next_numbers(store, self.area)
             dtype, occ, locator = "house", "occupied", ""
         with Vertical(classes="dialog"):
             yield Label(title, classes="title")
@@ -111,7 +111,7 @@ class ListingDialog(Dialog[Saved | None]):
         if event.input.id == "structure" and not self.dwelling_id:
             text = event.value
             if text.isdigit() and int(text) > 0:
-                _s, number = self.census.store.next_numbers(self.area, int(text))
+                _s, number = next_numbers(self.census.store, self.area, int(text))
                 self.query_one("#number", Input).value = str(number)
         if event.input.id == "locator":
             problems = check_locator(event.value, self.census.store.config)
@@ -339,13 +339,13 @@ class ReturnDialog(Dialog[Household | None]):
             errors_line.update("✗ " + _("Choose a reason first (arrows, then Enter)."))
             self.query_one("#reason", OptionList).focus()
             return
-        from census.storage import exchange
+        from census.storage.exchange.decisions import decide_household
 
         note = self.query_one("#note", Input).value.strip() or None
         store = self.census.store
         try:
-            saved = exchange.decide_household(store, self.household_id, "returned", store.user,
-                                              reason=self.reason, note=note)
+            saved = decide_household(store, self.household_id, "returned", store.user,
+                                     reason=self.reason, note=note)
         except StoreError as exc:
             errors_line.update("✗ " + str(exc))
             return

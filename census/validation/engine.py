@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TypeVar
 
-from census.config import SurveyConfig
+from census.domain.config import SurveyConfig
 from census.domain.model import (
     CONTACT_OUTCOMES,
     NO_CONTACT_OUTCOMES,
@@ -27,8 +27,8 @@ from census.domain.model import (
     OverrideReason,
     Respondent,
 )
-from census.i18n import N_
-from census.validation.rules import RULES, Msg, Problem, Severity, field_key, show_value
+from census.i18n import N_, Msg, field_key, show_value
+from census.validation.rules import RULES, Problem, Severity
 
 #: How a dwelling's state reads inside a message.
 STATE_WORDS = {"vacant": N_("vacant"), "not_found": N_("not found"),

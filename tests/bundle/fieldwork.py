@@ -9,12 +9,15 @@ from pathlib import Path
 
 from click.testing import CliRunner, Result
 
-from census.bundle import transfer
 from census.cli import cli
-from census.config import default_config
+from census.domain.config import default_config
 from census.domain.model import Area, Outcome, Role
-from census.entry import Entry
+from census.storage.areas import import_areas
 from census.storage.store import Store
+from census.usecases.assign import assign_areas, import_assignment
+from census.usecases.bundles import export_bundle, import_bundle
+from census.usecases.entry import Entry
+from census.usecases.keys import card, init_keys
 
 PASS = "field passphrase"
 NOW = datetime(2026, 11, 28, 12, 0)
@@ -49,7 +52,7 @@ class Site:
         return path
 
     def card(self) -> str:
-        return transfer.card(self.store).to_text()
+        return card(self.store).to_text()
 
 
 def site(tmp: Path, role: Role, code: str, register: bool = False) -> Site:
@@ -57,23 +60,23 @@ def site(tmp: Path, role: Role, code: str, register: bool = False) -> Site:
     folder.mkdir(parents=True, exist_ok=True)
     s = Store.create(folder / "census.db", PASS, default_config(), role, code)
     if register:
-        s.import_areas(REGISTER, code)
-    transfer.init_keys(s)
+        import_areas(s, REGISTER, code)
+    init_keys(s)
     return Site(s, folder)
 
 
 def assign(boss: Site, worker: Site, areas: list[str]) -> Path:
     out = boss.out("assignment")
-    transfer.assign(boss.store, worker.code, areas, worker.card(), out)
-    transfer.import_assignment(worker.store, out)
+    assign_areas(boss.store, worker.code, areas, worker.card(), out)
+    import_assignment(worker.store, out)
     return out
 
 
 def bundle(sender: Site, receiver: Site | None = None, everything: bool = False) -> Path:
     out = sender.out("bundle")
-    transfer.export_bundle(sender.store, out, everything)
+    export_bundle(sender.store, out, everything)
     if receiver is not None:
-        transfer.import_bundle(receiver.store, out, NOW)
+        import_bundle(receiver.store, out, NOW)
     return out
 
 

@@ -15,14 +15,21 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from census.bundle import transfer
-from census.bundle.payload import encode, household_row
-from census.bundle.seal import PublicKey, seal
 from census.domain.ids import new_id
 from census.domain.model import HouseholdStatus, ReturnReason, Role
-from census.entry import Entry
-from census.storage import exchange
+from census.formats.payload import encode, household_row
+from census.storage.exchange.decisions import decide_household, decisions_of
+from census.storage.exchange.peers import peer
+from census.storage.exchange.review import resolve_take, review_items
+from census.storage.progress import returned_households
+from census.storage.records import count_rows, load_dwelling
 from census.storage.store import Store, utc_now
+from census.transfer.keys import PublicKey
+from census.transfer.seal import seal
+from census.usecases.assign import assign_areas, import_assignment
+from census.usecases.bundles import import_bundle
+from census.usecases.entry import Entry
+from census.usecases.keys import keypair
 from tests.bundle.fieldwork import NOW, PASS, Site, assign, bundle, enter, site, snapshot
 
 EA1 = "R01-D01-EA001"
@@ -36,7 +43,7 @@ def _households(s: Site) -> dict[str, tuple[str, int]]:
 
 def _edit_counts(worker: Site, dwelling_id: str, female_adults: int) -> None:
     entry = Entry(worker.store, clock=lambda: NOW)
-    d = worker.store.load_dwelling(dwelling_id)
+    d = load_dwelling(worker.store, dwelling_id)
     assert d is not None
     h = d.households[0]
     residents = {**h.residents, ("female", "25-34"): female_adults}
@@ -48,14 +55,14 @@ def test_a_bundle_merges_everything_and_a_second_import_changes_nothing(
     sup, enu = team
     enter(enu, EA1, range(1, 4))
     path = bundle(enu)
-    first = transfer.import_bundle(sup.store, path, NOW)
+    first = import_bundle(sup.store, path, NOW)
     assert first.report.added == 6 and first.report.flagged == 0
     before = snapshot(sup.store)
-    audit_entries = sup.store.count("audit")
-    again = transfer.import_bundle(sup.store, path, NOW)
+    audit_entries = count_rows(sup.store, "audit")
+    again = import_bundle(sup.store, path, NOW)
     assert again.already is not None
     assert snapshot(sup.store) == before
-    assert sup.store.count("audit") == audit_entries
+    assert count_rows(sup.store, "audit") == audit_entries
     # The supervisor holds exactly the enumerator's records, with the same digests.
     mine = enu.store.conn.execute("SELECT id, revision, digest FROM household ORDER BY id")
     theirs = sup.store.conn.execute("SELECT id, revision, digest FROM household ORDER BY id")
@@ -73,10 +80,10 @@ def test_a_newer_revision_updates_and_an_older_one_never_rolls_back(
     old = bundle(enu)
     _edit_counts(enu, did, 2)
     new = bundle(enu)
-    got = transfer.import_bundle(sup.store, new, NOW)
+    got = import_bundle(sup.store, new, NOW)
     assert got.report.added == 2
     hid, (status, rev) = next(iter(_households(sup).items()))
-    late = transfer.import_bundle(sup.store, old, NOW)
+    late = import_bundle(sup.store, old, NOW)
     # The household's edit made revision 2; the dwelling itself did not change.
     assert late.already is None
     assert (late.report.older, late.report.unchanged, late.report.added) == (1, 1, 0)
@@ -94,40 +101,40 @@ def test_same_revision_with_other_content_is_a_conflict_kept_for_review(
     shutil.copy(enu.folder / "census.db", backup)
     enu.store = Store.open(enu.folder / "census.db", PASS)
     _edit_counts(enu, did, 2)
-    transfer.import_bundle(sup.store, bundle(enu), NOW)
+    import_bundle(sup.store, bundle(enu), NOW)
     stored = _households(sup)
     restored = Site(Store.open(backup, PASS), tmp_path / "restored")
     restored.folder.mkdir()
     _edit_counts(restored, did, 3)
-    got = transfer.import_bundle(sup.store, bundle(restored), NOW)
+    got = import_bundle(sup.store, bundle(restored), NOW)
     restored.store.close()
     assert got.report.conflicts == 1
     assert _households(sup) == stored  # never overwritten silently
-    (item,) = exchange.review_items(sup.store, kind="conflict")
+    (item,) = review_items(sup.store, kind="conflict")
     assert item.detail == "same_revision" and item.incoming is not None
     assert item.incoming["residents"]["female"]["25-34"] == 3
     # The supervisor takes the held version: a new revision made here.
-    exchange.resolve_take(sup.store, item.id, "S01", NOW)
+    resolve_take(sup.store, item.id, "S01", NOW)
     row = sup.store.conn.execute("SELECT revision, source FROM household WHERE id = ?",
                                  (item.record_id,)).fetchone()
     assert row == (stored[item.record_id][1] + 1, None)
-    assert exchange.review_items(sup.store) == []
+    assert review_items(sup.store) == []
 
 
 def test_an_edit_after_approval_is_a_conflict_not_an_overwrite(team: tuple[Site, Site]) -> None:
     sup, enu = team
     (did,) = enter(enu, EA1, range(1, 2))
-    transfer.import_bundle(sup.store, bundle(enu), NOW)
+    import_bundle(sup.store, bundle(enu), NOW)
     (hid,) = _households(sup)
-    exchange.decide_household(sup.store, hid, "approved", "S01")
+    decide_household(sup.store, hid, "approved", "S01")
     approved = _households(sup)[hid]
     assert approved[0] == "approved"
     _edit_counts(enu, did, 2)  # the enumerator edits on, not knowing
     _edit_counts(enu, did, 3)
-    got = transfer.import_bundle(sup.store, bundle(enu), NOW)
+    got = import_bundle(sup.store, bundle(enu), NOW)
     assert got.report.conflicts == 1
     assert _households(sup)[hid] == approved
-    (item,) = exchange.review_items(sup.store, kind="conflict")
+    (item,) = review_items(sup.store, kind="conflict")
     assert item.detail == "both_edited"
 
 
@@ -135,22 +142,22 @@ def test_a_returned_form_goes_back_is_corrected_and_comes_back_as_an_update(
         team: tuple[Site, Site]) -> None:
     sup, enu = team
     (did,) = enter(enu, EA1, range(1, 2))
-    transfer.import_bundle(sup.store, bundle(enu), NOW)
+    import_bundle(sup.store, bundle(enu), NOW)
     (hid,) = _households(sup)
-    exchange.decide_household(sup.store, hid, "returned", "S01",
+    decide_household(sup.store, hid, "returned", "S01",
                               reason=ReturnReason.MISSING_PERSONS, note="ask about babies")
     # The return travels in the next assignment file.
     out = sup.out("assignment")
-    transfer.assign(sup.store, "E001", [EA1], enu.card(), out)
-    got = transfer.import_assignment(enu.store, out)
+    assign_areas(sup.store, "E001", [EA1], enu.card(), out)
+    got = import_assignment(enu.store, out)
     assert got.report.returned == 1
     assert _households(enu)[hid][0] == "returned"
-    (decision,) = exchange.decisions_of(enu.store, hid)
+    (decision,) = decisions_of(enu.store, hid)
     assert (decision.action, decision.reason, decision.note) == (
         "returned", "missing_persons", "ask about babies")
-    assert enu.store.returned_households(enumerator="E001")
+    assert returned_households(enu.store, enumerator="E001")
     _edit_counts(enu, did, 2)
-    merged = transfer.import_bundle(sup.store, bundle(enu), NOW)
+    merged = import_bundle(sup.store, bundle(enu), NOW)
     assert merged.report.updated == 1 and merged.report.conflicts == 0
     assert _households(sup)[hid][0] == "complete"
 
@@ -158,11 +165,11 @@ def test_a_returned_form_goes_back_is_corrected_and_comes_back_as_an_update(
 def test_a_note_with_a_phone_number_is_refused(team: tuple[Site, Site]) -> None:
     sup, enu = team
     enter(enu, EA1, range(1, 2))
-    transfer.import_bundle(sup.store, bundle(enu), NOW)
+    import_bundle(sup.store, bundle(enu), NOW)
     (hid,) = _households(sup)
     before = snapshot(sup.store)
     with pytest.raises(Exception, match="personal data"):
-        exchange.decide_household(sup.store, hid, "returned", "S01",
+        decide_household(sup.store, hid, "returned", "S01",
                                   reason=ReturnReason.OTHER, note="call 0712 345 678")
     assert snapshot(sup.store) == before
 
@@ -174,24 +181,24 @@ def test_the_same_dwelling_listed_under_two_ids_is_a_duplicate(
     assign(sup, other, [EA1])  # the area handed to a second enumerator
     enter(enu, EA1, range(1, 3))
     enter(other, EA1, range(2, 4))  # structure 2 listed twice
-    transfer.import_bundle(sup.store, bundle(enu), NOW)
-    got = transfer.import_bundle(sup.store, bundle(other), NOW)
+    import_bundle(sup.store, bundle(enu), NOW)
+    got = import_bundle(sup.store, bundle(other), NOW)
     assert got.report.duplicates == 2  # the dwelling, and its household held with it
     assert got.report.added == 2
-    kinds = {(i.record_type, i.detail) for i in exchange.review_items(sup.store)}
+    kinds = {(i.record_type, i.detail) for i in review_items(sup.store)}
     assert kinds == {("dwelling", "same_numbers"), ("household", "dwelling_held")}
 
 
 def _seal_rows(sender: Site, receiver: Site, body: dict[str, Any], path: Path) -> Path:
     """A bundle with hand-made rows, sealed by `sender` as census would."""
-    to = exchange.peer(sender.store, receiver.code)
+    to = peer(sender.store, receiver.code)
     assert to is not None
     header = {"id": new_id(), "sender": sender.code, "sender_role": "enumerator",
               "recipient_code": receiver.code, "created": utc_now(), "seq": 99,
               "counts": {}}
     payload = encode({"dwellings": [], "visits": [], "households": [], "overrides": [],
                       **body}, sender.store.config)
-    path.write_bytes(seal("bundle", header, payload, transfer.keypair(sender.store),
+    path.write_bytes(seal("bundle", header, payload, keypair(sender.store),
                           PublicKey(to.enc_key, to.sign_key)))
     return path
 
@@ -200,43 +207,43 @@ def test_a_record_that_fails_a_rule_is_stored_flagged_not_dropped(
         team: tuple[Site, Site], tmp_path: Path) -> None:
     sup, enu = team
     (did,) = enter(enu, EA1, range(1, 2))
-    transfer.import_bundle(sup.store, bundle(enu), NOW)
-    d = enu.store.load_dwelling(did)
+    import_bundle(sup.store, bundle(enu), NOW)
+    d = load_dwelling(enu.store, did)
     assert d is not None
     h = d.households[0]
     empty = replace(h, residents={}, revision=h.revision + 1)  # complete with no one: E003
     row = household_row(empty, did, None, utc_now(), "E001", enu.store.config)
-    got = transfer.import_bundle(sup.store, _seal_rows(enu, sup, {"households": [row]},
+    got = import_bundle(sup.store, _seal_rows(enu, sup, {"households": [row]},
                                                        tmp_path / "flag.census"), NOW)
     assert got.report.updated == 1 and got.report.flagged == 1
     assert _households(sup)[h.id] == ("complete", h.revision + 1)
-    (item,) = exchange.review_items(sup.store, kind="flagged")
+    (item,) = review_items(sup.store, kind="flagged")
     assert "E003" in item.detail and item.record_id == h.id
     # Returning it closes the flag and records the rule ids with the decision.
-    exchange.decide_household(sup.store, h.id, "returned", "S01",
+    decide_household(sup.store, h.id, "returned", "S01",
                               reason=ReturnReason.COUNTS_WRONG)
-    assert exchange.review_items(sup.store) == []
-    assert exchange.decisions_of(sup.store, h.id)[0].rules == item.detail
+    assert review_items(sup.store) == []
+    assert decisions_of(sup.store, h.id)[0].rules == item.detail
 
 
 def test_an_unreadable_row_is_held_as_invalid_and_the_rest_merges(
         team: tuple[Site, Site], tmp_path: Path) -> None:
     sup, enu = team
     (did,) = enter(enu, EA1, range(1, 2))
-    d = enu.store.load_dwelling(did)
+    d = load_dwelling(enu.store, did)
     assert d is not None
     good = household_row(d.households[0], did, None, utc_now(), "E001", enu.store.config)
     bad = list(good)
     bad[0] = new_id()
     bad[7] = -4  # away: a negative count
-    from census.bundle.payload import dwelling_row, visit_rows
+    from census.formats.payload import dwelling_row, visit_rows
 
     body = {"dwellings": [dwelling_row(d, None, utc_now())], "visits": visit_rows(d),
             "households": [good, bad]}
-    got = transfer.import_bundle(sup.store, _seal_rows(enu, sup, body, tmp_path / "x.census"),
+    got = import_bundle(sup.store, _seal_rows(enu, sup, body, tmp_path / "x.census"),
                                  NOW)
     assert got.report.added == 2 and got.report.invalid == 1
-    (item,) = exchange.review_items(sup.store, kind="invalid")
+    (item,) = review_items(sup.store, kind="invalid")
     assert "away" in item.detail
 
 
@@ -277,7 +284,7 @@ def _merged_state(db: Path, files: list[Path], order: list[int], work: Path) -> 
     store = Store.open(copy, PASS)
     try:
         for i in order:
-            transfer.import_bundle(store, files[i], NOW)
+            import_bundle(store, files[i], NOW)
         state = snapshot(store)
         held = store.conn.execute("SELECT record_id, digest FROM review WHERE kind IN "
                                   "('conflict', 'duplicate')").fetchall()
@@ -327,25 +334,25 @@ def test_no_sender_moves_a_record_out_of_an_area_not_theirs(
         team: tuple[Site, Site], tmp_path: Path) -> None:
     """E002 (EA002) knows a dwelling of E001's EA001 and sends it moved into EA002, with the
     stored version as its base: refused whole, nothing changed."""
-    from census.bundle.payload import dwelling_row, visit_rows
-    from census.bundle.transfer import TransferError
+    from census.formats.payload import dwelling_row, visit_rows
+    from census.transfer.files import TransferError
 
     sup, enu = team
     other = site(tmp_path, Role.ENUMERATOR, "E002")
     assign(sup, other, [EA2])
     (did,) = enter(enu, EA1, range(1, 2))
-    transfer.import_bundle(sup.store, bundle(enu), NOW)
-    d = enu.store.load_dwelling(did)
+    import_bundle(sup.store, bundle(enu), NOW)
+    d = load_dwelling(enu.store, did)
     assert d is not None
     stored = sup.store.conn.execute("SELECT revision, digest FROM dwelling WHERE id = ?",
                                     (did,)).fetchone()
-    from census.bundle.payload import Base
+    from census.domain.revisions import Base
 
     moved = replace(d, area=EA2, revision=d.revision + 1)
     body = {"dwellings": [dwelling_row(moved, Base(*stored), utc_now())],
             "visits": visit_rows(moved)}
     before = snapshot(sup.store)
     with pytest.raises(TransferError, match=EA1):
-        transfer.import_bundle(sup.store, _seal_rows(other, sup, body, tmp_path / "m.census"),
+        import_bundle(sup.store, _seal_rows(other, sup, body, tmp_path / "m.census"),
                                NOW)
     assert snapshot(sup.store) == before

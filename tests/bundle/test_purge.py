@@ -28,11 +28,15 @@ from typing import Any
 import pytest
 import sqlcipher3
 
-from census.bundle import transfer
 from census.domain.model import Outcome, Role
-from census.entry import Entry
-from census.storage import connection, exchange
+from census.storage import connection
+from census.storage.areas import get_area
+from census.storage.exchange.decisions import decide_household
+from census.storage.records import count_rows, load_dwelling
 from census.storage.store import Store
+from census.usecases.bundles import import_bundle
+from census.usecases.entry import Entry
+from census.usecases.receipts import export_receipt
 from tests.bundle import fieldwork as fw
 from tests.bundle.fieldwork import Site, census, dump
 
@@ -162,17 +166,17 @@ def test_a_receipt_purges_handed_over_forms_for_good(team: tuple[Site, Site]) ->
         assert holders(e1.folder, text), text  # the search finds what is there
 
     sent = fw.bundle(e1, sup)
-    assert sup.store.count("dwelling") == 3
+    assert count_rows(sup.store, "dwelling") == 3
     assert done.encode() not in sent.read_bytes()  # sealed: compressed and encrypted
     finish_again = Entry(e1.store, clock=lambda: fw.NOW)
-    d = e1.store.load_dwelling(ids[2])
+    d = load_dwelling(e1.store, ids[2])
     assert d is not None
     saved = finish_again.save_household(ids[2], replace(d.households[0], residents={
         ("female", "25-34"): 2, ("male", "35-44"): 1}), complete=True)
     assert saved.ok, saved.problems
 
     receipt = sup.out("receipt")
-    transfer.export_receipt(sup.store, "E001", receipt)
+    export_receipt(sup.store, "E001", receipt)
     result = census("receipt", "import", receipt, "--db", e1.store.path)
     assert result.exit_code == 0, result.output
 
@@ -217,7 +221,7 @@ def test_area_close_purges_locators_notes_and_held_text(team: tuple[Site, Site],
     assert len(held) == 1 and duplicate in held[0][0]
     (household,) = sup.store.conn.execute("SELECT id FROM household WHERE dwelling_id = ?",
                                           (first,)).fetchone()
-    exchange.decide_household(sup.store, household, "approved", "S001", note=note)
+    decide_household(sup.store, household, "approved", "S001", note=note)
     for text in (done, waiting, duplicate, note):
         assert holders(sup.folder, text), text  # the search finds what is there
 
@@ -238,7 +242,7 @@ def test_area_close_purges_locators_notes_and_held_text(team: tuple[Site, Site],
                                                  residents={("female", "35-44"): 1}),
                                 complete=True)
     assert saved.ok, saved.problems
-    transfer.import_bundle(sup.store, fw.bundle(e1), later)
+    import_bundle(sup.store, fw.bundle(e1), later)
     still = census("area", "close", EA1, "--db", sup.store.path)
     assert still.exit_code == 2 and "review items open" in still.output, still.output
     assert "callbacks" not in still.output
@@ -260,13 +264,13 @@ def test_area_close_purges_locators_notes_and_held_text(team: tuple[Site, Site],
     assert f"{EA1} closed. Purged: locators 2" in closed.output
 
     conn = sup.store.conn
-    assert sup.store.area(EA1).status == "closed"  # type: ignore[union-attr]
+    assert get_area(sup.store, EA1).status == "closed"  # type: ignore[union-attr]
     assert conn.execute("SELECT count(*) FROM dwelling WHERE area = ? AND locator IS NOT NULL",
                         (EA1,)).fetchone()[0] == 0
     assert conn.execute("SELECT count(*) FROM decision WHERE note IS NOT NULL").fetchone()[0] == 0
     for text in (done, waiting, duplicate, note):
         assert holders(sup.folder, text) == [], text
-    assert sup.store.count("dwelling") == 2  # the records stay; only their text went
+    assert count_rows(sup.store, "dwelling") == 2  # the records stay; only their text went
     assert sup.store.verify_audit().ok
     # Every held record came from EA001 (E002's dwelling and its household): none may stay
     # open, outside the area, holding its text (counts and the household's secret seed).

@@ -17,18 +17,9 @@ from cryptography.hazmat.primitives.hpke import AEAD, KDF, KEM, Suite
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from census.bundle import seal as seal_module
-from census.bundle.seal import (
-    FORMAT_VERSION,
-    MAGIC,
-    KeyCard,
-    KeyPair,
-    PublicKey,
-    SealError,
-    open_sealed,
-    read_header,
-    seal,
-)
+from census.transfer import seal as seal_module
+from census.transfer.keys import KeyCard, KeyPair, PublicKey, SealError
+from census.transfer.seal import FORMAT_VERSION, MAGIC, open_sealed, read_header, seal
 
 ALICE = KeyPair.generate()  # the sender
 BOB = KeyPair.generate()  # the recipient

@@ -28,14 +28,19 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
 from cryptography.hazmat.primitives.hpke import AEAD, KDF, KEM, Suite
 
-from census.bundle import transfer
-from census.bundle.payload import encode, household_row
-from census.bundle.seal import MAGIC, read_header, seal
 from census.domain.ids import new_id
 from census.domain.model import Role
-from census.entry import Entry
-from census.storage import exchange
+from census.formats.payload import encode, household_row
+from census.storage.areas import import_areas
+from census.storage.exchange.bodies import bundle_body
+from census.storage.exchange.peers import save_peer, upstream
+from census.storage.records import count_rows, load_dwelling
 from census.storage.store import Store, utc_now
+from census.transfer.seal import MAGIC, read_header, seal
+from census.usecases.assign import assign_areas
+from census.usecases.entry import Entry
+from census.usecases.keys import card, keypair
+from census.usecases.receipts import export_receipt
 from tests.bundle import fieldwork as fw
 from tests.bundle.fieldwork import Site, census, dump
 
@@ -99,7 +104,8 @@ _SUITE = Suite(KEM.X25519, KDF.HKDF_SHA256, AEAD.AES_256_GCM)
 
 
 def _header(sender: Site, to: Site, **fields: Any) -> dict[str, Any]:
-    """The caller's header fields of a bundle from `sender` to `to` (as transfer._seal_to)."""
+    """The caller's header fields of a bundle from `sender` to `to` (as
+    census.usecases.exchange.seal_in)."""
     return {"id": new_id(), "sender": sender.code, "sender_role": str(sender.store.role),
             "recipient_code": to.code, "created": utc_now(), "seq": 90,
             "counts": {"dwellings": 0, "households": 0}, **fields}
@@ -110,8 +116,8 @@ def forge(sender: Site, to: Site, compressed: bytes, plain_size: int, *,
     """A sealed file written byte by byte: properly encrypted to `to` and signed by `sender`'s
     real keys, with any format number and any zlib stream (the sealing code refuses to write
     such files, so this does it without it)."""
-    keys = transfer.keypair(sender.store)
-    recipient = transfer.card(to.store).key
+    keys = keypair(sender.store)
+    recipient = card(to.store).key
     header = {**_header(sender, to), "format": format, "kind": "bundle",
               "sender_key": keys.public().to_text(), "recipient": recipient.key_id,
               "plain_size": plain_size, "compression": "zlib"}
@@ -200,11 +206,11 @@ class World:
 def _trusting(tmp: Path, code: str, boss: Site) -> Site:
     """A device that took `boss`'s public key (it is public) without being assigned anything."""
     s = fw.site(tmp, Role.ENUMERATOR, code)
-    key = transfer.card(boss.store).key
+    key = card(boss.store).key
     with s.store.write() as chain:
-        exchange.save_peer(s.store, chain, boss.code, Role.SUPERVISOR, "upstream", key.enc,
+        save_peer(s.store, chain, boss.code, Role.SUPERVISOR, "upstream", key.enc,
                            key.sign, key.key_id, key.fingerprint())
-    s.store.import_areas(fw.REGISTER, code)
+    import_areas(s.store, fw.REGISTER, code)
     return s
 
 
@@ -226,21 +232,21 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     e2 = fw.site(tmp, Role.ENUMERATOR, "E002")
     fw.assign(s1, e2, [EA2])
     # E002's device is given EA001 too (say, by `census area import`), and lists in it.
-    e2.store.import_areas([a for a in fw.REGISTER if a.code == EA1], "E002")
+    import_areas(e2.store, [a for a in fw.REGISTER if a.code == EA1], "E002")
     fw.enter(e2, EA2, range(1, 3))
     fw.enter(e2, EA1, range(50, 52))
     e2_bundle = fw.bundle(e2)
 
     e3 = fw.site(tmp, Role.ENUMERATOR, "E003")
     s1_to_e3 = s1.out("assignment")
-    transfer.assign(s1.store, "E003", [EA2], e3.card(), s1_to_e3)  # never imported
+    assign_areas(s1.store, "E003", [EA2], e3.card(), s1_to_e3)  # never imported
     fw.assign(s2, e3, [HILL1])
     fw.enter(e3, HILL1, range(1, 3))
     e3_bundle = fw.bundle(e3)
 
     e4 = fw.site(tmp, Role.ENUMERATOR, "E004")
     s1_to_e4 = s1.out("assignment")
-    transfer.assign(s1.store, "E004", [EA2], e4.card(), s1_to_e4)
+    assign_areas(s1.store, "E004", [EA2], e4.card(), s1_to_e4)
 
     stranger = _trusting(tmp, "E009", s1)
     fw.enter(stranger, EA1, range(70, 72))
@@ -383,8 +389,8 @@ def test_a_refusal_reads_as_whole_sentences(world: World, tmp_path: Path) -> Non
 def test_a_bundle_addressed_to_another_supervisor_is_refused(world: World) -> None:
     """E003 is known to S001 (it was given work there) but took its work from S002: its bundle
     is sealed to S002's key. S001 refuses it, naming both keys."""
-    s1_key = transfer.card(world.s1.store).key.key_id
-    s2_key = transfer.card(world.s2.store).key.key_id
+    s1_key = card(world.s1.store).key.key_id
+    s2_key = card(world.s2.store).key.key_id
     with unchanged(world.s1):
         result = import_bundle(world.s1, world.e3_bundle)
     refused(result, world.e3_bundle, "addressed to another key", s2_key, s1_key)
@@ -450,7 +456,7 @@ def test_an_older_bundle_after_a_newer_one_rolls_nothing_back(pair: tuple[Site, 
     old = fw.bundle(e1)
     entry = Entry(e1.store, clock=lambda: fw.NOW)
     did = e1.store.conn.execute("SELECT id FROM dwelling WHERE structure = 2").fetchone()[0]
-    d = e1.store.load_dwelling(did)
+    d = load_dwelling(e1.store, did)
     assert d is not None
     h = d.households[0]
     saved = entry.save_household(did, replace(h, residents={("female", "25-34"): 1,
@@ -484,7 +490,7 @@ def test_an_older_bundle_after_a_newer_one_rolls_nothing_back(pair: tuple[Site, 
 def test_a_bundle_from_a_newer_format_is_refused(world: World, tmp_path: Path) -> None:
     """A well-made bundle from E001 (real keys, real payload) whose header says format 2: the
     message says a newer census made it and this one must be updated."""
-    payload, _counts = exchange.bundle_body(world.e1.store, True)
+    payload, _counts = bundle_body(world.e1.store, True)
     plain = encode(payload, world.e1.store.config)
     path = write(tmp_path, "format-2.census",
                  forge(world.e1, world.s1, zlib.compress(plain), len(plain), format=2))
@@ -538,15 +544,15 @@ def test_a_household_of_another_enumerators_dwelling_is_refused(pair: tuple[Site
     fw.assign(sup, e2, [EA2])
     fw.enter(e2, EA2, range(1, 2))
     cfg = e2.store.config
-    body, counts = exchange.bundle_body(e2.store, True)
+    body, counts = bundle_body(e2.store, True)
     did = e1.store.conn.execute("SELECT id FROM dwelling ORDER BY id LIMIT 1").fetchone()[0]
-    d = e1.store.load_dwelling(did)
+    d = load_dwelling(e1.store, did)
     assert d is not None
     theirs = replace(d.households[0], revision=d.households[0].revision + 5,
                      residents={("male", "65+"): 9})
     body["households"].append(household_row(theirs, did, None, utc_now(), "E002", cfg))
     data = seal("bundle", _header(e2, sup, counts=counts), encode(body, cfg),
-                transfer.keypair(e2.store), transfer.card(sup.store).key)
+                keypair(e2.store), card(sup.store).key)
     path = write(tmp_path, "their-household.census", data)
     with unchanged(sup):
         result = import_bundle(sup, path)
@@ -559,10 +565,10 @@ def test_a_payload_for_another_survey_config_is_refused(world: World, tmp_path: 
     another survey configuration: refused, naming the mismatch."""
     other = replace(world.e1.store.config, name="another survey")
     assert other.digest() != world.s1.store.config.digest()
-    body, counts = exchange.bundle_body(world.e1.store, True)
-    to = transfer.card(world.s1.store).key
+    body, counts = bundle_body(world.e1.store, True)
+    to = card(world.s1.store).key
     data = seal("bundle", _header(world.e1, world.s1, counts=counts), encode(body, other),
-                transfer.keypair(world.e1.store), to)
+                keypair(world.e1.store), to)
     path = write(tmp_path, "other-survey.census", data)
     with unchanged(world.s1):
         result = import_bundle(world.s1, path)
@@ -581,19 +587,19 @@ def test_a_receipt_from_a_stranger_purges_nothing(world: World, tmp_path: Path) 
         f"SELECT id, revision, digest FROM {t} ORDER BY id")]
     assert len(held) == 6
     data = seal("receipt", _header(world.s2, world.e1, counts={"records": len(held)}),
-                encode({"held": held}, e1.config), transfer.keypair(world.s2.store),
-                transfer.card(e1).key)
+                encode({"held": held}, e1.config), keypair(world.s2.store),
+                card(e1).key)
     path = write(tmp_path, "stranger-receipt.census", data)
     with unchanged(world.e1):
         result = census("receipt", "import", path, "--db", db(world.e1))
     refused(result, path, "signed by a key this database does not know", "user S002")
-    assert e1.count("dwelling") == 3
+    assert count_rows(e1, "dwelling") == 3
 
 
 def test_a_receipt_for_another_enumerator_is_refused(world: World) -> None:
     """S001's real receipt for E001, given to E002 (whose supervisor is also S001)."""
     out = world.s1.out("receipt")
-    transfer.export_receipt(world.s1.store, "E001", out)
+    export_receipt(world.s1.store, "E001", out)
     with unchanged(world.e2):
         result = census("receipt", "import", out, "--db", db(world.e2))
     refused(result, out, "addressed to another key")
@@ -603,8 +609,8 @@ def test_an_assignment_from_another_supervisor_after_first_use_is_refused(world:
     """E003 trusts S002 (first assignment imported). S001's assignment file for E003 is sealed
     to E003's key and signed by S001's real key, but S001 is not whom E003 trusts: refused,
     naming both fingerprints and the way to change supervisor on purpose."""
-    s1_fp = transfer.card(world.s1.store).key.fingerprint()
-    s2_fp = transfer.card(world.s2.store).key.fingerprint()
+    s1_fp = card(world.s1.store).key.fingerprint()
+    s2_fp = card(world.s2.store).key.fingerprint()
     with unchanged(world.e3):
         result = census("assignment", "import", world.s1_to_e3, "--db", db(world.e3))
     refused(result, world.s1_to_e3, "this database trusts S002", s1_fp, s2_fp,
@@ -615,17 +621,17 @@ def test_an_assignment_with_an_unexpected_fingerprint_is_refused(world: World) -
     """E004 has no supervisor yet; told to expect S002's fingerprint, it refuses S001's file
     (and trusts nobody). With S001's own fingerprint (read aloud, in lower case and with
     spaces around it) the same file is taken."""
-    s1_fp = transfer.card(world.s1.store).key.fingerprint()
-    s2_fp = transfer.card(world.s2.store).key.fingerprint()
+    s1_fp = card(world.s1.store).key.fingerprint()
+    s2_fp = card(world.s2.store).key.fingerprint()
     with unchanged(world.e4):
         result = census("assignment", "import", world.s1_to_e4, "--db", db(world.e4),
                         "--expect-fingerprint", s2_fp)
     refused(result, world.s1_to_e4, "not by the fingerprint you expected", s1_fp, s2_fp)
-    assert exchange.upstream(world.e4.store) is None
+    assert upstream(world.e4.store) is None
     taken = census("assignment", "import", world.s1_to_e4, "--db", db(world.e4),
                    "--expect-fingerprint", f" {s1_fp.lower()} ")
     assert taken.exit_code == 0, taken.output
-    up = exchange.upstream(world.e4.store)
+    up = upstream(world.e4.store)
     assert up is not None and up.code == "S001"
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from census.privacy.ptable import read_ons_csv
+from census.privacy.ptable.ons_csv import read_ons_csv
 from tests.cli.test_cli import run
 from tests.export.fixtures import PASSPHRASE, eas, supervisor
 

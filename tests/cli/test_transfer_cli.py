@@ -77,7 +77,7 @@ def test_a_supervisor_sees_progress_per_enumerator_and_reviews(
     path = bundle(enu)
     sdb = sup.folder / "census.db"
     sup.store.close()
-    monkeypatch.setattr("census.cli_transfer.LARGE", 5)  # a large bundle says it is merging
+    monkeypatch.setattr("census.cli.bundles.LARGE", 5)  # a large bundle says it is merging
     r = run(runner, "bundle", "import", "--db", sdb, path)
     assert r.exit_code == 0
     assert "merging 3 dwellings and 3 households" in r.output

@@ -6,12 +6,13 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from census import demo
-from census.config import SurveyConfig, default_config
+from census.domain.config import SurveyConfig, default_config
 from census.domain.model import Role
-from census.forms import store_dwellings
-from census.storage import exchange
+from census.storage.areas import all_areas, import_areas
+from census.storage.exchange.closeout import close_area
 from census.storage.store import Store
+from census.usecases import demo
+from census.usecases.forms import store_dwellings
 
 NOW = datetime(2026, 11, 28, 12, 0)
 PASSPHRASE = "tables"
@@ -24,7 +25,7 @@ def supervisor(path: Path, households: int = 1500, config: SurveyConfig | None =
     cfg = config or default_config()
     plan = demo.plan(cfg, households)
     store = Store.create(path, PASSPHRASE, cfg, Role.SUPERVISOR, "S01")
-    store.import_areas(plan.areas, "S01")
+    import_areas(store, plan.areas, "S01")
     problems: list[str] = []
     with store.bulk():
         store_dwellings(store, demo.dwellings(cfg, plan, NOW, seed=seed), now=NOW,
@@ -32,9 +33,9 @@ def supervisor(path: Path, households: int = 1500, config: SurveyConfig | None =
     assert not problems, problems[:3]
     eas = sorted(a.code for a in plan.areas if a.level == cfg.levels[-1])
     for code in eas[:len(eas) - keep_open]:
-        exchange.close_area(store, code, "S01")
+        close_area(store, code, "S01")
     return store
 
 
 def eas(store: Store) -> list[str]:
-    return sorted(a.code for a in store.areas() if a.level == store.config.levels[-1])
+    return sorted(a.code for a in all_areas(store) if a.level == store.config.levels[-1])

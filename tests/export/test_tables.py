@@ -11,16 +11,22 @@ from pathlib import Path
 
 import pytest
 
-from census.config import SurveyConfig, default_config, parse_config
+from census.domain.config import SurveyConfig, default_config, parse_config
 from census.domain.keys import MOD, person_key
 from census.domain.model import Area, HouseholdStatus
-from census.export import ExportError, Request, export, plan_export, releases
-from census.forms import store_dwellings
-from census.privacy.ptable import apply as ckm_apply
-from census.privacy.ptable import generate, write_ons_csv
+from census.privacy.ptable.generate import generate
+from census.privacy.ptable.ons_csv import write_ons_csv
+from census.privacy.ptable.table import apply as ckm_apply
 from census.privacy.rounding import rr3
+from census.storage.areas import all_areas, import_areas, subtree
+from census.storage.progress import area_progress
+from census.storage.records import load_dwelling
+from census.storage.releases import releases
 from census.storage.store import Store
 from census.tabulate import release as rel
+from census.usecases.forms import store_dwellings
+from census.usecases.publish.plan import ExportError, Request, plan_export
+from census.usecases.publish.write import export
 from tests.export.fixtures import NOW, eas, supervisor
 
 
@@ -126,11 +132,11 @@ def test_same_cell_same_value_in_every_table(tmp_path: Path) -> None:
                        'min_households = 5\n')
     s = supervisor(tmp_path / "one.db", households=300, config=cfg, keep_open=0)
     # Move every EA but the first to a region of its own.
-    others = [dataclasses.replace(a, parent="R02-D01") for a in s.areas()
+    others = [dataclasses.replace(a, parent="R02-D01") for a in all_areas(s)
               if a.level == "ea" and a.code != "R01-D01-EA001"]
-    s.import_areas([Area("R02", "region", "South"), Area("R02-D01", "district", "Far", "R02"),
+    import_areas(s, [Area("R02", "region", "South"), Area("R02-D01", "district", "Far", "R02"),
                     *others], "S01")
-    assert s.subtree("R01") == ["R01", "R01-D01", "R01-D01-EA001"]
+    assert subtree(s, "R01") == ["R01", "R01-D01", "R01-D01-EA001"]
     for level in ("ea", "district", "region"):
         export(s, Request(level=level, areas=("R01",)), tmp_path / level)
     strip = [[(r["sex"], r["age_band"], r["persons"]) for r in
@@ -191,7 +197,7 @@ def _change_one_household(store: Store) -> tuple[str, set[tuple[str, str]]]:
     hid, did = store.conn.execute(
         "SELECT id, dwelling_id FROM household WHERE area = ? AND status = 'complete' AND n_00 > 0"
         " ORDER BY id LIMIT 1", (area,)).fetchone()
-    d = store.load_dwelling(did)
+    d = load_dwelling(store, did)
     assert d is not None
     h = next(x for x in d.households if x.id == hid)
     residents = dict(h.residents)
@@ -291,7 +297,7 @@ def test_dwellings_table_is_exact_coverage(store: Store, tmp_path: Path) -> None
     assert sorted(p.name for p in (tmp_path / "d").iterdir()) == ["dwellings.csv",
                                                                   "metadata.json"]
     rows = read_csv(tmp_path / "d" / "dwellings.csv")
-    progress = {p.area: p for p in store.progress(NOW)}
+    progress = {p.area: p for p in area_progress(store, NOW)}
     for r in rows:
         p = progress[r["area"]]
         assert int(r["listed"]) == p.listed
@@ -400,7 +406,7 @@ def test_output_folder_rules(store: Store, tmp_path: Path) -> None:
 
 def test_disk_full_mid_export_leaves_nothing(store: Store, tmp_path: Path,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    import census.export as ex
+    import census.usecases.publish.write as ex
 
     real = ex._csv
 
@@ -426,7 +432,7 @@ def test_enumerators_do_not_publish(tmp_path: Path) -> None:
 
 
 def test_disclosure_config_is_checked() -> None:
-    from census.config import ConfigError
+    from census.domain.config import ConfigError
 
     with pytest.raises(ConfigError, match="variance V=1 is too small"):
         parse_config("[disclosure]\nckm_max_change = 3\nckm_variance = 1.0\n")
@@ -575,11 +581,11 @@ def test_a_newly_withheld_area_gives_a_new_release(tmp_path: Path) -> None:
     s = supervisor(tmp_path / "w.db", households=700, config=cfg, keep_open=0)
     try:
         first = export(s, Request(level="ea"), tmp_path / "one")
-        s.import_areas([Area("R02", "region", "South"), Area("R02-D01", "district", "D", "R02"),
+        import_areas(s, [Area("R02", "region", "South"), Area("R02-D01", "district", "D", "R02"),
                         Area("R02-D01-EA001", "ea", "Tiny", "R02-D01", 5, "E009")], "S01")
-        from census.storage import exchange
+        from census.storage.exchange.closeout import close_area
 
-        exchange.close_area(s, "R02-D01-EA001", "S01")
+        close_area(s, "R02-D01-EA001", "S01")
         second = export(s, Request(level="ea"), tmp_path / "two")
         assert second.withheld == ("R02-D01-EA001",)
         assert second.release != first.release and not second.again
@@ -596,7 +602,7 @@ def test_a_change_of_method_needs_that_reason_and_is_found_under_any_code(tmp_pa
     district is the same cells as that district, whatever the code."""
     s = supervisor(tmp_path / "all.db", households=800, keep_open=0)
     try:
-        assert [a.code for a in s.areas() if a.level == "district"] == ["R01-D01"]
+        assert [a.code for a in all_areas(s) if a.level == "district"] == ["R01-D01"]
         export(s, Request(level="region"), tmp_path / "region")
         with pytest.raises(ExportError, match="another protection method"):
             export(s, Request(level="district", method="ckm"), tmp_path / "district")
@@ -622,7 +628,7 @@ def test_one_changed_household_is_one_conflict(store: Store, tmp_path: Path) -> 
 
 def test_a_new_layout_of_the_files_is_a_new_release(store: Store, tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    import census.export as ex
+    import census.usecases.publish.plan as ex
 
     first = export(store, Request(level="ea"), tmp_path / "one")
     monkeypatch.setattr(ex, "NOTICE", ex.NOTICE + " (Revised wording.)")

@@ -28,16 +28,20 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from census import demo
-from census.bundle import transfer
-from census.bundle.payload import dwelling_row, encode, household_row, override_rows, visit_rows
-from census.bundle.seal import KeyPair, PublicKey, seal
-from census.config import default_config
+from census.domain.config import default_config
 from census.domain.ids import new_id
 from census.domain.model import Role
-from census.records import dwelling_to_json
-from census.storage import exchange
+from census.formats.payload import dwelling_row, encode, household_row, override_rows, visit_rows
+from census.formats.record_json import dwelling_to_json
+from census.storage.areas import import_areas
+from census.storage.exchange.peers import grant_areas, save_peer
+from census.storage.records import count_rows, iter_dwellings
 from census.storage.store import Store, utc_now
+from census.transfer.keys import KeyPair, PublicKey
+from census.transfer.seal import seal
+from census.usecases import demo
+from census.usecases.bundles import import_bundle
+from census.usecases.keys import card, init_keys
 from tests.bundle import fieldwork as fw
 
 PASS = fw.PASS
@@ -194,7 +198,7 @@ class BundleWorld:
 
 
 def counts(store: Store) -> tuple[int, int, int]:
-    return store.count("dwelling"), store.count("household"), store.count("visit")
+    return count_rows(store, "dwelling"), count_rows(store, "household"), count_rows(store, "visit")
 
 
 def bundle_world(tmp: Path, households: int, small: int = 25) -> BundleWorld:
@@ -206,16 +210,16 @@ def bundle_world(tmp: Path, households: int, small: int = 25) -> BundleWorld:
     pristine = tmp / "pristine.db"
     store = Store.create(pristine, PASS, cfg, Role.SUPERVISOR, "S001")
     try:
-        transfer.init_keys(store)
-        store.import_areas(plan.areas, "S001")
+        init_keys(store)
+        import_areas(store, plan.areas, "S001")
         sender = KeyPair.generate()
         key = sender.public()
         lowest = [a.code for a in plan.areas if a.level == cfg.levels[-1]]
         with store.write() as chain:
-            exchange.save_peer(store, chain, "E001", Role.ENUMERATOR, "downstream", key.enc,
+            save_peer(store, chain, "E001", Role.ENUMERATOR, "downstream", key.enc,
                                key.sign, key.key_id, key.fingerprint())
-            exchange.grant_areas(store, chain, "E001", lowest, set_enumerator=True)
-        to = transfer.card(store).key
+            grant_areas(store, chain, "E001", lowest, set_enumerator=True)
+        to = card(store).key
         first, second = _body(), _body()
         for i, d in enumerate(demo.dwellings(cfg, plan, NOW)):
             body = first if i < small else second
@@ -225,7 +229,7 @@ def bundle_world(tmp: Path, households: int, small: int = 25) -> BundleWorld:
             for h in d.households:
                 body["households"].append(household_row(h, d.id, None, STAMP, "E001", cfg))
                 body["overrides"] += override_rows(h.id, h.overrides)
-        merged = transfer.import_bundle(store, _seal(first, 1, sender, to, tmp / "small.census"),
+        merged = import_bundle(store, _seal(first, 1, sender, to, tmp / "small.census"),
                                         NOW)
         assert merged.report.added > 0
         bundle = _seal(second, 2, sender, to, tmp / "large.census")
@@ -255,7 +259,7 @@ def forms_world(tmp: Path, households: int) -> FormsWorld:
     pristine = tmp / "pristine.db"
     store = Store.create(pristine, PASS, cfg, Role.ENUMERATOR, "E001")
     try:
-        store.import_areas(plan.areas, "E001")
+        import_areas(store, plan.areas, "E001")
     finally:
         store.close()
     lines = {d.id: json.dumps(dwelling_to_json(d, cfg), sort_keys=True)
@@ -268,4 +272,4 @@ def forms_world(tmp: Path, households: int) -> FormsWorld:
 def stored_forms(store: Store) -> dict[str, str]:
     """Every stored dwelling record as the line `census forms import` would read."""
     return {d.id: json.dumps(dwelling_to_json(d, store.config), sort_keys=True)
-            for d in store.iter_dwellings()}
+            for d in iter_dwellings(store)}

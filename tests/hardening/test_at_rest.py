@@ -34,6 +34,7 @@ from pathlib import Path
 import pytest
 
 from census.domain.ids import new_id
+from census.storage.settings import put_setting
 from census.storage.store import Store
 from tests.bundle.test_purge import tables_holding
 from tests.hardening import crash
@@ -223,7 +224,7 @@ def test_a_field_operation_leaves_nothing_in_the_clear(box: Sandbox) -> None:
               for db in ("office.db", "supervisor.db", "enumerator.db")]
     try:
         for store in stores:
-            store.set_setting("at-rest-test", "1")
+            put_setting(store, "at-rest-test", "1")
             assert tables_holding(store, box.canary) == [], store.path  # purged everywhere
             assert store.conn.execute("PRAGMA temp_store").fetchone() == (2,)  # memory
         wal = [p.name for p in box.work.iterdir() if p.name.endswith(("-wal", "-shm"))]

@@ -25,7 +25,9 @@ from pathlib import Path
 
 import pytest
 
-from census.records import household_to_json
+from census.formats.record_json import household_to_json
+from census.storage.areas import import_areas
+from census.storage.records import load_dwelling
 from census.storage.store import Store
 from tests.bundle import fieldwork as fw
 from tests.hardening import crash
@@ -197,7 +199,7 @@ def tui_chain(pristine: Path, folder: Path, kills: int, seed: int) -> str:
         with crash.opened(db) as store:
             crash.sound(store)
             for hid, entry in reported.items():
-                d = store.load_dwelling(str(entry["dwelling"]))
+                d = load_dwelling(store, str(entry["dwelling"]))
                 assert d is not None, (what, hid)
                 h = next((x for x in d.households if x.id == hid), None)
                 assert h is not None, (what, hid)
@@ -220,12 +222,12 @@ def tui_chain(pristine: Path, folder: Path, kills: int, seed: int) -> str:
 
 @pytest.fixture(scope="module")
 def enumerator(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from census.config import default_config
+    from census.domain.config import default_config
     from census.domain.model import Area, Role
 
     path = tmp_path_factory.mktemp("app") / "pristine.db"
     store = Store.create(path, crash.PASS, default_config(), Role.ENUMERATOR, "E001")
-    store.import_areas([Area("R01", "region", "North"),
+    import_areas(store, [Area("R01", "region", "North"),
                         Area("R01-D01", "district", "Riverside", "R01"),
                         Area("R01-D01-EA001", "ea", "Riverside 1", "R01-D01", 40, "E001")],
                        "E001")

@@ -28,10 +28,11 @@ from census.domain.model import (
     Respondent,
     Visit,
 )
-from census.export import ExportError, Request, export, plan_export
-from census.forms import store_dwellings
 from census.storage.store import Store
 from census.tabulate import release as rel
+from census.usecases.forms import store_dwellings
+from census.usecases.publish.plan import ExportError, Request, plan_export
+from census.usecases.publish.write import export
 from tests.export.fixtures import NOW, eas, supervisor
 from tests.hardening.tally import count, note
 

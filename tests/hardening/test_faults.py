@@ -22,12 +22,14 @@ from pathlib import Path
 import pytest
 from textual.pilot import Pilot
 
-from census.config import default_config
+from census.domain.config import default_config
 from census.domain.model import Area, Role
-from census.entry import Entry
+from census.storage.areas import import_areas
+from census.storage.records import load_dwelling
 from census.storage.store import Store
 from census.tui.app import CensusApp
-from census.tui.screens import HouseholdScreen
+from census.tui.screens.household import HouseholdScreen
+from census.usecases.entry import Entry
 from tests.bundle import fieldwork as fw
 from tests.hardening import crash
 from tests.hardening.disk import fill, read_only, small_disk
@@ -57,7 +59,7 @@ def refused(result: subprocess.CompletedProcess[str], *words: str) -> str:
 
 def enumerator_db(path: Path) -> Path:
     store = Store.create(path, crash.PASS, default_config(), Role.ENUMERATOR, "E001")
-    store.import_areas([Area("R01", "region", "North"),
+    import_areas(store, [Area("R01", "region", "North"),
                         Area("R01-D01", "district", "Riverside", "R01"),
                         Area(EA, "ea", "Riverside 1", "R01-D01", 40, "E001")], "E001")
     store.close()
@@ -251,14 +253,15 @@ import json, sys
 from datetime import datetime
 from pathlib import Path
 from census.domain.model import Outcome, OverrideReason
-from census.entry import Entry
+from census.storage.records import load_dwelling
 from census.storage.store import Store
+from census.usecases.entry import Entry
 store = Store.open(Path(sys.argv[1]), sys.argv[2])
 entry = Entry(store, clock=lambda: datetime(2026, 11, 28, 10, 0))
 ok = 0
 for _ in range(int(sys.argv[4])):
     for _attempt in range(5):  # the other process may pass the 3-visit warning's threshold
-        seen = len(store.load_dwelling(sys.argv[3]).visits)
+        seen = len(load_dwelling(store, sys.argv[3]).visits)
         confirm = {"W003": OverrideReason.OBSERVED_BY_ENUMERATOR} if seen >= 3 else None
         saved = entry.record_visit(sys.argv[3], Outcome.NO_ONE_HOME,
                                    callback_at=datetime(2026, 11, 29, 10, 0), overrides=confirm)
@@ -285,7 +288,7 @@ def test_two_processes_recording_visits_lose_none(tmp_path: Path) -> None:
     assert all(p.returncode == 0 for p in procs)
     with crash.opened(db) as store:
         crash.sound(store)
-        d = store.load_dwelling(dwelling)
+        d = load_dwelling(store, dwelling)
         assert d is not None
         assert len(d.visits) == sum(reported) == 80
         assert sorted(v.attempt for v in d.visits) == list(range(1, 81))

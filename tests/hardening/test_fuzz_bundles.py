@@ -3,7 +3,7 @@ all well-signed bundles whose decrypted payload is hostile: a trusted sender's k
 of wrong types, missing or extra values, unknown areas, huge counts, duplicate ids, absurd
 revisions, bad codes, deep nesting, huge texts, NaN.
 
-What every example proves: `transfer.import_bundle` either merges the bundle or refuses it with
+What every example proves: `import_bundle` either merges the bundle or refuses it with
 a TransferError whose message names the file, fits on a line and holds no control character;
 nothing else escapes. A refused bundle changes nothing (every row of every table is as before).
 A merged bundle leaves an audit chain that verifies, records that all read back, and every
@@ -33,8 +33,11 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from census.bundle import transfer
-from census.bundle.payload import (
+from census.cli import cli
+from census.domain.config import LOCATOR_HARD_LIMIT, SurveyConfig, default_config
+from census.domain.ids import new_id
+from census.domain.model import Dwelling, HouseholdStatus, Role
+from census.formats.payload import (
     AREA_COLUMNS,
     DECISION_COLUMNS,
     DWELLING_COLUMNS,
@@ -49,14 +52,18 @@ from census.bundle.payload import (
     override_rows,
     visit_rows,
 )
-from census.bundle.seal import MAGIC, KeyPair, PublicKey, seal
-from census.cli import cli
-from census.config import LOCATOR_HARD_LIMIT, SurveyConfig, default_config
-from census.domain.ids import new_id
-from census.domain.model import Dwelling, HouseholdStatus, Role
-from census.records import dwelling_from_json, with_seed
-from census.storage import exchange
+from census.formats.record_json import dwelling_from_json, with_seed
+from census.storage.areas import area_levels, get_area, import_areas
+from census.storage.exchange.peers import grant_areas, save_peer
+from census.storage.exchange.review import review_items
+from census.storage.exchange.transfers import missing_seqs
+from census.storage.records import iter_dwellings
 from census.storage.store import Store
+from census.transfer.files import TransferError
+from census.transfer.keys import KeyPair, PublicKey
+from census.transfer.seal import MAGIC, open_sealed, seal
+from census.usecases.bundles import import_bundle
+from census.usecases.keys import card, init_keys, keypair
 from census.validation.engine import Context, blocking, check_dwelling
 from tests.bundle.fieldwork import REGISTER, dump
 from tests.conftest import dwelling, household
@@ -245,20 +252,20 @@ def _receiver(tmp: Path, role: Role, code: str, sender_role: Role, sender_code: 
     folder = tmp / code
     folder.mkdir()
     store = Store.create(folder / "pristine.db", RAW_KEY, CFG, role, code)
-    store.import_areas(REGISTER, code)
-    transfer.init_keys(store)
+    import_areas(store, REGISTER, code)
+    init_keys(store)
     sender = KeyPair.generate()
     key = sender.public()
     with store.write() as chain:
-        exchange.save_peer(store, chain, sender_code, sender_role, "downstream", key.enc,
+        save_peer(store, chain, sender_code, sender_role, "downstream", key.enc,
                            key.sign, key.key_id, key.fingerprint())
-        exchange.grant_areas(store, chain, sender_code, areas,
+        grant_areas(store, chain, sender_code, areas,
                              set_enumerator=sender_role is Role.ENUMERATOR)
     r = Receiver(folder / "pristine.db", folder, sender, sender_code, sender_role,
-                 transfer.card(store).key, {})
+                 card(store).key, {})
     first = r.sealed(payload_bytes({**rows(stored, sender_code), "closed": [],
                                     "enumerators": []}), r.header(seq=1), "first.census")
-    got = transfer.import_bundle(store, first, NOW)
+    got = import_bundle(store, first, NOW)
     assert got.report.added == len(stored) + sum(len(d.households) for d in stored)
     assert got.report.flagged == 0
     r.body = rows(later, sender_code)
@@ -402,11 +409,11 @@ def depth(value: Any) -> int:
 def every_record_stands(store: Store) -> None:
     """Every stored record reads back; a dwelling that breaks a rule is under review (it or
     one of its households); what the review queue holds is small and flat."""
-    levels, lowest = store.area_levels(), store.config.levels[-1]
+    levels, lowest = area_levels(store), store.config.levels[-1]
     ctx = Context(store.config, NOW, lambda code: levels.get(code) == lowest)
     under_review = {r[0] for r in store.conn.execute(
         "SELECT record_id FROM review WHERE status = 'open'")}
-    for d in store.iter_dwellings():
+    for d in iter_dwellings(store):
         assert levels.get(d.area) is not None
         assert d.locator is None or len(d.locator) <= LOCATOR_HARD_LIMIT
         for h in d.households:
@@ -427,15 +434,15 @@ def judge(r: Receiver, store: Store, path: Path) -> str:
     """Import one file; check the invariants of the module docstring; say what happened."""
     before = dump(store)
     try:
-        got = transfer.import_bundle(store, path, NOW)
-    except transfer.TransferError as exc:
+        got = import_bundle(store, path, NOW)
+    except TransferError as exc:
         clear(str(exc), path)
         assert dump(store) == before
         OUTCOMES["refused"] += 1
         return "refused"
     assert got.already is None
     assert store.verify_audit().ok
-    _header, payload = transfer.open_sealed(path.read_bytes(), transfer.keypair(store))
+    _header, payload = open_sealed(path.read_bytes(), keypair(store))
     try:
         recs: Records = decode(payload, store.config)
     except PayloadError:  # pragma: no cover - the import would have refused it
@@ -650,12 +657,12 @@ def test_a_deeply_nested_or_huge_value_is_held_small_and_flat(receivers: list[Re
     body["dwellings"][2][6] = "x" * 300_000
     with imported(r, body) as (outcome, store):
         assert outcome == "merged"
-        items = {i.record_id: i for i in exchange.review_items(store)
+        items = {i.record_id: i for i in review_items(store)
                  if i.kind == "invalid" and i.record_type == "dwelling"}
         assert body["dwellings"][1][0] in items and body["dwellings"][2][0] in items
 
         def deep_call(n: int) -> int:
-            return deep_call(n - 1) if n else len(exchange.review_items(store))
+            return deep_call(n - 1) if n else len(review_items(store))
 
         assert deep_call(150) >= 2
 
@@ -681,7 +688,7 @@ def test_a_huge_sequence_number_is_refused_and_gaps_stay_cheap(receivers: list[R
         assert outcome == "refused"
     with imported(r, r.body, seq=2**31 - 1) as (outcome, store):
         assert outcome == "merged"
-        missing = exchange.missing_seqs(store, r.sender_code)
+        missing = missing_seqs(store, r.sender_code)
         assert missing[:3] == [2, 3, 4] and len(missing) == 1000
 
 
@@ -710,7 +717,7 @@ def test_an_enumerator_cannot_name_another_enumerator_for_its_area(receivers: li
     body["enumerators"] = [[EA1, "E999"], [EA2, "E001"]]
     with imported(r, body) as (outcome, store):
         assert outcome == "merged"
-        assert store.area(EA1).enumerator == "E001"  # type: ignore[union-attr]
+        assert get_area(store, EA1).enumerator == "E001"  # type: ignore[union-attr]
 
 
 def test_the_valid_payload_merges(receivers: list[Receiver]) -> None:

@@ -31,9 +31,12 @@ from hypothesis import strategies as st
 
 from census.cli import cli
 from census.domain.model import Role
-from census.forms import MAX_LINE, context, import_lines, read_lines
-from census.records import dwelling_from_json, dwelling_to_json, household_to_json
+from census.formats.record_json import dwelling_from_json, dwelling_to_json, household_to_json
+from census.storage.areas import import_areas
+from census.storage.records import load_dwelling
 from census.storage.store import Store
+from census.usecases.forms import MAX_LINE, import_lines, read_lines
+from census.usecases.intake import context
 from census.validation.engine import blocking, check_dwelling
 from census.validation.rules import Problem
 from tests.bundle.fieldwork import REGISTER, dump
@@ -64,7 +67,7 @@ class Prepared:
 def prepared(tmp_path_factory: pytest.TempPathFactory) -> Prepared:
     tmp = tmp_path_factory.mktemp("fuzz-forms")
     store = Store.create(tmp / "pristine.db", RAW_KEY, CFG, Role.ENUMERATOR, "E001")
-    store.import_areas(REGISTER, "E001")
+    import_areas(store, REGISTER, "E001")
     stored = [dwelling(1, 1), dwelling(2, 1, households=[household(1), household(2)])]
     report = import_lines(store, read_lines(io.BytesIO(jsonl(*stored).encode())), now=NOW,
                           sink=lambda line, p: None)
@@ -225,7 +228,7 @@ def import_one(store: Store, data: bytes) -> str:
     raw = json.loads(data.decode("utf-8").lstrip("\ufeff"))
     d, problems = dwelling_from_json(raw, store.config)
     assert d is not None, problems
-    stored = store.load_dwelling(d.id)
+    stored = load_dwelling(store, d.id)
     assert stored is not None
     if report.dwellings.added or report.dwellings.updated:
         assert dwelling_to_json(stored, CFG, with_households=False) == dwelling_to_json(

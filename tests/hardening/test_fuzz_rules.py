@@ -19,7 +19,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from census.config import default_config
+from census.domain.config import default_config
 from census.domain.model import (
     Dwelling,
     DwellingType,

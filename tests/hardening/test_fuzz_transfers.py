@@ -32,20 +32,26 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from census.bundle import transfer
-from census.bundle.payload import (
+from census.cli import cli
+from census.domain.ids import new_id
+from census.domain.model import Role
+from census.formats.payload import (
     area_row,
     dwelling_row,
     household_row,
     override_rows,
     visit_rows,
 )
-from census.bundle.seal import KeyCard, KeyPair, PublicKey, SealError, seal
-from census.cli import cli
-from census.domain.ids import new_id
-from census.domain.model import Role
-from census.forms import import_lines, read_lines
+from census.storage.areas import all_areas, area_levels, import_areas
+from census.storage.records import count_rows, iter_dwellings, load_dwelling
 from census.storage.store import Store
+from census.transfer.files import TransferError
+from census.transfer.keys import KeyCard, KeyPair, PublicKey, SealError
+from census.transfer.seal import seal
+from census.usecases.assign import assign_areas, import_assignment
+from census.usecases.forms import import_lines, read_lines
+from census.usecases.keys import card, init_keys, keypair, read_card
+from census.usecases.receipts import import_receipt
 from census.validation.engine import personal_data
 from tests.bundle.fieldwork import REGISTER, dump
 from tests.conftest import dwelling, household, jsonl
@@ -104,12 +110,12 @@ class Device:
 def device(tmp_path_factory: pytest.TempPathFactory) -> Device:
     tmp = tmp_path_factory.mktemp("fuzz-transfers")
     sup = Store.create(tmp / "sup.db", RAW_KEY, CFG, Role.SUPERVISOR, "S01")
-    sup.import_areas(REGISTER, "S01")
-    transfer.init_keys(sup)
+    import_areas(sup, REGISTER, "S01")
+    init_keys(sup)
     enu = Store.create(tmp / "pristine.db", RAW_KEY, CFG, Role.ENUMERATOR, "E002")
-    transfer.init_keys(enu)
-    transfer.assign(sup, "E002", [EA2], transfer.card(enu).to_text(), tmp / "first.census")
-    transfer.import_assignment(enu, tmp / "first.census")
+    init_keys(enu)
+    assign_areas(sup, "E002", [EA2], card(enu).to_text(), tmp / "first.census")
+    import_assignment(enu, tmp / "first.census")
     first = dwelling(1, 1, area=EA2, households=[household(1), household(2)])
     vacant = dwelling(2, 1, area=EA2, households=[], visits=[
         {"attempt": 1, "at": "2026-11-20T10:00", "outcome": "vacant"}])
@@ -120,18 +126,18 @@ def device(tmp_path_factory: pytest.TempPathFactory) -> Device:
         f"SELECT id, revision, digest FROM {t} ORDER BY id")]
     # A returned form, as S01 would send it: the household at the next revision, returned,
     # with its decision; and the areas down to EA002.
-    d = enu.load_dwelling(first["id"])
+    d = load_dwelling(enu, first["id"])
     assert d is not None
     h = d.households[0]
     returned = household_row(h, d.id, None, STAMP, "S01", CFG)
     returned[3], returned[5] = "returned", h.revision + 1
-    body = {"areas": [area_row(a) for a in sup.areas() if a.code in ("R01", "R01-D01", EA2)],
+    body = {"areas": [area_row(a) for a in all_areas(sup) if a.code in ("R01", "R01-D01", EA2)],
             "dwellings": [dwelling_row(d, None, STAMP)], "visits": visit_rows(d),
             "households": [returned], "overrides": override_rows(d.id, d.overrides),
             "decisions": [[h.id, h.revision + 1, "returned", "counts_wrong",
                            "check the children", "W002", "S01", STAMP]]}
-    boss = transfer.keypair(sup)
-    to = transfer.card(enu).key
+    boss = keypair(sup)
+    to = card(enu).key
     sup.close()
     checkpointed(enu)
     return Device(tmp / "pristine.db", tmp, boss, to, body, held)
@@ -142,7 +148,7 @@ def device(tmp_path_factory: pytest.TempPathFactory) -> Device:
 
 def areas_are_sound(store: Store) -> None:
     levels = store.config.levels
-    by_code = {a.code: a for a in store.areas()}
+    by_code = {a.code: a for a in all_areas(store)}
     for a in by_code.values():
         depth = levels.index(a.level)  # ValueError: a level the survey does not have
         if depth == 0:
@@ -154,15 +160,15 @@ def areas_are_sound(store: Store) -> None:
 def judge_assignment(store: Store, path: Path) -> str:
     before = dump(store)
     try:
-        transfer.import_assignment(store, path)
-    except transfer.TransferError as exc:
+        import_assignment(store, path)
+    except TransferError as exc:
         clear(str(exc), path)
         assert dump(store) == before
         return "refused"
     assert store.verify_audit().ok
     areas_are_sound(store)
-    levels = store.area_levels()
-    for d in store.iter_dwellings():
+    levels = area_levels(store)
+    for d in iter_dwellings(store):
         assert levels[d.area] == store.config.levels[-1]
         assert all(len(h.seed) == 16 for h in d.households)
     for (note,) in store.conn.execute("SELECT note FROM decision WHERE note IS NOT NULL"):
@@ -176,8 +182,8 @@ def judge_receipt(store: Store, path: Path, held: Any) -> str:
                 store.conn.execute(f"SELECT id, revision, digest FROM {t}")}
     homes = dict(store.conn.execute("SELECT id, dwelling_id FROM household").fetchall())
     try:
-        transfer.import_receipt(store, path)
-    except transfer.TransferError as exc:
+        import_receipt(store, path)
+    except TransferError as exc:
         clear(str(exc), path)
         assert dump(store) == before
         return "refused"
@@ -333,8 +339,8 @@ def _card(text: str) -> None:
     else:
         assert KeyCard.parse(card.to_text()) == card
     try:
-        transfer.read_card(text)
-    except transfer.TransferError as exc:
+        read_card(text)
+    except TransferError as exc:
         assert str(exc).isprintable()
 
 
@@ -343,7 +349,7 @@ def _card(text: str) -> None:
 def test_key_cards(text: str) -> None:
     """Any text given as a key card (random, made of card words, or a valid card edited):
     a KeyCard, or SealError with a message that fits on a line and quotes nothing raw; and
-    `transfer.read_card` gives a card or a TransferError."""
+    `read_card` gives a card or a TransferError."""
     _card(text)
 
 
@@ -373,8 +379,8 @@ def test_a_huge_file_given_as_a_key_card_is_not_read_whole(tmp_path: Path) -> No
         fh.truncate(2 << 30)
     tracemalloc.start()
     try:
-        with pytest.raises(transfer.TransferError, match="parts"):
-            transfer.read_card(str(path))
+        with pytest.raises(TransferError, match="parts"):
+            read_card(str(path))
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
@@ -384,8 +390,8 @@ def test_a_huge_file_given_as_a_key_card_is_not_read_whole(tmp_path: Path) -> No
 def test_a_key_card_text_too_long_for_a_file_name_is_read_as_text() -> None:
     """Found by test_key_cards: text that is not a card (three words of 86 characters) was
     tried as a file name, and Path.is_file() raised OSError "File name too long"."""
-    with pytest.raises(transfer.TransferError, match="not a census key card"):
-        transfer.read_card(" ".join([CARD.split()[-1]] * 3))
+    with pytest.raises(TransferError, match="not a census key card"):
+        read_card(" ".join([CARD.split()[-1]] * 3))
 
 
 # -- what the fuzzing found ----------------------------------------------------------------------
@@ -459,7 +465,7 @@ def test_the_valid_assignment_and_receipt_are_taken(device: Device) -> None:
     with device.fresh() as store:
         path = device.sealed("receipt", payload_bytes({"held": device.held}))
         assert judge_receipt(store, path, device.held) == "taken"
-        assert store.count("dwelling") == 0  # both finished and acknowledged
+        assert count_rows(store, "dwelling") == 0  # both finished and acknowledged
 
 
 def test_keys_show_out_replaces_a_planted_link(device: Device, tmp_path: Path) -> None:
@@ -481,15 +487,16 @@ def test_keys_show_out_replaces_a_planted_link(device: Device, tmp_path: Path) -
 
 
 def test_the_areas_of_an_assignment_are_found_even_under_a_cycle(tmp_path: Path) -> None:
-    """Found by the review: `exchange.assignment_body` walked up the parents with `while
+    """Found by the review: `assignment_body` walked up the parents with `while
     parent`, so a cycle of parents (which a hostile assignment could make before the checks
     above) made `census assign` loop for ever. The checks make a cycle impossible; the walk
     stops on one anyway."""
-    from census.storage import exchange
+    from census.storage.areas import import_areas
+    from census.storage.exchange.bodies import assignment_body
 
     store = Store.create(tmp_path / "sup.db", RAW_KEY, CFG, Role.SUPERVISOR, "S01")
     try:
-        store.import_areas(REGISTER, "S01")
+        import_areas(store, REGISTER, "S01")
         store.conn.execute("UPDATE area SET parent = 'R01-D01' WHERE code = 'R01'")
 
         def too_long(signum: int, frame: object) -> None:
@@ -498,7 +505,7 @@ def test_the_areas_of_an_assignment_are_found_even_under_a_cycle(tmp_path: Path)
         previous = signal.signal(signal.SIGALRM, too_long)
         signal.alarm(10)  # the old loop never ends: fail, do not hang
         try:
-            body, _counts = exchange.assignment_body(store, [EA2])
+            body, _counts = assignment_body(store, [EA2])
         finally:
             signal.alarm(0)
             signal.signal(signal.SIGALRM, previous)

@@ -9,9 +9,11 @@ import pytest
 from click.testing import CliRunner
 
 from census.cli import cli
-from census.export import ExportError, Request, export
-from census.forms import import_lines
 from census.storage.store import Store
+from census.storage.sums import person_totals
+from census.usecases.forms import import_lines
+from census.usecases.publish.plan import ExportError, Request
+from census.usecases.publish.write import export
 from tests.conftest import PASSPHRASE, dwelling, jsonl
 from tests.export.fixtures import NOW, supervisor
 
@@ -44,7 +46,7 @@ def test_a_huge_ptable_is_refused_unread(tmp_path: Path, monkeypatch: pytest.Mon
                                         ) -> None:
     s = supervisor(tmp_path / "s.db", households=300, keep_open=0)
     try:
-        monkeypatch.setattr("census.ptable_file.FILE_LIMIT", 100)
+        monkeypatch.setattr("census.formats.ptable_file.FILE_LIMIT", 100)
         table = tmp_path / "p.csv"
         table.write_text("pcv,ckey,pvalue\n" + "1,0,0\n" * 50)
         with pytest.raises(ExportError, match="a perturbation table is at most 100 bytes"):
@@ -62,9 +64,9 @@ def test_tables_end_even_over_a_cycle_of_areas(store: Store) -> None:
     report = import_lines(store, jsonl(dwelling()).splitlines(), now=NOW,
                           sink=lambda _line, p: problems.append(p))
     assert report.households.added == 1 and not problems
-    before = list(store.person_totals(level="district"))
+    before = list(person_totals(store, level="district"))
     assert before
     store.conn.execute("PRAGMA foreign_keys = OFF")
     store.conn.execute("UPDATE area SET parent = 'R01-D01' WHERE code = 'R01'")
     store.conn.commit()
-    assert list(store.person_totals(level="district")) == before
+    assert list(person_totals(store, level="district")) == before

@@ -2,7 +2,8 @@
 run small.
 
 Integer-programming attackers get every table the program publishes for a unit (the rows of
-`census.export.plan_export`, under `none`, `rr3` and `ckm`) and rebuild the unit's households;
+`census.usecases.publish.plan.plan_export`, under `none`, `rr3` and `ckm`) and rebuild the
+unit's households;
 the score is the share of households rebuilt exactly, against baselines that use no table of
 the unit (`draw`: households drawn at random from other units; `guess`: the commonest kinds).
 The figures are printed at the end of the run (tests/hardening/tally.py); the bench prints the

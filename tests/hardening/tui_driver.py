@@ -22,10 +22,13 @@ from typing import TextIO
 
 from textual.pilot import Pilot
 
-from census.records import household_to_json
-from census.tui.app import CensusApp, HomeScreen
+from census.formats.record_json import household_to_json
+from census.tui.app import CensusApp
 from census.tui.dialogs import ListingDialog, VisitDialog
-from census.tui.screens import DwellingScreen, HouseholdScreen, ListingScreen
+from census.tui.screens.dwelling import DwellingScreen
+from census.tui.screens.home import HomeScreen
+from census.tui.screens.household import HouseholdScreen
+from census.tui.screens.listing import ListingScreen
 
 NOW = datetime(2026, 11, 28, 10, 0)
 SEXES, BANDS = 2, 8

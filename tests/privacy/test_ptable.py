@@ -14,20 +14,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from census.privacy.ptable import (
-    KEY_MODULUS,
-    PTable,
-    allocate,
-    apply,
-    generate,
-    noise_distribution,
-    ons_ckey,
-    ons_pcv,
-    probabilities,
-    read_ons_csv,
-    support,
-    write_ons_csv,
-)
+from census.privacy.ptable.generate import allocate, generate, noise_distribution, support
+from census.privacy.ptable.ons_csv import read_ons_csv, write_ons_csv
+from census.privacy.ptable.table import KEY_MODULUS, PTable, apply, ons_ckey, ons_pcv, probabilities
 
 D, V, JS = 5, 3.0, 2
 _TABLE = generate(D, V, JS)  # for hypothesis tests, which cannot take function fixtures

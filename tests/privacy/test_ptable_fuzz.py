@@ -13,13 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from census.cli import cli
-from census.privacy.ptable import (
-    PVALUE_LIMIT,
-    generate,
-    publication_problem,
-    read_ons_csv,
-    write_ons_csv,
-)
+from census.privacy.ptable.generate import generate
+from census.privacy.ptable.ons_csv import read_ons_csv, write_ons_csv
+from census.privacy.ptable.table import PVALUE_LIMIT, publication_problem
 from tests.hardening.tally import count
 
 SMALL = write_ons_csv(generate(5, 3.0, 2, max_pcv=12, ckey_range=8))

@@ -8,10 +8,13 @@ from datetime import datetime
 
 import pytest
 
-from census.area_file import read_areas
-from census.forms import MAX_LINE, import_lines, read_lines
+from census.formats.area_csv import read_areas
+from census.storage.areas import area_levels
 from census.storage.audit import AuditBroken
+from census.storage.progress import area_progress
+from census.storage.records import count_rows
 from census.storage.store import Store
+from census.usecases.forms import MAX_LINE, import_lines, read_lines
 from census.validation.rules import Problem
 from tests.conftest import dwelling, household, jsonl
 
@@ -31,7 +34,7 @@ def test_the_same_dwelling_twice_in_one_file_is_judged_against_the_first(store: 
     assert found == []
     assert (report.dwellings.added, report.dwellings.unchanged,  # type: ignore[attr-defined]
             report.dwellings.updated) == (1, 1, 1)  # type: ignore[attr-defined]
-    assert store.count("dwelling") == 1
+    assert count_rows(store, "dwelling") == 1
     creations = store.conn.execute("SELECT count(*) FROM audit WHERE record_type = 'dwelling' "
                                    "AND field = '*'").fetchone()[0]
     assert creations == 1 and store.verify_audit().ok
@@ -72,7 +75,7 @@ def test_a_dwelling_moved_to_another_area_takes_its_households(store: Store) -> 
     run(store, jsonl(d))
     run(store, jsonl({**d, "revision": 2, "area": "R01-D01-EA001"}))
     assert store.conn.execute("SELECT area FROM household").fetchone() == ("R01-D01-EA001",)
-    rows = {r.area: r for r in store.progress(NOW)}
+    rows = {r.area: r for r in area_progress(store, NOW)}
     assert rows["R01-D01-EA001"].persons == 3 and rows["R01-D01-EA002"].persons == 0
 
 
@@ -85,7 +88,7 @@ def test_enumerators_are_codes_never_names(store: Store, where: str) -> None:
         d["visits"][0]["enumerator"] = "Maria Gonzalez"
     _, found = run(store, jsonl(d))
     assert [rule for _, rule in found] == ["E033"]
-    assert store.count("dwelling") == 0
+    assert count_rows(store, "dwelling") == 0
 
 
 @pytest.mark.parametrize("field, value", [
@@ -112,7 +115,7 @@ def test_hostile_lines(store: Store) -> None:
     duplicate = '{"id": "x", "id": "y"}\n'
     _, found = run(store, [deep, duplicate, jsonl(dwelling())])
     assert found == [(1, "E030"), (2, "E034")]
-    assert store.count("dwelling") == 1
+    assert count_rows(store, "dwelling") == 1
 
 
 def test_read_lines_bounds_memory_and_keeps_line_numbers() -> None:
@@ -131,17 +134,17 @@ def test_writing_to_a_truncated_audit_log_is_refused(store: Store) -> None:
     with pytest.raises(AuditBroken, match="audit verify"):
         run(store, jsonl(dwelling(2)))
     assert not store.verify_audit().ok
-    assert store.count("dwelling") == 1
+    assert count_rows(store, "dwelling") == 1
 
 
 def test_an_area_level_cannot_change_and_names_have_no_control_characters(
         store: Store) -> None:
     header = "code,parent,level,name,expected_dwellings,enumerator\n"
     _, problems = read_areas(io.StringIO(header + "R01-D01-EA001,R01,district,was ea,,\n"),
-                             store.config, store.area_levels())
+                             store.config, area_levels(store))
     assert [p.column for p in problems] == ["level"]
     _, problems = read_areas(io.StringIO(header + 'R09,,region,"two\nlines",,\n'),
-                             store.config, store.area_levels())
+                             store.config, area_levels(store))
     assert [p.column for p in problems] == ["name"]
 
 

@@ -9,12 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from census.config import default_config
+from census.domain.config import default_config
 from census.domain.keys import cell_key_sum, person_key
 from census.domain.model import Role
-from census.forms import import_lines
+from census.storage.areas import all_areas
 from census.storage.connection import StoreError
+from census.storage.progress import area_progress, callbacks_due
+from census.storage.records import count_rows
 from census.storage.store import Store
+from census.usecases.forms import import_lines
 from census.validation.rules import Problem
 from tests.conftest import PASSPHRASE, dwelling, household, jsonl
 
@@ -61,7 +64,7 @@ def test_wrong_passphrase_is_refused_with_a_clear_message(store: Store, db_path:
 def test_right_passphrase_reopens(store: Store, db_path: Path) -> None:
     store.close()
     again = Store.open(db_path, PASSPHRASE)
-    assert [a.code for a in again.areas()][-1] == "R01-D01-EA002"
+    assert [a.code for a in all_areas(again)][-1] == "R01-D01-EA002"
     again.close()
 
 
@@ -152,13 +155,13 @@ def test_import_is_idempotent(store: Store) -> None:
     first, problems = run_import(store, text)
     assert problems == []
     assert first.dwellings.added == 3 and first.households.added == 4  # type: ignore[attr-defined]
-    counts = {t: store.count(t) for t in ("dwelling", "visit", "household", "audit")}
+    counts = {t: count_rows(store, t) for t in ("dwelling", "visit", "household", "audit")}
     second, problems = run_import(store, text)
     assert problems == []
     assert second.dwellings.unchanged == 3  # type: ignore[attr-defined]
     assert second.households.unchanged == 4  # type: ignore[attr-defined]
     assert second.dwellings.added == 0 and second.households.added == 0  # type: ignore[attr-defined]
-    assert {t: store.count(t) for t in counts} == counts
+    assert {t: count_rows(store, t) for t in counts} == counts
 
 
 def test_higher_revision_updates_and_keeps_person_keys(store: Store) -> None:
@@ -208,7 +211,7 @@ def test_duplicate_natural_key_is_refused_within_and_across_imports(store: Store
     assert [(line, p.rule_id) for line, p in problems] == [(2, "E005")]
     _, problems = run_import(store, jsonl(dwelling(structure=5)))
     assert [p.rule_id for _, p in problems] == ["E005"]
-    assert store.count("dwelling") == 1
+    assert count_rows(store, "dwelling") == 1
 
 
 def test_all_or_nothing_stores_nothing_when_a_line_is_invalid(store: Store) -> None:
@@ -217,9 +220,9 @@ def test_all_or_nothing_stores_nothing_when_a_line_is_invalid(store: Store) -> N
                                   all_or_nothing=True)
     assert [(line, p.rule_id) for line, p in problems] == [(2, "E001")]
     assert report.stored is False  # type: ignore[attr-defined]
-    assert store.count("dwelling") == 0 and store.count("household") == 0
+    assert count_rows(store, "dwelling") == 0 and count_rows(store, "household") == 0
     report, _ = run_import(store, jsonl(dwelling(), bad, dwelling(structure=3)))
-    assert store.count("dwelling") == 2
+    assert count_rows(store, "dwelling") == 2
 
 
 def test_unknown_area_and_not_an_ea(store: Store) -> None:
@@ -233,7 +236,7 @@ def test_malformed_json_reports_the_line(store: Store) -> None:
     _, problems = run_import(store, jsonl(dwelling()) + "{not json\n" + "[1, 2]\n")
     assert [(line, p.rule_id) for line, p in problems] == [(2, "E030"), (3, "E033")]
     assert "column" in problems[0][1].message()
-    assert store.count("dwelling") == 1
+    assert count_rows(store, "dwelling") == 1
 
 
 def test_audit_chain_verifies_and_detects_tampering(store: Store) -> None:
@@ -299,11 +302,11 @@ def test_progress_counts(store: Store) -> None:
         dwelling(5, households=[], visits=[]),
     ]
     run_import(store, jsonl(*records))
-    rows = {r.area: r for r in store.progress(NOW)}
+    rows = {r.area: r for r in area_progress(store, NOW)}
     r = rows["R01-D01-EA001"]
     assert (r.expected, r.listed, r.visited, r.completed, r.callbacks_due, r.refused,
             r.vacant, r.households, r.persons) == (120, 5, 4, 1, 1, 1, 1, 1, 3)
     assert r.response_rate == 25.0  # 1 completed of 4 eligible (the vacant one excluded)
     assert rows["R01-D01-EA002"].listed == 0
-    assert [(c[0], c[2], c[3]) for c in store.callbacks_due(NOW)] == [
+    assert [(c[0], c[2], c[3]) for c in callbacks_due(store, NOW)] == [
         ("R01-D01-EA001", datetime(2026, 11, 28, 17, 0), 4)]

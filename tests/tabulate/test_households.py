@@ -7,10 +7,12 @@ from datetime import datetime
 from typing import Any
 
 from census.domain.keys import MOD, person_key
-from census.forms import import_lines
+from census.storage.records import count_rows
 from census.storage.store import Store
+from census.storage.sums import dwelling_outcomes, household_sizes, person_sums
 from census.tabulate import households as hh
 from census.tabulate.persons import ALL
+from census.usecases.forms import import_lines
 from tests.conftest import dwelling, household, jsonl
 
 NOW = datetime(2026, 11, 28, 12, 0)
@@ -50,7 +52,7 @@ def household_key(store: Store, hid: str) -> int:
 
 def test_households_by_size_with_keys_and_margin(store: Store) -> None:
     fill(store)
-    table = {(c.area, c.size): c for c in hh.cells(store.household_sizes())}
+    table = {(c.area, c.size): c for c in hh.cells(household_sizes(store))}
     ea1 = {size: table[("R01-D01-EA001", size)].count for size in
            ["1", "2", "3", "4", "5", "6", "7", "8+", ALL]}
     assert ea1 == {"1": 1, "2": 0, "3": 2, "4": 1, "5": 0, "6": 0, "7": 0, "8+": 1, ALL: 5}
@@ -66,19 +68,19 @@ def test_households_by_size_with_keys_and_margin(store: Store) -> None:
 
 def test_a_level_rolls_up_its_areas(store: Store) -> None:
     fill(store)
-    eas = list(store.person_sums())
-    (district,) = list(store.person_sums(level="district"))
+    eas = list(person_sums(store))
+    (district,) = list(person_sums(store, level="district"))
     assert district[0] == "R01-D01"
     width = len(store.counts)
     assert district[1] == [sum(r[1][i] for r in eas) for i in range(width)]
     assert [k % MOD for k in district[2]] == [sum(r[2][i] for r in eas) % MOD
                                               for i in range(width)]
-    (region,) = list(store.person_sums(level="region"))
+    (region,) = list(person_sums(store, level="region"))
     assert region[1] == district[1]
-    sizes = {(c.area, c.size): c.count for c in hh.cells(store.household_sizes(level="region"))}
+    sizes = {(c.area, c.size): c.count for c in hh.cells(household_sizes(store, level="region"))}
     assert sizes[("R01", ALL)] == 7 and sizes[("R01", "8+")] == 2
-    assert list(store.person_sums(["R01-D01"], level="district")) == [district]
-    assert list(store.household_sizes(["NOPE"], level="district")) == []
+    assert list(person_sums(store, ["R01-D01"], level="district")) == [district]
+    assert list(household_sizes(store, ["NOPE"], level="district")) == []
 
 
 def test_dwellings_by_outcome_are_exact_and_roll_up(store: Store) -> None:
@@ -88,12 +90,12 @@ def test_dwellings_by_outcome_are_exact_and_roll_up(store: Store) -> None:
                dwelling(51, visits=[], households=[], area="R01-D01-EA002",
                         enumerator="E002")]
     import_lines(store, jsonl(*records).splitlines(), now=NOW, sink=lambda n, p: None)
-    by_ea = {(a, o): n for a, o, n in store.dwelling_outcomes()}
+    by_ea = {(a, o): n for a, o, n in dwelling_outcomes(store)}
     assert by_ea == {("R01-D01-EA001", "completed"): 6, ("R01-D01-EA001", "refused"): 1,
                      ("R01-D01-EA002", "completed"): 2, ("R01-D01-EA002", "not_visited"): 1}
-    by_district = {(a, o): n for a, o, n in store.dwelling_outcomes(level="district")}
+    by_district = {(a, o): n for a, o, n in dwelling_outcomes(store, level="district")}
     assert by_district == {("R01-D01", "completed"): 8, ("R01-D01", "not_visited"): 1,
                            ("R01-D01", "refused"): 1}
-    assert sum(by_district.values()) == store.count("dwelling")
-    assert list(store.dwelling_outcomes(["R01-D01-EA002"])) == [
+    assert sum(by_district.values()) == count_rows(store, "dwelling")
+    assert list(dwelling_outcomes(store, ["R01-D01-EA002"])) == [
         ("R01-D01-EA002", "completed", 2), ("R01-D01-EA002", "not_visited", 1)]

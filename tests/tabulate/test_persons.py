@@ -6,9 +6,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from census.domain.keys import MOD, person_key
-from census.forms import import_lines
 from census.storage.store import Store
+from census.storage.sums import person_sums
 from census.tabulate.persons import ALL, PersonCell, cells, protect_rr3
+from census.usecases.forms import import_lines
 from tests.conftest import dwelling, household, jsonl
 
 NOW = datetime(2026, 11, 28, 12, 0)
@@ -16,7 +17,7 @@ EA = "R01-D01-EA001"
 
 
 def table(store: Store) -> dict[tuple[str, str, str], PersonCell]:
-    return {(c.area, c.sex, c.band): c for c in cells(store.config, store.person_sums())}
+    return {(c.area, c.sex, c.band): c for c in cells(store.config, person_sums(store))}
 
 
 def fill(store: Store) -> list[dict[str, object]]:
@@ -93,4 +94,4 @@ def test_only_completed_households_and_requested_areas_count(store: Store) -> No
     draft = dwelling(9, households=[household(status="draft", residents={"male": {"0-4": 5}})])
     import_lines(store, jsonl(draft).splitlines(), now=NOW, sink=lambda n, p: None)
     assert table(store)[(EA, "male", "0-4")].count == 1
-    assert list(store.person_sums(["R01-D01-EA002"])) == []
+    assert list(person_sums(store, ["R01-D01-EA002"])) == []

@@ -74,8 +74,9 @@ def test_fast_rows_equal_the_cells_of_the_persons_table() -> None:
     margins of `census.tabulate.persons.cells`, protected by exactly `rr3` and `apply`."""
     import random
 
-    from census.config import default_config
-    from census.privacy.ptable import apply, generate
+    from census.domain.config import default_config
+    from census.privacy.ptable.generate import generate
+    from census.privacy.ptable.table import apply
     from census.privacy.rounding import rr3
     from census.tabulate.persons import ALL, cells
     from census.tabulate.release import TOTAL, Sums, person_rows, protector

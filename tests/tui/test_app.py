@@ -12,15 +12,20 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Static
 
-from census.config import default_config
+from census.domain.config import default_config
 from census.domain.keys import key_sums
 from census.domain.model import Area, Role
-from census.entry import Entry
+from census.storage.areas import import_areas
 from census.storage.store import Store
-from census.tui.app import CallbacksScreen, CensusApp, HomeScreen, UnlockScreen
+from census.tui.app import CensusApp
 from census.tui.dialogs import ConfirmDialog, HelpScreen, ListingDialog, ReasonDialog, VisitDialog
-from census.tui.screens import DwellingScreen, HouseholdScreen, ListingScreen
+from census.tui.screens.dwelling import DwellingScreen
+from census.tui.screens.home import CallbacksScreen, HomeScreen
+from census.tui.screens.household import HouseholdScreen
+from census.tui.screens.listing import ListingScreen
+from census.tui.screens.unlock import UnlockScreen
 from census.tui.widgets.count_grid import CountGrid
+from census.usecases.entry import Entry
 
 PASS = "tui passphrase"
 NOW = datetime(2026, 11, 28, 10, 0)
@@ -31,7 +36,7 @@ EA = "R01-D01-EA001"
 def db(tmp_path: Path) -> Path:
     path = tmp_path / "tui.db"
     store = Store.create(path, PASS, default_config(), Role.ENUMERATOR, "E001")
-    store.import_areas([Area("R01", "region", "North"),
+    import_areas(store, [Area("R01", "region", "North"),
                         Area("R01-D01", "district", "Riverside", "R01"),
                         Area(EA, "ea", "Riverside 1", "R01-D01", 40, "E001")], "E001")
     store.close()
@@ -265,7 +270,7 @@ def test_help_lists_the_keys_and_keys_can_be_remapped(db: Path) -> None:
 def test_listing_pages_and_filters_without_loading_everything(db: Path) -> None:
     import json
 
-    from census.forms import import_lines
+    from census.usecases.forms import import_lines
     from tests.conftest import dwelling, household
 
     store = reopen(db)
@@ -396,7 +401,7 @@ def test_pasted_text_is_checked_like_typing(db: Path) -> None:
 
 
 def test_returned_forms_are_shown_first_on_home(db: Path) -> None:
-    from census.forms import import_lines
+    from census.usecases.forms import import_lines
     from tests.conftest import dwelling, household, jsonl
 
     store = reopen(db)
@@ -462,11 +467,11 @@ def test_retyping_the_same_value_keeps_a_completed_household(db: Path) -> None:
 
 
 def test_callbacks_of_other_enumerators_are_not_shown(db: Path) -> None:
-    from census.forms import import_lines
+    from census.usecases.forms import import_lines
     from tests.conftest import dwelling, jsonl
 
     store = reopen(db)
-    store.import_areas([Area("R01-D01-EA002", "ea", "Riverside 2", "R01-D01", 40, "E002")],
+    import_areas(store, [Area("R01-D01-EA002", "ea", "Riverside 2", "R01-D01", 40, "E002")],
                        "E001")
     callback = [{"attempt": 1, "at": "2026-11-27T10:00", "outcome": "callback",
                  "callback_at": "2026-11-28T17:00"}]
@@ -494,7 +499,7 @@ def test_text_from_people_and_files_is_shown_as_written(tmp_path: Path) -> None:
     folder.mkdir()
     path = folder / "tui.db"
     store = Store.create(path, PASS, default_config(), Role.ENUMERATOR, "E001")
-    store.import_areas([Area("R01", "region", "North"),
+    import_areas(store, [Area("R01", "region", "North"),
                         Area("R01-D01", "district", "Riverside", "R01"),
                         Area(EA, "ea", "Well [/] x", "R01-D01", 40, "E001")], "E001")
     saved = Entry(store).add_dwelling(EA, 1, 1, locator="gate [/] by [bold]x")

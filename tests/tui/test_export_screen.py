@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 from textual.widgets import DataTable, Input, ProgressBar, Select
 
-from census.export import Request, plan_export, releases
+from census.storage.releases import releases
 from census.storage.store import Store
 from census.tui.app import CensusApp
-from census.tui.export import ExportScreen
-from census.tui.supervisor import DashboardScreen
+from census.tui.screens.dashboard import DashboardScreen
+from census.tui.screens.publish import ExportScreen
+from census.usecases.publish.plan import Request, plan_export
 from tests.export.fixtures import NOW, PASSPHRASE, eas, supervisor
 from tests.tui.test_app import texts
 
@@ -127,7 +128,7 @@ def exports_tried(db: Path, folder: str, tries: int = 1) -> list[tuple[str, str]
 
 def test_a_busy_database_is_a_message_not_a_crash(tmp_path: Path,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    import census.tui.export as screen_module
+    import census.tui.screens.publish as screen_module
     from census.storage.connection import StoreError
 
     db = tmp_path / "s.db"

@@ -13,17 +13,21 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Static
 
-from census.bundle import transfer
 from census.domain.model import HouseholdStatus, ReturnReason, Role
-from census.entry import Entry
-from census.forms import store_dwellings
-from census.storage import exchange
+from census.storage.exchange.decisions import decide_household, decisions_of
+from census.storage.exchange.review import review_counts
+from census.storage.records import load_dwelling, select_households
 from census.storage.store import Store
-from census.tui.app import CensusApp, HomeScreen
+from census.tui.app import CensusApp
 from census.tui.dialogs import ConfirmDialog, ReturnDialog
 from census.tui.labels import bar
-from census.tui.screens import HouseholdScreen
-from census.tui.supervisor import DashboardScreen, ReviewItemScreen, ReviewScreen
+from census.tui.screens.dashboard import DashboardScreen
+from census.tui.screens.home import HomeScreen
+from census.tui.screens.household import HouseholdScreen
+from census.tui.screens.review import ReviewItemScreen, ReviewScreen
+from census.usecases.bundles import import_bundle
+from census.usecases.entry import Entry
+from census.usecases.forms import store_dwellings
 from tests.bundle.fieldwork import NOW, PASS, Site, assign, bundle, enter, site
 from tests.tui import test_app
 from tests.tui.test_app import texts
@@ -34,7 +38,7 @@ EA = "R01-D01-EA001"
 def _no_adult(worker: Site, dwelling_id: str) -> str:
     """Make the dwelling's household two small children, completed without confirming W002
     (as an old or broken device could send it): the supervisor's merge flags it."""
-    d = worker.store.load_dwelling(dwelling_id)
+    d = load_dwelling(worker.store, dwelling_id)
     assert d is not None
     h = d.households[0]
     h = replace(h, residents={("female", "0-4"): 2}, revision=h.revision + 1)
@@ -52,7 +56,7 @@ def team(tmp_path: Path) -> Iterator[tuple[Site, Site, list[str]]]:
     assign(sup, enu, [EA])
     enter(enu, EA, range(1, 4))
     flagged = [_no_adult(enu, did) for did in enter(enu, EA, range(4, 6))]
-    got = transfer.import_bundle(sup.store, bundle(enu), NOW)
+    got = import_bundle(sup.store, bundle(enu), NOW)
     assert got.report.flagged == 2
     yield sup, enu, flagged
     sup.store.close()
@@ -81,8 +85,8 @@ def notes(app: CensusApp) -> list[str]:
 
 def where(store: Store, household_id: str) -> str:
     """How the app names a household in titles and notifications."""
-    ((dwelling_id, h),) = store._households("h.id = ?", (household_id,))
-    d = store.load_dwelling(dwelling_id, with_households=False)
+    ((dwelling_id, h),) = select_households(store, "h.id = ?", (household_id,))
+    d = load_dwelling(store, dwelling_id, with_households=False)
     assert d is not None
     return f"Household {h.number} · dwelling {d.structure}/{d.number} · {d.area}"
 
@@ -163,16 +167,16 @@ def test_dashboard_figures_and_approving_and_returning_from_the_review_queue(
     drive(sup.store.path, script)
     assert set(decided.values()) == set(flagged)
     store = sup.store
-    statuses = {h.id: h.status for _d, h in store._households("h.area = ?", (EA,))}
+    statuses = {h.id: h.status for _d, h in select_households(store, "h.area = ?", (EA,))}
     assert statuses[decided["approved"]] is HouseholdStatus.APPROVED
     assert statuses[decided["returned"]] is HouseholdStatus.RETURNED
-    (approved,) = exchange.decisions_of(store, decided["approved"])
+    (approved,) = decisions_of(store, decided["approved"])
     assert (approved.action, approved.reason, approved.rules, approved.who) == (
         "approved", None, "W002", "S001")
-    (returned,) = exchange.decisions_of(store, decided["returned"])
+    (returned,) = decisions_of(store, decided["returned"])
     assert (returned.action, returned.reason, returned.note, returned.rules) == (
         "returned", "missing_persons", "babies", "W002")
-    assert exchange.review_counts(store) == {}
+    assert review_counts(store) == {}
 
 
 def test_taking_the_incoming_version_of_a_conflict(
@@ -180,12 +184,12 @@ def test_taking_the_incoming_version_of_a_conflict(
     sup, enu, flagged = team
     hid = flagged[0]
     # Approved here while the enumerator corrected the form: both made revision 3.
-    exchange.decide_household(sup.store, hid, "approved", "S001")
-    ((did, h),) = enu.store._households("h.id = ?", (hid,))
+    decide_household(sup.store, hid, "approved", "S001")
+    ((did, h),) = select_households(enu.store, "h.id = ?", (hid,))
     adults = {**h.residents, ("female", "25-34"): 1}
     assert Entry(enu.store, clock=lambda: NOW).save_household(
         did, replace(h, residents=adults), complete=True).ok
-    got = transfer.import_bundle(sup.store, bundle(enu), NOW)
+    got = import_bundle(sup.store, bundle(enu), NOW)
     assert got.report.conflicts == 1
 
     async def script(app: CensusApp, pilot: Pilot[None]) -> None:
@@ -204,7 +208,7 @@ def test_taking_the_incoming_version_of_a_conflict(
         assert any("the held version replaces the stored record" in n for n in notes(app))
 
     drive(sup.store.path, script)
-    ((_did, taken),) = sup.store._households("h.id = ?", (hid,))
+    ((_did, taken),) = select_households(sup.store, "h.id = ?", (hid,))
     assert taken.residents == adults
     assert taken.revision == h.revision + 2  # made here, above both sides' revision
 
@@ -213,10 +217,10 @@ def test_the_enumerator_sees_why_a_form_came_back(
         team: tuple[Site, Site, list[str]]) -> None:
     sup, enu, flagged = team
     hid = flagged[0]
-    exchange.decide_household(sup.store, hid, "returned", "S001",
+    decide_household(sup.store, hid, "returned", "S001",
                               reason=ReturnReason.COUNTS_WRONG, note="check the children")
     assign(sup, enu, [EA])  # the returned form travels with the next assignment
-    ((did, _h),) = enu.store._households("h.id = ?", (hid,))
+    ((did, _h),) = select_households(enu.store, "h.id = ?", (hid,))
 
     async def script(app: CensusApp, pilot: Pilot[None]) -> None:
         assert isinstance(app.screen, HomeScreen)

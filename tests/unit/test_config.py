@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from census.config import (
+from census.domain.config import (
     DEFAULT_CONFIG_TOML,
     LOCATOR_HARD_LIMIT,
     AgeBand,

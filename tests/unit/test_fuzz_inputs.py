@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from census.area_file import read_areas
-from census.config import DEFAULT_CONFIG_TOML, ConfigError, default_config, parse_config
+from census.domain.config import DEFAULT_CONFIG_TOML, ConfigError, default_config, parse_config
+from census.formats.area_csv import read_areas
 from tests.hardening.tally import count
 
 CONFIG_LINES = DEFAULT_CONFIG_TOML.splitlines()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from census.config import default_config
+from census.domain.config import default_config
 from census.domain.keys import MOD, cell_key_sum, key_sums, person_key
 
 CFG = default_config()

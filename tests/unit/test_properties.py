@@ -10,7 +10,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from census.config import default_config
+from census.domain.config import default_config
 from census.domain.model import (
     Dwelling,
     DwellingType,
@@ -22,7 +22,7 @@ from census.domain.model import (
     Respondent,
     Visit,
 )
-from census.records import dwelling_from_json, dwelling_to_json
+from census.formats.record_json import dwelling_from_json, dwelling_to_json
 from census.validation.engine import (
     Context,
     blocking,

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from census.config import default_config
+from census.domain.config import default_config
 from census.domain.model import (
     DwellingType,
     HouseholdStatus,
@@ -18,7 +18,7 @@ from census.domain.model import (
     OverrideReason,
     Respondent,
 )
-from census.records import (
+from census.formats.record_json import (
     dwelling_digest,
     dwelling_from_json,
     dwelling_to_json,

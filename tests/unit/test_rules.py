@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from census.config import default_config, parse_config
+from census.domain.config import default_config, parse_config
 from census.domain.model import (
     Dwelling,
     DwellingType,
@@ -28,7 +28,7 @@ from census.domain.model import (
     Respondent,
     Visit,
 )
-from census.records import dwelling_from_json
+from census.formats.record_json import dwelling_from_json
 from census.validation.engine import (
     Context,
     NaturalKey,

@@ -16,7 +16,7 @@ from textual import events
 from textual.message import Message
 from textual.widget import Widget
 
-from census.config import SurveyConfig
+from census.domain.config import SurveyConfig
 from census.domain.model import Cell
 from census.i18n import _
 from census.validation.engine import parse_count

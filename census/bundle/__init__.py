@@ -1,1 +1,0 @@
-"""Sealed transfer files between census databases: keys, sealing, bundles, assignments, receipts."""

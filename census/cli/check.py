@@ -1,0 +1,46 @@
+"""`census check`: every rule over the stored data."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from census.cli.common import db_options, json_option, now, open_store, print_json
+from census.i18n import _
+
+
+@click.command()
+@db_options
+@json_option
+@click.option("--area", "area_code", help="Check only this area (and the areas below it).")
+def check(db: Path | None, passphrase_file: Path | None, as_json: bool,
+          area_code: str | None) -> None:
+    """Run every rule over the stored data. Exit status 1 if any error is found."""
+    from census.usecases.check import check_stored
+    from census.validation.rules import Severity
+
+    found: list[dict[str, Any]] = []
+    errors = 0
+    with open_store(db, passphrase_file) as store:
+        for f in check_stored(store, area_code, now()):  # an unknown area is a message
+            p = f.problem
+            errors += p.severity is Severity.ERROR
+            found.append({"area": f.area, "dwelling": f.dwelling, "rule": p.rule_id,
+                          "field": p.field, "severity": str(p.severity),
+                          "message": p.message()})
+            if not as_json:
+                click.echo(f"{f.area} {f.dwelling} {p}".replace("  ", " "))
+    if as_json:
+        print_json({"problems": found, "errors": errors})
+    else:
+        click.echo(_("Problems: {n}; errors: {e}.").format(n=len(found), e=errors))
+    if errors:
+        sys.exit(1)
+
+
+def register(group: click.Group) -> None:
+    """Add check to `group`."""
+    group.add_command(check)

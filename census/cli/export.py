@@ -1,0 +1,117 @@
+"""`census export tables | ledger`: protected tables, and the release ledger."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from census.cli.common import CensusGroup, db_options, json_option, open_store, print_json, table
+from census.i18n import _
+
+
+@click.group(cls=CensusGroup)
+def export() -> None:
+    """Publish protected aggregate tables (supervisor and office)."""
+
+
+def area_codes(values: tuple[str, ...]) -> tuple[str, ...] | None:
+    """Codes given comma-separated, repeated, or both; None for none."""
+    out = tuple(v.strip() for item in values for v in item.split(",") if v.strip())
+    return out or None
+
+
+@export.command("tables")
+@db_options
+@json_option
+@click.option("--level", required=True, help="Area level of the rows (e.g. region, district, "
+              "ea; see `census config`).")
+@click.option("--areas", "areas", multiple=True,
+              help="Only these areas (codes at that level or above, comma-separated); "
+                   "default: every closed area.")
+@click.option("--out", "out", required=True, type=click.Path(path_type=Path),
+              help="A new (or empty) folder for the files and metadata.json.")
+@click.option("--format", "fmt", type=click.Choice(["csv", "json", "parquet"]), default="csv",
+              show_default=True, help="File format (parquet needs census[parquet]).")
+@click.option("--tables", "tables", default="persons,households,dwellings", show_default=True,
+              help="Which tables, comma-separated.")
+@click.option("--method", type=click.Choice(["rr3", "ckm", "none"]),
+              help="Protection of persons and households (default: the survey config's).")
+@click.option("--ptable", type=click.Path(dir_okay=False, path_type=Path),
+              help="ckm: an ONS-format perturbation table (default: made from the config).")
+@click.option("--override-release", "override",
+              help="Publish areas whose data changed since their last release anyway; the "
+                   "reason code is logged: correction, late_forms, boundary_change, "
+                   "method_change.")
+@click.option("--not-for-publication", is_flag=True,
+              help="Required with --method none: exact counts for operational use.")
+def export_tables(db: Path | None, passphrase_file: Path | None, as_json: bool, level: str,
+                  areas: tuple[str, ...], out: Path, fmt: str, tables: str, method: str | None,
+                  ptable: Path | None, override: str | None, not_for_publication: bool) -> None:
+    """Write protected tables of closed areas: persons by sex and age band, households by
+    size, dwellings by outcome (exact), and metadata.json. Every export is recorded in the
+    release ledger; a changed area is not published twice unless overridden."""
+    from census.usecases.publish import write
+    from census.usecases.publish.plan import Request
+
+    request = Request(level=level, areas=area_codes(areas),
+                      tables=tuple(t.strip() for t in tables.split(",") if t.strip()),
+                      method=method, fmt=fmt, ptable=ptable, override=override,
+                      not_for_publication=not_for_publication)
+    with open_store(db, passphrase_file) as store:
+        report = write.export(store, request, out)  # an ExportError is a message
+    if as_json:
+        print_json({"release": report.release, "released_at": report.released_at,
+                    "again": report.again, "out": str(report.out),
+                    "files": dict(report.files), "units": report.units,
+                    "combined": report.combined, "withheld": list(report.withheld),
+                    "left_open": list(report.left_open)})
+        return
+    if report.again:
+        click.echo(_("Release {release} again (the same data, method and areas as on {at}): "
+                     "every published value is the same.").format(release=report.release,
+                                                        at=report.released_at[:10]))
+    else:
+        click.echo(_("Release {release}: {units} areas written to {out}.").format(
+            release=report.release, units=report.units, out=report.out))
+    for name, n in report.files:
+        click.echo(_("  {table}: {rows} rows").format(table=name, rows=n))
+    if report.combined:
+        click.echo(_("{n} group(s) of small areas were combined with their parent "
+                     "(see metadata.json).").format(n=report.combined))
+    if report.withheld:
+        click.echo(_("Withheld, too small even combined: {areas}.").format(
+            areas=", ".join(report.withheld)))
+    if report.left_open:
+        click.echo(_("Left out, still open: {areas}.").format(
+            areas=", ".join(report.left_open[:20])))
+
+
+@export.command("ledger")
+@db_options
+@json_option
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 100000),
+              help="Show at most this many exports.")
+def export_ledger(db: Path | None, passphrase_file: Path | None, as_json: bool,
+                  limit: int) -> None:
+    """The release ledger: every export of tables, newest first."""
+    from census.storage.releases import releases
+
+    with open_store(db, passphrase_file) as store:
+        rows = releases(store, limit)
+    if as_json:
+        print_json(rows)
+        return
+    if not rows:
+        click.echo(_("No tables exported yet."))
+        return
+    table([_("release"), _("when"), _("user"), _("level"), _("method"), _("tables"),
+           _("format"), _("areas"), _("override")],
+          [[r["id"], r["created_at"][:16].replace("T", " "), r["user"], r["level"],
+            r["method"], r["tables"], r["format"], r["units"], r["override"] or ""]
+           for r in rows])
+
+
+def register(group: click.Group) -> None:
+    """Add the `export` group to `group`."""
+    group.add_command(export)

@@ -1,0 +1,175 @@
+"""`census review list | show | resolve | approve | return`: the supervisor's review queue."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from census.cli.common import (
+    WORDS,
+    CensusGroup,
+    UserError,
+    db_options,
+    json_option,
+    now,
+    open_store,
+    print_json,
+    table,
+)
+from census.i18n import _
+
+if TYPE_CHECKING:
+    from census.storage.exchange.review import ReviewItem
+
+
+@click.group(cls=CensusGroup)
+def review() -> None:
+    """The review queue: conflicts, duplicates, flagged and invalid records; approve or return
+    households."""
+
+
+def item_dict(item: ReviewItem) -> dict[str, Any]:
+    """A review item as JSON shows it (without the held record)."""
+    return {"id": item.id, "kind": str(item.kind), "record_type": item.record_type,
+            "record_id": item.record_id, "area": item.area, "other_id": item.other_id,
+            "revision": item.revision, "source": item.source, "detail": item.detail,
+            "status": item.status, "resolution": item.resolution,
+            "created_at": item.created_at}
+
+
+def printable_json(data: Any) -> str:
+    """JSON for a terminal: a held record came from another device, and JSON escapes only the
+    control characters below U+0020; others (U+0080-U+009F, bidi controls) are escaped too."""
+    text = json.dumps(data, indent=2, ensure_ascii=False)
+    return "".join(c if c.isprintable() or c == "\n" else json.dumps(c)[1:-1] for c in text)
+
+
+@review.command("list")
+@db_options
+@json_option
+@click.option("--area", "area_code", help="Only this area (and the areas below it).")
+@click.option("--kind", type=click.Choice(["conflict", "duplicate", "flagged", "invalid"]),
+              help="Only this kind.")
+@click.option("--all", "everything", is_flag=True, help="Resolved items too.")
+def review_list(db: Path | None, passphrase_file: Path | None, as_json: bool,
+                area_code: str | None, kind: str | None, everything: bool) -> None:
+    """List review items (open ones unless --all)."""
+    from census.storage.exchange.review import review_items
+
+    with open_store(db, passphrase_file) as store:
+        items = review_items(store, status=None if everything else "open", area=area_code,
+                             kind=kind, limit=10_000)
+    if as_json:
+        print_json([item_dict(i) for i in items])
+        return
+    if not items:
+        click.echo(_("Nothing to review."))
+        return
+    table([_("id"), _("kind"), _("record"), _("area"), _("from"), _("rev."), _("detail"),
+           _("status")],
+          [[i.id, _(str(i.kind)), f"{_(i.record_type)} {i.record_id[:13]}…", i.area, i.source,
+            i.revision, i.detail, _(WORDS[i.status if i.status == "open"
+                                         else str(i.resolution)])]
+           for i in items])
+
+
+@review.command("show")
+@db_options
+@json_option
+@click.argument("item_id", type=int)
+def review_show(db: Path | None, passphrase_file: Path | None, as_json: bool,
+                item_id: int) -> None:
+    """Show one review item: the held version next to the stored one."""
+    from census.storage.exchange.review import review_item
+    from census.storage.records import record_json
+
+    with open_store(db, passphrase_file) as store:
+        item = review_item(store, item_id)
+        if item is None:
+            raise UserError(_("There is no review item {id}; `census review list` shows them.")
+                            .format(id=item_id))
+        stored = record_json(store, item.record_type, item.other_id or item.record_id)
+    data = {**item_dict(item), "incoming": item.incoming, "stored": stored}
+    if as_json:
+        print_json(data)
+        return
+    click.echo(_("Review item {id}: {kind} — {detail}").format(
+        id=item.id, kind=_(str(item.kind)), detail=item.detail))
+    click.echo(_("{type} {id} in {area}, revision {rev}, from {source}").format(
+        type=_(item.record_type), id=item.record_id, area=item.area, rev=item.revision,
+        source=item.source))
+    if item.incoming is not None:
+        click.echo(_("Held (incoming):"))
+        click.echo(printable_json(item.incoming))
+    if stored is not None:
+        click.echo(_("Stored:"))
+        click.echo(printable_json(stored))
+
+
+@review.command("resolve")
+@db_options
+@click.argument("item_id", type=int)
+@click.option("--keep", "choice", flag_value="keep",
+              help="Keep the stored record; discard the held one (or dismiss a flag).")
+@click.option("--take", "choice", flag_value="take",
+              help="Replace the stored record by the held version (conflicts only).")
+def review_resolve(db: Path | None, passphrase_file: Path | None, item_id: int,
+                   choice: str | None) -> None:
+    """Resolve a review item: --keep the stored record or --take the held version."""
+    from census.storage.exchange.review import resolve_keep, resolve_take
+
+    if choice is None:
+        raise UserError(_("Say how to resolve it: --keep or --take."))
+    with open_store(db, passphrase_file) as store:
+        if choice == "keep":
+            item = resolve_keep(store, item_id, store.user)
+        else:
+            item = resolve_take(store, item_id, store.user, now())
+    if choice == "keep":
+        click.echo(_("Review item {id} resolved: the stored record is kept.").format(id=item.id))
+    else:
+        click.echo(_("Review item {id} resolved: the held version replaces the stored record.")
+                   .format(id=item.id))
+
+
+@review.command("approve")
+@db_options
+@click.argument("household_id")
+def review_approve(db: Path | None, passphrase_file: Path | None, household_id: str) -> None:
+    """Approve a complete household (its flags are closed as approved)."""
+    from census.storage.exchange.decisions import decide_household
+
+    with open_store(db, passphrase_file) as store:
+        h = decide_household(store, household_id, "approved", store.user)
+    click.echo(_("Household {id} approved (revision {rev}).").format(id=h.id, rev=h.revision))
+
+
+@review.command("return")
+@db_options
+@click.argument("household_id")
+@click.option("--reason", required=True,
+              type=click.Choice(["counts_wrong", "missing_persons", "wrong_dwelling",
+                                 "duplicate", "revisit", "other"]),
+              help="Why it goes back (a code).")
+@click.option("--note", help="A short note for the enumerator (at most 80 characters, no "
+                             "names or phone numbers; purged when the area is closed).")
+def review_return(db: Path | None, passphrase_file: Path | None, household_id: str,
+                  reason: str, note: str | None) -> None:
+    """Return a household to its enumerator for correction; it travels in the next assignment
+    file with its rule ids and your note."""
+    from census.domain.model import ReturnReason
+    from census.storage.exchange.decisions import decide_household
+
+    with open_store(db, passphrase_file) as store:
+        h = decide_household(store, household_id, "returned", store.user,
+                             reason=ReturnReason(reason), note=note)
+    click.echo(_("Household {id} returned for correction (revision {rev}); it goes out with "
+                 "the next `census assign` file.").format(id=h.id, rev=h.revision))
+
+
+def register(group: click.Group) -> None:
+    """Add the `review` group to `group`."""
+    group.add_command(review)

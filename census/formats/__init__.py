@@ -1,0 +1,1 @@
+"""Codecs: the file and message formats census reads and writes (pure)."""

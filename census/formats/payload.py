@@ -1,0 +1,498 @@
+"""What a bundle, assignment or receipt carries, as JSON rows, both ways. Pure (no I/O).
+
+Records travel as rows in the store's own column order (not the per-record JSON of `census forms
+import`): one `json.loads` of a compact array is a C loop, where building and checking a dict per
+record costs tens of microseconds (DESIGN §9). Every value is still checked on the way in: a row
+with a wrong type, code or range becomes an `Invalid` item for the review queue, never a crash
+and never a silent drop.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from census.domain.config import LOCATOR_HARD_LIMIT, SurveyConfig
+from census.domain.ids import is_code, is_id
+from census.domain.model import (
+    Area,
+    AreaStatus,
+    Dwelling,
+    DwellingType,
+    Household,
+    HouseholdStatus,
+    Occupancy,
+    Outcome,
+    OverrideReason,
+    Respondent,
+    ReturnReason,
+    Visit,
+)
+from census.domain.revisions import Base
+from census.i18n import _, show_value
+
+PAYLOAD_FORMAT = 1
+#: A text value of an unreadable row is kept for review up to this many characters.
+KEPT_TEXT = 200
+_WARNING_ID = re.compile(r"W[0-9]{3}")
+_RULE_LIST = re.compile(r"[EWI][0-9]{3}(,[EWI][0-9]{3})*")
+#: Largest revision a receipt may name (SQLite's integers are 64-bit).
+MAX_REVISION = (1 << 63) - 1
+DWELLING_COLUMNS = ("id", "area", "structure", "number", "type", "occupancy", "locator",
+                    "enumerator", "revision", "base_rev", "base_digest", "updated_at")
+VISIT_COLUMNS = ("dwelling_id", "attempt", "at", "outcome", "callback_at", "enumerator")
+HOUSEHOLD_COLUMNS = ("id", "dwelling_id", "number", "status", "respondent", "revision", "seed",
+                     "away", "visitors", "declared_total", "base_rev", "base_digest",
+                     "updated_at", "updated_by")
+OVERRIDE_COLUMNS = ("record_id", "rule_id", "reason")
+AREA_COLUMNS = ("code", "level", "name", "parent", "expected_dwellings", "enumerator")
+DECISION_COLUMNS = ("household_id", "revision", "action", "reason", "note", "rules", "who", "at")
+
+
+class PayloadError(ValueError):
+    """The decrypted payload is not what this version of census writes."""
+
+
+@dataclass(frozen=True)
+class IncomingHousehold:
+    """One household row of a payload."""
+
+    household: Household
+    dwelling_id: str
+    base: Base | None
+    updated_at: str
+    updated_by: str | None
+
+
+@dataclass(frozen=True)
+class IncomingDwelling:
+    """One dwelling row of a payload with its visits (its households are separate rows)."""
+
+    dwelling: Dwelling
+    base: Base | None
+    updated_at: str
+
+
+@dataclass(frozen=True)
+class Invalid:
+    """A row that could not be read; kept for the review queue with what was wrong."""
+
+    record_type: str
+    record_id: str
+    area: str
+    detail: str
+    row: Any
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A supervisor's approval or return of one household revision (with a coded reason)."""
+
+    household_id: str
+    revision: int
+    action: str
+    reason: str | None
+    note: str | None
+    rules: str | None
+    who: str
+    at: str
+
+
+@dataclass
+class Records:
+    """The decoded records of a payload."""
+
+    dwellings: list[IncomingDwelling] = field(default_factory=list)
+    households: list[IncomingHousehold] = field(default_factory=list)
+    invalid: list[Invalid] = field(default_factory=list)
+    areas: list[Area] = field(default_factory=list)
+    closed: list[str] = field(default_factory=list)
+    enumerators: list[tuple[str, str]] = field(default_factory=list)
+    decisions: list[Decision] = field(default_factory=list)
+
+    @property
+    def areas_touched(self) -> set[str]:
+        """Areas of the dwelling rows (household rows name their dwelling, not an area)."""
+        return {d.dwelling.area for d in self.dwellings} | {i.area for i in self.invalid
+                                                           if i.area}
+
+
+def _dt(value: datetime | None) -> str | None:
+    return value.isoformat(timespec="minutes") if value else None
+
+
+# -- writing -----------------------------------------------------------------------------------
+
+
+def dwelling_row(d: Dwelling, base: Base | None, updated_at: str) -> list[Any]:
+    return [d.id, d.area, d.structure, d.number, str(d.type), str(d.occupancy), d.locator,
+            d.enumerator, d.revision, base.revision if base else None,
+            base.digest if base else None, updated_at]
+
+
+def visit_rows(d: Dwelling) -> list[list[Any]]:
+    return [[d.id, v.attempt, _dt(v.at), str(v.outcome), _dt(v.callback_at), v.enumerator]
+            for v in sorted(d.visits, key=lambda v: v.attempt)]
+
+
+def household_row(h: Household, dwelling_id: str, base: Base | None, updated_at: str,
+                  updated_by: str | None, cfg: SurveyConfig) -> list[Any]:
+    return [h.id, dwelling_id, h.number, str(h.status), str(h.respondent), h.revision,
+            h.seed.hex(), h.away, h.visitors, h.declared_total,
+            base.revision if base else None, base.digest if base else None, updated_at,
+            updated_by, *[h.residents.get(c, 0) for c in cfg.cells]]
+
+
+def override_rows(record_id: str, overrides: Mapping[str, OverrideReason]) -> list[list[str]]:
+    return [[record_id, k, str(v)] for k, v in sorted(overrides.items())]
+
+
+def area_row(a: Area) -> list[Any]:
+    return [a.code, a.level, a.name, a.parent, a.expected_dwellings, a.enumerator]
+
+
+def encode(body: Mapping[str, Any], cfg: SurveyConfig) -> bytes:
+    """The payload bytes: compact JSON with the format and the survey config's digest."""
+    out = {"format": PAYLOAD_FORMAT, "survey": cfg.digest(), **body}
+    return json.dumps(out, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+# -- reading -----------------------------------------------------------------------------------
+
+
+class _Bad(ValueError):
+    pass
+
+
+def _shown(v: Any) -> str:
+    """A value of the payload as a message quotes it (i18n.show_value: short, one line, control
+    characters escaped, never a walk into a nested list: a hostile row may nest a thousand
+    levels deep)."""
+    return show_value(v)
+
+
+def _kept(row: list[Any]) -> list[Any]:
+    """An unreadable row as the review queue keeps it: numbers, booleans and null as they came,
+    texts cut to KEPT_TEXT characters (characters that are not printable written as escapes),
+    lists and objects replaced by a word. So what is kept is
+    small and flat whatever the sender wrote (a huge or deeply nested value would otherwise not
+    fit the queue, or fail to load from it later)."""
+    out: list[Any] = []
+    for v in row:
+        if isinstance(v, str):
+            text = v if len(v) <= KEPT_TEXT else v[:KEPT_TEXT] + "…"
+            # What is not printable (terminal escapes, bidi controls) is kept as an escape.
+            out.append("".join(c if c.isprintable() else c.encode("unicode_escape").decode()
+                               for c in text))
+        elif isinstance(v, (list, dict)) or (isinstance(v, int) and abs(v) >= 10**18):
+            out.append(_shown(v))
+        else:
+            out.append(v)
+    return out
+
+
+def _int(v: Any, low: int, high: int, what: str) -> int:
+    if type(v) is not int or not low <= v <= high:
+        raise _Bad(_("{what} must be a whole number from {low} to {high}, not {value}").format(
+            what=what, low=low, high=high, value=_shown(v)))
+    return v
+
+
+def _opt_int(v: Any, low: int, high: int, what: str) -> int | None:
+    return None if v is None else _int(v, low, high, what)
+
+
+def _str(v: Any, what: str, limit: int = 40) -> str:
+    if not isinstance(v, str) or not 1 <= len(v) <= limit:
+        raise _Bad(_("{what} must be a text of 1 to {limit} characters").format(
+            what=what, limit=limit))
+    return v
+
+
+def _code(v: Any, what: str) -> str:
+    text = _str(v, what)
+    if not is_code(text):
+        raise _Bad(_("{what} is not a valid code: {value}").format(what=what,
+                                                                   value=_shown(text)))
+    return text
+
+
+def _opt_code(v: Any, what: str) -> str | None:
+    return None if v is None else _code(v, what)
+
+
+def _uuid(v: Any, what: str) -> str:
+    if not isinstance(v, str) or not is_id(v):
+        raise _Bad(_("{what} is not a record id").format(what=what))
+    return v
+
+
+def _time(v: Any, what: str) -> datetime:
+    if not isinstance(v, str) or len(v) > 40:
+        raise _Bad(_("{what} is not a date and time").format(what=what))
+    try:
+        at = datetime.fromisoformat(v)
+    except ValueError as exc:
+        raise _Bad(_("{what} is not a date and time").format(what=what)) from exc
+    if at.tzinfo is not None:
+        raise _Bad(_("{what} is not a date and time").format(what=what))
+    return at
+
+
+def _opt_time(v: Any, what: str) -> datetime | None:
+    return None if v is None else _time(v, what)
+
+
+def _stamp(v: Any) -> str:
+    """A UTC timestamp as the store writes it (2026-11-28T16:03:25Z)."""
+    if not isinstance(v, str) or len(v) != 20 or not v.endswith("Z"):
+        raise _Bad(_("{what} is not a date and time").format(what="updated_at"))
+    _time(v[:19], "updated_at")
+    return v
+
+
+_CODES: dict[Any, dict[Any, Any]] = {}
+
+
+def _enum(v: Any, codes: Any, what: str) -> Any:
+    table = _CODES.get(codes)
+    if table is None:  # a dict lookup is much cheaper than calling the Enum per value
+        table = _CODES.setdefault(codes, {c.value: c for c in codes})
+    found = table.get(v) if isinstance(v, str) else None
+    if found is None:
+        raise _Bad(_("{what} has an unknown code: {value}").format(
+            what=what, value=_shown(v)))
+    return found
+
+
+def _name(v: Any) -> str:
+    """An area's name: the name of a place, 1 to 80 characters on one line."""
+    text = _str(v, "name", 80)
+    if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in text):
+        raise _Bad(_("name holds control characters: {value}").format(value=_shown(text)))
+    return text
+
+
+def _base(rev: Any, digest: Any) -> Base | None:
+    if rev is None and digest is None:
+        return None
+    revision = _int(rev, 1, 1 << 31, "base_rev")
+    if not isinstance(digest, str) or len(digest) != 64:
+        raise _Bad(_("base_digest is not a SHA-256 digest"))
+    return Base(revision, digest)
+
+
+def _rows(body: Mapping[str, Any], key: str, width: int) -> list[list[Any]]:
+    rows = body.get(key, [])
+    if not isinstance(rows, list):
+        raise PayloadError(_("its {part} are not a list").format(part=key))
+    for row in rows:
+        if not isinstance(row, list) or len(row) != width:
+            raise PayloadError(_("a row of its {part} has {found} values instead of {width}")
+                               .format(part=key, found=len(row) if isinstance(row, list) else 1,
+                                       width=width))
+    return rows
+
+
+def _id_of(row: list[Any]) -> str:
+    return row[0] if isinstance(row[0], str) and is_id(row[0]) else "?"
+
+
+def decode(data: bytes, cfg: SurveyConfig) -> Records:
+    """Read payload bytes into records. Raises PayloadError when the payload as a whole is not
+    usable (not JSON, another survey config, another format); a bad row becomes `Invalid`."""
+    body = read_body(data, cfg)
+    out = Records()
+    cap = cfg.max_household_size
+    cells = cfg.cells
+    n_cells = len(cells)
+
+    overrides: dict[str, dict[str, OverrideReason]] = {}
+    for row in _rows(body, "overrides", len(OVERRIDE_COLUMNS)):
+        try:
+            rid = _uuid(row[0], "record_id")
+            rule = row[1]
+            if not isinstance(rule, str) or not _WARNING_ID.fullmatch(rule):
+                raise _Bad(_("{what} is not a warning rule id (W and three digits)").format(
+                    what=_shown(rule)))
+            overrides.setdefault(rid, {})[rule] = _enum(row[2], OverrideReason, "reason")
+        except _Bad as bad:
+            raise PayloadError(_("an override row is wrong: {why}").format(why=bad)) from bad
+
+    visits: dict[str, list[Visit]] = {}
+    bad_visits: dict[str, str] = {}
+    for row in _rows(body, "visits", len(VISIT_COLUMNS)):
+        did = _id_of(row)
+        try:
+            visits.setdefault(_uuid(row[0], "dwelling_id"), []).append(Visit(
+                attempt=_int(row[1], 1, 99, "attempt"), at=_time(row[2], "at"),
+                outcome=_enum(row[3], Outcome, "outcome"),
+                callback_at=_opt_time(row[4], "callback_at"),
+                enumerator=_opt_code(row[5], "enumerator")))
+        except _Bad as bad:
+            bad_visits.setdefault(did, str(bad))
+
+    # What the tables' constraints would refuse is found here, per record, not by the database
+    # for the whole file: a callback before its visit, an attempt number used twice.
+    for did, vs in visits.items():
+        attempts = [v.attempt for v in vs]
+        if len(set(attempts)) != len(attempts):
+            bad_visits.setdefault(did, _("an attempt number is used twice"))
+        for v in vs:
+            if v.callback_at is not None and v.callback_at <= v.at:
+                bad_visits.setdefault(did, _("a callback is not after its visit"))
+    seen: set[str] = set()
+    for row in _rows(body, "dwellings", len(DWELLING_COLUMNS)):
+        rid = _id_of(row)
+        area = row[1] if isinstance(row[1], str) else ""
+        try:
+            did = _uuid(row[0], "id")
+            if did in seen:
+                raise _Bad(_("the same record is in the file twice"))
+            seen.add(did)
+            if did in bad_visits:
+                raise _Bad(_("a visit is wrong: {why}").format(why=bad_visits[did]))
+            locator = row[6]
+            if locator is not None:
+                locator = _str(locator, "locator", LOCATOR_HARD_LIMIT)
+            d = Dwelling(
+                id=did, area=_code(row[1], "area"),
+                structure=_int(row[2], 1, 9999, "structure"),
+                number=_int(row[3], 1, 9999, "number"),
+                type=_enum(row[4], DwellingType, "type"),
+                occupancy=_enum(row[5], Occupancy, "occupancy"), locator=locator,
+                enumerator=_opt_code(row[7], "enumerator"),
+                revision=_int(row[8], 1, 1 << 31, "revision"),
+                visits=tuple(sorted(visits.get(did, []), key=lambda v: v.attempt)),
+                overrides=overrides.get(did, {}))
+            out.dwellings.append(IncomingDwelling(d, _base(row[9], row[10]), _stamp(row[11])))
+        except _Bad as bad:
+            out.invalid.append(Invalid("dwelling", rid, area if is_code(area) else "",
+                                       str(bad), _kept(row)))
+
+    width = len(HOUSEHOLD_COLUMNS) + n_cells
+    for row in _rows(body, "households", width):
+        rid = _id_of(row)
+        try:
+            seed_hex = _str(row[6], "seed", 32)
+            try:
+                seed = bytes.fromhex(seed_hex)
+            except ValueError as exc:
+                raise _Bad(_("seed is not hexadecimal")) from exc
+            if len(seed) != 16:
+                raise _Bad(_("seed is not 16 bytes"))
+            counts = row[len(HOUSEHOLD_COLUMNS):]
+            residents = {}
+            for cell, n in zip(cells, counts, strict=True):
+                if type(n) is not int or not 0 <= n <= cap:
+                    _int(n, 0, cap, f"{cell[0]}.{cell[1]}")  # raises with the message
+                if n:
+                    residents[cell] = n
+            h = Household(
+                id=_uuid(row[0], "id"), number=_int(row[2], 1, 99, "number"), seed=seed,
+                status=_enum(row[3], HouseholdStatus, "status"),
+                respondent=_enum(row[4], Respondent, "respondent"),
+                revision=_int(row[5], 1, 1 << 31, "revision"), residents=residents,
+                away=_int(row[7], 0, cap, "away"), visitors=_int(row[8], 0, cap, "visitors"),
+                declared_total=_opt_int(row[9], 0, 10 * cap, "declared_total"),
+                overrides=overrides.get(row[0], {}))
+            if h.usual_residents > cap:
+                raise _Bad(_("{count} usual residents is more than the survey's maximum of "
+                             "{max}").format(count=h.usual_residents, max=cap))
+            if h.id in seen:
+                raise _Bad(_("the same record is in the file twice"))
+            seen.add(h.id)
+            out.households.append(IncomingHousehold(
+                h, _uuid(row[1], "dwelling_id"), _base(row[10], row[11]), _stamp(row[12]),
+                _opt_code(row[13], "updated_by")))
+        except _Bad as bad:
+            out.invalid.append(Invalid("household", rid, "", str(bad), _kept(row)))
+
+    for row in _rows(body, "areas", len(AREA_COLUMNS)):
+        try:
+            out.areas.append(Area(
+                code=_code(row[0], "code"), level=_code(row[1], "level"),
+                name=_name(row[2]), parent=_opt_code(row[3], "parent"),
+                expected_dwellings=_opt_int(row[4], 0, 1_000_000, "expected_dwellings"),
+                enumerator=_opt_code(row[5], "enumerator"), status=AreaStatus.OPEN))
+        except _Bad as bad:
+            raise PayloadError(_("an area row is wrong: {why}").format(why=bad)) from bad
+
+    closed = body.get("closed", [])
+    if not isinstance(closed, list) or not all(isinstance(c, str) and is_code(c)
+                                               for c in closed):
+        raise PayloadError(_("its list of closed areas is wrong"))
+    out.closed = closed
+    pairs = body.get("enumerators", [])
+    if not isinstance(pairs, list) or not all(
+            isinstance(p, list) and len(p) == 2 and is_code(p[0]) and is_code(p[1])
+            for p in pairs):
+        raise PayloadError(_("its list of area enumerators is wrong"))
+    out.enumerators = [(p[0], p[1]) for p in pairs]
+
+    for row in _rows(body, "decisions", len(DECISION_COLUMNS)):
+        try:
+            action = row[2]
+            if action not in ("approved", "returned"):
+                raise _Bad(_("action has an unknown code: {value}").format(value=_shown(action)))
+            reason = row[3]
+            if reason is not None:
+                reason = str(_enum(reason, ReturnReason, "reason"))
+            note = row[4] if row[4] is None else _str(row[4], "note", 80)
+            rules = row[5] if row[5] is None else _str(row[5], "rules", 200)
+            if rules is not None and not _RULE_LIST.fullmatch(rules):
+                raise _Bad(_("rules is not a list of rule ids: {value}").format(
+                    value=_shown(rules)))
+            out.decisions.append(Decision(
+                _uuid(row[0], "household_id"), _int(row[1], 1, 1 << 31, "revision"), action,
+                reason, note, rules, _code(row[6], "who"), _stamp(row[7])))
+        except _Bad as bad:
+            raise PayloadError(_("a decision row is wrong: {why}").format(why=bad)) from bad
+    return out
+
+
+def receipt_rows(body: Mapping[str, Any]) -> list[tuple[str, str, int, str]]:
+    """(record type, id, revision, digest) of a receipt payload."""
+    rows = body.get("held")
+    if not isinstance(rows, list):
+        raise PayloadError(_("its list of held records is missing"))
+    out = []
+    for row in rows:
+        if (not isinstance(row, list) or len(row) != 4 or row[0] not in ("dwelling", "household")
+                or not isinstance(row[1], str) or not is_id(row[1]) or type(row[2]) is not int
+                or not 1 <= row[2] <= MAX_REVISION
+                or not isinstance(row[3], str) or len(row[3]) != 64):
+            raise PayloadError(_("a row of its list of held records is wrong"))
+        out.append((row[0], row[1], row[2], row[3]))
+    return out
+
+
+def _not_json(name: str) -> Any:
+    raise ValueError(name)
+
+
+def read_body(data: bytes, cfg: SurveyConfig) -> dict[str, Any]:
+    """A payload's JSON object, once its format and survey config are checked."""
+    try:
+        # NaN and Infinity are not JSON, and census never writes them.
+        body = json.loads(data, parse_constant=_not_json)
+    except (ValueError, RecursionError) as exc:
+        raise PayloadError(_("its content is not valid JSON")) from exc
+    if not isinstance(body, dict):
+        raise PayloadError(_("its content is not a JSON object"))
+    if body.get("format") != PAYLOAD_FORMAT:
+        raise PayloadError(_("its content has format {found}; this version of census reads "
+                             "format {expected}").format(found=_shown(body.get("format")),
+                                                         expected=PAYLOAD_FORMAT))
+    if body.get("survey") != cfg.digest():
+        raise PayloadError(_("it was made for another survey configuration (digest {found}, "
+                             "this database uses {expected}); both levels must use the same "
+                             "survey config").format(found=_shown(body.get("survey")),
+                                                     expected=cfg.digest()[:16]))
+    return body
+

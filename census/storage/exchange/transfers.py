@@ -1,0 +1,73 @@
+"""The transfer log: every file sent or received (id, kind, peer, sequence number, digest)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+from census.storage import audit
+from census.storage.store import Store, utc_now
+
+
+@dataclass(frozen=True)
+class Transfer:
+    id: str
+    kind: str
+    direction: str
+    peer: str
+    seq: int
+    created: str
+    at: str
+    summary: str
+
+
+def transfer(store: Store, transfer_id: str) -> Transfer | None:
+    row = store.conn.execute("SELECT id, kind, direction, peer, seq, created, at, summary FROM "
+                             "transfer WHERE id = ?", (transfer_id,)).fetchone()
+    return None if row is None else Transfer(*row)
+
+
+def missing_seqs(store: Store, code: str, kind: str = "bundle", limit: int = 1000
+                 ) -> list[int]:
+    """Sequence numbers below the highest received from `code` that have not arrived: files
+    made by that device that are missing here (lost on the way, or not yet copied). At most
+    `limit` of them, the lowest: the work goes by the gaps between the numbers received, never
+    by every number up to the highest (a file may carry a huge one)."""
+    got = sorted({r[0] for r in store.conn.execute(
+        "SELECT seq FROM transfer WHERE peer = ? AND kind = ? AND direction = 'in'",
+        (code, kind))})
+    out: list[int] = []
+    expected = 1
+    for n in got:
+        if n > expected:
+            out.extend(range(expected, min(n, expected + limit - len(out))))
+            if len(out) >= limit:
+                break
+        expected = max(expected, n + 1)
+    return out
+
+
+def next_seq(store: Store, code: str) -> int:
+    """Number the next file sent to `code` (inside the caller's transaction)."""
+    store.conn.execute("UPDATE peer SET seq_out = seq_out + 1 WHERE code = ?", (code,))
+    return int(store.conn.execute("SELECT seq_out FROM peer WHERE code = ?",
+                                  (code,)).fetchone()[0])
+
+
+def log_transfer(store: Store, chain: audit.Chain, *, transfer_id: str, kind: str,
+                 direction: str, peer_code: str, seq: int, created: str, payload: bytes,
+                 summary: dict[str, int]) -> None:
+    now = utc_now()
+    text = json.dumps(summary, sort_keys=True, separators=(",", ":"))[:400]
+    sha = hashlib.sha256(payload).hexdigest()
+    store.conn.execute(
+        "INSERT INTO transfer (id, kind, direction, peer, seq, created, at, payload_sha256, "
+        "summary) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (transfer_id, kind, direction, peer_code, seq, created, now,
+         sha, text))
+    if direction == "in":
+        store.conn.execute("UPDATE peer SET seq_in = max(seq_in, ?) WHERE code = ?",
+                           (seq, peer_code))
+    chain.add([audit.Entry(now, store.user, "survey", transfer_id, f"{kind}.{direction}",
+                           peer_code, f"{text} sha256={sha}", f"seq {seq}")])

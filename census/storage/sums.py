@@ -1,0 +1,90 @@
+"""Tabulation sums: per area, the counts and cell-key sums of the published tables, each from one
+GROUP BY over the households or dwellings (DESIGN §6 and §9), streamed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+from census.domain.model import LAST_VISIT_STATES, NOT_VISITED
+from census.storage.store import Store
+
+
+def _tabulation(store: Store, level: str | None, areas: Sequence[str] | None,
+                alias: str = "h", counted: bool = True) -> tuple[str, str, str, list[str]]:
+    """(WITH clause, area expression, joins and filter, params) that put each household
+    (or dwelling, `alias` "d", `counted` False) under its area at `level` (its own area
+    when None), restricted to `areas` there; households count when complete or approved."""
+    params: list[str] = []
+    if level is None:
+        with_, area_expr, join = "", f"{alias}.area", ""
+    else:
+        with_ = ("WITH RECURSIVE up(code, top) AS (SELECT code, code FROM area WHERE level = ? "
+                 "UNION SELECT a.code, up.top FROM area a JOIN up ON a.parent = up.code) ")
+        params.append(level)
+        area_expr, join = "up.top", f"JOIN up ON up.code = {alias}.area"
+    where = f"{alias}.status IN ('complete', 'approved')" if counted else "1"
+    if areas is not None:
+        where += f" AND {area_expr} IN (" + ",".join("?" * len(areas)) + ")"
+        params += list(areas)
+    return with_, area_expr, f"{join} WHERE {where}", params
+
+
+def person_sums(store: Store, areas: Sequence[str] | None = None, level: str | None = None
+                ) -> Iterator[tuple[str, list[int], list[int]]]:
+    """Per area (at `level`, or each household's own area): the counts and the key sums of
+    every grid cell over its completed (or approved) households, streamed from one
+    GROUP BY (DESIGN §6 and §9)."""
+    for area, _households, counts, keys in person_totals(store, areas, level):
+        yield area, counts, keys
+
+
+def person_totals(store: Store, areas: Sequence[str] | None = None, level: str | None = None
+                  ) -> Iterator[tuple[str, int, list[int], list[int]]]:
+    """As `person_sums`, with the number of households counted in each area first."""
+    sums = ", ".join(f"sum(h.{c})" for c in (*store.counts, *store.keys))
+    with_, area_expr, rest, params = _tabulation(store, level, areas)
+    n = len(store.counts)
+    for row in store.conn.execute(
+            f"{with_}SELECT {area_expr}, count(*), {sums} FROM household h {rest} "
+            f"GROUP BY {area_expr} ORDER BY {area_expr}", params):
+        yield row[0], row[1], list(row[2:2 + n]), list(row[2 + n:])
+
+
+def dwelling_outcomes(store: Store, areas: Sequence[str] | None = None, level: str | None = None
+                      ) -> Iterator[tuple[str, str, int]]:
+    """(area, last visit outcome or "not_visited", dwellings): the operational table of
+    dwellings, exact (DESIGN §6), rolled up to `level` when given. Grouped by area alone
+    (one conditional count per outcome; each dwelling's last visit read through the visit
+    key), so that nothing is sorted or held per dwelling."""
+    with_, area_expr, rest, params = _tabulation(store, level, areas, "d", counted=False)
+    counts = ", ".join(f"sum(o = '{o}')" for o in LAST_VISIT_STATES)
+    for row in store.conn.execute(
+            f"{with_}SELECT a, {counts} FROM (SELECT {area_expr} AS a, coalesce((SELECT "
+            "v.outcome FROM visit v WHERE v.dwelling_id = d.id ORDER BY v.attempt DESC "
+            f"LIMIT 1), '{NOT_VISITED}') AS o FROM dwelling d {rest}) GROUP BY a ORDER BY a",
+            params):
+        for outcome, n in zip(LAST_VISIT_STATES, row[1:], strict=True):
+            if n:
+                yield row[0], outcome, n
+
+
+def household_sizes(store: Store, areas: Sequence[str] | None = None, level: str | None = None,
+                    largest: int = 8) -> Iterator[tuple[str, int, int, int]]:
+    """(area, size class, households, key sum) of completed households by their number of
+    usual residents, `largest` standing for "`largest` or more". A household's key is the
+    sum of its persons' keys, so a cell's key is the sum of its households' keys. Grouped
+    by area alone (one conditional sum per size class), so that SQLite streams the areas
+    through the index instead of sorting every household."""
+    top = int(largest)
+    total_key = " + ".join(f"h.{k}" for k in store.keys)
+    with_, area_expr, rest, params = _tabulation(store, level, areas)
+    classes = ", ".join(f"sum(s = {n}), sum(CASE WHEN s = {n} THEN k ELSE 0 END)"
+                        for n in range(1, top + 1))
+    for row in store.conn.execute(
+            f"{with_}SELECT a, {classes} FROM (SELECT {area_expr} AS a, "
+            f"min(h.usual_residents, {top}) AS s, {total_key} AS k FROM household h {rest} "
+            f"AND h.usual_residents > 0) GROUP BY a ORDER BY a", params):
+        for size in range(1, top + 1):
+            n = row[2 * size - 1]
+            if n:
+                yield row[0], size, n, row[2 * size]

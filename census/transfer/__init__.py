@@ -1,0 +1,1 @@
+"""Sealed files: keys and key cards, sealing and opening, writing files whole."""

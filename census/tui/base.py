@@ -1,0 +1,59 @@
+"""The base class of the census app's screens (CensusScreen) and the paging helpers of its tables
+(PAGE, page_count, row_key).
+
+Screens reach the app through `CensusScreen.census`, typed to `CensusApp`; the app module is
+imported here only for type checking, so that no screen depends on it at run time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar, cast
+
+from textual.screen import Screen
+
+from census.storage.connection import StoreError
+from census.tui.widgets.plain import DataTable
+
+if TYPE_CHECKING:
+    from census.tui.app import CensusApp
+
+R = TypeVar("R")
+
+PAGE = 50
+"""Rows a table holds at a time: lists are read from SQLite a page at a time (DESIGN §9)."""
+
+
+def page_count(total: int) -> int:
+    """Pages of PAGE rows needed for `total` rows (at least one, shown even when empty)."""
+    return max(1, -(-total // PAGE))
+
+
+def row_key(table: DataTable) -> str | None:
+    """The key of the row under the table's cursor, or None in an empty table."""
+    if not table.row_count:
+        return None
+    value = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+    return str(value) if value is not None else None
+
+
+class CensusScreen(Screen[None]):
+    """A screen of the census app, with typed access to it."""
+
+    @property
+    def census(self) -> CensusApp:
+        """The app this screen runs in (census screens are only pushed by `CensusApp`)."""
+        return cast("CensusApp", self.app)
+
+    @property
+    def unsaved(self) -> bool:
+        """True when something typed could not be stored yet (asked about before quitting)."""
+        return False
+
+    def guarded(self, action: Callable[[], R]) -> R | None:
+        """Run a store action; a busy or failing database becomes a message, not a crash."""
+        try:
+            return action()
+        except StoreError as exc:
+            self.notify(str(exc), severity="error", timeout=8)
+            return None

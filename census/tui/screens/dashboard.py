@@ -1,0 +1,187 @@
+"""The supervisor's or office's home (DashboardScreen): progress per enumeration area and per
+enumerator, a page of rows at a time, and the open review items per kind.
+
+Figures come from `census.storage.progress` (area_progress through the app, by_enumerator); the
+counts of the review queue from `census.storage.exchange.review`. No SQL here.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import ContentSwitcher, Footer
+
+from census.domain.model import ReviewKind
+from census.i18n import _
+from census.storage.exchange.review import review_counts
+from census.storage.progress import ProgressRow, by_enumerator
+from census.tui.base import PAGE, CensusScreen, page_count, row_key
+from census.tui.labels import REVIEW_KINDS, ROLES, bar
+from census.tui.screens.review import ReviewScreen
+from census.tui.widgets.plain import DataTable, Label, Static
+
+BY_AREA, BY_ENUMERATOR = "by-area", "by-enumerator"
+
+
+def _figure(value: float | int | None, spec: str = "") -> str:
+    return "—" if value is None else format(value, spec)
+
+
+def figures(r: ProgressRow, now: datetime) -> list[str]:
+    """The dashboard's cells of one row, after its name columns; the bar first, so that a
+    narrow terminal shows it. The bar is completed over expected dwellings, or over listed ones
+    when the register gives no expected number."""
+    expected = "?" if r.expected is None else str(r.expected)
+    return [bar(r.completed, r.expected or r.listed, width=10), f"{r.listed}/{expected}",
+            str(r.visited), str(r.completed), str(r.callbacks_due),
+            _figure(r.refusal_rate, ".1f"), _figure(r.vacancy_rate, ".1f"),
+            _figure(r.mean_household_size, ".2f"), _figure(r.days_idle(now))]
+
+
+def figure_columns() -> list[str]:
+    return [_("Progress"), _("Listed/expected"), _("Visited"), _("Completed"), _("Due"),
+            _("Refused %"), _("Vacant %"), _("HH size"), _("Idle days")]
+
+
+class DashboardScreen(CensusScreen):
+    """A supervisor's or office's home: progress per enumeration area or per enumerator (one
+    page of rows in the widget at a time) and the open review items per kind."""
+
+    BINDINGS = [
+        Binding("enter", "open_area", _("Open area"), id="dashboard.open"),
+        Binding("tab", "switch", _("Areas/enumerators"), id="dashboard.switch"),
+        Binding("a", f"show('{BY_AREA}')", _("By area"), id="dashboard.areas", show=False),
+        Binding("e", f"show('{BY_ENUMERATOR}')", _("By enumerator"),
+                id="dashboard.enumerators", show=False),
+        Binding("v", "review", _("Review queue"), id="dashboard.review"),
+        Binding("x", "export", _("Publish tables"), id="dashboard.export"),
+        Binding("r", "refresh", _("Refresh"), id="dashboard.refresh"),
+        Binding("pagedown", "page(1)", _("Next page"), id="dashboard.next_page", priority=True,
+                show=False),
+        Binding("pageup", "page(-1)", _("Previous page"), id="dashboard.previous_page",
+                priority=True, show=False),
+    ]
+    MOVING = _("Arrows move in the table; Tab switches between areas and enumerators; PgUp/PgDn "
+               "turn the pages.")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: dict[str, list[ProgressRow]] = {BY_AREA: [], BY_ENUMERATOR: []}
+        self.pages = {BY_AREA: 0, BY_ENUMERATOR: 0}
+
+    def compose(self) -> ComposeResult:
+        store = self.census.store
+        yield Label(_("{survey} · {user} ({role})").format(
+            survey=store.config.name, user=store.user, role=_(ROLES[store.role])),
+            classes="title")
+        yield Static("", id="review-counts")
+        yield Label("", id="view-title", classes="section")
+        with ContentSwitcher(initial=BY_AREA, id="views"):
+            yield DataTable(id=BY_AREA, cursor_type="row")
+            yield DataTable(id=BY_ENUMERATOR, cursor_type="row")
+        yield Label("", id="pager", classes="hint")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(f"#{BY_AREA}", DataTable).add_columns(
+            _("Area"), _("Name"), _("Enumerator"), *figure_columns())
+        self.query_one(f"#{BY_ENUMERATOR}", DataTable).add_columns(
+            _("Enumerator"), _("Areas"), *figure_columns())
+        self.query_one(f"#{BY_AREA}", DataTable).focus()  # rows come in on_screen_resume
+
+    def on_screen_resume(self) -> None:
+        self.action_refresh()
+
+    @property
+    def view(self) -> str:
+        return self.query_one(ContentSwitcher).current or BY_AREA
+
+    def action_refresh(self) -> None:
+        store = self.census.store
+        areas = self.census.my_areas()
+        self.rows = {BY_AREA: areas, BY_ENUMERATOR: by_enumerator(areas)}
+        counts = review_counts(store)
+        shown = [f"{counts[str(k)]} {_(REVIEW_KINDS[k])}" for k in ReviewKind
+                 if counts.get(str(k))]
+        self.query_one("#review-counts", Static).update(
+            _("Open review items: {items}").format(items=" · ".join(shown)) if shown
+            else _("Nothing to review."))
+        for view in (BY_AREA, BY_ENUMERATOR):
+            self.fill(view)
+        self.show_pager()
+
+    def fill(self, view: str, select: int | None = None) -> None:
+        """Put the current page of `view` into its table (the cursor stays, or goes to the row
+        `select` of the whole list)."""
+        rows = self.rows[view]
+        pages = page_count(len(rows))
+        if select is not None:
+            self.pages[view] = select // PAGE
+        self.pages[view] = max(0, min(self.pages[view], pages - 1))
+        start = self.pages[view] * PAGE
+        table = self.query_one(f"#{view}", DataTable)
+        cursor = table.cursor_row
+        table.clear()
+        now = self.census.now()
+        for r in rows[start:start + PAGE]:
+            if view == BY_AREA:
+                names = [r.area, r.name[:12], r.enumerator or "—"]
+            else:
+                names = [r.area, r.name]
+            table.add_row(*names, *figures(r, now), key=r.area)
+        if table.row_count:
+            row = select - start if select is not None else cursor
+            table.move_cursor(row=max(0, min(row, table.row_count - 1)))
+
+    def show_pager(self) -> None:
+        view = self.view
+        rows = self.rows[view]
+        title = _("By area") if view == BY_AREA else _("By enumerator")
+        self.query_one("#view-title", Label).update(f"{title} ({len(rows)})")
+        pages = page_count(len(rows))
+        self.query_one("#pager", Label).update(
+            _("Page {page} of {pages} (PgUp/PgDn)").format(page=self.pages[view] + 1,
+                                                           pages=pages) if pages > 1 else "")
+
+    def action_show(self, view: str) -> None:
+        self.query_one(ContentSwitcher).current = view
+        self.query_one(f"#{view}", DataTable).focus()
+        self.show_pager()
+
+    def action_switch(self) -> None:
+        self.action_show(BY_ENUMERATOR if self.view == BY_AREA else BY_AREA)
+
+    def action_page(self, delta: int) -> None:
+        view = self.view
+        self.pages[view] = max(0, self.pages[view] + delta)
+        self.fill(view)
+        self.show_pager()
+
+    def action_open_area(self) -> None:
+        """Open the area's listing; on an enumerator, go to the first of their areas."""
+        view = self.view
+        key = row_key(self.query_one(f"#{view}", DataTable))
+        if key is None:
+            return
+        if view == BY_AREA:
+            from census.tui.screens.listing import ListingScreen
+
+            self.app.push_screen(ListingScreen(key))
+            return
+        code = None if key == "-" else key
+        index = next((i for i, r in enumerate(self.rows[BY_AREA]) if r.enumerator == code), 0)
+        self.fill(BY_AREA, select=index)
+        self.action_show(BY_AREA)
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        self.action_open_area()
+
+    def action_review(self) -> None:
+        self.app.push_screen(ReviewScreen())
+
+    def action_export(self) -> None:
+        from census.tui.screens.publish import ExportScreen
+
+        self.app.push_screen(ExportScreen())

@@ -1,0 +1,144 @@
+"""The enumerator's home (HomeScreen: returned forms, callbacks due, their areas with progress)
+and the list of every callback due (CallbacksScreen)."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import Footer
+
+from census.i18n import _
+from census.storage.progress import callbacks_due, returned_households
+from census.tui.base import CensusScreen, row_key
+from census.tui.labels import ROLES, bar
+from census.tui.widgets.plain import DataTable, Label
+
+
+class HomeScreen(CensusScreen):
+    """The enumerator's areas with progress, callbacks due today at the top."""
+
+    BINDINGS = [
+        Binding("enter", "open_area", _("Open area"), id="home.open"),
+        Binding("c", "callbacks", _("Callbacks"), id="home.callbacks"),
+        Binding("r", "refresh", _("Refresh"), id="home.refresh"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        store = self.census.store
+        yield Label(_("{survey} · {user} ({role})").format(
+            survey=store.config.name, user=store.user, role=_(ROLES[store.role])),
+            classes="title")
+        yield Label("", id="returned-title", classes="section")
+        yield DataTable(id="returned", cursor_type="row")
+        yield Label(_("Callbacks due (today and overdue)"), classes="section")
+        yield DataTable(id="due", cursor_type="row")
+        yield Label(_("My areas"), classes="section")
+        yield DataTable(id="areas", cursor_type="row")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#returned", DataTable).add_columns(_("Area"), _("Dwelling"),
+                                                          _("Household"))
+        self.query_one("#due", DataTable).add_columns(_("When"), _("Area"), _("Dwelling"),
+                                                     _("Note"))
+        self.query_one("#areas", DataTable).add_columns(
+            _("Area"), _("Name"), _("Listed"), _("Visited"), _("Completed"), _("Due"),
+            _("Progress"))
+        self.query_one("#areas", DataTable).focus()  # rows come in on_screen_resume
+
+    def on_screen_resume(self) -> None:
+        self.action_refresh()
+
+    def action_refresh(self) -> None:
+        store = self.census.store
+        now = self.census.now()
+        returned = self.query_one("#returned", DataTable)
+        returned.clear()
+        rows = returned_households(store, enumerator=self.census.my_code())
+        returned.display = bool(rows)
+        title = self.query_one("#returned-title", Label)
+        title.display = bool(rows)
+        title.update(_("Returned forms: {n}").format(n=len(rows)))
+        for area, did, structure, number, hnum in rows:
+            returned.add_row(area, f"{structure}/{number}", str(hnum), key=did)
+        due = self.query_one("#due", DataTable)
+        due_cursor = due.cursor_row
+        due.clear()
+        callbacks = callbacks_due(store, now, limit=50, enumerator=self.census.my_code())
+        for area, did, when, structure, number in callbacks:
+            note = "⚠ " + _("overdue") if when < now else ""
+            due.add_row(when.strftime("%H:%M %d/%m"), area, f"{structure}/{number}", note,
+                        key=did)
+        if not callbacks:
+            due.add_row("—", _("no callbacks due today"), "", "")
+        due.move_cursor(row=min(due_cursor, due.row_count - 1))
+        areas = self.query_one("#areas", DataTable)
+        cursor = areas.cursor_row
+        areas.clear()
+        for r in self.census.my_areas():
+            target = max(r.expected or 0, r.listed)
+            areas.add_row(r.area, r.name[:12], f"{r.listed}/{r.expected or '?'}",
+                          str(r.visited), str(r.completed), str(r.callbacks_due),
+                          bar(r.completed, target, width=8), key=r.area)
+        if areas.row_count:
+            areas.move_cursor(row=min(cursor, areas.row_count - 1))
+
+    def action_open_area(self) -> None:
+        table = self.focused
+        if not isinstance(table, DataTable) or (key := row_key(table)) is None:
+            return
+        from census.tui.screens.dwelling import DwellingScreen
+        from census.tui.screens.listing import ListingScreen
+
+        if table.id == "areas":
+            self.app.push_screen(ListingScreen(key))
+        else:
+            self.app.push_screen(DwellingScreen(key))
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        self.action_open_area()
+
+    def action_callbacks(self) -> None:
+        self.app.push_screen(CallbacksScreen())
+
+
+class CallbacksScreen(CensusScreen):
+    """Every callback due (today and overdue), overdue ones marked; Enter opens the dwelling."""
+
+    BINDINGS = [Binding("escape", "app.pop_screen", _("Back"), id="callbacks.back"),
+                Binding("enter", "open", _("Open dwelling"), id="callbacks.open")]
+
+    def compose(self) -> ComposeResult:
+        yield Label(_("Callbacks due"), classes="title")
+        yield DataTable(id="callbacks", cursor_type="row")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(DataTable).add_columns(_("When"), _("Status"), _("Area"), _("Dwelling"))
+        self.query_one(DataTable).focus()  # rows come in on_screen_resume
+
+    def on_screen_resume(self) -> None:
+        self.reload()
+
+    def reload(self) -> None:
+        table = self.query_one(DataTable)
+        cursor = table.cursor_row
+        table.clear()
+        now = self.census.now()
+        for area, did, when, structure, number in callbacks_due(self.census.store,
+                now, 500, enumerator=self.census.my_code()):
+            status = "⚠ " + _("overdue") if when < now else _("today")
+            table.add_row(when.strftime("%Y-%m-%d %H:%M"), status, area,
+                          f"{structure}/{number}", key=did)
+        if table.row_count:
+            table.move_cursor(row=min(cursor, table.row_count - 1))
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        self.action_open()
+
+    def action_open(self) -> None:
+        key = row_key(self.query_one(DataTable))
+        if key:
+            from census.tui.screens.dwelling import DwellingScreen
+
+            self.app.push_screen(DwellingScreen(key))

@@ -1,0 +1,343 @@
+"""The supervisor's review queue (ReviewScreen), read a page at a time with a filter by kind, and
+one review item (ReviewItemScreen) with its held and stored versions side by side and the
+decisions that apply to it.
+
+The queue, and every decision taken on it, goes through `census.storage.exchange` (review,
+decisions); stored records are read through `census.storage.records`. No SQL here.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import Footer
+
+from census.domain.model import Household, ReviewKind
+from census.formats.record_json import dwelling_to_json, household_to_json
+from census.i18n import _
+from census.storage.connection import StoreError
+from census.storage.exchange.decisions import decide_household, decisions_of
+from census.storage.exchange.review import (
+    ReviewItem,
+    resolve_keep,
+    resolve_take,
+    review_counts,
+    review_item,
+    review_items,
+)
+from census.storage.records import load_dwelling, load_household
+from census.storage.store import Store
+from census.tui.base import PAGE, CensusScreen, page_count, row_key
+from census.tui.dialogs import ConfirmDialog, ReturnDialog
+from census.tui.labels import (
+    HOUSEHOLD_STATUS,
+    OCCUPANCY,
+    RECORD_TYPES,
+    REVIEW_KINDS,
+    SYMBOL,
+    TYPES,
+    return_reason,
+    review_detail,
+)
+from census.tui.widgets.plain import DataTable, Label, Static
+from census.validation.rules import RULES
+
+KINDS: list[ReviewKind | None] = [None, *ReviewKind]
+
+
+class ReviewScreen(CensusScreen):
+    """The open review items, one page at a time, with a filter by kind; Enter opens one."""
+
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", _("Back"), id="review.back"),
+        Binding("enter", "open", _("Open"), id="review.open"),
+        Binding("f", "filter", _("Filter"), id="review.filter"),
+        Binding("pagedown", "page(1)", _("Next page"), id="review.next_page", priority=True),
+        Binding("pageup", "page(-1)", _("Previous page"), id="review.previous_page",
+                priority=True),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.page = 0
+        self.filter_index = 0
+
+    def compose(self) -> ComposeResult:
+        yield Label("", id="title", classes="title")
+        yield DataTable(id="queue", cursor_type="row")
+        yield Label("", id="pager", classes="hint")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(DataTable).add_columns("#", _("Kind"), _("Record"), _("Area"), _("From"),
+                                              _("Rev."), _("Detail"))
+        self.query_one(DataTable).focus()  # rows come in on_screen_resume
+
+    def on_screen_resume(self) -> None:
+        self.reload()
+
+    @property
+    def kind(self) -> ReviewKind | None:
+        return KINDS[self.filter_index]
+
+    def reload(self) -> None:
+        store = self.census.store
+        kind = self.kind
+        counts = review_counts(store)
+        total = counts.get(str(kind), 0) if kind else sum(counts.values())
+        pages = page_count(total)
+        self.page = max(0, min(self.page, pages - 1))
+        shown = _(REVIEW_KINDS[kind]) if kind else _("all")
+        self.query_one("#title", Label).update(_("Review queue · {n} open · filter: {filter}")
+                                               .format(n=total, filter=shown))
+        if total == 0 and kind is not None:
+            pager = _("Nothing of this kind to review; press f for the next filter.")
+        elif total == 0:
+            pager = _("Nothing to review.")
+        else:
+            pager = _("Page {page} of {pages} (PgUp/PgDn)").format(page=self.page + 1,
+                                                                   pages=pages)
+        self.query_one("#pager", Label).update(pager)
+        table = self.query_one(DataTable)
+        cursor = table.cursor_row
+        table.clear()
+        for i in review_items(store, kind=str(kind) if kind else None, limit=PAGE,
+                              offset=self.page * PAGE):
+            detail = _rules(i.detail, symbols=False) if i.kind is ReviewKind.FLAGGED else (
+                review_detail(i.detail))
+            table.add_row(str(i.id), _(REVIEW_KINDS[i.kind]), _place(store, i), i.area,
+                          i.source, str(i.revision), detail[:40], key=str(i.id))
+        if table.row_count:
+            table.move_cursor(row=min(cursor, table.row_count - 1))
+
+    def action_page(self, delta: int) -> None:
+        self.page = max(0, self.page + delta)
+        self.reload()
+
+    def action_filter(self) -> None:
+        self.filter_index = (self.filter_index + 1) % len(KINDS)
+        self.page = 0
+        self.reload()
+
+    def action_open(self) -> None:
+        key = row_key(self.query_one(DataTable))
+        if key:
+            self.app.push_screen(ReviewItemScreen(int(key)))
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        self.action_open()
+
+
+def _place(store: Store, item: ReviewItem) -> str:
+    """Where the item's record is, in the numbers the enumerator wrote (`dwelling 4/1`,
+    `household 1 of 4/1`), from the held version or else the stored one; the end of its id when
+    neither says (ids begin with their time, so the end tells them apart)."""
+    data = item.incoming or {}
+    if item.record_type == "dwelling":
+        if "structure" not in data:
+            d = load_dwelling(store, item.record_id, with_households=False)
+            data = {"structure": d.structure, "dwelling": d.number} if d else {}
+        if "structure" in data:
+            return _("dwelling {s}/{n}").format(s=data["structure"], n=data["dwelling"])
+    else:
+        if "dwelling" not in data:
+            found = load_household(store, item.record_id)
+            data = {"dwelling": found[0], "number": found[1].number} if found else {}
+        d = load_dwelling(store, str(data["dwelling"]), with_households=False) if data else None
+        if d is not None:
+            return _("household {h} of {s}/{n}").format(h=data["number"], s=d.structure,
+                                                        n=d.number)
+    return f"{_(RECORD_TYPES.get(item.record_type, item.record_type))} …{item.record_id[-8:]}"
+
+
+def _rules(detail: str, symbols: bool = True) -> str:
+    """A flag's rule ids with their titles: `⚠ W002 No adult present`."""
+    shown = []
+    for r in (x for x in detail.split(",") if x):
+        rule = RULES.get(r)
+        if rule is None:
+            shown.append(r)
+        else:
+            symbol = f"{SYMBOL[rule.severity]} " if symbols else ""
+            shown.append(f"{symbol}{r} {_(rule.title)}")
+    return "  ".join(shown) if symbols else ", ".join(shown)
+
+
+def _json(data: dict[str, Any] | None) -> str:
+    return "—" if data is None else json.dumps(data, indent=2, ensure_ascii=False)
+
+
+class ReviewItemScreen(CensusScreen):
+    """One review item: the held (incoming) version next to the stored record, and the
+    decisions that apply to it. After a decision the queue shows again and says what was done."""
+
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", _("Back"), id="review_item.back"),
+        Binding("a", "approve", _("Approve"), id="review_item.approve"),
+        Binding("r", "return_household", _("Return"), id="review_item.return"),
+        Binding("k", "keep", _("Keep stored"), id="review_item.keep"),
+        Binding("t", "take", _("Take incoming"), id="review_item.take"),
+    ]
+
+    def __init__(self, item_id: int) -> None:
+        super().__init__()
+        self.item_id = item_id
+        self.item: ReviewItem | None = None
+        self.household: Household | None = None  # the stored household a decision applies to
+        self.where = ""  # the stored record in words, for titles and notifications
+
+    def compose(self) -> ComposeResult:
+        yield Label("", id="title", classes="title")
+        yield Label("", id="what")
+        yield Static("", id="where")
+        yield Static("", id="rules", classes="warning")
+        with Horizontal(id="versions"):
+            with VerticalScroll(id="held"):
+                yield Label(_("Held (incoming):"), classes="section")
+                yield Static("", id="held-json")
+            with VerticalScroll(id="stored"):
+                yield Label(_("Stored:"), classes="section")
+                yield Static("", id="stored-json")
+        yield Static("", id="errors", classes="errors")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.load()
+
+    def load(self) -> None:
+        store = self.census.store
+        item = review_item(store, self.item_id)
+        if item is None:
+            self.app.pop_screen()
+            return
+        self.item = item
+        self.query_one("#title", Label).update(_("Review item {id}: {kind} — {detail}").format(
+            id=item.id, kind=_(REVIEW_KINDS[item.kind]), detail=review_detail(item.detail)))
+        self.query_one("#what", Label).update(
+            _("{type} {id} in {area}, revision {rev}, from {source}").format(
+                type=_(RECORD_TYPES.get(item.record_type, item.record_type)), id=item.record_id,
+                area=item.area, rev=item.revision, source=item.source))
+        if item.kind is ReviewKind.FLAGGED:
+            self.query_one("#rules", Static).update(_rules(item.detail))
+        shown_id = item.other_id or item.record_id
+        stored: dict[str, Any] | None = None
+        if item.record_type == "dwelling":
+            d = load_dwelling(store, shown_id, with_households=False)
+            if d is not None:
+                stored = dwelling_to_json(d, store.config, with_households=False)
+                self.where = _("Dwelling {s}/{n} · {type} · {occ}").format(
+                    s=d.structure, n=d.number, type=_(TYPES[d.type]),
+                    occ=_(OCCUPANCY[d.occupancy]))
+        else:
+            found = load_household(store, shown_id)
+            if found:
+                dwelling_id, h = found
+                stored = {**household_to_json(h, store.config), "dwelling": dwelling_id}
+                d = load_dwelling(store, dwelling_id, with_households=False)
+                self.where = _("Household {h} · dwelling {s}/{n} · {area}").format(
+                    h=h.number, s=d.structure if d else "?", n=d.number if d else "?",
+                    area=d.area if d else item.area)
+                if h.id == item.record_id:  # not a duplicate: the record held is this one
+                    self.household = h
+        status = f" · {_(HOUSEHOLD_STATUS[self.household.status])}" if self.household else ""
+        self.query_one("#where", Static).update(self.where + status)
+        self.query_one("#held-json", Static).update(_json(item.incoming))
+        self.query_one("#stored-json", Static).update(_json(stored))
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Only the decisions that fit the item show in the footer and run."""
+        item = self.item
+        if action == "take":
+            return item is not None and item.kind is ReviewKind.CONFLICT and (
+                item.incoming is not None)
+        if action in ("approve", "return_household"):
+            return self.household is not None
+        if action == "keep":
+            return item is not None
+        return True
+
+    def done(self, message: str) -> None:
+        """Say what was done and go back to the queue (which reads its page again)."""
+        self.app.notify(message)
+        self.app.pop_screen()
+
+    def refused(self, exc: StoreError) -> None:
+        self.query_one("#errors", Static).update("✗ " + str(exc))
+        self.notify(str(exc), severity="error", timeout=8)
+
+    def decide(self, step: Callable[[], object], message: str) -> None:
+        """Run one decision on the store; done (with `message`) or refused in words."""
+        try:
+            step()
+        except StoreError as exc:
+            self.refused(exc)
+            return
+        self.done(message)
+
+    def action_approve(self) -> None:
+        if self.household is None:
+            return
+        store, household_id = self.census.store, self.household.id
+        self.decide(lambda: decide_household(store, household_id, "approved", store.user),
+                    _("Approved: {household}.").format(household=self.where))
+
+    def action_return_household(self) -> None:
+        if self.household is None:
+            return
+
+        def returned(h: Household | None) -> None:
+            if h is None:
+                return
+            decision = next((x for x in decisions_of(self.census.store, h.id)
+                             if x.action == "returned"), None)
+            self.done(_("Returned to the enumerator: {household} ({reason}).").format(
+                household=self.where, reason=return_reason(decision.reason if decision
+                                                           else None)))
+
+        title = _("Return to the enumerator: {household}").format(household=self.where)
+        self.app.push_screen(ReturnDialog(self.household.id, title), returned)
+
+    def action_keep(self) -> None:
+        item = self.item
+        if item is None:
+            return
+
+        def keep(yes: bool | None) -> None:
+            if not yes:
+                return
+            store = self.census.store
+            if item.kind in (ReviewKind.FLAGGED, ReviewKind.INVALID):
+                message = _("Review item {id} dismissed: the stored record stands.")
+            else:
+                message = _("Review item {id} closed: the stored record is kept.")
+            self.decide(lambda: resolve_keep(store, item.id, store.user),
+                        message.format(id=item.id))
+
+        if item.incoming is None:
+            keep(True)  # nothing held is discarded: no question
+            return
+        self.app.push_screen(ConfirmDialog(_(
+            "Keep the stored record and discard the held version? This cannot be undone.")),
+            keep)
+
+    def action_take(self) -> None:
+        item = self.item
+        if item is None:
+            return
+
+        def take(yes: bool | None) -> None:
+            if not yes:
+                return
+            store = self.census.store
+            self.decide(lambda: resolve_take(store, item.id, store.user, self.census.now()),
+                        _("Review item {id} closed: the held version replaces the stored "
+                          "record.").format(id=item.id))
+
+        self.app.push_screen(ConfirmDialog(_("Replace the stored record by the held version?")),
+                             take)

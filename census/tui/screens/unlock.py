@@ -1,0 +1,40 @@
+"""The unlock screen (UnlockScreen): the passphrase, masked; a wrong one says so and lets the user
+try again."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Input
+
+from census.i18n import _
+from census.tui.base import CensusScreen
+from census.tui.widgets.plain import Label, Static
+
+
+class UnlockScreen(CensusScreen):
+    """Ask for the passphrase (masked); a wrong one says so and lets the user try again."""
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__()
+        self.message = message
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(_("census — unlock the database"), classes="title")
+            yield Label(str(self.census.db_path), classes="hint")
+            yield Input(password=True, placeholder=_("Passphrase"), id="passphrase")
+            yield Static("✗ " + self.message if self.message else "", id="errors",
+                         classes="errors")
+            yield Label(_("Enter unlock · Ctrl+Q quit"), classes="hint")
+            yield Static(_("The demo database made by `census demo` has the passphrase: demo"),
+                         classes="hint")
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        message = self.census.unlock(event.value)
+        if message:
+            self.query_one("#errors", Static).update("✗ " + message)
+            event.input.value = ""

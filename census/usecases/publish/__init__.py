@@ -1,0 +1,1 @@
+"""Publishing protected tables: `plan` decides and tabulates, `write` writes and records."""

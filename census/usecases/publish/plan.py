@@ -1,0 +1,452 @@
+"""Planning an export of protected tables: check the request (level, areas, method, ptable,
+format), find the closed areas and their publication units, tabulate the exact sums with three
+GROUP BY queries (one row per area, never per household), and check the release ledger.
+Nothing is written; `census.usecases.publish.write` writes what a plan says.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from census.domain.config import SurveyConfig
+from census.domain.errors import CensusError
+from census.domain.model import RELEASE_OVERRIDES, AreaStatus, Role
+from census.formats.ptable_file import PTableFileError, read_ptable
+from census.i18n import _
+from census.privacy.ptable.generate import generate
+from census.privacy.ptable.table import PTable, publication_problem
+from census.storage.areas import all_areas
+from census.storage.releases import published, published_cells, same_content
+from census.storage.store import Store
+from census.storage.sums import dwelling_outcomes, household_sizes, person_totals
+from census.tabulate import release as rel
+from census.tabulate.households import LARGEST
+
+FORMATS = ("csv", "json", "parquet")
+Progress = Callable[[float, str], None]
+NOTICE = ("Cells of persons and households are {how}; every total (margin) is computed from the "
+          "records and protected separately, so a total need not equal the sum of its cells. "
+          "Counts of dwellings are exact.")
+HOW = {"rr3": "randomly rounded to a multiple of 3 (the same cell is rounded the same way in "
+              "every table)",
+       "ckm": "perturbed by a small amount taken from a perturbation table (cell key method; "
+              "the same cell gets the same amount in every table); small counts are never "
+              "published as they are",
+       "none": "NOT PROTECTED: exact counts for operational use, NOT FOR PUBLICATION"}
+
+
+class ExportError(CensusError):
+    """A request that cannot be exported; the message says why and how to fix it."""
+
+
+@dataclass(frozen=True)
+class Request:
+    level: str
+    areas: tuple[str, ...] | None = None
+    tables: tuple[str, ...] = rel.TABLES
+    method: str | None = None
+    """None: the survey config's method."""
+    fmt: str = "csv"
+    ptable: Path | None = None
+    override: str | None = None
+    not_for_publication: bool = False
+    """Required with method "none"."""
+
+
+@dataclass(frozen=True)
+class Conflict:
+    unit: str
+    table: str
+    release: str
+    released_at: str
+    changed: str = "data"
+    """"data": the exact data changed; "method": published before under another method or
+    perturbation table (two protected versions of the same cells can be combined)."""
+
+
+@dataclass
+class Plan:
+    request: Request
+    config: SurveyConfig
+    method: str
+    ptable: PTable | None
+    ptable_digest: str | None
+    units: list[rel.Unit]
+    sums: dict[str, rel.Sums]
+    left_open: list[str]
+    withheld: list[str]
+    digests: dict[tuple[str, str], str]
+    """Digest of the exact data of each (unit, table)."""
+    area_digests: dict[tuple[str, str], str]
+    """Digest of the exact data of each (enumeration area, protected table) in the units."""
+    cells: dict[str, str]
+    """Per unit, a digest of the enumeration areas it covers: the same cells, whatever code."""
+    content: str
+    previous: tuple[str, str] | None
+    """(release id, released at) of an identical earlier export, else None."""
+    conflicts: list[Conflict] = field(default_factory=list)
+
+    @property
+    def protect(self) -> rel.Protect:
+        return rel.protector(self.method, self.ptable)
+
+    def unit_rows(self, table: str) -> Iterator[list[rel.Row]]:
+        """The rows of each unit in turn (the tables are written a unit at a time)."""
+        protect = self.protect
+        for unit in self.units:
+            yield rel.rows(table, self.config, self.request.level, unit.code,
+                           self.sums[unit.code], protect)
+
+    def rows(self, table: str) -> Iterator[rel.Row]:
+        for chunk in self.unit_rows(table):
+            yield from chunk
+
+    def preview(self, table: str, limit: int = 50) -> list[rel.Row]:
+        out: list[rel.Row] = []
+        for chunk in self.unit_rows(table):
+            out += chunk
+            if len(out) >= limit:
+                break
+        return out[:limit]
+
+
+@dataclass(frozen=True)
+class Report:
+    release: str
+    released_at: str
+    again: bool
+    """True when an identical release was exported before (same id, same files)."""
+    out: Path
+    files: tuple[tuple[str, int], ...]
+    units: int
+    combined: int
+    withheld: tuple[str, ...]
+    left_open: tuple[str, ...]
+
+
+def _check_request(store: Store, request: Request) -> None:
+    cfg = store.config
+    if store.role is Role.ENUMERATOR:
+        raise ExportError(_("Tables are published by supervisors and the office, from closed "
+                            "areas; an enumerator's device sends its forms in a bundle instead."))
+    if request.level not in cfg.levels:
+        raise ExportError(_("Unknown level {level!r}; the levels of this survey are: {levels}.")
+                          .format(level=request.level, levels=", ".join(cfg.levels)))
+    twice = sorted({t for t in request.tables if request.tables.count(t) > 1})
+    if twice:
+        raise ExportError(_("Table(s) {tables} asked for more than once; name each table once.")
+                          .format(tables=", ".join(twice)))
+    unknown = [t for t in request.tables if t not in rel.TABLES]
+    if unknown or not request.tables:
+        raise ExportError(_("Unknown table(s) {tables}; choose from: {known}.").format(
+            tables=", ".join(unknown) or "-", known=", ".join(rel.TABLES)))
+    if request.fmt not in FORMATS:
+        raise ExportError(_("Unknown format {fmt!r}; choose csv, json or parquet.")
+                          .format(fmt=request.fmt))
+    method = request.method or cfg.disclosure.method
+    if method not in rel.METHODS:
+        raise ExportError(_("Unknown method {method!r}; choose rr3, ckm or none.")
+                          .format(method=method))
+    if method == "none" and not request.not_for_publication:
+        raise ExportError(_("--method none writes exact counts of persons and households; it "
+                            "is for operational use only. Add --not-for-publication to confirm "
+                            "(the export is recorded in the release ledger as unprotected)."))
+    if request.ptable is not None and method != "ckm":
+        raise ExportError(_("--ptable is used only with --method ckm."))
+    if request.override is not None and request.override not in RELEASE_OVERRIDES:
+        raise ExportError(_("Unknown override reason {reason!r}; choose one of: {reasons}.")
+                          .format(reason=request.override, reasons=", ".join(RELEASE_OVERRIDES)))
+    if request.fmt == "parquet":
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError:
+            raise ExportError(_("Parquet files need the pyarrow package: pip install "
+                                "'census[parquet]' (or export --format csv or json).")) from None
+
+
+def _ptable(store: Store, request: Request, method: str) -> tuple[PTable | None, str | None]:
+    if method != "ckm":
+        return None, None
+    if request.ptable is not None:
+        try:
+            table = read_ptable(request.ptable)
+        except PTableFileError as exc:
+            raise ExportError(str(exc)) from None
+        problem = publication_problem(table, store.config.disclosure.ckm_threshold)
+        if problem:
+            raise ExportError(_("The perturbation table {path} would not protect the tables: "
+                                "{problem}.").format(path=request.ptable, problem=problem))
+    else:
+        d = store.config.disclosure
+        try:
+            table = generate(d.ckm_max_change, d.ckm_variance, d.ckm_threshold)
+        except ValueError as exc:  # pragma: no cover - the config parser checks these
+            raise ExportError(str(exc)) from None
+    return table, table.digest()
+
+
+def _geography(store: Store, request: Request
+               ) -> tuple[list[rel.Place], set[str], list[str], dict[str, list[str]]]:
+    """(closed places in the trees concerned, the places selected, open places selected,
+    the enumeration areas of every area)."""
+    cfg = store.config
+    areas = all_areas(store)
+    by_code = {a.code: a for a in areas}
+    level_of = {a.code: a.level for a in areas}
+    depth = {lv: i for i, lv in enumerate(cfg.levels)}
+    target = depth[request.level]
+
+    def chain(code: str) -> tuple[str, ...]:
+        out: list[str] = []
+        parent = by_code[code].parent
+        while parent is not None and parent in by_code and len(out) < len(cfg.levels):
+            out.append(parent)
+            parent = by_code[parent].parent
+        return tuple(out)
+
+    chains = {a.code: chain(a.code) for a in areas}
+    if request.areas is not None:
+        for code in request.areas:
+            if code not in by_code:
+                raise ExportError(_("Unknown area {code}; see `census area list`.")
+                                  .format(code=code))
+            if depth.get(level_of[code], 99) > target:
+                raise ExportError(_("{code} is a {level}, below the level {target} asked for; "
+                                    "ask for --level {level}, or for an area at level {target} "
+                                    "or above.").format(code=code, level=level_of[code],
+                                                        target=request.level))
+    leaves: dict[str, list[str]] = {}
+    for a in areas:
+        if a.level == cfg.levels[-1]:
+            for up in (a.code, *chains[a.code]):
+                leaves.setdefault(up, []).append(a.code)
+    places = [a.code for a in areas if a.level == request.level and leaves.get(a.code)]
+
+    shut = {a.code for a in areas if a.status == AreaStatus.CLOSED}
+    closed = {p for p in places if shut.issuperset(leaves[p])}
+    wanted = set(request.areas) if request.areas is not None else None
+    selected = {p for p in places
+                if wanted is None or p in wanted or not wanted.isdisjoint(chains[p])}
+    tops = {(chains[p] or (p,))[-1] for p in selected}
+    concerned = [rel.Place(p, chains[p]) for p in places
+                 if p in closed and (chains[p] or (p,))[-1] in tops]
+    return concerned, selected & closed, sorted(selected - closed), leaves
+
+
+LISTED_LIMIT = 20_000
+"""More areas than this are not bound one by one into a query (SQLite limits the number of
+parameters): every area is read and the rest left out here."""
+
+
+def _listed(codes: Iterable[str]) -> list[str] | None:
+    chosen = sorted(codes)
+    return chosen if len(chosen) <= LISTED_LIMIT else None
+
+
+def plan_export(store: Store, request: Request, progress: Progress | None = None) -> Plan:
+    """Everything an export publishes, decided and tabulated; nothing written yet."""
+    _check_request(store, request)
+    cfg = store.config
+    method = request.method or cfg.disclosure.method
+    ptable, ptable_digest = _ptable(store, request, method)
+    places, selected, left_open, leaves = _geography(store, request)
+    if request.areas is not None and left_open:
+        raise ExportError(_("Only closed areas are published; still open: {areas}. Close them "
+                            "with `census area close` once their work is done, or leave them "
+                            "out.").format(areas=", ".join(left_open[:20])))
+    if not selected:
+        raise ExportError(_("No closed area to publish at level {level}: areas are published "
+                            "once every enumeration area in them is closed (`census area "
+                            "close`).").format(level=request.level))
+    step = progress or (lambda _f, _w: None)
+    step(0.0, _("counting persons"))
+    # Every query groups by enumeration area (the households' own area, streamed in index
+    # order); sums compose, so places and units are summed here, a row per area.
+    leaf_place = {leaf: p.code for p in places for leaf in leaves[p.code]}
+    leaf_sums = {leaf: rel.Sums(households, counts, keys) for leaf, households, counts, keys
+                 in person_totals(store, None if request.areas is None else _listed(leaf_place))
+                 if leaf in leaf_place}
+    place_sums: dict[str, rel.Sums] = {}
+    for leaf, s in leaf_sums.items():
+        place_sums.setdefault(leaf_place[leaf], rel.Sums()).add_persons(s.households, s.counts,
+                                                                         s.keys)
+    sizes = {p: (sum(s.counts), s.households) for p, s in place_sums.items()}
+    d = cfg.disclosure
+    all_units = rel.plan_units(places, sizes, d.min_persons, d.min_households)
+    units = [u for u in all_units.units if selected & set(u.members)]
+    withheld = [w for w in all_units.withheld if w in selected]
+    if not units:
+        raise ExportError(_("Every area asked for is below the minimum size ({persons} persons, "
+                            "{households} households), even combined with its neighbours up to "
+                            "the top of the hierarchy; nothing can be published.").format(
+            persons=d.min_persons, households=d.min_households))
+    unit_of = {m: u.code for u in units for m in u.members}
+    leaf_unit = {leaf: unit_of[p] for leaf, p in leaf_place.items() if p in unit_of}
+    sums = {u.code: rel.Sums() for u in units}
+    for place, s in place_sums.items():
+        if place in unit_of:
+            sums[unit_of[place]].add_persons(s.households, s.counts, s.keys)
+    if "households" in request.tables:
+        step(0.3, _("counting households"))
+        for leaf, size, n, key in household_sizes(store, _listed(leaf_unit), largest=LARGEST):
+            if leaf not in leaf_unit:
+                continue
+            sums[leaf_unit[leaf]].add_size(size, n, key)
+            leaf_sums.setdefault(leaf, rel.Sums()).add_size(size, n, key)
+    if "dwellings" in request.tables:
+        step(0.5, _("counting dwellings"))
+        for leaf, outcome, n in dwelling_outcomes(store, _listed(leaf_unit)):
+            if leaf in leaf_unit:
+                sums[leaf_unit[leaf]].add_outcome(outcome, n)
+    digests = {(u.code, t): rel.exact_digest(t, cfg, u, sums[u.code])
+               for u in units for t in request.tables}
+    # Per enumeration area too: an area published before (alone, in a group, or inside a
+    # district) whose data changed must not go out again inside anything, unless overridden.
+    area_digests = {(leaf, t): digests[(leaf, t)] if (leaf, t) in digests else
+                    rel.exact_digest(t, cfg, rel.Unit(leaf, (leaf,)),
+                                     leaf_sums.get(leaf, rel.Sums()))
+                    for leaf in leaf_unit for t in request.tables if t in rel.PROTECTED}
+    covered: dict[str, list[str]] = {}
+    for leaf, unit in sorted(leaf_unit.items()):
+        covered.setdefault(unit, []).append(leaf)
+    cells = {u: hashlib.sha256("\n".join(leaves).encode()).hexdigest()[:40]
+             for u, leaves in covered.items()}
+    plan = Plan(request, cfg, method, ptable, ptable_digest, units, sums, left_open, withheld,
+                digests, area_digests, cells, "", None)
+    plan.content = rel.release_digest({
+        "level": request.level, "method": method, "ptable": ptable_digest,
+        "tables": list(request.tables), "survey": cfg.digest(),
+        "units": [[u, t, digests[(u, t)]] for u, t in sorted(digests)],
+        # Everything the files say besides the values (columns, categories, notices, combined
+        # and withheld areas): a program that lays them out otherwise makes a new release.
+        "layout": _layout(plan)})
+    plan.previous = same_content(store, plan.content)
+    if method != "none":
+        plan.conflicts = _conflicts(store, plan)
+    method_changed = any(c.changed == "method" for c in plan.conflicts)
+    if plan.conflicts and (request.override is None
+                           or (method_changed and request.override != "method_change")):
+        first = next((c for c in plan.conflicts if c.changed == "method"), plan.conflicts[0])
+        if first.changed == "method":
+            raise ExportError(_(
+                "{unit} ({table}) was published in release {release} of {at} with another "
+                "protection method or perturbation table. Two differently protected versions of "
+                "the same cells can be combined to estimate the exact counts, so this is refused. "
+                "Export with the method and table used then, or, if the change of method is "
+                "decided, give the override reason method_change (--override-release "
+                "method_change; recorded in the release ledger).").format(
+                unit=first.unit, table=first.table, release=first.release,
+                at=_minute(first.released_at)))
+        raise ExportError(_(
+            "{n} published cell group(s) changed since they were released, first {unit} "
+            "({table}) in release {release} of {at}. Publishing both versions would let a reader "
+            "subtract one from the other and find the households that changed, so a second, "
+            "different release of an area is refused. If it must be published (a correction, "
+            "late forms), give an override reason (--override-release), one of: {reasons}; "
+            "the override is recorded in the release ledger.").format(
+            n=len(plan.conflicts), unit=first.unit, table=first.table, release=first.release,
+            at=_minute(first.released_at), reasons=", ".join(RELEASE_OVERRIDES)))
+    step(0.6, _("tables ready"))
+    return plan
+
+
+def _layout(plan: Plan) -> dict[str, Any]:
+    """metadata.json without what depends on the file format (the same release may be
+    written as CSV, JSON and Parquet)."""
+    meta = metadata(plan, "", "", ())
+    del meta["format"]
+    for table in meta["tables"]:
+        del table["file"]
+    return meta
+
+
+def _minute(stamp: str) -> str:
+    """A stored UTC timestamp as "YYYY-MM-DD HH:MM" for messages."""
+    return stamp[:16].replace("T", " ")
+
+
+def _conflicts(store: Store, plan: Plan) -> list[Conflict]:
+    """Published units, and enumeration areas inside them, whose exact data differ from what
+    was last published there; and sets of cells (the enumeration areas a unit covers, whatever
+    its code) last published under another method or perturbation table. The ledger holds one
+    row per unit, area and set ever published, read in one pass each."""
+    digests = {"unit": plan.digests, "area": plan.area_digests}
+    found: dict[tuple[str, str, str], Conflict] = {}
+    for p in published(store):
+        now = digests[p.kind].get((p.code, p.table))
+        if now is not None and p.digest != now:
+            # At the lowest level a unit and its area are one: said once.
+            found.setdefault((p.code, p.table, "data"),
+                             Conflict(p.code, p.table, p.release, p.released_at))
+    units_of: dict[str, list[str]] = {}
+    for unit, key in plan.cells.items():
+        units_of.setdefault(key, []).append(unit)
+    tables = [t for t in plan.request.tables if t in rel.PROTECTED]
+    for c in published_cells(store):
+        if c.cells in units_of and c.table in tables and (c.method, c.ptable) != (
+                plan.method, plan.ptable_digest):
+            # The same cells under another method: two noisy readings of each count.
+            for unit in units_of[c.cells]:
+                found.setdefault((unit, c.table, "method"),
+                                 Conflict(unit, c.table, c.release, c.released_at, "method"))
+    return sorted(found.values(), key=lambda c: (c.unit, c.table, c.changed))
+
+
+def metadata(plan: Plan, release: str, released_at: str, files: Sequence[tuple[str, int]]
+             ) -> dict[str, Any]:
+    """What a reader of the files must know. Never the protection parameters, never digests
+    of exact counts (they could be checked against guesses)."""
+    cfg = plan.config
+    rows = dict(files)
+    sizes = [*(str(s) for s in range(1, LARGEST)), f"{LARGEST}+"]
+    describe = {
+        "persons": ("Usual residents present, by sex and age band, with margins (total).",
+                    ["area", "level", "sex", "age_band"], "persons"),
+        "households": ("Completed households by number of usual residents (1 to "
+                       f"{LARGEST - 1}, {LARGEST}+), with the total.",
+                       ["area", "level", "size"], "households"),
+        "dwellings": ("Listed dwellings, those visited at least once, the outcome of their "
+                      "last visit, and the response rate (completed over listed less vacant and "
+                      "not found, in percent). Exact: operational counts of dwellings.",
+                      ["area", "level"], "listed"),
+    }
+    tables = []
+    for t in plan.request.tables:
+        text, dims, value = describe[t]
+        tables.append({
+            "name": t, "file": f"{t}.{plan.request.fmt}", "rows": rows.get(t, 0),
+            "description": text, "dimensions": dims, "value": value,
+            "protected": t in rel.PROTECTED and plan.method != "none",
+            "columns": list(rel.COLUMNS[t])})
+    return {
+        "release": release,
+        "released_at": released_at,
+        "survey": cfg.name,
+        "level": plan.request.level,
+        "format": plan.request.fmt,
+        "method": {"rr3": "random rounding to base 3 (cell keys)",
+                   "ckm": "cell key method (perturbation table)",
+                   "none": "none (operational, not for publication)"}[plan.method],
+        "notice": NOTICE.format(how=HOW[plan.method]),
+        "tables": tables,
+        "categories": {
+            "sex": [{"code": s.code, "label": s.label} for s in cfg.sexes]
+            + [{"code": rel.TOTAL, "label": "All"}],
+            "age_band": [b.code for b in cfg.age_bands] + [rel.TOTAL],
+            "size": [*sizes, rel.TOTAL],
+            "outcome": list(rel.OUTCOMES),
+        },
+        "areas": {
+            "units": len(plan.units),
+            "combined": [{"area": u.code, "members": list(u.members)}
+                         for u in plan.units if u.combined],
+            "combined_rule": ("An area with fewer usual residents or households than the "
+                              "survey's minimum is never published alone: it is combined with "
+                              "the other small areas of its parent, as PARENT:other."),
+            "withheld": plan.withheld,
+        },
+    }
