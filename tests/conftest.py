@@ -1,8 +1,10 @@
-"""Shared fixtures: an encrypted store in a temporary folder, with a small area register."""
+"""Fixtures shared by the folders: an isolated environment for every test, an encrypted store
+with a small area register (opened with a raw key; one with a real passphrase for the tests of
+passphrases), and a supervisor with an enumerator. Also the hardening figures printed at the
+end of a run, summed over the xdist workers."""
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,24 +14,17 @@ import pytest
 from hypothesis import settings
 
 from census.domain.config import default_config
-from census.domain.ids import new_id
-from census.domain.model import Area, Role
+from census.domain.model import Role
 from census.storage.areas import import_areas
 from census.storage.store import Store
+from tests.helpers import AREAS, PASSPHRASE, RAW_KEY
+from tests.usecases.fieldwork import Site, assign, site
 
 # CI runs the same examples every time (a failure there is reproducible); locally, Hypothesis
 # explores new ones on each run.
 settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
-
-PASSPHRASE = "correct horse battery staple"
-AREAS = [
-    Area("R01", "region", "North"),
-    Area("R01-D01", "district", "Riverside District", "R01"),
-    Area("R01-D01-EA001", "ea", "Riverside 1", "R01-D01", 120, "E001"),
-    Area("R01-D01-EA002", "ea", "Riverside 2", "R01-D01", 80, "E002"),
-]
 
 
 @pytest.fixture(autouse=True)
@@ -45,39 +40,63 @@ def db_path(tmp_path: Path) -> Path:
     return tmp_path / "census.db"
 
 
+def _store(path: Path, key: str) -> Store:
+    s = Store.create(path, key, default_config(), Role.ENUMERATOR, "E001")
+    import_areas(s, AREAS, "E001")
+    return s
+
+
 @pytest.fixture
 def store(db_path: Path) -> Iterator[Store]:
-    s = Store.create(db_path, PASSPHRASE, default_config(), Role.ENUMERATOR, "E001")
-    import_areas(s, AREAS, "E001")
+    """Enumerator E001's database at `db_path` with the area register, open (raw key)."""
+    s = _store(db_path, RAW_KEY)
     yield s
     s.close()
 
 
-def household(number: int = 1, **over: Any) -> dict[str, Any]:
-    """A valid complete household (2 adults, 1 child) as JSON."""
-    h: dict[str, Any] = {"id": new_id(), "number": number, "revision": 1, "status": "complete",
-                         "respondent": "member",
-                         "residents": {"female": {"25-34": 1, "0-4": 1}, "male": {"25-34": 1}},
-                         "away": 0, "visitors": 0}
-    h.update(over)
-    return h
+@pytest.fixture
+def passphrase_store(db_path: Path) -> Iterator[Store]:
+    """The same database made with the real PASSPHRASE (its key derived from it), for the
+    tests of passphrases."""
+    s = _store(db_path, PASSPHRASE)
+    yield s
+    s.close()
 
 
-def dwelling(structure: int = 1, number: int = 1, households: list[dict[str, Any]] | None = None,
-             **over: Any) -> dict[str, Any]:
-    """A valid dwelling record with one completed visit and one household, as JSON."""
-    d: dict[str, Any] = {
-        "id": new_id(), "revision": 1, "area": "R01-D01-EA001", "structure": structure,
-        "dwelling": number, "type": "house", "occupancy": "occupied",
-        "locator": "blue gate by the water tower", "enumerator": "E001",
-        "visits": [{"attempt": 1, "at": "2026-11-20T10:00", "outcome": "completed"}],
-        "households": households if households is not None else [household()]}
-    d.update(over)
-    return d
+@pytest.fixture
+def team(tmp_path: Path) -> Iterator[tuple[Site, Site]]:
+    """A supervisor S01 with the register, and enumerator E001 assigned R01-D01-EA001; both
+    databases closed after the test."""
+    sup = site(tmp_path, Role.SUPERVISOR, "S01", register=True)
+    enu = site(tmp_path, Role.ENUMERATOR, "E001")
+    assign(sup, enu, ["R01-D01-EA001"])
+    yield sup, enu
+    sup.store.close()
+    enu.store.close()
 
 
-def jsonl(*records: dict[str, Any]) -> str:
-    return "".join(json.dumps(r) + "\n" for r in records)
+# -- the hardening figures (tests/hardening/tally.py) ---------------------------------------------
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """In an xdist worker: hand this worker's figures to the controller."""
+    output = getattr(session.config, "workeroutput", None)
+    if output is None:
+        return
+    from tests.hardening.tally import NOTES, TALLY
+
+    output["hardening_tally"] = dict(TALLY)
+    output["hardening_notes"] = list(NOTES)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """In the xdist controller: add a finished worker's figures to the run's."""
+    from tests.hardening.tally import NOTES, TALLY
+
+    output = getattr(node, "workeroutput", None) or {}
+    TALLY.update(output.get("hardening_tally", {}))
+    NOTES.extend(output.get("hardening_notes", []))
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import click
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import CliRunner
 
 from census.cli import cli
-from tests.conftest import PASSPHRASE, dwelling, household, jsonl
+from tests.helpers import PASSPHRASE, RAW_KEY, dwelling, household, jsonl
+from tests.helpers import run_cli as run
 
 AREAS_CSV = """code,parent,level,name,expected_dwellings,enumerator
 R01,,region,North,,
@@ -23,22 +24,8 @@ R01-D01-EA002,R01-D01,ea,"Riverside 2, by the lake",80,E002
 """
 
 
-@pytest.fixture
-def runner() -> CliRunner:
-    return CliRunner(env={"CENSUS_PASSPHRASE": PASSPHRASE})
-
-
-def run(runner: CliRunner, *args: str | Path) -> Result:
-    result = runner.invoke(cli, [str(a) for a in args], catch_exceptions=True)
-    assert "Traceback" not in result.output
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise AssertionError(f"unexpected exception: {result.exception!r}\n{result.output}")
-    return result
-
-
-@pytest.fixture
-def ready(runner: CliRunner, tmp_path: Path) -> Path:
-    """A database with the area register imported."""
+def make_ready(runner: CliRunner, tmp_path: Path) -> Path:
+    """A database made with `runner`'s key (or passphrase), the area register imported."""
     db = tmp_path / "c.db"
     assert run(runner, "init", "--db", db).exit_code == 0
     areas = tmp_path / "areas.csv"
@@ -47,6 +34,12 @@ def ready(runner: CliRunner, tmp_path: Path) -> Path:
     assert result.exit_code == 0, result.output
     assert "added 4" in result.output
     return db
+
+
+@pytest.fixture
+def ready(runner: CliRunner, tmp_path: Path) -> Path:
+    """A database with the area register imported (raw key)."""
+    return make_ready(runner, tmp_path)
 
 
 def test_every_command_has_help() -> None:
@@ -207,7 +200,9 @@ def test_check_and_audit_verify(runner: CliRunner, ready: Path, tmp_path: Path) 
     assert verify.exit_code == 0 and "intact" in verify.output
 
 
-def test_wrong_passphrase_and_missing_passphrase(ready: Path, tmp_path: Path) -> None:
+def test_wrong_passphrase_and_missing_passphrase(tmp_path: Path) -> None:
+    # The passphrase is under test: the database is made with a real one.
+    ready = make_ready(CliRunner(env={"CENSUS_PASSPHRASE": PASSPHRASE}), tmp_path)
     wrong = CliRunner(env={"CENSUS_PASSPHRASE": "wrong"})
     result = run(wrong, "progress", "--db", ready)
     assert result.exit_code == 2 and "passphrase is wrong" in result.output
@@ -282,6 +277,7 @@ def _python() -> str:
 
 
 def test_real_subprocess_run(tmp_path: Path) -> None:
+    # A real passphrase: a wrong one is under test (its message, SQLCipher's log kept quiet).
     env = {**os.environ, "CENSUS_PASSPHRASE": "pw", "XDG_DATA_HOME": str(tmp_path)}
     db = tmp_path / "sub.db"
     made = subprocess.run([_python(), "-m", "census", "demo", "--db", str(db), "--households",
@@ -300,7 +296,7 @@ def test_real_subprocess_run(tmp_path: Path) -> None:
 
 
 def test_default_database_lives_in_the_user_data_folder(tmp_path: Path) -> None:
-    env = {**os.environ, "CENSUS_PASSPHRASE": "pw", "XDG_DATA_HOME": str(tmp_path / "data")}
+    env = {**os.environ, "CENSUS_PASSPHRASE": RAW_KEY, "XDG_DATA_HOME": str(tmp_path / "data")}
     made = subprocess.run([_python(), "-m", "census", "demo", "--households", "20"], env=env,
                           capture_output=True, text=True, timeout=120)
     assert made.returncode == 0, made.stderr

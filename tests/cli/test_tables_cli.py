@@ -12,37 +12,34 @@ import pytest
 from click.testing import CliRunner
 
 from census.privacy.ptable.ons_csv import read_ons_csv
-from tests.cli.test_cli import run
-from tests.export.fixtures import PASSPHRASE, eas, supervisor
+from tests.helpers import RAW_KEY
+from tests.helpers import run_cli as run
+from tests.usecases.population import eas, supervisor
 
 
 @pytest.fixture
-def runner() -> CliRunner:
-    return CliRunner(env={"CENSUS_PASSPHRASE": PASSPHRASE})
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Path:
+def sup_db(tmp_path: Path) -> Path:
+    """A supervisor's database: 800 households, every area but the last closed."""
     path = tmp_path / "s.db"
     supervisor(path, households=800).close()
     return path
 
 
-def test_export_tables_then_again_then_ledger(runner: CliRunner, db: Path, tmp_path: Path
+def test_export_tables_then_again_then_ledger(runner: CliRunner, sup_db: Path, tmp_path: Path
                                               ) -> None:
-    first = run(runner, "export", "tables", "--db", db, "--level", "ea", "--out",
+    first = run(runner, "export", "tables", "--db", sup_db, "--level", "ea", "--out",
                 tmp_path / "one")
     assert first.exit_code == 0, first.output
     assert "Release R-" in first.output and "persons: 162 rows" in first.output
     assert "Left out, still open: R01-D01-EA007" in first.output
     release = first.output.split("Release ")[1].split(":")[0]
-    again = run(runner, "export", "tables", "--db", db, "--level", "ea", "--out",
+    again = run(runner, "export", "tables", "--db", sup_db, "--level", "ea", "--out",
                 tmp_path / "two", "--json")
     data = json.loads(again.output)
     assert data["release"] == release and data["again"] is True
     for name in ("persons.csv", "households.csv", "dwellings.csv", "metadata.json"):
         assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes()
-    ledger = run(runner, "export", "ledger", "--db", db)
+    ledger = run(runner, "export", "ledger", "--db", sup_db)
     assert ledger.exit_code == 0 and ledger.output.count(release) == 2
     assert "rr3" in ledger.output
 
@@ -55,15 +52,15 @@ def test_export_tables_then_again_then_ledger(runner: CliRunner, db: Path, tmp_p
     (["--level", "ea", "--override-release", "I want to"], "Unknown override reason"),
     (["--level", "ea", "--tables", "persons,names"], "Unknown table(s) names"),
 ])
-def test_bad_export_requests(runner: CliRunner, db: Path, tmp_path: Path, args: list[str],
+def test_bad_export_requests(runner: CliRunner, sup_db: Path, tmp_path: Path, args: list[str],
                              message: str) -> None:
-    result = run(runner, "export", "tables", "--db", db, "--out", tmp_path / "out", *args)
+    result = run(runner, "export", "tables", "--db", sup_db, "--out", tmp_path / "out", *args)
     assert result.exit_code == 2, result.output
     assert message in result.output
     assert not (tmp_path / "out").exists()
 
 
-def test_ptable_make_and_check_and_use(runner: CliRunner, db: Path, tmp_path: Path) -> None:
+def test_ptable_make_and_check_and_use(runner: CliRunner, sup_db: Path, tmp_path: Path) -> None:
     path = tmp_path / "pt.csv"
     made = run(runner, "ptable", "make", "--out", path)
     assert made.exit_code == 0 and "750 × 256" in made.output.replace("counts 1..", "")
@@ -84,27 +81,27 @@ def test_ptable_make_and_check_and_use(runner: CliRunner, db: Path, tmp_path: Pa
     broken.write_text("pcv,ckey,pvalue\n1,0,0\n2,1,0\n")
     bad = run(runner, "ptable", "check", broken)
     assert bad.exit_code == 2 and "missing rows" in bad.output
-    used = run(runner, "export", "tables", "--db", db, "--level", "ea", "--method", "ckm",
+    used = run(runner, "export", "tables", "--db", sup_db, "--level", "ea", "--method", "ckm",
                "--ptable", path, "--out", tmp_path / "ckm", "--tables", "persons")
     assert used.exit_code == 0, used.output
     rows = (tmp_path / "ckm" / "persons.csv").read_text().splitlines()
     assert rows[0] == "area,level,sex,age_band,persons" and len(rows) == 1 + 6 * 27
-    bad = run(runner, "export", "tables", "--db", db, "--level", "ea", "--method", "ckm",
+    bad = run(runner, "export", "tables", "--db", sup_db, "--level", "ea", "--method", "ckm",
               "--ptable", broken, "--out", tmp_path / "x")
     assert bad.exit_code == 2 and "broken.csv cannot be used" in bad.output
 
 
-def test_a_real_process_prints_no_traceback(db: Path, tmp_path: Path) -> None:
+def test_a_real_process_prints_no_traceback(sup_db: Path, tmp_path: Path) -> None:
     busy = tmp_path / "busy"
     busy.mkdir()
     (busy / "x").write_text("x")
     done = subprocess.run(
-        [sys.executable, "-m", "census", "export", "tables", "--db", str(db), "--level", "ea",
+        [sys.executable, "-m", "census", "export", "tables", "--db", str(sup_db), "--level", "ea",
          "--out", str(busy)], capture_output=True, text=True,
-        env={"CENSUS_PASSPHRASE": PASSPHRASE, "PATH": "/usr/bin:/bin"}, timeout=60)
+        env={"CENSUS_PASSPHRASE": RAW_KEY, "PATH": "/usr/bin:/bin"}, timeout=60)
     assert done.returncode == 2
     assert "already holds files" in done.stderr and "Traceback" not in done.stderr
-    assert eas  # the fixture module's helper is what made the database
+    assert eas  # the population module's helper is what made the database
 
 
 def test_the_readme_demo_of_protected_tables(runner: CliRunner, tmp_path: Path) -> None:

@@ -10,15 +10,10 @@ import pytest
 from click.testing import CliRunner
 
 from census.domain.model import Role
-from tests.bundle.fieldwork import PASS, assign, bundle, enter, site
-from tests.cli.test_cli import run
+from tests.helpers import run_cli as run
+from tests.usecases.fieldwork import assign, bundle, enter, site
 
 EA1 = "R01-D01-EA001"
-
-
-@pytest.fixture
-def runner() -> CliRunner:
-    return CliRunner(env={"CENSUS_PASSPHRASE": PASS})
 
 
 def test_keys_init_twice_is_refused_and_show_prints_the_card(runner: CliRunner,

@@ -42,9 +42,9 @@ from census.transfer.seal import seal
 from census.usecases import demo
 from census.usecases.bundles import import_bundle
 from census.usecases.keys import card, init_keys
-from tests.bundle import fieldwork as fw
+from tests.helpers import RAW_KEY
+from tests.usecases import fieldwork as fw
 
-PASS = fw.PASS
 NOW = datetime(2026, 11, 28, 12, 0)
 STAMP = "2026-11-28T12:00:00Z"
 CENSUS = Path(sys.executable).with_name("census")
@@ -65,9 +65,9 @@ class Run:
 
 def run_killed(argv: list[str], db: Path, kill: Callable[[float, int], bool] | None = None,
                cwd: Path | None = None) -> Run:
-    """Run `argv` with the passphrase in its environment; with `kill(seconds, wal_bytes)`,
+    """Run `argv` with the database key in its environment; with `kill(seconds, wal_bytes)`,
     SIGKILL it as soon as that says so (polled every half millisecond)."""
-    env = {**os.environ, "CENSUS_PASSPHRASE": PASS, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "CENSUS_PASSPHRASE": RAW_KEY, "PYTHONPATH": str(ROOT)}
     wal = Path(f"{db}-wal")
     start = time.monotonic()
     proc = subprocess.Popen(argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL,
@@ -152,8 +152,8 @@ def sound(store: Store) -> None:
 
 
 @contextmanager
-def opened(db: Path, passphrase: str = PASS) -> Iterator[Store]:
-    store = Store.open(db, passphrase)
+def opened(db: Path, key: str = RAW_KEY) -> Iterator[Store]:
+    store = Store.open(db, key)
     try:
         yield store
     finally:
@@ -208,7 +208,7 @@ def bundle_world(tmp: Path, households: int, small: int = 25) -> BundleWorld:
     cfg = default_config()
     plan = demo.plan(cfg, households, "E001")
     pristine = tmp / "pristine.db"
-    store = Store.create(pristine, PASS, cfg, Role.SUPERVISOR, "S001")
+    store = Store.create(pristine, RAW_KEY, cfg, Role.SUPERVISOR, "S001")
     try:
         init_keys(store)
         import_areas(store, plan.areas, "S001")
@@ -253,11 +253,12 @@ class FormsWorld:
     lines: dict[str, str]  # dwelling id -> its line
 
 
-def forms_world(tmp: Path, households: int) -> FormsWorld:
+def forms_world(tmp: Path, households: int, key: str = RAW_KEY) -> FormsWorld:
+    """With `key` (the raw key, or a passphrase)."""
     cfg = default_config()
     plan = demo.plan(cfg, households, "E001")
     pristine = tmp / "pristine.db"
-    store = Store.create(pristine, PASS, cfg, Role.ENUMERATOR, "E001")
+    store = Store.create(pristine, key, cfg, Role.ENUMERATOR, "E001")
     try:
         import_areas(store, plan.areas, "E001")
     finally:

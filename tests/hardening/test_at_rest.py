@@ -12,7 +12,7 @@ None may appear in plaintext anywhere (the passphrase file and the forms file ar
 input, not the program's output), nor the passphrase in any output or process title. After the
 receipt and the area's close-out, the canary is in no table of any database either: the purge
 reached every level. (That the purged bytes are gone from the database files, not only from the
-tables, is tests/bundle/test_purge.py, on unencrypted databases, where a search can see.)
+tables, is tests/usecases/test_purge.py, on unencrypted databases, where a search can see.)
 
 Each needle is first shown to be findable: the forms file holds the JSON, a plain SQLite file
 the row bytes; so an empty search means the bytes are absent, not that the search is blind.
@@ -36,9 +36,10 @@ import pytest
 from census.domain.ids import new_id
 from census.storage.settings import put_setting
 from census.storage.store import Store
-from tests.bundle.test_purge import tables_holding
 from tests.hardening import crash
 from tests.hardening.tally import count
+from tests.helpers import PASSPHRASE
+from tests.usecases.fieldwork import tables_holding
 
 EA = "R01-D01-EA001"
 BANDS = ["0-4", "5-14", "15-24", "25-34", "35-44", "45-54", "55-64", "65+"]
@@ -249,9 +250,9 @@ def test_a_field_operation_leaves_nothing_in_the_clear(box: Sandbox) -> None:
 def test_the_passphrase_is_not_in_a_running_process_title(box: Sandbox) -> None:
     """A longer command (an import of 1,500 forms) is watched while it runs: its command line
     and name never hold the passphrase (it comes from a file, the environment or a prompt,
-    never an argument)."""
-    world = crash.forms_world(box.root / "big", 1200)
-    env = {**box.env(), "CENSUS_PASSPHRASE": crash.PASS}
+    never an argument). A real passphrase: it is what is searched for."""
+    world = crash.forms_world(box.root / "big", 1200, PASSPHRASE)
+    env = {**box.env(), "CENSUS_PASSPHRASE": PASSPHRASE}
     proc = subprocess.Popen(crash.census_argv("forms", "import", world.forms, "--db",
                                               world.pristine), env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -264,4 +265,4 @@ def test_the_passphrase_is_not_in_a_running_process_title(box: Sandbox) -> None:
             break
         time.sleep(0.01)
     assert proc.wait() == 0
-    assert seen and not any(crash.PASS.encode() in s for s in seen)
+    assert seen and not any(PASSPHRASE.encode() in s for s in seen)

@@ -26,12 +26,11 @@ from pathlib import Path
 import pytest
 
 from census.formats.record_json import household_to_json
-from census.storage.areas import import_areas
 from census.storage.records import load_dwelling
-from census.storage.store import Store
-from tests.bundle import fieldwork as fw
 from tests.hardening import crash
 from tests.hardening.tally import count, note
+from tests.helpers import enumerator_db
+from tests.usecases import fieldwork as fw
 
 SEED = int(os.environ.get("CENSUS_CRASH_SEED", random.SystemRandom().randrange(1 << 30)))
 WORKERS = 2  # two processes at a time: the machine has two cores
@@ -222,17 +221,7 @@ def tui_chain(pristine: Path, folder: Path, kills: int, seed: int) -> str:
 
 @pytest.fixture(scope="module")
 def enumerator(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from census.domain.config import default_config
-    from census.domain.model import Area, Role
-
-    path = tmp_path_factory.mktemp("app") / "pristine.db"
-    store = Store.create(path, crash.PASS, default_config(), Role.ENUMERATOR, "E001")
-    import_areas(store, [Area("R01", "region", "North"),
-                        Area("R01-D01", "district", "Riverside", "R01"),
-                        Area("R01-D01-EA001", "ea", "Riverside 1", "R01-D01", 40, "E001")],
-                       "E001")
-    store.close()
-    return path
+    return enumerator_db(tmp_path_factory.mktemp("app") / "pristine.db")
 
 
 # -- the trials ----------------------------------------------------------------------------------

@@ -33,8 +33,8 @@ from census.tabulate import release as rel
 from census.usecases.forms import store_dwellings
 from census.usecases.publish.plan import ExportError, Request, plan_export
 from census.usecases.publish.write import export
-from tests.export.fixtures import NOW, eas, supervisor
 from tests.hardening.tally import count, note
+from tests.usecases.population import NOW, eas, supervisor
 
 METHODS = ("none", "rr3", "ckm")
 TRIALS = 20
@@ -73,27 +73,29 @@ def late_household(store: Store, area: str, rng: random.Random, structure: int
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
+def all_closed(tmp_path: Path) -> Iterator[Store]:
+    """A supervisor's database of 1,200 households, every area closed."""
     s = supervisor(tmp_path / "s.db", households=1200, keep_open=0)
     yield s
     s.close()
 
 
-def test_the_ledger_refuses_a_release_one_household_apart(store: Store, tmp_path: Path) -> None:
+def test_the_ledger_refuses_a_release_one_household_apart(all_closed: Store,
+                                                          tmp_path: Path) -> None:
     """Published, then one late household: the same export is refused, naming the area and the
     risk; with `--override-release late_forms` it goes out and the reason is recorded."""
-    area = eas(store)[0]
-    export(store, Request(level="ea"), tmp_path / "first")
-    late_household(store, area, random.Random(1), 9000)
+    area = eas(all_closed)[0]
+    export(all_closed, Request(level="ea"), tmp_path / "first")
+    late_household(all_closed, area, random.Random(1), 9000)
     with pytest.raises(ExportError, match="subtract") as info:
-        export(store, Request(level="ea"), tmp_path / "second")
+        export(all_closed, Request(level="ea"), tmp_path / "second")
     assert area in str(info.value) and not (tmp_path / "second").exists()
     count("attack: differencing, refused by the ledger")
-    done = export(store, Request(level="ea", override="late_forms"), tmp_path / "second")
+    done = export(all_closed, Request(level="ea", override="late_forms"), tmp_path / "second")
     assert not done.again
 
 
-def test_what_an_override_gives_away(store: Store) -> None:
+def test_what_an_override_gives_away(all_closed: Store) -> None:
     """The subtraction after an override: exact tables give every late household away; rr3 no
     household with a count that is not a multiple of 3 (a difference of rounded values is one);
     ckm some; and under both protections
@@ -103,14 +105,14 @@ def test_what_an_override_gives_away(store: Store) -> None:
     recovered: Counter[str] = Counter()
     pointed: Counter[str] = Counter()
     cells = 0
-    plan = plan_export(store, Request(level="ea", tables=("persons",)))
-    alone = sorted({r[0] for r in plan.rows("persons")} & set(eas(store)))  # not combined
+    plan = plan_export(all_closed, Request(level="ea", tables=("persons",)))
+    alone = sorted({r[0] for r in plan.rows("persons")} & set(eas(all_closed)))  # not combined
     for trial in range(TRIALS):
         area = rng.choice(alone)
-        before = {m: persons(store, area, m) for m in METHODS}
-        grid = late_household(store, area, rng, 9100 + trial)
+        before = {m: persons(all_closed, area, m) for m in METHODS}
+        grid = late_household(all_closed, area, rng, 9100 + trial)
         for m in METHODS:
-            after = persons(store, area, m)
+            after = persons(all_closed, area, m)
             diff = {c: after[c] - before[m][c] for c in after if after[c] != before[m][c]}
             recovered[m] += diff == grid
             if m == "rr3" and any(n % 3 for n in grid.values()):

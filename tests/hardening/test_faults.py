@@ -5,7 +5,7 @@ partial file; and once the fault is gone, the same work succeeds.
 
 The disk is a small tmpfs mounted by the test (as root, as in CI; skipped with the reason
 otherwise), filled by a file, so SQLite and the file writes meet a real ENOSPC. The table export's
-full disk is tests/export/test_tables.py::test_a_real_full_disk_leaves_nothing.
+full disk is tests/usecases/test_publish.py::test_a_real_full_disk_leaves_nothing.
 """
 
 from __future__ import annotations
@@ -22,26 +22,24 @@ from pathlib import Path
 import pytest
 from textual.pilot import Pilot
 
-from census.domain.config import default_config
-from census.domain.model import Area, Role
-from census.storage.areas import import_areas
+from census.domain.model import Role
 from census.storage.records import load_dwelling
-from census.storage.store import Store
 from census.tui.app import CensusApp
 from census.tui.screens.household import HouseholdScreen
 from census.usecases.entry import Entry
-from tests.bundle import fieldwork as fw
 from tests.hardening import crash
 from tests.hardening.disk import fill, read_only, small_disk
 from tests.hardening.tally import count
-from tests.tui import test_app as tui
+from tests.helpers import RAW_KEY, enumerator_db
+from tests.tui import driving
+from tests.usecases import fieldwork as fw
 
 EA = "R01-D01-EA001"
 
 
 def census(*args: str | Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    """A real `census` process with the passphrase in its environment."""
-    env = {**os.environ, "CENSUS_PASSPHRASE": crash.PASS}
+    """A real `census` process with the database key in its environment."""
+    env = {**os.environ, "CENSUS_PASSPHRASE": RAW_KEY}
     return subprocess.run(crash.census_argv(*args), env=env, capture_output=True, text=True,
                           timeout=timeout)
 
@@ -57,15 +55,6 @@ def refused(result: subprocess.CompletedProcess[str], *words: str) -> str:
     return out
 
 
-def enumerator_db(path: Path) -> Path:
-    store = Store.create(path, crash.PASS, default_config(), Role.ENUMERATOR, "E001")
-    import_areas(store, [Area("R01", "region", "North"),
-                        Area("R01-D01", "district", "Riverside", "R01"),
-                        Area(EA, "ea", "Riverside 1", "R01-D01", 40, "E001")], "E001")
-    store.close()
-    return path
-
-
 def state(db: Path) -> tuple[dict[str, object], tuple[int, int, int]]:
     """The stored records, after SQLite's and the audit chain's checks."""
     with crash.opened(db) as store:
@@ -74,30 +63,31 @@ def state(db: Path) -> tuple[dict[str, object], tuple[int, int, int]]:
 
 
 @pytest.fixture(scope="module")
-def forms(tmp_path_factory: pytest.TempPathFactory) -> crash.FormsWorld:
+def small_forms(tmp_path_factory: pytest.TempPathFactory) -> crash.FormsWorld:
+    """An enumerator's empty database and a forms file of 300 households for it."""
     return crash.forms_world(tmp_path_factory.mktemp("forms"), 300)
 
 
 # -- a full disk ---------------------------------------------------------------------------------
 
 
-def test_a_full_disk_during_a_forms_import(forms: crash.FormsWorld, tmp_path: Path) -> None:
+def test_a_full_disk_during_a_forms_import(small_forms: crash.FormsWorld, tmp_path: Path) -> None:
     """The disk fills while the import writes: refused with "disk is full", the database as
     before, whole; with room again, the same import stores everything."""
     with small_disk(tmp_path / "disk", "3m") as disk:
         db = disk / "census.db"
-        shutil.copyfile(forms.pristine, db)
+        shutil.copyfile(small_forms.pristine, db)
         before = state(db)
         filler = fill(disk, leave=96 * 1024)  # room to open it, not for 350 dwellings
-        refused(census("forms", "import", forms.forms, "--db", db), "disk is full",
+        refused(census("forms", "import", small_forms.forms, "--db", db), "disk is full",
                 "nothing was changed")
         assert state(db) == before
         filler.unlink()
-        done = census("forms", "import", forms.forms, "--db", db)
+        done = census("forms", "import", small_forms.forms, "--db", db)
         assert done.returncode == 0, done.stderr
         with crash.opened(db) as store:
             crash.sound(store)
-            assert crash.stored_forms(store) == forms.lines
+            assert crash.stored_forms(store) == small_forms.lines
 
 
 def test_a_full_disk_during_a_bundle_import(tmp_path: Path) -> None:
@@ -151,11 +141,11 @@ def test_a_full_disk_while_the_app_saves_a_draft(tmp_path: Path) -> None:
         holder: list[Path] = []
 
         async def script(app: CensusApp, pilot: Pilot[None]) -> None:
-            await tui.new_dwelling_with_contact(app, pilot)
-            await tui.press(pilot, "2")  # a draft with 2, saved
+            await driving.new_dwelling_with_contact(app, pilot)
+            await driving.press(pilot, "2")  # a draft with 2, saved
             assert "draft saved" in str(app.screen.query_one("#status").render())
             holder.append(fill(disk))
-            await tui.press(pilot, "right", "3")
+            await driving.press(pilot, "right", "3")
             messages = [n.message for n in app._notifications]
             assert any("disk is full" in m for m in messages), messages
             assert "NOT SAVED" in str(app.screen.query_one("#status").render())
@@ -163,12 +153,12 @@ def test_a_full_disk_while_the_app_saves_a_draft(tmp_path: Path) -> None:
             assert app.store.conn.execute("SELECT n_00, n_01 FROM household").fetchone() == (
                 2, 0)
             holder[0].unlink()
-            await tui.press(pilot, "ctrl+s")
+            await driving.press(pilot, "ctrl+s")
             assert not app.screen.unsaved
             assert app.store.conn.execute("SELECT n_00, n_01 FROM household").fetchone() == (
                 2, 3)
 
-        tui.drive(db, script, passphrase=crash.PASS)
+        driving.drive(db, script)
         assert holder, "the script did not run"
         with crash.opened(db) as store:
             crash.sound(store)
@@ -177,17 +167,17 @@ def test_a_full_disk_while_the_app_saves_a_draft(tmp_path: Path) -> None:
 # -- a read-only database ------------------------------------------------------------------------
 
 
-def test_a_read_only_database_is_refused_with_a_message(forms: crash.FormsWorld,
+def test_a_read_only_database_is_refused_with_a_message(small_forms: crash.FormsWorld,
                                                          tmp_path: Path) -> None:
     """On a read-only filesystem (root can write any file, so the test remounts a tmpfs
     read-only): an import, and a report, are refused with a message that says so; the file's
     bytes do not change."""
     with small_disk(tmp_path / "disk", "4m") as disk:
         db = disk / "census.db"
-        shutil.copyfile(forms.pristine, db)
+        shutil.copyfile(small_forms.pristine, db)
         digest = hashlib.sha256(db.read_bytes()).hexdigest()
         read_only(disk)
-        out = census("forms", "import", forms.forms, "--db", db)
+        out = census("forms", "import", small_forms.forms, "--db", db)
         refused(out, "read-only")
         refused(census("progress", "--db", db), "read-only")
         assert hashlib.sha256(db.read_bytes()).hexdigest() == digest
@@ -211,35 +201,35 @@ store.close()
 
 def hold_lock(db: Path, seconds: float) -> subprocess.Popen[str]:
     """Another process holds the database's write lock for `seconds`."""
-    proc = subprocess.Popen([sys.executable, "-c", HOLD, str(db), crash.PASS, str(seconds)],
+    proc = subprocess.Popen([sys.executable, "-c", HOLD, str(db), RAW_KEY, str(seconds)],
                             stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None and proc.stdout.readline().strip() == "locked"
     return proc
 
 
-def test_a_database_locked_for_a_moment_is_waited_for(forms: crash.FormsWorld,
+def test_a_database_locked_for_a_moment_is_waited_for(small_forms: crash.FormsWorld,
                                                       tmp_path: Path) -> None:
     """Another process writes for 1.5 s: the import waits (busy timeout, 5 s) and stores all."""
-    db = crash.copy_db(forms.pristine, tmp_path / "db")
+    db = crash.copy_db(small_forms.pristine, tmp_path / "db")
     holder = hold_lock(db, 1.5)
     start = time.monotonic()
-    done = census("forms", "import", forms.forms, "--db", db)
+    done = census("forms", "import", small_forms.forms, "--db", db)
     holder.wait(timeout=30)
     assert done.returncode == 0, done.stderr
     assert time.monotonic() - start >= 1.0
     with crash.opened(db) as store:
-        assert crash.stored_forms(store) == forms.lines
+        assert crash.stored_forms(store) == small_forms.lines
 
 
-def test_a_database_locked_too_long_gives_a_clear_message(forms: crash.FormsWorld,
+def test_a_database_locked_too_long_gives_a_clear_message(small_forms: crash.FormsWorld,
                                                           tmp_path: Path) -> None:
     """Another process holds the lock past the busy timeout: the import says the database is
     busy and what to do, and stores nothing."""
-    db = crash.copy_db(forms.pristine, tmp_path / "db")
+    db = crash.copy_db(small_forms.pristine, tmp_path / "db")
     before = state(db)
     holder = hold_lock(db, 30)
     try:
-        refused(census("forms", "import", forms.forms, "--db", db), "busy", "try again")
+        refused(census("forms", "import", small_forms.forms, "--db", db), "busy", "try again")
     finally:
         holder.kill()
         holder.wait()
@@ -282,7 +272,7 @@ def test_two_processes_recording_visits_lose_none(tmp_path: Path) -> None:
         saved = Entry(store).add_dwelling(EA, 1, 1)
         assert saved.dwelling is not None
         dwelling = saved.dwelling.id
-    procs = [subprocess.Popen([sys.executable, "-c", VISITS, str(db), crash.PASS, dwelling,
+    procs = [subprocess.Popen([sys.executable, "-c", VISITS, str(db), RAW_KEY, dwelling,
                                "40"], stdout=subprocess.PIPE, text=True) for _ in range(2)]
     reported = [json.loads(p.communicate(timeout=300)[0]) for p in procs]
     assert all(p.returncode == 0 for p in procs)
@@ -295,15 +285,15 @@ def test_two_processes_recording_visits_lose_none(tmp_path: Path) -> None:
         assert d.revision == 81
 
 
-def test_two_imports_at_once_store_both(forms: crash.FormsWorld, tmp_path: Path) -> None:
+def test_two_imports_at_once_store_both(small_forms: crash.FormsWorld, tmp_path: Path) -> None:
     """Two `census forms import` processes of different forms into one database at the same
     time: both succeed (one waits for the other's transactions), every form is stored."""
-    db = crash.copy_db(forms.pristine, tmp_path / "db")
-    lines = list(forms.lines.values())
+    db = crash.copy_db(small_forms.pristine, tmp_path / "db")
+    lines = list(small_forms.lines.values())
     halves = [tmp_path / "a.jsonl", tmp_path / "b.jsonl"]
     for i, half in enumerate(halves):
         half.write_text("".join(line + "\n" for line in lines[i::2]))
-    env = {**os.environ, "CENSUS_PASSPHRASE": crash.PASS}
+    env = {**os.environ, "CENSUS_PASSPHRASE": RAW_KEY}
     procs = [subprocess.Popen(crash.census_argv("forms", "import", half, "--db", db), env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for half in halves]
@@ -312,4 +302,4 @@ def test_two_imports_at_once_store_both(forms: crash.FormsWorld, tmp_path: Path)
         assert p.returncode == 0, err
     with crash.opened(db) as store:
         crash.sound(store)
-        assert crash.stored_forms(store) == forms.lines
+        assert crash.stored_forms(store) == small_forms.lines

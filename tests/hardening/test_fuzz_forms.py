@@ -39,10 +39,10 @@ from census.usecases.forms import MAX_LINE, import_lines, read_lines
 from census.usecases.intake import context
 from census.validation.engine import blocking, check_dwelling
 from census.validation.rules import Problem
-from tests.bundle.fieldwork import REGISTER, dump
-from tests.conftest import dwelling, household, jsonl
+from tests.hardening.fuzzing import CFG, NOW, checkpointed, fresh_copy
 from tests.hardening.tally import count
-from tests.hardening.test_fuzz_bundles import CFG, NOW, RAW_KEY, checkpointed, fresh_copy
+from tests.helpers import RAW_KEY, dwelling, household, jsonl
+from tests.usecases.fieldwork import REGISTER, dump
 
 EA1 = "R01-D01-EA001"
 OUTCOMES: Counter[str] = Counter()

@@ -53,14 +53,10 @@ from census.usecases.forms import import_lines, read_lines
 from census.usecases.keys import card, init_keys, keypair, read_card
 from census.usecases.receipts import import_receipt
 from census.validation.engine import personal_data
-from tests.bundle.fieldwork import REGISTER, dump
-from tests.conftest import dwelling, household, jsonl
-from tests.hardening.tally import count
-from tests.hardening.test_fuzz_bundles import (
+from tests.hardening.fuzzing import (
     CFG,
     EA2,
     NOW,
-    RAW_KEY,
     STAMP,
     checkpointed,
     clear,
@@ -69,6 +65,9 @@ from tests.hardening.test_fuzz_bundles import (
     mutation,
     payload_bytes,
 )
+from tests.hardening.tally import count
+from tests.helpers import RAW_KEY, dwelling, household, jsonl
+from tests.usecases.fieldwork import REGISTER, dump
 
 ASSIGNMENT_TABLES = ("areas", "dwellings", "visits", "households", "overrides", "decisions")
 OUTCOMES: Counter[str] = Counter()

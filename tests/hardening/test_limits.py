@@ -14,15 +14,15 @@ from census.storage.sums import person_totals
 from census.usecases.forms import import_lines
 from census.usecases.publish.plan import ExportError, Request
 from census.usecases.publish.write import export
-from tests.conftest import PASSPHRASE, dwelling, jsonl
-from tests.export.fixtures import NOW, supervisor
+from tests.helpers import PASSPHRASE, RAW_KEY, dwelling, jsonl
+from tests.usecases.population import NOW, supervisor
 
 
-def test_a_huge_passphrase_file_is_not_read_whole(store: Store, db_path: Path,
+def test_a_huge_passphrase_file_is_not_read_whole(passphrase_store: Store, db_path: Path,
                                                   tmp_path: Path) -> None:
     """Only the start of --passphrase-file is read (its first line is the passphrase): a
     50 MB file named by mistake costs nothing."""
-    store.close()
+    passphrase_store.close()
     phrase = tmp_path / "phrase"
     with phrase.open("w") as fh:
         fh.write(PASSPHRASE + "\n")
@@ -37,7 +37,7 @@ def test_a_huge_config_file_is_refused_unread(tmp_path: Path) -> None:
     big.write_bytes(b"#" * ((1 << 20) + 1))
     done = CliRunner().invoke(cli, ["init", "--db", str(tmp_path / "x.db"), "--config",
                                     str(big), "--role", "enumerator", "--user", "E001"],
-                              env={"CENSUS_PASSPHRASE": "pw"})
+                              env={"CENSUS_PASSPHRASE": RAW_KEY})
     assert done.exit_code == 2 and "a survey config is at most" in done.output, done.output
     assert not (tmp_path / "x.db").exists()
 

@@ -19,7 +19,7 @@ from census.storage.records import count_rows
 from census.storage.store import Store
 from census.usecases.forms import import_lines
 from census.validation.rules import Problem
-from tests.conftest import PASSPHRASE, dwelling, household, jsonl
+from tests.helpers import PASSPHRASE, RAW_KEY, dwelling, household, jsonl, key_pragma
 
 NOW = datetime(2026, 11, 28, 12, 0)
 
@@ -55,14 +55,15 @@ def test_canary_and_count_pattern_never_in_plaintext_on_disk(store: Store, db_pa
         assert b"female" not in data and b"R01-D01-EA001" not in data, p
 
 
-def test_wrong_passphrase_is_refused_with_a_clear_message(store: Store, db_path: Path) -> None:
-    store.close()
+def test_wrong_passphrase_is_refused_with_a_clear_message(passphrase_store: Store,
+                                                          db_path: Path) -> None:
+    passphrase_store.close()
     with pytest.raises(StoreError, match="passphrase is wrong"):
         Store.open(db_path, "not the passphrase")
 
 
-def test_right_passphrase_reopens(store: Store, db_path: Path) -> None:
-    store.close()
+def test_right_passphrase_reopens(passphrase_store: Store, db_path: Path) -> None:
+    passphrase_store.close()
     again = Store.open(db_path, PASSPHRASE)
     assert [a.code for a in all_areas(again)][-1] == "R01-D01-EA002"
     again.close()
@@ -72,26 +73,26 @@ def test_plain_sqlite_file_is_refused(tmp_path: Path) -> None:
     plain = tmp_path / "plain.db"
     sqlite3.connect(plain).execute("CREATE TABLE t (x)").connection.commit()
     with pytest.raises(StoreError, match="plain, unencrypted"):
-        Store.open(plain, PASSPHRASE)
+        Store.open(plain, RAW_KEY)
 
 
 def test_corrupt_file_is_refused(tmp_path: Path) -> None:
     junk = tmp_path / "junk.db"
     junk.write_bytes(os.urandom(8192))
     with pytest.raises(StoreError, match=r"not a census database|damaged"):
-        Store.open(junk, PASSPHRASE)
+        Store.open(junk, RAW_KEY)
 
 
 def test_missing_file_and_folder(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="no census database"):
-        Store.open(tmp_path / "nope.db", PASSPHRASE)
+        Store.open(tmp_path / "nope.db", RAW_KEY)
     with pytest.raises(StoreError, match="folder"):
-        Store.open(tmp_path, PASSPHRASE)
+        Store.open(tmp_path, RAW_KEY)
 
 
 def test_create_refuses_existing_file(store: Store, db_path: Path) -> None:
     with pytest.raises(StoreError, match="already exists"):
-        Store.create(db_path, PASSPHRASE, default_config(), Role.ENUMERATOR, "E001")
+        Store.create(db_path, RAW_KEY, default_config(), Role.ENUMERATOR, "E001")
 
 
 def test_encrypted_but_not_census(tmp_path: Path) -> None:
@@ -99,12 +100,12 @@ def test_encrypted_but_not_census(tmp_path: Path) -> None:
 
     path = tmp_path / "other.db"
     conn = sqlcipher3.connect(str(path))
-    conn.execute(f"PRAGMA key = '{PASSPHRASE}'")
+    conn.execute(key_pragma(RAW_KEY))
     conn.execute("CREATE TABLE t (x)")
     conn.commit()
     conn.close()
     with pytest.raises(StoreError, match="not a census database"):
-        Store.open(path, PASSPHRASE)
+        Store.open(path, RAW_KEY)
 
 
 def test_every_connection_has_the_durability_and_privacy_pragmas(store: Store) -> None:
@@ -123,7 +124,7 @@ def test_tables_are_strict_and_migrated_once(store: Store, db_path: Path) -> Non
                                  (name,)).fetchone()[0]
         assert sql.rstrip().endswith("STRICT"), name
     store.close()
-    again = Store.open(db_path, PASSPHRASE)
+    again = Store.open(db_path, RAW_KEY)
     applied = again.conn.execute("SELECT name FROM _sqlite_migrations").fetchall()
     assert applied == [("0001_initial",), ("0002_transfers",), ("0003_release_ledger",),
                        ("0004_release_cells",)]

@@ -13,7 +13,7 @@ from census.storage.sums import dwelling_outcomes, household_sizes, person_sums
 from census.tabulate import households as hh
 from census.tabulate.persons import ALL
 from census.usecases.forms import import_lines
-from tests.conftest import dwelling, household, jsonl
+from tests.helpers import dwelling, household, jsonl
 
 NOW = datetime(2026, 11, 28, 12, 0)
 

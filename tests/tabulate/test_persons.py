@@ -10,7 +10,7 @@ from census.storage.store import Store
 from census.storage.sums import person_sums
 from census.tabulate.persons import ALL, PersonCell, cells, protect_rr3
 from census.usecases.forms import import_lines
-from tests.conftest import dwelling, household, jsonl
+from tests.helpers import dwelling, household, jsonl
 
 NOW = datetime(2026, 11, 28, 12, 0)
 EA = "R01-D01-EA001"

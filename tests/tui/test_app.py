@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
-from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 from textual.pilot import Pilot
@@ -26,67 +22,16 @@ from census.tui.screens.listing import ListingScreen
 from census.tui.screens.unlock import UnlockScreen
 from census.tui.widgets.count_grid import CountGrid
 from census.usecases.entry import Entry
+from tests.helpers import PASSPHRASE, RAW_KEY, enumerator_db, key_pragma
+from tests.tui.driving import NOW, drive, new_dwelling_with_contact, press, reopen, texts
 
-PASS = "tui passphrase"
-NOW = datetime(2026, 11, 28, 10, 0)
 EA = "R01-D01-EA001"
 
 
 @pytest.fixture
 def db(tmp_path: Path) -> Path:
-    path = tmp_path / "tui.db"
-    store = Store.create(path, PASS, default_config(), Role.ENUMERATOR, "E001")
-    import_areas(store, [Area("R01", "region", "North"),
-                        Area("R01-D01", "district", "Riverside", "R01"),
-                        Area(EA, "ea", "Riverside 1", "R01-D01", 40, "E001")], "E001")
-    store.close()
-    return path
-
-
-def drive(db: Path, script: Callable[[CensusApp, Pilot[None]], Awaitable[None]],
-          passphrase: str | None = PASS, now: datetime = NOW,
-          size: tuple[int, int] = (80, 24), **kwargs: Any) -> CensusApp:
-    app = CensusApp(db, passphrase, clock=lambda: now, **kwargs)
-
-    async def run() -> None:
-        async with app.run_test(size=size) as pilot:
-            await pilot.pause()
-            await script(app, pilot)
-
-    asyncio.run(run())
-    return app
-
-
-def texts(row: list[Any]) -> list[str]:
-    """A table row as the text shown (cells are Rich Text: never read as markup)."""
-    return [str(c) for c in row]
-
-
-def reopen(db: Path) -> Store:
-    return Store.open(db, PASS)
-
-
-async def press(pilot: Pilot[None], *keys: str) -> None:
-    for key in keys:
-        await pilot.press(key)
-    await pilot.pause()
-
-
-async def new_dwelling_with_contact(app: CensusApp, pilot: Pilot[None]) -> None:
-    """From Home: open the area, add a listing line, open it, record a completed visit."""
-    assert isinstance(app.screen, HomeScreen)
-    await press(pilot, "enter")
-    assert isinstance(app.screen, ListingScreen)
-    await press(pilot, "a")
-    assert isinstance(app.screen, ListingDialog)
-    await press(pilot, "ctrl+s")
-    assert isinstance(app.screen, ListingScreen)
-    await press(pilot, "enter")
-    assert isinstance(app.screen, DwellingScreen)
-    await press(pilot, "v")
-    assert isinstance(app.screen, VisitDialog)
-    await press(pilot, "enter")  # first outcome: completed
-    assert isinstance(app.screen, HouseholdScreen)
+    """Enumerator E001's database with one enumeration area (raw key)."""
+    return enumerator_db(tmp_path / "tui.db")
 
 
 def test_complete_household_with_keys_only(db: Path) -> None:
@@ -226,13 +171,15 @@ def test_no_one_home_asks_for_a_callback_which_appears_in_the_due_list(db: Path)
     drive(db, script)
 
 
-def test_wrong_passphrase_then_retry(db: Path) -> None:
+def test_wrong_passphrase_then_retry(tmp_path: Path) -> None:
+    db = enumerator_db(tmp_path / "tui.db", PASSPHRASE)  # the passphrase is under test
+
     async def script(app: CensusApp, pilot: Pilot[None]) -> None:
         assert isinstance(app.screen, UnlockScreen)
         await press(pilot, *"wrong", "enter")
         assert "passphrase is wrong" in str(app.screen.query_one("#errors", Static).render())
         assert app.screen.query_one(Input).value == ""
-        app.screen.query_one(Input).value = PASS
+        app.screen.query_one(Input).value = PASSPHRASE
         await press(pilot, "enter")
         assert isinstance(app.screen, HomeScreen)
 
@@ -271,7 +218,7 @@ def test_listing_pages_and_filters_without_loading_everything(db: Path) -> None:
     import json
 
     from census.usecases.forms import import_lines
-    from tests.conftest import dwelling, household
+    from tests.helpers import dwelling, household
 
     store = reopen(db)
     lines = [json.dumps(dwelling(structure=i, households=[household()]
@@ -319,7 +266,7 @@ def test_a_locked_database_gives_a_clear_message_and_a_retry(db: Path) -> None:
         await new_dwelling_with_contact(app, pilot)
         app.store.conn.execute("PRAGMA busy_timeout = 50")
         other = sqlcipher3.connect(str(db))
-        other.execute(f"PRAGMA key = '{PASS}'")
+        other.execute(key_pragma(RAW_KEY))
         other.execute("BEGIN IMMEDIATE")
         try:
             await press(pilot, "4")
@@ -342,11 +289,11 @@ def test_an_internal_error_prints_no_traceback_and_no_passphrase(db: Path) -> No
 
     from rich.console import Console
 
-    app = CensusApp(db, PASS, clock=lambda: NOW)
+    app = CensusApp(db, PASSPHRASE, clock=lambda: NOW)
     buffer = io.StringIO()
     app.error_console = Console(file=buffer, width=100)
     try:
-        secret = PASS
+        secret = PASSPHRASE
         raise RuntimeError("boom")
     except RuntimeError as exc:
         app._exception = exc
@@ -357,14 +304,17 @@ def test_an_internal_error_prints_no_traceback_and_no_passphrase(db: Path) -> No
     app._print_error_renderables()
     text = buffer.getvalue()
     assert "internal error (RuntimeError: boom)" in text
-    assert "Traceback" not in text and PASS not in text
+    assert "Traceback" not in text and PASSPHRASE not in text
 
 
-def test_the_store_can_be_opened_in_a_thread_while_the_app_starts(db: Path) -> None:
+def test_the_store_can_be_opened_in_a_thread_while_the_app_starts(tmp_path: Path) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
+    # A real passphrase: its slow derivation is why the store is opened in a thread, and a
+    # wrong one's message is under test.
+    db = enumerator_db(tmp_path / "tui.db", PASSPHRASE)
     with ThreadPoolExecutor(max_workers=1) as pool:
-        right = pool.submit(Store.open, db, PASS, True)
+        right = pool.submit(Store.open, db, PASSPHRASE, True)
         wrong = pool.submit(Store.open, db, "not it", True)
         right.result()
         wrong.exception()
@@ -402,7 +352,7 @@ def test_pasted_text_is_checked_like_typing(db: Path) -> None:
 
 def test_returned_forms_are_shown_first_on_home(db: Path) -> None:
     from census.usecases.forms import import_lines
-    from tests.conftest import dwelling, household, jsonl
+    from tests.helpers import dwelling, household, jsonl
 
     store = reopen(db)
     import_lines(store, jsonl(dwelling(structure=7, households=[household(status="returned")]),
@@ -468,7 +418,7 @@ def test_retyping_the_same_value_keeps_a_completed_household(db: Path) -> None:
 
 def test_callbacks_of_other_enumerators_are_not_shown(db: Path) -> None:
     from census.usecases.forms import import_lines
-    from tests.conftest import dwelling, jsonl
+    from tests.helpers import dwelling, jsonl
 
     store = reopen(db)
     import_areas(store, [Area("R01-D01-EA002", "ea", "Riverside 2", "R01-D01", 40, "E002")],
@@ -498,7 +448,7 @@ def test_text_from_people_and_files_is_shown_as_written(tmp_path: Path) -> None:
     folder = tmp_path / "a [red b [bold]"
     folder.mkdir()
     path = folder / "tui.db"
-    store = Store.create(path, PASS, default_config(), Role.ENUMERATOR, "E001")
+    store = Store.create(path, RAW_KEY, default_config(), Role.ENUMERATOR, "E001")
     import_areas(store, [Area("R01", "region", "North"),
                         Area("R01-D01", "district", "Riverside", "R01"),
                         Area(EA, "ea", "Well [/] x", "R01-D01", 40, "E001")], "E001")

@@ -16,8 +16,9 @@ from census.tui.app import CensusApp
 from census.tui.screens.dashboard import DashboardScreen
 from census.tui.screens.publish import ExportScreen
 from census.usecases.publish.plan import Request, plan_export
-from tests.export.fixtures import NOW, PASSPHRASE, eas, supervisor
-from tests.tui.test_app import texts
+from tests.helpers import RAW_KEY
+from tests.tui.driving import texts
+from tests.usecases.population import NOW, eas, supervisor
 
 
 def test_preview_then_export_writes_what_was_shown(tmp_path: Path) -> None:
@@ -27,7 +28,7 @@ def test_preview_then_export_writes_what_was_shown(tmp_path: Path) -> None:
     seen: dict[str, object] = {}
 
     async def run() -> None:
-        app = CensusApp(db, PASSPHRASE, clock=lambda: NOW)
+        app = CensusApp(db, RAW_KEY, clock=lambda: NOW)
         async with app.run_test(size=(120, 40)) as pilot:
             await pilot.pause()
             assert isinstance(app.screen, DashboardScreen)
@@ -70,7 +71,7 @@ def test_preview_then_export_writes_what_was_shown(tmp_path: Path) -> None:
     preview = seen["preview"]
     assert isinstance(preview, list) and preview
     assert written[:len(preview)] == [list(r) for r in preview]
-    store = Store.open(db, PASSPHRASE)
+    store = Store.open(db, RAW_KEY)
     try:
         (entry,) = releases(store)
         assert entry["method"] == "ckm"
@@ -87,7 +88,7 @@ def test_a_refused_request_is_shown_in_words(tmp_path: Path) -> None:
     shown: list[str] = []
 
     async def run() -> None:
-        app = CensusApp(db, PASSPHRASE, clock=lambda: NOW)
+        app = CensusApp(db, RAW_KEY, clock=lambda: NOW)
         async with app.run_test(size=(100, 30)) as pilot:
             await pilot.pause()
             await pilot.press("x", "ctrl+p")
@@ -108,7 +109,7 @@ def exports_tried(db: Path, folder: str, tries: int = 1) -> list[tuple[str, str]
     seen: list[tuple[str, str]] = []
 
     async def run() -> None:
-        app = CensusApp(db, PASSPHRASE, clock=lambda: NOW)
+        app = CensusApp(db, RAW_KEY, clock=lambda: NOW)
         async with app.run_test(size=(100, 30)) as pilot:
             await pilot.pause()
             await pilot.press("x")

@@ -4,7 +4,7 @@ approving and returning households; and the enumerator reading why a form came b
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -13,7 +13,7 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Static
 
-from census.domain.model import HouseholdStatus, ReturnReason, Role
+from census.domain.model import HouseholdStatus, ReturnReason
 from census.storage.exchange.decisions import decide_household, decisions_of
 from census.storage.exchange.review import review_counts
 from census.storage.records import load_dwelling, select_households
@@ -28,9 +28,9 @@ from census.tui.screens.review import ReviewItemScreen, ReviewScreen
 from census.usecases.bundles import import_bundle
 from census.usecases.entry import Entry
 from census.usecases.forms import store_dwellings
-from tests.bundle.fieldwork import NOW, PASS, Site, assign, bundle, enter, site
-from tests.tui import test_app
-from tests.tui.test_app import texts
+from tests.tui import driving
+from tests.tui.driving import press, texts
+from tests.usecases.fieldwork import NOW, Site, assign, bundle, enter
 
 EA = "R01-D01-EA001"
 
@@ -49,30 +49,21 @@ def _no_adult(worker: Site, dwelling_id: str) -> str:
 
 
 @pytest.fixture
-def team(tmp_path: Path) -> Iterator[tuple[Site, Site, list[str]]]:
-    """A supervisor with five completed forms of one enumerator, two of them flagged (W002)."""
-    sup = site(tmp_path, Role.SUPERVISOR, "S001", register=True)
-    enu = site(tmp_path, Role.ENUMERATOR, "E001")
-    assign(sup, enu, [EA])
+def flagged_team(team: tuple[Site, Site]) -> tuple[Site, Site, list[str]]:
+    """The team's supervisor (S01) with five completed forms of its enumerator (E001), two of
+    them flagged (W002)."""
+    sup, enu = team
     enter(enu, EA, range(1, 4))
     flagged = [_no_adult(enu, did) for did in enter(enu, EA, range(4, 6))]
     got = import_bundle(sup.store, bundle(enu), NOW)
     assert got.report.flagged == 2
-    yield sup, enu, flagged
-    sup.store.close()
-    enu.store.close()
+    return sup, enu, flagged
 
 
 def drive(db: Path, script: Callable[[CensusApp, Pilot[None]], Awaitable[None]],
           **kwargs: Any) -> CensusApp:
     """The enumerator app's driver, on a field site's database, in a wider terminal."""
-    return test_app.drive(db, script, PASS, now=NOW, size=(130, 40), **kwargs)
-
-
-async def press(pilot: Pilot[None], *keys: str) -> None:
-    for key in keys:
-        await pilot.press(key)
-    await pilot.pause()
+    return driving.drive(db, script, now=NOW, size=(130, 40), **kwargs)
 
 
 def text(app: CensusApp, selector: str) -> str:
@@ -92,8 +83,8 @@ def where(store: Store, household_id: str) -> str:
 
 
 def test_dashboard_figures_and_approving_and_returning_from_the_review_queue(
-        team: tuple[Site, Site, list[str]]) -> None:
-    sup, _enu, flagged = team
+        flagged_team: tuple[Site, Site, list[str]]) -> None:
+    sup, _enu, flagged = flagged_team
     decided: dict[str, str] = {}
 
     async def script(app: CensusApp, pilot: Pilot[None]) -> None:
@@ -172,7 +163,7 @@ def test_dashboard_figures_and_approving_and_returning_from_the_review_queue(
     assert statuses[decided["returned"]] is HouseholdStatus.RETURNED
     (approved,) = decisions_of(store, decided["approved"])
     assert (approved.action, approved.reason, approved.rules, approved.who) == (
-        "approved", None, "W002", "S001")
+        "approved", None, "W002", "S01")
     (returned,) = decisions_of(store, decided["returned"])
     assert (returned.action, returned.reason, returned.note, returned.rules) == (
         "returned", "missing_persons", "babies", "W002")
@@ -180,11 +171,11 @@ def test_dashboard_figures_and_approving_and_returning_from_the_review_queue(
 
 
 def test_taking_the_incoming_version_of_a_conflict(
-        team: tuple[Site, Site, list[str]]) -> None:
-    sup, enu, flagged = team
+        flagged_team: tuple[Site, Site, list[str]]) -> None:
+    sup, enu, flagged = flagged_team
     hid = flagged[0]
     # Approved here while the enumerator corrected the form: both made revision 3.
-    decide_household(sup.store, hid, "approved", "S001")
+    decide_household(sup.store, hid, "approved", "S01")
     ((did, h),) = select_households(enu.store, "h.id = ?", (hid,))
     adults = {**h.residents, ("female", "25-34"): 1}
     assert Entry(enu.store, clock=lambda: NOW).save_household(
@@ -214,10 +205,10 @@ def test_taking_the_incoming_version_of_a_conflict(
 
 
 def test_the_enumerator_sees_why_a_form_came_back(
-        team: tuple[Site, Site, list[str]]) -> None:
-    sup, enu, flagged = team
+        flagged_team: tuple[Site, Site, list[str]]) -> None:
+    sup, enu, flagged = flagged_team
     hid = flagged[0]
-    decide_household(sup.store, hid, "returned", "S001",
+    decide_household(sup.store, hid, "returned", "S01",
                               reason=ReturnReason.COUNTS_WRONG, note="check the children")
     assign(sup, enu, [EA])  # the returned form travels with the next assignment
     ((did, _h),) = select_households(enu.store, "h.id = ?", (hid,))

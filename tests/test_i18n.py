@@ -21,7 +21,7 @@ import pytest
 from census.i18n import N_, _, set_language
 from census.validation.rules import RULES, Problem
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 LOCALE = ROOT / "census" / "locale"
 LANGS = ("en", "fr", "es", "zh_CN")
 FIX = "run `python scripts/i18n.py extract`, translate, then `python scripts/i18n.py compile`"

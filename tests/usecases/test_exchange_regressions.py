@@ -23,8 +23,18 @@ from census.usecases.assign import assign_areas, import_assignment
 from census.usecases.bundles import import_bundle
 from census.usecases.keys import card
 from census.usecases.receipts import export_receipt, import_receipt
-from tests.bundle.fieldwork import NOW, Site, assign, bundle, enter, site
-from tests.bundle.test_merge import EA1, EA2, _households, _seal_rows
+from tests.usecases.fieldwork import (
+    EA1,
+    EA2,
+    NOW,
+    Site,
+    assign,
+    bundle,
+    enter,
+    household_states,
+    seal_rows,
+    site,
+)
 
 
 def test_an_enumerator_cannot_send_decisions_or_close_an_area(
@@ -32,12 +42,12 @@ def test_an_enumerator_cannot_send_decisions_or_close_an_area(
     sup, enu = team
     enter(enu, EA1, range(1, 2))
     import_bundle(sup.store, bundle(enu), NOW)
-    (hid,) = _households(sup)
-    rev = _households(sup)[hid][1]
+    (hid,) = household_states(sup)
+    rev = household_states(sup)[hid][1]
     forged = Decision(hid, rev + 1, "approved", None, "call 0712 345 678", None, "S99",
                       utc_now())
     body = {"decisions": [list(forged.__dict__.values())], "closed": [EA1]}
-    got = import_bundle(sup.store, _seal_rows(enu, sup, body, tmp_path / "f.census"),
+    got = import_bundle(sup.store, seal_rows(enu, sup, body, tmp_path / "f.census"),
                                  NOW)
     assert got.report.closed == []
     assert str(get_area(sup.store, EA1).status) == "open"  # type: ignore[union-attr]
@@ -93,7 +103,7 @@ def test_a_bad_visit_is_held_as_invalid_and_the_rest_merges(
     twice = replace(good, visits=(*good.visits, Visit(1, v.at, Outcome.COMPLETED)))
     body = {"dwellings": [dwelling_row(d, None, utc_now()) for d in (good, bad, twice)],
             "visits": visit_rows(good) + visit_rows(bad)}
-    got = import_bundle(sup.store, _seal_rows(enu, sup, body, tmp_path / "v.census"),
+    got = import_bundle(sup.store, seal_rows(enu, sup, body, tmp_path / "v.census"),
                                  NOW)
     assert got.report.added == 1 and got.report.invalid == 2
     details = sorted(i.detail for i in review_items(sup.store, kind="invalid"))
@@ -128,14 +138,14 @@ def test_a_returned_form_counts_once_and_its_untouched_sibling_keeps_its_revisio
     export_receipt(sup.store, "E001", receipt)
     import_receipt(enu.store, receipt)
     assert count_rows(enu.store, "dwelling") == 0
-    h1 = next(h for h, (_s, _r) in _households(sup).items() if h != h2.id)
+    h1 = next(h for h, (_s, _r) in household_states(sup).items() if h != h2.id)
     decide_household(sup.store, h1, "returned", "S01", reason=ReturnReason.REVISIT)
-    before = _households(sup)[h2.id]
+    before = household_states(sup)[h2.id]
     out = sup.out("assignment")
     assign_areas(sup.store, "E001", [EA1], enu.card(), out)
     got = import_assignment(enu.store, out)
     assert got.report.kept_local == 0
-    assert _households(enu)[h2.id] == before
+    assert household_states(enu)[h2.id] == before
     (row,) = [r for r in area_progress(enu.store, NOW) if r.area == EA1]
     assert (row.listed, row.handed_over) == (1, 0)
 

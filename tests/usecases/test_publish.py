@@ -27,7 +27,8 @@ from census.tabulate import release as rel
 from census.usecases.forms import store_dwellings
 from census.usecases.publish.plan import ExportError, Request, plan_export
 from census.usecases.publish.write import export
-from tests.export.fixtures import NOW, eas, supervisor
+from tests.helpers import RAW_KEY
+from tests.usecases.population import NOW, eas, supervisor
 
 
 @pytest.fixture(scope="module")
@@ -40,14 +41,14 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def store(base: Path, tmp_path: Path) -> Iterator[Store]:
+def sup(base: Path, tmp_path: Path) -> Iterator[Store]:
     import shutil
 
     for suffix in ("", "-wal", "-shm"):
         src = Path(str(base) + suffix)
         if src.exists():
             shutil.copy(src, tmp_path / ("s.db" + suffix))
-    s = Store.open(tmp_path / "s.db", "tables")
+    s = Store.open(tmp_path / "s.db", RAW_KEY)
     yield s
     s.close()
 
@@ -81,13 +82,13 @@ def exact_cells(store: Store) -> dict[tuple[str, str, str], tuple[int, int]]:
 
 
 def test_rr3_every_value_a_multiple_of_3_and_equal_to_the_cell_recomputed(
-        store: Store, tmp_path: Path) -> None:
-    report = export(store, Request(level="ea"), tmp_path / "out")
+        sup: Store, tmp_path: Path) -> None:
+    report = export(sup, Request(level="ea"), tmp_path / "out")
     rows = read_csv(tmp_path / "out" / "persons.csv")
-    exact = exact_cells(store)
-    closed = set(eas(store)[:-1])
+    exact = exact_cells(sup)
+    closed = set(eas(sup)[:-1])
     assert {r["area"] for r in rows} == closed
-    assert report.left_open == (eas(store)[-1],)
+    assert report.left_open == (eas(sup)[-1],)
     assert len(rows) == len(closed) * (16 + 2 + 8 + 1)
     for r in rows:
         value = int(r["persons"])
@@ -100,12 +101,12 @@ def test_rr3_every_value_a_multiple_of_3_and_equal_to_the_cell_recomputed(
         assert int(r["households"]) % 3 == 0
 
 
-def test_ckm_values_equal_the_ptable_lookup_and_avoid_1_to_js(store: Store, tmp_path: Path
+def test_ckm_values_equal_the_ptable_lookup_and_avoid_1_to_js(sup: Store, tmp_path: Path
                                                               ) -> None:
-    export(store, Request(level="ea", method="ckm"), tmp_path / "out")
-    d = store.config.disclosure
+    export(sup, Request(level="ea", method="ckm"), tmp_path / "out")
+    d = sup.config.disclosure
     table = generate(d.ckm_max_change, d.ckm_variance, d.ckm_threshold)
-    exact = exact_cells(store)
+    exact = exact_cells(sup)
     rows = read_csv(tmp_path / "out" / "persons.csv")
     changed = 0
     for r in rows:
@@ -157,28 +158,28 @@ def test_same_cell_same_value_in_every_table(tmp_path: Path) -> None:
     s.close()
 
 
-def test_identical_export_is_byte_identical_in_every_format(store: Store, tmp_path: Path) -> None:
+def test_identical_export_is_byte_identical_in_every_format(sup: Store, tmp_path: Path) -> None:
     pytest.importorskip("pyarrow")
-    first = export(store, Request(level="ea"), tmp_path / "a")
-    again = export(store, Request(level="ea"), tmp_path / "b")
+    first = export(sup, Request(level="ea"), tmp_path / "a")
+    again = export(sup, Request(level="ea"), tmp_path / "b")
     assert (again.release, again.released_at, again.again) == (first.release, first.released_at,
                                                                True)
     for name in ("persons.csv", "households.csv", "dwellings.csv", "metadata.json"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
     for fmt in ("json", "parquet"):
-        export(store, Request(level="ea", fmt=fmt), tmp_path / f"{fmt}1")
-        export(store, Request(level="ea", fmt=fmt), tmp_path / f"{fmt}2")
+        export(sup, Request(level="ea", fmt=fmt), tmp_path / f"{fmt}1")
+        export(sup, Request(level="ea", fmt=fmt), tmp_path / f"{fmt}2")
         for name in ("persons", "households", "dwellings"):
             one = (tmp_path / f"{fmt}1" / f"{name}.{fmt}").read_bytes()
             assert one == (tmp_path / f"{fmt}2" / f"{name}.{fmt}").read_bytes()
-    ledger = releases(store)
+    ledger = releases(sup)
     assert len(ledger) == 6 and {r["id"] for r in ledger} == {first.release}
 
 
-def test_the_three_formats_hold_the_same_rows(store: Store, tmp_path: Path) -> None:
+def test_the_three_formats_hold_the_same_rows(sup: Store, tmp_path: Path) -> None:
     pq = pytest.importorskip("pyarrow.parquet")
     for fmt in ("csv", "json", "parquet"):
-        export(store, Request(level="ea", fmt=fmt), tmp_path / fmt)
+        export(sup, Request(level="ea", fmt=fmt), tmp_path / fmt)
     for table in ("persons", "households", "dwellings"):
         from_csv = read_csv(tmp_path / "csv" / f"{table}.csv")
         from_json = json.loads((tmp_path / "json" / f"{table}.json").read_text())
@@ -220,16 +221,16 @@ def _change_one_household(store: Store) -> tuple[str, set[tuple[str, str]]]:
 
 
 @pytest.mark.parametrize("method", ["rr3", "ckm"])
-def test_changing_one_household_changes_only_its_cells(store: Store, method: str) -> None:
+def test_changing_one_household_changes_only_its_cells(sup: Store, method: str) -> None:
     before = {(r[0], r[2], r[3]): r[4] for r in
-              plan_export(store, Request(level="ea", method=method)).rows("persons")}
-    exact_before = exact_cells(store)
-    area, cells = _change_one_household(store)
-    exact_after = exact_cells(store)
+              plan_export(sup, Request(level="ea", method=method)).rows("persons")}
+    exact_before = exact_cells(sup)
+    area, cells = _change_one_household(sup)
+    exact_after = exact_cells(sup)
     assert exact_after != exact_before
     # Published once before: the ledger now refuses the changed area (see below); plans only.
     after = {(r[0], r[2], r[3]): r[4] for r in
-             plan_export(store, Request(level="ea", method=method)).rows("persons")}
+             plan_export(sup, Request(level="ea", method=method)).rows("persons")}
     differ = {k for k in before if before[k] != after[k]}
     assert {k for k in exact_before if exact_before[k] != exact_after.get(k)} <= {
         (area, *c) for c in cells}
@@ -237,67 +238,67 @@ def test_changing_one_household_changes_only_its_cells(store: Store, method: str
 
 
 def test_ckm_differencing_leak_is_real_and_the_ledger_is_the_guard(
-        store: Store, tmp_path: Path) -> None:
+        sup: Store, tmp_path: Path) -> None:
     """The known weakness of any cell-key method (documented in README, not hidden): a cell
     that a changed household is not in keeps its key and its noise, so two releases differ by
     exactly 0 there; a reader comparing them learns which cells hold the changed household.
     That is why the release ledger refuses a changed re-release."""
-    first = export(store, Request(level="ea", method="ckm"), tmp_path / "one")
+    first = export(sup, Request(level="ea", method="ckm"), tmp_path / "one")
     before = {(r[0], r[2], r[3]): r[4] for r in
-              plan_export(store, Request(level="ea", method="ckm", override="correction"))
+              plan_export(sup, Request(level="ea", method="ckm", override="correction"))
               .rows("persons")}
-    area, cells = _change_one_household(store)
+    area, cells = _change_one_household(sup)
     with pytest.raises(ExportError, match="subtract") as info:
-        export(store, Request(level="ea", method="ckm"), tmp_path / "two")
+        export(sup, Request(level="ea", method="ckm"), tmp_path / "two")
     assert first.release in str(info.value) and area in str(info.value)
     assert not (tmp_path / "two").exists()
-    plan = plan_export(store, Request(level="ea", method="ckm", override="correction"))
+    plan = plan_export(sup, Request(level="ea", method="ckm", override="correction"))
     after = {(r[0], r[2], r[3]): r[4] for r in plan.rows("persons")}
     outside = [k for k in before if k[0] == area and (k[1], k[2]) not in cells]
     assert outside and all(after[k] - before[k] == 0 for k in outside)
     assert any(after[k] != before[k] for k in before if (k[1], k[2]) in cells and k[0] == area)
 
 
-def test_ledger_refuses_a_changed_release_unless_overridden(store: Store, tmp_path: Path) -> None:
-    first = export(store, Request(level="ea"), tmp_path / "one")
-    area, _cells = _change_one_household(store)
+def test_ledger_refuses_a_changed_release_unless_overridden(sup: Store, tmp_path: Path) -> None:
+    first = export(sup, Request(level="ea"), tmp_path / "one")
+    area, _cells = _change_one_household(sup)
     with pytest.raises(ExportError) as info:
-        export(store, Request(level="ea"), tmp_path / "two")
+        export(sup, Request(level="ea"), tmp_path / "two")
     text = str(info.value)
     assert "--override-release" in text and "subtract" in text and area in text
-    assert len(releases(store)) == 1 and not (tmp_path / "two").exists()
+    assert len(releases(sup)) == 1 and not (tmp_path / "two").exists()
     # Areas that did not change may be published again on their own.
-    others = tuple(a for a in eas(store)[1:-1])
-    export(store, Request(level="ea", areas=others), tmp_path / "others")
+    others = tuple(a for a in eas(sup)[1:-1])
+    export(sup, Request(level="ea", areas=others), tmp_path / "others")
     with pytest.raises(ExportError, match="Unknown override reason"):
-        export(store, Request(level="ea", override="because"), tmp_path / "two")
-    second = export(store, Request(level="ea", override="correction"), tmp_path / "two")
+        export(sup, Request(level="ea", override="because"), tmp_path / "two")
+    second = export(sup, Request(level="ea", override="correction"), tmp_path / "two")
     assert second.release != first.release and not second.again
-    ledger = releases(store)
+    ledger = releases(sup)
     assert [r["override"] for r in ledger] == ["correction", None, None]
     # The corrected release is now the reference: publishing it again is allowed, and the
     # original data cannot come back silently either.
-    export(store, Request(level="ea"), tmp_path / "three")
+    export(sup, Request(level="ea"), tmp_path / "three")
 
 
-def test_unprotected_export_needs_the_flag_and_is_ledgered(store: Store, tmp_path: Path) -> None:
+def test_unprotected_export_needs_the_flag_and_is_ledgered(sup: Store, tmp_path: Path) -> None:
     with pytest.raises(ExportError, match="--not-for-publication"):
-        export(store, Request(level="ea", method="none"), tmp_path / "x")
-    export(store, Request(level="ea", method="none", not_for_publication=True), tmp_path / "x")
-    exact = exact_cells(store)
+        export(sup, Request(level="ea", method="none"), tmp_path / "x")
+    export(sup, Request(level="ea", method="none", not_for_publication=True), tmp_path / "x")
+    exact = exact_cells(sup)
     for r in read_csv(tmp_path / "x" / "persons.csv"):
         assert int(r["persons"]) == exact.get((r["area"], r["sex"], r["age_band"]), (0, 0))[0]
     meta = json.loads((tmp_path / "x" / "metadata.json").read_text())
     assert "NOT FOR PUBLICATION" in meta["notice"]
-    assert releases(store)[0]["method"] == "none"
+    assert releases(sup)[0]["method"] == "none"
 
 
-def test_dwellings_table_is_exact_coverage(store: Store, tmp_path: Path) -> None:
-    export(store, Request(level="ea", tables=("dwellings",)), tmp_path / "d")
+def test_dwellings_table_is_exact_coverage(sup: Store, tmp_path: Path) -> None:
+    export(sup, Request(level="ea", tables=("dwellings",)), tmp_path / "d")
     assert sorted(p.name for p in (tmp_path / "d").iterdir()) == ["dwellings.csv",
                                                                   "metadata.json"]
     rows = read_csv(tmp_path / "d" / "dwellings.csv")
-    progress = {p.area: p for p in area_progress(store, NOW)}
+    progress = {p.area: p for p in area_progress(sup, NOW)}
     for r in rows:
         p = progress[r["area"]]
         assert int(r["listed"]) == p.listed
@@ -344,17 +345,17 @@ def test_small_areas_are_combined_with_their_parent_never_alone(tmp_path: Path) 
     (Request(level="ea", method="ckm", ptable=Path("/nonexistent/p.csv")), "Cannot read the"),
 ])
 def test_bad_requests_are_refused_with_nothing_written(
-        store: Store, tmp_path: Path, request_: Request, message: str) -> None:
-    last = eas(store)[-1]  # the one area still open
+        sup: Store, tmp_path: Path, request_: Request, message: str) -> None:
+    last = eas(sup)[-1]  # the one area still open
     if request_.areas:
         request_ = dataclasses.replace(request_, areas=tuple(
             last if a == "LAST" else a for a in request_.areas))
         message = message.replace("LAST", last)
     with pytest.raises(ExportError) as info:
-        export(store, request_, tmp_path / "out")
+        export(sup, request_, tmp_path / "out")
     assert message in str(info.value)
     assert not (tmp_path / "out").exists()
-    assert releases(store) == []
+    assert releases(sup) == []
 
 
 @pytest.mark.parametrize(("text", "message"), [
@@ -364,47 +365,47 @@ def test_bad_requests_are_refused_with_nothing_written(
     ("pcv,ckey,pvalue\n1,0,x\n", "must be an integer"),
     ("", "empty ptable"),
 ])
-def test_bad_ptable_files_are_refused(store: Store, tmp_path: Path, text: str,
+def test_bad_ptable_files_are_refused(sup: Store, tmp_path: Path, text: str,
                                       message: str) -> None:
     path = tmp_path / "p.csv"
     path.write_text(text)
     with pytest.raises(ExportError) as info:
-        export(store, Request(level="ea", method="ckm", ptable=path), tmp_path / "out")
+        export(sup, Request(level="ea", method="ckm", ptable=path), tmp_path / "out")
     assert message in str(info.value) and "p.csv" in str(info.value)
     assert not (tmp_path / "out").exists()
 
 
-def test_an_office_ptable_is_used_as_given(store: Store, tmp_path: Path) -> None:
+def test_an_office_ptable_is_used_as_given(sup: Store, tmp_path: Path) -> None:
     table = generate(4, 2.5, 2)
     path = tmp_path / "office.csv"
     path.write_text(write_ons_csv(table))
-    plan = plan_export(store, Request(level="ea", method="ckm", ptable=path))
-    exact = exact_cells(store)
+    plan = plan_export(sup, Request(level="ea", method="ckm", ptable=path))
+    exact = exact_cells(sup)
     for r in plan.rows("persons"):
         n, key = exact.get((str(r[0]), str(r[2]), str(r[3])), (0, 0))
         assert r[4] == ckm_apply(table, n, key)
 
 
-def test_output_folder_rules(store: Store, tmp_path: Path) -> None:
+def test_output_folder_rules(sup: Store, tmp_path: Path) -> None:
     busy = tmp_path / "busy"
     busy.mkdir()
     (busy / "notes.txt").write_text("mine")
     with pytest.raises(ExportError, match="already holds files"):
-        export(store, Request(level="ea"), busy)
+        export(sup, Request(level="ea"), busy)
     assert sorted(p.name for p in busy.iterdir()) == ["notes.txt"]
     (tmp_path / "file").write_text("x")
     with pytest.raises(ExportError, match="is a file"):
-        export(store, Request(level="ea"), tmp_path / "file")
+        export(sup, Request(level="ea"), tmp_path / "file")
     with pytest.raises(ExportError, match="does not exist"):
-        export(store, Request(level="ea"), tmp_path / "no" / "such")
+        export(sup, Request(level="ea"), tmp_path / "no" / "such")
     empty = tmp_path / "empty"
     empty.mkdir()
-    export(store, Request(level="ea"), empty)
+    export(sup, Request(level="ea"), empty)
     assert (empty / "metadata.json").exists()
     assert [p.name for p in tmp_path.iterdir() if ".partial-" in p.name] == []
 
 
-def test_disk_full_mid_export_leaves_nothing(store: Store, tmp_path: Path,
+def test_disk_full_mid_export_leaves_nothing(sup: Store, tmp_path: Path,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     import census.usecases.publish.write as ex
 
@@ -417,15 +418,15 @@ def test_disk_full_mid_export_leaves_nothing(store: Store, tmp_path: Path,
 
     monkeypatch.setattr(ex, "_csv", failing)
     with pytest.raises(ExportError, match="disk filled up"):
-        export(store, Request(level="ea"), tmp_path / "out")
+        export(sup, Request(level="ea"), tmp_path / "out")
     assert [p.name for p in tmp_path.iterdir() if not p.name.startswith("s.db")] == []
-    assert releases(store) == []
+    assert releases(sup) == []
 
 
 def test_enumerators_do_not_publish(tmp_path: Path) -> None:
     from census.domain.model import Role
 
-    s = Store.create(tmp_path / "e.db", "pw", default_config(), Role.ENUMERATOR, "E001")
+    s = Store.create(tmp_path / "e.db", RAW_KEY, default_config(), Role.ENUMERATOR, "E001")
     with pytest.raises(ExportError, match="supervisors and the office"):
         plan_export(s, Request(level="ea"))
     s.close()
@@ -449,27 +450,27 @@ def test_disclosure_config_is_checked() -> None:
     assert custom.digest() != default_config().digest()
 
 
-def test_draft_and_returned_households_are_not_counted(store: Store) -> None:
-    plan = plan_export(store, Request(level="ea", method="none", not_for_publication=True))
+def test_draft_and_returned_households_are_not_counted(sup: Store) -> None:
+    plan = plan_export(sup, Request(level="ea", method="none", not_for_publication=True))
     total = {str(r[0]): r[4] for r in plan.rows("persons") if r[2] == r[3] == rel.TOTAL}
-    counted = dict(store.conn.execute(
-        "SELECT area, sum(" + " + ".join(store.counts) + ") FROM household WHERE status IN "
+    counted = dict(sup.conn.execute(
+        "SELECT area, sum(" + " + ".join(sup.counts) + ") FROM household WHERE status IN "
         "(?, ?) GROUP BY area", (str(HouseholdStatus.COMPLETE), str(HouseholdStatus.APPROVED))))
     assert total == {a: counted[a] for a in total}
 
 
-def test_a_real_full_disk_leaves_nothing(store: Store, tmp_path: Path) -> None:
+def test_a_real_full_disk_leaves_nothing(sup: Store, tmp_path: Path) -> None:
     """A 8 KiB tmpfs (mounted when the tests run as root, as in CI) fills while persons.csv is
     written: the export is refused, no partial file or folder stays, nothing is recorded."""
     from tests.hardening.disk import small_disk
 
     with small_disk(tmp_path / "small", "8k") as small:
         with pytest.raises(ExportError, match="disk filled up"):
-            export(store, Request(level="ea"), small / "out")
+            export(sup, Request(level="ea"), small / "out")
         assert list(small.iterdir()) == []
-        assert releases(store) == []
+        assert releases(sup) == []
         # With room, the same export works.
-        export(store, Request(level="ea", tables=("dwellings",)), small / "out")
+        export(sup, Request(level="ea", tables=("dwellings",)), small / "out")
         assert (small / "out" / "dwellings.csv").exists()
 
 
@@ -495,22 +496,22 @@ def test_a_changed_area_cannot_go_out_again_inside_another_level(tmp_path: Path)
 # ------------------------------------------------------------------------------- review fixes
 
 
-def test_another_method_for_the_same_cells_needs_an_override(store: Store, tmp_path: Path
+def test_another_method_for_the_same_cells_needs_an_override(sup: Store, tmp_path: Path
                                                              ) -> None:
     """rr3 then ckm (or another ptable) of unchanged data would give two noisy readings of
     every count: refused unless the change of method is declared."""
-    export(store, Request(level="ea"), tmp_path / "rr3")
+    export(sup, Request(level="ea"), tmp_path / "rr3")
     with pytest.raises(ExportError, match="another protection method") as info:
-        export(store, Request(level="ea", method="ckm"), tmp_path / "ckm")
+        export(sup, Request(level="ea", method="ckm"), tmp_path / "ckm")
     assert "method_change" in str(info.value) and not (tmp_path / "ckm").exists()
-    export(store, Request(level="ea", method="ckm", override="method_change"), tmp_path / "ckm")
+    export(sup, Request(level="ea", method="ckm", override="method_change"), tmp_path / "ckm")
     other = tmp_path / "other.csv"
     other.write_text(write_ons_csv(generate(4, 2.5, 2)))
     with pytest.raises(ExportError, match="another protection method"):
-        export(store, Request(level="ea", method="ckm", ptable=other), tmp_path / "other")
+        export(sup, Request(level="ea", method="ckm", ptable=other), tmp_path / "other")
     # The unprotected operational export is never compared (it is not published).
-    export(store, Request(level="ea", method="none", not_for_publication=True), tmp_path / "x")
-    export(store, Request(level="ea", method="ckm"), tmp_path / "ckm-again")
+    export(sup, Request(level="ea", method="none", not_for_publication=True), tmp_path / "x")
+    export(sup, Request(level="ea", method="ckm"), tmp_path / "ckm-again")
 
 
 @pytest.mark.parametrize(("table", "message"), [
@@ -518,7 +519,7 @@ def test_another_method_for_the_same_cells_needs_an_override(store: Store, tmp_p
     ("short", "counts 1..40 only"),
     ("lands", "publishes a count of 1 as 2"),
 ])
-def test_a_ptable_that_would_not_protect_is_refused(store: Store, tmp_path: Path, table: str,
+def test_a_ptable_that_would_not_protect_is_refused(sup: Store, tmp_path: Path, table: str,
                                                     message: str) -> None:
     good = generate(5, 3.0, 2)
     rows = dict(good.rows)
@@ -534,20 +535,20 @@ def test_a_ptable_that_would_not_protect_is_refused(store: Store, tmp_path: Path
     path = tmp_path / "p.csv"
     path.write_text(text)
     with pytest.raises(ExportError) as info:
-        export(store, Request(level="ea", method="ckm", ptable=path), tmp_path / "out")
+        export(sup, Request(level="ea", method="ckm", ptable=path), tmp_path / "out")
     assert "would not protect" in str(info.value) and message in str(info.value)
-    assert not (tmp_path / "out").exists() and releases(store) == []
+    assert not (tmp_path / "out").exists() and releases(sup) == []
 
 
-def test_a_huge_pvalue_is_a_clear_message(store: Store, tmp_path: Path) -> None:
+def test_a_huge_pvalue_is_a_clear_message(sup: Store, tmp_path: Path) -> None:
     path = tmp_path / "p.csv"
     path.write_text("pcv,ckey,pvalue\n1,0,99999999999\n")
     with pytest.raises(ExportError, match="pvalue between -1000 and 1000"):
-        export(store, Request(level="ea", method="ckm", ptable=path), tmp_path / "out")
+        export(sup, Request(level="ea", method="ckm", ptable=path), tmp_path / "out")
 
 
 def test_a_failure_after_the_files_are_in_place_removes_them(
-        store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        sup: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The commit of the ledger fails after the folder was renamed into place: the files go,
     an empty folder given by the user is left as it was, nothing is recorded."""
     import census.storage.audit as audit
@@ -559,19 +560,19 @@ def test_a_failure_after_the_files_are_in_place_removes_them(
     empty = tmp_path / "empty"
     empty.mkdir()
     with pytest.raises(OSError):
-        export(store, Request(level="ea"), empty)
+        export(sup, Request(level="ea"), empty)
     assert empty.is_dir() and list(empty.iterdir()) == []
     with pytest.raises(OSError):
-        export(store, Request(level="ea"), tmp_path / "new")
+        export(sup, Request(level="ea"), tmp_path / "new")
     assert not (tmp_path / "new").exists()
     assert [p.name for p in tmp_path.iterdir() if ".partial-" in p.name] == []
     monkeypatch.undo()
-    assert releases(store) == []
+    assert releases(sup) == []
 
 
-def test_tables_named_twice_are_refused(store: Store, tmp_path: Path) -> None:
+def test_tables_named_twice_are_refused(sup: Store, tmp_path: Path) -> None:
     with pytest.raises(ExportError, match="persons asked for more than once"):
-        export(store, Request(level="ea", tables=("persons", "persons")), tmp_path / "out")
+        export(sup, Request(level="ea", tables=("persons", "persons")), tmp_path / "out")
 
 
 def test_a_newly_withheld_area_gives_a_new_release(tmp_path: Path) -> None:
@@ -617,51 +618,51 @@ def test_a_change_of_method_needs_that_reason_and_is_found_under_any_code(tmp_pa
         s.close()
 
 
-def test_one_changed_household_is_one_conflict(store: Store, tmp_path: Path) -> None:
-    export(store, Request(level="ea", tables=("persons",)), tmp_path / "one")
-    area, _cells = _change_one_household(store)
+def test_one_changed_household_is_one_conflict(sup: Store, tmp_path: Path) -> None:
+    export(sup, Request(level="ea", tables=("persons",)), tmp_path / "one")
+    area, _cells = _change_one_household(sup)
     with pytest.raises(ExportError) as info:
-        export(store, Request(level="ea", tables=("persons",)), tmp_path / "two")
+        export(sup, Request(level="ea", tables=("persons",)), tmp_path / "two")
     assert str(info.value).startswith(f"1 published cell group(s) changed since they were "
                                       f"released, first {area} (persons)")
 
 
-def test_a_new_layout_of_the_files_is_a_new_release(store: Store, tmp_path: Path,
+def test_a_new_layout_of_the_files_is_a_new_release(sup: Store, tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     import census.usecases.publish.plan as ex
 
-    first = export(store, Request(level="ea"), tmp_path / "one")
+    first = export(sup, Request(level="ea"), tmp_path / "one")
     monkeypatch.setattr(ex, "NOTICE", ex.NOTICE + " (Revised wording.)")
-    second = export(store, Request(level="ea"), tmp_path / "two")
+    second = export(sup, Request(level="ea"), tmp_path / "two")
     assert second.release != first.release and not second.again
 
 
-def test_a_ptable_without_randomness_is_refused(store: Store, tmp_path: Path) -> None:
+def test_a_ptable_without_randomness_is_refused(sup: Store, tmp_path: Path) -> None:
     path = tmp_path / "p.csv"
     path.write_text("pcv,ckey,pvalue\n" + "".join(f"{p},0,3\n" for p in range(1, 751)))
     with pytest.raises(ExportError, match="by the same amount \\(\\+3\\) whatever the cell key"):
-        export(store, Request(level="ea", method="ckm", ptable=path), tmp_path / "out")
+        export(sup, Request(level="ea", method="ckm", ptable=path), tmp_path / "out")
 
 
 def test_the_current_folder_or_a_link_is_not_an_output_folder(
-        store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        sup: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     empty = tmp_path / "here"
     empty.mkdir()
     monkeypatch.chdir(empty)
     with pytest.raises(ExportError, match="a folder of its own"):
-        export(store, Request(level="ea"), Path("."))
+        export(sup, Request(level="ea"), Path("."))
     (tmp_path / "link").symlink_to(empty)
     with pytest.raises(ExportError, match="a folder of its own"):
-        export(store, Request(level="ea"), tmp_path / "link")
-    assert list(empty.iterdir()) == [] and releases(store) == []
+        export(sup, Request(level="ea"), tmp_path / "link")
+    assert list(empty.iterdir()) == [] and releases(sup) == []
 
 
-def test_development_ledgers_are_carried_over(store: Store) -> None:
+def test_development_ledgers_are_carried_over(sup: Store) -> None:
     """Databases made by development versions kept a digest row per release; upgrading keeps
     each unit's and area's latest protected digest as the reference."""
     from census.storage.schema import create_release_tables
 
-    conn = store.conn
+    conn = sup.conn
     conn.execute("INSERT INTO release (id, created_at, user, level, method, tables, format, "
                  "units, content) VALUES ('R-0000000A', '2026-11-28T10:00:00Z', 'S01', 'ea', "
                  "'rr3', 'persons', 'csv', 1, ?)", ("a" * 64,))
@@ -675,9 +676,9 @@ def test_development_ledgers_are_carried_over(store: Store) -> None:
                      [(1, "1" * 64), (2, "2" * 64)])
     conn.execute("INSERT INTO release_area VALUES (1, 'EA1', 'persons', ?)", ("1" * 64,))
     conn.commit()
-    create_release_tables(store.db)
+    create_release_tables(sup.db)
     rows = conn.execute("SELECT kind, code, tbl, digest, seq FROM release_state ORDER BY kind"
                         ).fetchall()
     assert rows == [("area", "EA1", "persons", "1" * 64, 1), ("unit", "EA1", "persons",
                                                                "1" * 64, 1)]
-    assert {"release_unit", "release_area"}.isdisjoint(store.db.table_names())
+    assert {"release_unit", "release_area"}.isdisjoint(sup.db.table_names())

@@ -17,28 +17,29 @@ from hypothesis import strategies as st
 
 from census.domain.ids import new_id
 from census.domain.model import HouseholdStatus, ReturnReason, Role
-from census.formats.payload import encode, household_row
+from census.formats.payload import household_row
 from census.storage.exchange.decisions import decide_household, decisions_of
-from census.storage.exchange.peers import peer
 from census.storage.exchange.review import resolve_take, review_items
 from census.storage.progress import returned_households
 from census.storage.records import count_rows, load_dwelling
 from census.storage.store import Store, utc_now
-from census.transfer.keys import PublicKey
-from census.transfer.seal import seal
 from census.usecases.assign import assign_areas, import_assignment
 from census.usecases.bundles import import_bundle
 from census.usecases.entry import Entry
-from census.usecases.keys import keypair
-from tests.bundle.fieldwork import NOW, PASS, Site, assign, bundle, enter, site, snapshot
-
-EA1 = "R01-D01-EA001"
-EA2 = "R01-D01-EA002"
-
-
-def _households(s: Site) -> dict[str, tuple[str, int]]:
-    return {r[0]: (r[1], r[2]) for r in s.store.conn.execute(
-        "SELECT id, status, revision FROM household")}
+from tests.helpers import RAW_KEY
+from tests.usecases.fieldwork import (
+    EA1,
+    EA2,
+    NOW,
+    Site,
+    assign,
+    bundle,
+    enter,
+    household_states,
+    seal_rows,
+    site,
+    snapshot,
+)
 
 
 def _edit_counts(worker: Site, dwelling_id: str, female_adults: int) -> None:
@@ -82,12 +83,12 @@ def test_a_newer_revision_updates_and_an_older_one_never_rolls_back(
     new = bundle(enu)
     got = import_bundle(sup.store, new, NOW)
     assert got.report.added == 2
-    hid, (status, rev) = next(iter(_households(sup).items()))
+    hid, (status, rev) = next(iter(household_states(sup).items()))
     late = import_bundle(sup.store, old, NOW)
     # The household's edit made revision 2; the dwelling itself did not change.
     assert late.already is None
     assert (late.report.older, late.report.unchanged, late.report.added) == (1, 1, 0)
-    assert _households(sup)[hid] == (status, rev)
+    assert household_states(sup)[hid] == (status, rev)
     assert rev == enu.store.conn.execute("SELECT revision FROM household").fetchone()[0]
 
 
@@ -99,17 +100,17 @@ def test_same_revision_with_other_content_is_a_conflict_kept_for_review(
     enu.store.close()
     backup = tmp_path / "backup.db"
     shutil.copy(enu.folder / "census.db", backup)
-    enu.store = Store.open(enu.folder / "census.db", PASS)
+    enu.store = Store.open(enu.folder / "census.db", RAW_KEY)
     _edit_counts(enu, did, 2)
     import_bundle(sup.store, bundle(enu), NOW)
-    stored = _households(sup)
-    restored = Site(Store.open(backup, PASS), tmp_path / "restored")
+    stored = household_states(sup)
+    restored = Site(Store.open(backup, RAW_KEY), tmp_path / "restored")
     restored.folder.mkdir()
     _edit_counts(restored, did, 3)
     got = import_bundle(sup.store, bundle(restored), NOW)
     restored.store.close()
     assert got.report.conflicts == 1
-    assert _households(sup) == stored  # never overwritten silently
+    assert household_states(sup) == stored  # never overwritten silently
     (item,) = review_items(sup.store, kind="conflict")
     assert item.detail == "same_revision" and item.incoming is not None
     assert item.incoming["residents"]["female"]["25-34"] == 3
@@ -125,15 +126,15 @@ def test_an_edit_after_approval_is_a_conflict_not_an_overwrite(team: tuple[Site,
     sup, enu = team
     (did,) = enter(enu, EA1, range(1, 2))
     import_bundle(sup.store, bundle(enu), NOW)
-    (hid,) = _households(sup)
+    (hid,) = household_states(sup)
     decide_household(sup.store, hid, "approved", "S01")
-    approved = _households(sup)[hid]
+    approved = household_states(sup)[hid]
     assert approved[0] == "approved"
     _edit_counts(enu, did, 2)  # the enumerator edits on, not knowing
     _edit_counts(enu, did, 3)
     got = import_bundle(sup.store, bundle(enu), NOW)
     assert got.report.conflicts == 1
-    assert _households(sup)[hid] == approved
+    assert household_states(sup)[hid] == approved
     (item,) = review_items(sup.store, kind="conflict")
     assert item.detail == "both_edited"
 
@@ -143,7 +144,7 @@ def test_a_returned_form_goes_back_is_corrected_and_comes_back_as_an_update(
     sup, enu = team
     (did,) = enter(enu, EA1, range(1, 2))
     import_bundle(sup.store, bundle(enu), NOW)
-    (hid,) = _households(sup)
+    (hid,) = household_states(sup)
     decide_household(sup.store, hid, "returned", "S01",
                               reason=ReturnReason.MISSING_PERSONS, note="ask about babies")
     # The return travels in the next assignment file.
@@ -151,7 +152,7 @@ def test_a_returned_form_goes_back_is_corrected_and_comes_back_as_an_update(
     assign_areas(sup.store, "E001", [EA1], enu.card(), out)
     got = import_assignment(enu.store, out)
     assert got.report.returned == 1
-    assert _households(enu)[hid][0] == "returned"
+    assert household_states(enu)[hid][0] == "returned"
     (decision,) = decisions_of(enu.store, hid)
     assert (decision.action, decision.reason, decision.note) == (
         "returned", "missing_persons", "ask about babies")
@@ -159,14 +160,14 @@ def test_a_returned_form_goes_back_is_corrected_and_comes_back_as_an_update(
     _edit_counts(enu, did, 2)
     merged = import_bundle(sup.store, bundle(enu), NOW)
     assert merged.report.updated == 1 and merged.report.conflicts == 0
-    assert _households(sup)[hid][0] == "complete"
+    assert household_states(sup)[hid][0] == "complete"
 
 
 def test_a_note_with_a_phone_number_is_refused(team: tuple[Site, Site]) -> None:
     sup, enu = team
     enter(enu, EA1, range(1, 2))
     import_bundle(sup.store, bundle(enu), NOW)
-    (hid,) = _households(sup)
+    (hid,) = household_states(sup)
     before = snapshot(sup.store)
     with pytest.raises(Exception, match="personal data"):
         decide_household(sup.store, hid, "returned", "S01",
@@ -189,20 +190,6 @@ def test_the_same_dwelling_listed_under_two_ids_is_a_duplicate(
     assert kinds == {("dwelling", "same_numbers"), ("household", "dwelling_held")}
 
 
-def _seal_rows(sender: Site, receiver: Site, body: dict[str, Any], path: Path) -> Path:
-    """A bundle with hand-made rows, sealed by `sender` as census would."""
-    to = peer(sender.store, receiver.code)
-    assert to is not None
-    header = {"id": new_id(), "sender": sender.code, "sender_role": "enumerator",
-              "recipient_code": receiver.code, "created": utc_now(), "seq": 99,
-              "counts": {}}
-    payload = encode({"dwellings": [], "visits": [], "households": [], "overrides": [],
-                      **body}, sender.store.config)
-    path.write_bytes(seal("bundle", header, payload, keypair(sender.store),
-                          PublicKey(to.enc_key, to.sign_key)))
-    return path
-
-
 def test_a_record_that_fails_a_rule_is_stored_flagged_not_dropped(
         team: tuple[Site, Site], tmp_path: Path) -> None:
     sup, enu = team
@@ -213,10 +200,10 @@ def test_a_record_that_fails_a_rule_is_stored_flagged_not_dropped(
     h = d.households[0]
     empty = replace(h, residents={}, revision=h.revision + 1)  # complete with no one: E003
     row = household_row(empty, did, None, utc_now(), "E001", enu.store.config)
-    got = import_bundle(sup.store, _seal_rows(enu, sup, {"households": [row]},
+    got = import_bundle(sup.store, seal_rows(enu, sup, {"households": [row]},
                                                        tmp_path / "flag.census"), NOW)
     assert got.report.updated == 1 and got.report.flagged == 1
-    assert _households(sup)[h.id] == ("complete", h.revision + 1)
+    assert household_states(sup)[h.id] == ("complete", h.revision + 1)
     (item,) = review_items(sup.store, kind="flagged")
     assert "E003" in item.detail and item.record_id == h.id
     # Returning it closes the flag and records the rule ids with the decision.
@@ -240,7 +227,7 @@ def test_an_unreadable_row_is_held_as_invalid_and_the_rest_merges(
 
     body = {"dwellings": [dwelling_row(d, None, utc_now())], "visits": visit_rows(d),
             "households": [good, bad]}
-    got = import_bundle(sup.store, _seal_rows(enu, sup, body, tmp_path / "x.census"),
+    got = import_bundle(sup.store, seal_rows(enu, sup, body, tmp_path / "x.census"),
                                  NOW)
     assert got.report.added == 2 and got.report.invalid == 1
     (item,) = review_items(sup.store, kind="invalid")
@@ -281,7 +268,7 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Path],
 def _merged_state(db: Path, files: list[Path], order: list[int], work: Path) -> dict[str, Any]:
     copy = work / f"sup-{new_id()}.db"
     shutil.copy(db, copy)
-    store = Store.open(copy, PASS)
+    store = Store.open(copy, RAW_KEY)
     try:
         for i in order:
             import_bundle(store, files[i], NOW)
@@ -353,6 +340,6 @@ def test_no_sender_moves_a_record_out_of_an_area_not_theirs(
             "visits": visit_rows(moved)}
     before = snapshot(sup.store)
     with pytest.raises(TransferError, match=EA1):
-        import_bundle(sup.store, _seal_rows(other, sup, body, tmp_path / "m.census"),
+        import_bundle(sup.store, seal_rows(other, sup, body, tmp_path / "m.census"),
                                NOW)
     assert snapshot(sup.store) == before

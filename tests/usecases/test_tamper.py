@@ -4,8 +4,9 @@ refused with exit status 2 and a message naming the file and the reason, with no
 the receiving database is left exactly as it was: every row of every table, the audit chain.
 
 These run the real commands (click's CliRunner) on the real encrypted databases of a small field
-operation (tests/bundle/fieldwork.py). The byte-level checks of the sealed format itself are in
-test_seal.py; here the question is what the whole import step does with such a file.
+operation (tests/usecases/fieldwork.py). The byte-level checks of the sealed format itself are
+in tests/transfer/test_seal.py; here the question is what the whole import step does with such a
+file.
 """
 
 from __future__ import annotations
@@ -41,14 +42,14 @@ from census.usecases.assign import assign_areas
 from census.usecases.entry import Entry
 from census.usecases.keys import card, keypair
 from census.usecases.receipts import export_receipt
-from tests.bundle import fieldwork as fw
-from tests.bundle.fieldwork import Site, census, dump
+from tests.usecases import fieldwork as fw
+from tests.usecases.fieldwork import Site, census, dump
 
 EA1 = "R01-D01-EA001"
 EA2 = "R01-D01-EA002"
 HILL1 = "R01-D02-EA001"
 SIGNATURE = 64
-# The reason words of the messages (census/bundle/seal.py, census/bundle/transfer.py).
+# The reason words of the messages (census/transfer/seal.py).
 BAD_SIGNATURE = "signature does not match its contents"
 TRUNCATED = "the file is truncated"
 
@@ -265,15 +266,11 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 
 
 @pytest.fixture
-def pair(tmp_path: Path) -> Iterator[tuple[Site, Site]]:
-    """A supervisor S001 and its enumerator E001 with 3 finished dwellings in EA001."""
-    sup = fw.site(tmp_path, Role.SUPERVISOR, "S001", register=True)
-    e1 = fw.site(tmp_path, Role.ENUMERATOR, "E001")
-    fw.assign(sup, e1, [EA1])
+def pair(team: tuple[Site, Site]) -> tuple[Site, Site]:
+    """The team's supervisor S01 and its enumerator E001, with 3 finished dwellings in EA001."""
+    sup, e1 = team
     fw.enter(e1, EA1, range(1, 4))
-    yield sup, e1
-    sup.store.close()
-    e1.store.close()
+    return sup, e1
 
 
 # -- damaged files ------------------------------------------------------------------------------
@@ -535,7 +532,7 @@ def test_records_for_areas_not_assigned_are_refused_whole(world: World) -> None:
 def test_a_household_of_another_enumerators_dwelling_is_refused(pair: tuple[Site, Site],
                                                                  tmp_path: Path) -> None:
     """E002 (EA002 only) sends its own dwelling and, without any EA001 dwelling row, a "newer
-    revision" of a household in one of E001's dwellings, which S001 already holds: the
+    revision" of a household in one of E001's dwellings, which S01 already holds: the
     household's area is where its stored dwelling is, EA001, so the bundle is refused whole
     and E001's household keeps its counts."""
     sup, e1 = pair

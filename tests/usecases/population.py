@@ -1,5 +1,5 @@
 """A supervisor's database with a synthetic population (the demo generator), most areas closed:
-what protected tables are exported from."""
+what protected tables are exported from. Opened with the raw key (tests.helpers.RAW_KEY)."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from census.storage.exchange.closeout import close_area
 from census.storage.store import Store
 from census.usecases import demo
 from census.usecases.forms import store_dwellings
+from tests.helpers import RAW_KEY
 
 NOW = datetime(2026, 11, 28, 12, 0)
-PASSPHRASE = "tables"
 
 
 def supervisor(path: Path, households: int = 1500, config: SurveyConfig | None = None,
@@ -24,7 +24,7 @@ def supervisor(path: Path, households: int = 1500, config: SurveyConfig | None =
     `keep_open` is closed."""
     cfg = config or default_config()
     plan = demo.plan(cfg, households)
-    store = Store.create(path, PASSPHRASE, cfg, Role.SUPERVISOR, "S01")
+    store = Store.create(path, RAW_KEY, cfg, Role.SUPERVISOR, "S01")
     import_areas(store, plan.areas, "S01")
     problems: list[str] = []
     with store.bulk():

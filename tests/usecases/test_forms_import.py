@@ -16,7 +16,7 @@ from census.storage.records import count_rows
 from census.storage.store import Store
 from census.usecases.forms import MAX_LINE, import_lines, read_lines
 from census.validation.rules import Problem
-from tests.conftest import dwelling, household, jsonl
+from tests.helpers import dwelling, household, jsonl
 
 NOW = datetime(2026, 11, 28, 12, 0)
 

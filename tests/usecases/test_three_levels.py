@@ -17,7 +17,7 @@ from census.storage.progress import area_progress
 from census.storage.records import count_rows
 from census.usecases.bundles import import_bundle
 from census.usecases.receipts import export_receipt, import_receipt
-from tests.bundle.fieldwork import NOW, assign, bundle, enter, site
+from tests.usecases.fieldwork import NOW, assign, bundle, enter, site
 
 TEAMS = {
     "S01": {"E001": "R01-D01-EA001", "E002": "R01-D01-EA002"},

@@ -1,26 +1,34 @@
 """A small field operation for tests: an office, supervisors and enumerators, each with an
-encrypted database of its own, and the steps that move files between them."""
+encrypted database of its own (opened with the raw key, tests.helpers.RAW_KEY), and the steps
+that move files between them."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from click.testing import CliRunner, Result
 
-from census.cli import cli
 from census.domain.config import default_config
+from census.domain.ids import new_id
 from census.domain.model import Area, Outcome, Role
+from census.formats.payload import encode
 from census.storage.areas import import_areas
-from census.storage.store import Store
+from census.storage.exchange.peers import peer
+from census.storage.store import Store, utc_now
+from census.transfer.keys import PublicKey
+from census.transfer.seal import seal
 from census.usecases.assign import assign_areas, import_assignment
 from census.usecases.bundles import export_bundle, import_bundle
 from census.usecases.entry import Entry
-from census.usecases.keys import card, init_keys
+from census.usecases.keys import card, init_keys, keypair
+from tests.helpers import RAW_KEY, run_cli
 
-PASS = "field passphrase"
 NOW = datetime(2026, 11, 28, 12, 0)
+EA1 = "R01-D01-EA001"
+EA2 = "R01-D01-EA002"
 REGISTER = [
     Area("R01", "region", "North"),
     Area("R01-D01", "district", "Riverside District", "R01"),
@@ -58,7 +66,7 @@ class Site:
 def site(tmp: Path, role: Role, code: str, register: bool = False) -> Site:
     folder = tmp / code
     folder.mkdir(parents=True, exist_ok=True)
-    s = Store.create(folder / "census.db", PASS, default_config(), role, code)
+    s = Store.create(folder / "census.db", RAW_KEY, default_config(), role, code)
     if register:
         import_areas(s, REGISTER, code)
     init_keys(s)
@@ -100,6 +108,26 @@ def enter(worker: Site, area: str, structures: range, people: int = 3) -> list[s
     return ids
 
 
+def household_states(s: Site) -> dict[str, tuple[str, int]]:
+    """Each household's status and revision on a site, by id."""
+    return {r[0]: (r[1], r[2]) for r in s.store.conn.execute(
+        "SELECT id, status, revision FROM household")}
+
+
+def seal_rows(sender: Site, receiver: Site, body: dict[str, Any], path: Path) -> Path:
+    """A bundle with hand-made rows, sealed by `sender` as census would."""
+    to = peer(sender.store, receiver.code)
+    assert to is not None
+    header = {"id": new_id(), "sender": sender.code, "sender_role": "enumerator",
+              "recipient_code": receiver.code, "created": utc_now(), "seq": 99,
+              "counts": {}}
+    payload = encode({"dwellings": [], "visits": [], "households": [], "overrides": [],
+                      **body}, sender.store.config)
+    path.write_bytes(seal("bundle", header, payload, keypair(sender.store),
+                          PublicKey(to.enc_key, to.sign_key)))
+    return path
+
+
 def snapshot(store: Store) -> dict[str, object]:
     """The merged state that must not depend on the order of imports."""
     c = store.conn
@@ -124,11 +152,18 @@ def dump(store: Store) -> dict[str, list[str]]:
             for n in names}
 
 
+def tables_holding(store: Store, text: str) -> list[str]:
+    """The tables with a value containing `text`."""
+    found = []
+    for (table,) in store.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'"):
+        columns = [r[1] for r in store.conn.execute(f'PRAGMA table_info("{table}")')]
+        test = " OR ".join(f'instr(CAST("{c}" AS TEXT), ?)' for c in columns)
+        if store.conn.execute(f'SELECT count(*) FROM "{table}" WHERE {test}',
+                              [text] * len(columns)).fetchone()[0]:
+            found.append(table)
+    return sorted(found)
+
+
 def census(*args: str | Path) -> Result:
-    """One `census` command in-process, with the passphrase in the environment."""
-    runner = CliRunner(env={"CENSUS_PASSPHRASE": PASS})
-    result = runner.invoke(cli, [str(a) for a in args], catch_exceptions=True)
-    assert "Traceback" not in result.output, result.output
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise AssertionError(f"unexpected exception {result.exception!r}\n{result.output}")
-    return result
+    """One `census` command in-process, with the database key in the environment."""
+    return run_cli(CliRunner(env={"CENSUS_PASSPHRASE": RAW_KEY}), *args)

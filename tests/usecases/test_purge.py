@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import secrets
 import string
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -33,12 +32,11 @@ from census.storage import connection
 from census.storage.areas import get_area
 from census.storage.exchange.decisions import decide_household
 from census.storage.records import count_rows, load_dwelling
-from census.storage.store import Store
 from census.usecases.bundles import import_bundle
 from census.usecases.entry import Entry
 from census.usecases.receipts import export_receipt
-from tests.bundle import fieldwork as fw
-from tests.bundle.fieldwork import Site, census, dump
+from tests.usecases import fieldwork as fw
+from tests.usecases.fieldwork import Site, census, dump, tables_holding
 
 EA1 = "R01-D01-EA001"
 PLAIN_HEADER = b"SQLite format 3\x00"
@@ -83,18 +81,6 @@ def holders(folder: Path, text: str) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if p.is_file() and needle in p.read_bytes())
 
 
-def tables_holding(store: Store, text: str) -> list[str]:
-    """The tables with a value containing `text`."""
-    found = []
-    for (table,) in store.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'"):
-        columns = [r[1] for r in store.conn.execute(f'PRAGMA table_info("{table}")')]
-        test = " OR ".join(f'instr(CAST("{c}" AS TEXT), ?)' for c in columns)
-        if store.conn.execute(f'SELECT count(*) FROM "{table}" WHERE {test}',
-                              [text] * len(columns)).fetchone()[0]:
-            found.append(table)
-    return sorted(found)
-
-
 def listed(worker: Site, structure: int, locator: str) -> str:
     saved = Entry(worker.store, clock=lambda: fw.NOW).add_dwelling(EA1, structure, 1,
                                                                     locator=locator)
@@ -122,40 +108,33 @@ def call_back(worker: Site, dwelling_id: str) -> None:
 
 
 @pytest.fixture
-def team(plain: None, tmp_path: Path) -> Iterator[tuple[Site, Site]]:
-    """Supervisor S001 and enumerator E001 (EA001), both on unencrypted databases."""
-    sup = fw.site(tmp_path, Role.SUPERVISOR, "S001", register=True)
-    e1 = fw.site(tmp_path, Role.ENUMERATOR, "E001")
-    fw.assign(sup, e1, [EA1])
-    yield sup, e1
-    sup.store.close()
-    e1.store.close()
+def plain_team(plain: None, request: pytest.FixtureRequest) -> tuple[Site, Site]:
+    """The team (supervisor S01, enumerator E001 assigned EA001) made once the patch is in
+    place: both databases unencrypted."""
+    team: tuple[Site, Site] = request.getfixturevalue("team")
+    return team
 
 
-def test_the_canary_search_needs_a_plain_database(tmp_path: Path) -> None:
+def test_the_canary_search_needs_a_plain_database(team: tuple[Site, Site]) -> None:
     """Why the other tests use plain databases: in the real, encrypted one a canary that is
     certainly stored is found nowhere, so searching it proves nothing."""
-    sup = fw.site(tmp_path, Role.SUPERVISOR, "S001", register=True)
-    e1 = fw.site(tmp_path, Role.ENUMERATOR, "E001")
-    fw.assign(sup, e1, [EA1])
+    _sup, e1 = team
     secret = canary()
     listed(e1, 1, secret)
     assert e1.store.conn.execute("SELECT count(*) FROM dwelling WHERE locator = ?",
                                  (secret,)).fetchone()[0] == 1
     assert holders(e1.folder, secret) == []
     assert e1.store.path.read_bytes()[:16] != PLAIN_HEADER
-    sup.store.close()
-    e1.store.close()
 
 
-def test_a_receipt_purges_handed_over_forms_for_good(team: tuple[Site, Site]) -> None:
+def test_a_receipt_purges_handed_over_forms_for_good(plain_team: tuple[Site, Site]) -> None:
     """E001 finishes dwelling 1, leaves dwelling 2 waiting for a callback, finishes dwelling 3;
-    bundles all three to S001; then corrects dwelling 3's household (a revision the supervisor
-    has not seen). S001's receipt, imported with `census receipt import`, purges dwelling 1 for
+    bundles all three to S01; then corrects dwelling 3's household (a revision the supervisor
+    has not seen). S01's receipt, imported with `census receipt import`, purges dwelling 1 for
     good: its canary is in no file of E001's folder (database, WAL, shared memory, the sent
     bundle). Dwellings 2 (work open) and 3 (edited since) stay, and their canaries are still
     found: the search still works after the purge."""
-    sup, e1 = team
+    sup, e1 = plain_team
     assert e1.store.path.read_bytes()[:16] == PLAIN_HEADER  # the patch works: plain pages
     done, waiting, edited = canary(), canary(), canary()
     ids = [listed(e1, 1, done), listed(e1, 2, waiting), listed(e1, 3, edited)]
@@ -196,7 +175,7 @@ def test_a_receipt_purges_handed_over_forms_for_good(team: tuple[Site, Site]) ->
                                  ).fetchall() == [(EA1, 1, 1, "completed")]
 
 
-def test_area_close_purges_locators_notes_and_held_text(team: tuple[Site, Site],
+def test_area_close_purges_locators_notes_and_held_text(plain_team: tuple[Site, Site],
                                                          tmp_path: Path) -> None:
     """On the supervisor's side: `census area close` is refused, saying what is still open,
     while a callback is pending and while review items are open; nothing is purged then.
@@ -205,7 +184,7 @@ def test_area_close_purges_locators_notes_and_held_text(team: tuple[Site, Site],
     locators of its dwellings, not the note of an approval, not the records held in its review
     queue (a duplicate listing from E002, with its household). No record of the area is left
     open in the review queue or holding text."""
-    sup, e1 = team
+    sup, e1 = plain_team
     done, waiting, duplicate, note = canary(), canary(), canary(), canary()
     first, second = listed(e1, 1, done), listed(e1, 2, waiting)
     finish(e1, first)
@@ -221,7 +200,7 @@ def test_area_close_purges_locators_notes_and_held_text(team: tuple[Site, Site],
     assert len(held) == 1 and duplicate in held[0][0]
     (household,) = sup.store.conn.execute("SELECT id FROM household WHERE dwelling_id = ?",
                                           (first,)).fetchone()
-    decide_household(sup.store, household, "approved", "S001", note=note)
+    decide_household(sup.store, household, "approved", "S01", note=note)
     for text in (done, waiting, duplicate, note):
         assert holders(sup.folder, text), text  # the search finds what is there
 
