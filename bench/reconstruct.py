@@ -97,10 +97,10 @@ from census.domain.config import SurveyConfig, default_config
 from census.domain.model import Area, Dwelling, Role
 from census.privacy.ptable.generate import generate
 from census.storage.areas import import_areas
-from census.storage.exchange.closeout import close_area
 from census.storage.store import Store
 from census.tabulate import release as rel
 from census.usecases import demo
+from census.usecases.areas import close_area
 from census.usecases.forms import store_dwellings
 from census.usecases.publish.plan import Request, plan_export
 
@@ -183,7 +183,7 @@ def build(path: Path, cfg: SurveyConfig, districts: int, seed: int) -> Store:
         raise RuntimeError(f"demo records refused: {problems[:3]}")
     for area, _t in areas:
         if area.level == cfg.levels[-1]:
-            close_area(store, area.code, "S01")
+            close_area(store, area.code, leave_open_work=True)
     return store
 
 

@@ -74,39 +74,44 @@ def area_list(db: Path | None, passphrase_file: Path | None, as_json: bool) -> N
 @db_options
 @click.argument("code")
 def area_close(db: Path | None, passphrase_file: Path | None, code: str) -> None:
-    """Close a finished area: its locators (and review notes) are purged for good, and no more
-    field records are accepted for it. Refused while work is open in it."""
-    from census.domain.model import Role
-    from census.storage.areas import get_area
-    from census.storage.exchange.closeout import close_area, open_work
+    """Close a finished area: its locators (and review notes) are purged for good, and nothing
+    more is written in it until it is reopened (`census area reopen`). Refused while work is
+    open in it. Supervisor or office."""
+    from census.usecases.areas import close_area
 
     with open_store(db, passphrase_file) as store:
-        if store.role is Role.ENUMERATOR:
-            raise UserError(_("Closing an area is the supervisor's step; your device deletes "
-                              "its forms when it imports the supervisor's receipt."))
-        found = get_area(store, code)
-        if found is None:
-            raise UserError(_("Unknown area {code}; see `census area list`.").format(code=code))
-        if found.level != store.config.levels[-1]:
-            raise UserError(_("{code} is not an enumeration area (its level is {level}); close "
-                              "its enumeration areas one by one.").format(code=code,
-                                                                         level=found.level))
-        if str(found.status) == "closed":
-            click.echo(_("{code} is already closed; nothing changed.").format(code=code))
-            return
-        missing = open_work(store, code)
-        if missing:
-            words = {"to_visit": _("dwellings to visit"), "callback": _("callbacks open"),
-                     "in_progress": _("forms in progress"),
-                     "returned": _("households returned for correction"),
-                     "review": _("review items open"), "listed": _("dwellings listed")}
-            parts = ", ".join(f"{words[k]}: {v}" for k, v in missing.items())
-            raise UserError(_("{code} cannot be closed yet ({parts}). Finish that work first; "
-                              "`census review list --area {code}` and `census progress --area "
-                              "{code}` show it.").format(code=code, parts=parts))
-        done = close_area(store, code, store.user)
+        done = close_area(store, code)
+    if done.report is None:
+        click.echo(_("{code} is already closed; nothing changed.").format(code=code))
+        return
     click.echo(_("{code} closed. Purged: locators {n}, notes {m}.").format(
-        code=code, n=done.locators, m=done.notes))
+        code=code, n=done.report.locators, m=done.report.notes))
+    if done.pending:
+        click.echo(_("The purge is pending: another program is reading this database, so its "
+                     "file still holds the locators. It is finished the next time census opens "
+                     "it (`census status`)."))
+
+
+@area.command("reopen")
+@db_options
+@click.argument("code")
+@click.option("--reason", required=True,
+              type=click.Choice(["late_forms", "correction", "boundary_change"]),
+              help="Why it opens again (a code; logged, and sent up with the area).")
+def area_reopen(db: Path | None, passphrase_file: Path | None, code: str, reason: str) -> None:
+    """Open a closed area again, the only way to write in it once closed: late forms, a
+    correction, a change of boundary. Logged with the reason and sent up in the next bundle;
+    the area is left out of published tables until it is closed again. Supervisor or office."""
+    from census.domain.model import ReopenReason
+    from census.usecases.areas import reopen
+
+    with open_store(db, passphrase_file) as store:
+        changed = reopen(store, code, ReopenReason(reason))
+    if not changed:
+        click.echo(_("{code} is open; nothing changed.").format(code=code))
+        return
+    click.echo(_("{code} is open again ({reason}); close it again when its work is done.")
+               .format(code=code, reason=reason))
 
 
 def register(group: click.Group) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from census.cli.common import CensusGroup, db_options, open_store
+from census.cli.common import CensusGroup, confirm_fingerprint, db_options, open_store
 from census.i18n import _, ngettext
 
 
@@ -60,15 +60,17 @@ def assignment() -> None:
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--expect-fingerprint", help="Refuse the file unless it is signed by the key "
                                            "with this fingerprint (read to you by the "
-                                           "supervisor).")
+                                           "supervisor). The first file needs it, or a "
+                                           "confirmation in a terminal.")
 def assignment_import(db: Path | None, passphrase_file: Path | None, file: Path,
                       expect_fingerprint: str | None) -> None:
-    """Import an assignment file: your areas, your supervisor's key (trusted on first use) and
-    forms returned for correction."""
+    """Import an assignment file: your areas, your supervisor's key (trusted the first time once
+    you confirm its fingerprint, then only that key) and forms returned for correction. The
+    office takes no assignment."""
     from census.usecases.assign import import_assignment
 
     with open_store(db, passphrase_file) as store:
-        result = import_assignment(store, file, expect_fingerprint)
+        result = import_assignment(store, file, expect_fingerprint, confirm_fingerprint)
     if result.already is not None:
         click.echo(_("{path}: this assignment was already imported on {at}; nothing changed.")
                    .format(path=file, at=result.already.at))

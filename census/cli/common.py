@@ -188,3 +188,14 @@ def table(headers: list[str], rows: list[list[Any]]) -> None:
 def now() -> datetime:
     """The local time to the minute, as records and reports carry it."""
     return datetime.now().replace(second=0, microsecond=0)
+
+
+def confirm_fingerprint(code: str, fingerprint: str) -> bool:
+    """Ask, in a terminal, whether `fingerprint` is what `code` reads out; False outside a
+    terminal (then the command says to use --expect-fingerprint)."""
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        return False
+    click.echo(_("The key of {code} has the fingerprint {fp}.").format(code=code,
+                                                                      fp=fingerprint))
+    return bool(click.confirm(_("Is it the fingerprint {code} reads to you (by phone, or in "
+                                "person)?").format(code=code), default=False))

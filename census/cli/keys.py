@@ -1,5 +1,5 @@
-"""`census keys init | show | list | revoke | forget`: this database's keys, and the keys of
-the users it exchanges files with."""
+"""`census keys init | show | list | trust | revoke | forget`: this database's keys, and the
+keys of the users it exchanges files with."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import click
 from census.cli.common import (
     WORDS,
     CensusGroup,
+    confirm_fingerprint,
     db_options,
     json_option,
     open_store,
@@ -42,7 +43,10 @@ def keys_init(db: Path | None, passphrase_file: Path | None) -> None:
 @db_options
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the key card to this file.")
-def keys_show(db: Path | None, passphrase_file: Path | None, out: Path | None) -> None:
+@click.option("--fingerprint", "only_fingerprint", is_flag=True,
+              help="Print the fingerprint alone (for --expect-fingerprint in a script).")
+def keys_show(db: Path | None, passphrase_file: Path | None, out: Path | None,
+              only_fingerprint: bool = False) -> None:
     """Print this database's key card (public keys only) and its fingerprint."""
     from census.transfer.files import write_file
     from census.usecases.keys import card
@@ -54,8 +58,40 @@ def keys_show(db: Path | None, passphrase_file: Path | None, out: Path | None) -
         # Written whole through a new temporary file and a rename, as every file census
         # sends: a link planted at --out is replaced, never written through.
         write_file(out, (text + "\n").encode("utf-8"))
+    if only_fingerprint:
+        click.echo(mine.key.fingerprint())
+        return
     click.echo(text)
     click.echo(_("Fingerprint, to read aloud: {fp}").format(fp=mine.key.fingerprint()))
+
+
+@keys.command("trust")
+@db_options
+@click.argument("user")
+@click.option("--card", "card_text", required=True,
+              help="The user's key card (`census keys show` on their device), as text or as a "
+                   "file.")
+@click.option("--replace-key", is_flag=True,
+              help="Replace the key known for USER (a new device), or trust it again after a "
+                   "revocation.")
+@click.option("--expect-fingerprint", help="The card's fingerprint as the user reads it to you; "
+                                           "without it you are asked in a terminal.")
+def keys_trust(db: Path | None, passphrase_file: Path | None, user: str, card_text: str,
+               replace_key: bool, expect_fingerprint: str | None) -> None:
+    """Trust USER's key again after `census keys revoke`, or their new key (a new device, or
+    your supervisor's new key): the only way, with --replace-key, once the fingerprint is
+    checked with them. Logged in the audit; their files numbered before are set aside."""
+    from census.usecases.keys import trust_key
+
+    with open_store(db, passphrase_file) as store:
+        done = trust_key(store, user, card_text, replace_key=replace_key,
+                         expect_fingerprint=expect_fingerprint, confirm=confirm_fingerprint)
+    if not done.changed:
+        click.echo(_("The key of {code} is trusted already; nothing changed.").format(
+            code=user))
+        return
+    click.echo(_("Files signed by {code} with the key {fp} are accepted from now on.").format(
+        code=user, fp=done.fingerprint))
 
 
 @keys.command("list")

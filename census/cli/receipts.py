@@ -48,6 +48,15 @@ def receipt_import(db: Path | None, passphrase_file: Path | None, file: Path) ->
                    .format(path=file, at=got.already.at))
         return
     r = got.report
+    if got.pending:
+        click.echo(_("{path}: receipt from {code}; records acknowledged: {n}. Removed from the "
+                     "forms: dwellings {d}, households {h}; the purge is pending: another "
+                     "program is reading this database, so the file still holds them. It is "
+                     "finished the next time census opens it (`census status`); until then do "
+                     "not copy the file.").format(
+            path=file, n=r.acknowledged, code=got.sender, d=r.purged_dwellings,
+            h=r.purged_households))
+        return
     click.echo(_("{path}: receipt from {code}; records acknowledged: {n}. Deleted from this "
                  "device: dwellings {d}, households {h}; unfinished work stays.").format(
         path=file, n=r.acknowledged, code=got.sender, d=r.purged_dwellings,

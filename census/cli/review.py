@@ -119,15 +119,15 @@ def review_show(db: Path | None, passphrase_file: Path | None, as_json: bool,
 def review_resolve(db: Path | None, passphrase_file: Path | None, item_id: int,
                    choice: str | None) -> None:
     """Resolve a review item: --keep the stored record or --take the held version."""
-    from census.storage.exchange.review import resolve_keep, resolve_take
+    from census.usecases.review import resolve_keep, resolve_take
 
     if choice is None:
         raise UserError(_("Say how to resolve it: --keep or --take."))
     with open_store(db, passphrase_file) as store:
         if choice == "keep":
-            item = resolve_keep(store, item_id, store.user)
+            item = resolve_keep(store, item_id)
         else:
-            item = resolve_take(store, item_id, store.user, now())
+            item = resolve_take(store, item_id, now())
     if choice == "keep":
         click.echo(_("Review item {id} resolved: the stored record is kept.").format(id=item.id))
     else:
@@ -140,10 +140,10 @@ def review_resolve(db: Path | None, passphrase_file: Path | None, item_id: int,
 @click.argument("household_id")
 def review_approve(db: Path | None, passphrase_file: Path | None, household_id: str) -> None:
     """Approve a complete household (its flags are closed as approved)."""
-    from census.storage.exchange.decisions import decide_household
+    from census.usecases.review import decide
 
     with open_store(db, passphrase_file) as store:
-        h = decide_household(store, household_id, "approved", store.user)
+        h = decide(store, household_id, "approved")
     click.echo(_("Household {id} approved (revision {rev}).").format(id=h.id, rev=h.revision))
 
 
@@ -161,11 +161,10 @@ def review_return(db: Path | None, passphrase_file: Path | None, household_id: s
     """Return a household to its enumerator for correction; it travels in the next assignment
     file with its rule ids and your note."""
     from census.domain.model import ReturnReason
-    from census.storage.exchange.decisions import decide_household
+    from census.usecases.review import decide
 
     with open_store(db, passphrase_file) as store:
-        h = decide_household(store, household_id, "returned", store.user,
-                             reason=ReturnReason(reason), note=note)
+        h = decide(store, household_id, "returned", reason=ReturnReason(reason), note=note)
     click.echo(_("Household {id} returned for correction (revision {rev}); it goes out with "
                  "the next `census assign` file.").format(id=h.id, rev=h.revision))
 

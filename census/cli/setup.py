@@ -88,6 +88,7 @@ def status(db: Path | None, passphrase_file: Path | None, as_json: bool = False)
         from census.domain.model import Role
         from census.storage.exchange.peers import device_keys, upstream
         from census.storage.exchange.review import review_counts
+        from census.storage.store import purge_pending
 
         click.echo(_("Database: {path}").format(path=path))
         click.echo(_("Survey: {name}; role: {role}; user: {user}").format(
@@ -105,6 +106,10 @@ def status(db: Path | None, passphrase_file: Path | None, as_json: bool = False)
         elif up is None and store.role is not Role.OFFICE:
             click.echo(_("No supervisor yet: import your assignment file with `census "
                          "assignment import FILE`."))
+        if purge_pending(store):
+            click.echo(_("A purge is pending: another program is reading this database, so its "
+                         "file still holds deleted forms. Close the other census programs; the "
+                         "purge is finished the next time census opens the database."))
         click.echo(_("Commands: census progress | check | forms import | area list | "
                      "bundle export | bundle import | review list | audit verify (each with "
                      "--help)."))

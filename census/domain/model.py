@@ -110,6 +110,14 @@ class ReturnReason(StrEnum):
     OTHER = "other"
 
 
+class ReopenReason(StrEnum):
+    """Why a closed area is opened again (a code, logged; it travels up with the area)."""
+
+    LATE_FORMS = "late_forms"
+    CORRECTION = "correction"
+    BOUNDARY_CHANGE = "boundary_change"
+
+
 RETURN_REASON_LABELS: dict[ReturnReason, str] = {
     ReturnReason.COUNTS_WRONG: N_("Counts look wrong: check them with the household"),
     ReturnReason.MISSING_PERSONS: N_("Persons seem to be missing (babies, elderly, away)"),

@@ -29,6 +29,7 @@ from census.domain.model import (
     Occupancy,
     Outcome,
     OverrideReason,
+    ReopenReason,
     Respondent,
     ReturnReason,
     Visit,
@@ -43,6 +44,8 @@ _WARNING_ID = re.compile(r"W[0-9]{3}")
 _RULE_LIST = re.compile(r"[EWI][0-9]{3}(,[EWI][0-9]{3})*")
 #: Largest revision a receipt may name (SQLite's integers are 64-bit).
 MAX_REVISION = (1 << 63) - 1
+#: Most audit anchors a file carries (one per bundle sent; the newest are kept).
+MAX_ANCHORS = 1000
 DWELLING_COLUMNS = ("id", "area", "structure", "number", "type", "occupancy", "locator",
                     "enumerator", "revision", "base_rev", "base_digest", "updated_at")
 VISIT_COLUMNS = ("dwelling_id", "attempt", "at", "outcome", "callback_at", "enumerator")
@@ -103,6 +106,27 @@ class Decision:
     at: str
 
 
+@dataclass(frozen=True)
+class AreaStateRow:
+    """An area's status as its sender last changed it: the change's number and the reason of a
+    reopening."""
+
+    code: str
+    status: AreaStatus
+    rev: int
+    reason: ReopenReason | None
+
+
+@dataclass(frozen=True)
+class AuditHead:
+    """The sender's audit head (last entry's number and hash) and, for the entries it anchored
+    upstream before, their hashes now: a rewrite of anchored history shows as a difference."""
+
+    seq: int
+    hash: str
+    earlier: tuple[tuple[int, str], ...] = ()
+
+
 @dataclass
 class Records:
     """The decoded records of a payload."""
@@ -114,6 +138,8 @@ class Records:
     closed: list[str] = field(default_factory=list)
     enumerators: list[tuple[str, str]] = field(default_factory=list)
     decisions: list[Decision] = field(default_factory=list)
+    area_states: list[AreaStateRow] = field(default_factory=list)
+    audit: AuditHead | None = None
 
     @property
     def areas_touched(self) -> set[str]:
@@ -434,6 +460,19 @@ def decode(data: bytes, cfg: SurveyConfig) -> Records:
             for p in pairs):
         raise PayloadError(_("its list of area enumerators is wrong"))
     out.enumerators = [(p[0], p[1]) for p in pairs]
+    states = body.get("area_states", [])
+    if not isinstance(states, list):
+        raise PayloadError(_("its list of area states is wrong"))
+    for row in states:
+        if (not isinstance(row, list) or len(row) != 4 or not is_code(row[0])
+                or row[1] not in ("open", "closed") or type(row[2]) is not int
+                or not 1 <= row[2] <= MAX_REVISION
+                or not (row[3] is None or row[3] in {r.value for r in ReopenReason})):
+            raise PayloadError(_("its list of area states is wrong"))
+        out.area_states.append(AreaStateRow(row[0], AreaStatus(row[1]), row[2],
+                                            ReopenReason(row[3]) if row[3] else None))
+    if body.get("audit") is not None:
+        out.audit = audit_head(body["audit"])
 
     for row in _rows(body, "decisions", len(DECISION_COLUMNS)):
         try:
@@ -470,6 +509,33 @@ def receipt_rows(body: Mapping[str, Any]) -> list[tuple[str, str, int, str]]:
             raise PayloadError(_("a row of its list of held records is wrong"))
         out.append((row[0], row[1], row[2], row[3]))
     return out
+
+
+def _anchor(row: Any) -> tuple[int, str]:
+    if (not isinstance(row, list) or len(row) != 2 or type(row[0]) is not int
+            or not 1 <= row[0] <= MAX_REVISION or not isinstance(row[1], str)
+            or len(row[1]) != 64 or not all(c in "0123456789abcdef" for c in row[1])):
+        raise PayloadError(_("its audit anchors are wrong"))
+    return row[0], row[1]
+
+
+def audit_head(value: Any) -> AuditHead:
+    """The audit head a bundle carries: {"seq": n, "hash": h, "earlier": [[seq, hash], ...]}."""
+    if not isinstance(value, dict) or set(value) != {"seq", "hash", "earlier"}:
+        raise PayloadError(_("its audit head is wrong"))
+    seq, hash_ = _anchor([value["seq"], value["hash"]])
+    earlier = value["earlier"]
+    if not isinstance(earlier, list) or len(earlier) > MAX_ANCHORS:
+        raise PayloadError(_("its audit anchors are wrong"))
+    return AuditHead(seq, hash_, tuple(_anchor(r) for r in earlier))
+
+
+def anchor_rows(body: Mapping[str, Any]) -> list[tuple[int, str]]:
+    """The audit anchors a receipt confirms: [[seq, hash], ...] (none in older receipts)."""
+    rows = body.get("anchors", [])
+    if not isinstance(rows, list) or len(rows) > MAX_ANCHORS:
+        raise PayloadError(_("its audit anchors are wrong"))
+    return [_anchor(r) for r in rows]
 
 
 def _not_json(name: str) -> Any:

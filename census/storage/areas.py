@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from census.domain.model import Area, AreaStatus
 from census.storage.records import changes
-from census.storage.store import Store, utc_now
+from census.storage.store import BATCH, Store, utc_now
 
 
 def import_areas(store: Store, areas: Sequence[Area], who: str) -> tuple[int, int, int]:
@@ -86,3 +86,17 @@ def subtree(store: Store, code: str) -> list[str]:
 def closed_areas(store: Store) -> set[str]:
     """Codes of the closed areas."""
     return {r[0] for r in store.conn.execute("SELECT code FROM area WHERE status = 'closed'")}
+
+
+def area_facts(store: Store, codes: Iterable[str]) -> dict[str, Area]:
+    """The areas among `codes` that exist (unknown codes are left out)."""
+    wanted = sorted(set(codes))
+    out: dict[str, Area] = {}
+    for i in range(0, len(wanted), BATCH):
+        part = wanted[i:i + BATCH]
+        marks = ",".join("?" * len(part))
+        for r in store.conn.execute(
+                "SELECT code, level, name, parent, expected_dwellings, enumerator, status FROM "
+                f"area WHERE code IN ({marks})", part):
+            out[r[0]] = Area(r[0], r[1], r[2], r[3], r[4], r[5], AreaStatus(r[6]))
+    return out

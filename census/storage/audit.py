@@ -83,12 +83,62 @@ class Chain:
 
 @dataclass(frozen=True)
 class Verification:
-    """Result of checking the chain: `ok`, entries checked, and the first break if any."""
+    """Result of checking the chain: `ok`, entries checked, and the first break if any; and
+    how many anchors (heads exchanged with other levels) were checked."""
 
     ok: bool
     entries: int
     broken_at: int | None = None
     reason: str = ""
+    anchors: int = 0
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """An audit head exchanged with another level: the entry number and its hash, as sent up
+    in a bundle ("sent"), received from below ("received"), or confirmed back by a receipt
+    ("confirmed")."""
+
+    peer: str
+    direction: str
+    seq: int
+    hash: str
+    transfer: str
+
+
+def head(conn: Any) -> tuple[int, str]:
+    """The last entry's number and hash (0 and GENESIS for an empty log)."""
+    row = conn.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+    return (int(row[0]), str(row[1])) if row else (0, GENESIS)
+
+
+def hashes_at(conn: Any, seqs: Iterable[int]) -> dict[int, str]:
+    """The stored hash of each entry among `seqs` that exists."""
+    wanted = sorted(set(seqs))
+    out: dict[int, str] = {}
+    for i in range(0, len(wanted), 500):
+        part = wanted[i:i + 500]
+        marks = ",".join("?" * len(part))
+        out.update(conn.execute(f"SELECT seq, hash FROM audit WHERE seq IN ({marks})",
+                                part).fetchall())
+    return out
+
+
+def anchors(conn: Any, peer: str | None = None, direction: str | None = None,
+            limit: int = 1000) -> list[Anchor]:
+    """The newest anchors (of `peer`, in `direction`), oldest first."""
+    rows = conn.execute(
+        "SELECT peer, direction, seq, hash, transfer FROM audit_anchor WHERE (? IS NULL OR "
+        "peer = ?) AND (? IS NULL OR direction = ?) ORDER BY seq DESC LIMIT ?",
+        (peer, peer, direction, direction, limit)).fetchall()
+    return [Anchor(*r) for r in reversed(rows)]
+
+
+def save_anchor(conn: Any, anchor: Anchor, at: str) -> None:
+    """Keep an anchor (inside the caller's transaction; the same one again changes nothing)."""
+    conn.execute("INSERT OR IGNORE INTO audit_anchor (peer, direction, seq, hash, transfer, at) "
+                 "VALUES (?, ?, ?, ?, ?, ?)", (anchor.peer, anchor.direction, anchor.seq,
+                                                anchor.hash, anchor.transfer, at))
 
 
 def verify(conn: Any) -> Verification:
@@ -117,4 +167,12 @@ def verify(conn: Any) -> Verification:
     if expected != actual:
         return Verification(False, count, last_seq + 1 if count else 1,
                             "the log ends before its recorded last entry (entries were cut off)")
-    return Verification(True, count)
+    # What was sent up, or confirmed back, cannot be rewritten here unseen.
+    held = [a for a in anchors(conn, limit=1 << 30) if a.direction in ("sent", "confirmed")]
+    now = hashes_at(conn, [a.seq for a in held])
+    for a in held:
+        if now.get(a.seq) != a.hash:
+            return Verification(False, count, a.seq, (
+                f"entry {a.seq} is not what was anchored with {a.peer} (file {a.transfer}): the "
+                "history was rewritten after it was sent"), anchors=len(held))
+    return Verification(True, count, anchors=len(held))

@@ -46,12 +46,13 @@ class StoredDwelling:
 
 @dataclass(frozen=True)
 class StoredHousehold:
-    """What the store holds of a household: its version, dwelling, secret seed and area."""
+    """What the store holds of a household: its version, dwelling, secret seed, area and state."""
 
     held: Held
     dwelling_id: str
     seed: bytes
     area: str
+    status: HouseholdStatus
 
 
 @dataclass(frozen=True)
@@ -163,9 +164,10 @@ def dwelling_versions(store: Store, ids: Sequence[str]) -> dict[str, StoredDwell
 
 
 def household_versions(store: Store, ids: Sequence[str]) -> dict[str, StoredHousehold]:
-    rows = in_query(store, "SELECT id, revision, digest, source, dwelling_id, seed, area FROM "
-                           "household WHERE id IN ({marks})", ids)
-    return {r[0]: StoredHousehold(Held(r[1], r[2], r[3]), r[4], r[5], r[6]) for r in rows}
+    rows = in_query(store, "SELECT id, revision, digest, source, dwelling_id, seed, area, status "
+                           "FROM household WHERE id IN ({marks})", ids)
+    return {r[0]: StoredHousehold(Held(r[1], r[2], r[3]), r[4], r[5], r[6], HouseholdStatus(r[7]))
+            for r in rows}
 
 
 def dwelling_areas(store: Store, ids: Sequence[str]) -> dict[str, str]:

@@ -2,7 +2,7 @@
 
 The CHECKs are the second line behind the rule engine: whatever a bug lets through, the store
 still refuses a negative count, an unknown code or an over-long locator. There is no column for
-a name, birth date, phone number or any sensitive category (tests/unit/test_schema_privacy.py).
+a name, birth date, phone number or any sensitive category (tests/storage/test_schema_privacy.py).
 The count grid is one column per (sex, age band) cell, `n_00`…, with its key sum `k_00`…; the
 `cell` table says which column is which, so tabulation reads it with plain SQL.
 """
@@ -23,6 +23,7 @@ from census.domain.model import (
     Occupancy,
     Outcome,
     OverrideReason,
+    ReopenReason,
     Resolution,
     Respondent,
     ReturnReason,
@@ -336,6 +337,33 @@ def create_release_cells_table(db: Database) -> None:
 ) STRICT""")
 
 
+def create_lifecycle_tables(db: Database) -> None:
+    """Lifecycle and authority (issue 13). An area's status changes are numbered
+    (`status_rev`, with the reason of a reopening), so the latest travels up whatever the order
+    in which bundles arrive. `audit_anchor` keeps the audit heads exchanged with other levels:
+    sent up in a bundle, received from below, confirmed back by a receipt; a rewrite of history
+    already anchored is found by `census audit verify` and by the next import."""
+    reasons = ", ".join(f"'{r}'" for r in ReopenReason)
+    for sql in (
+        "ALTER TABLE area ADD COLUMN status_rev INTEGER NOT NULL DEFAULT 0 "
+        "CHECK (status_rev >= 0)",
+        # Files of a peer received before its key was (re)trusted are another device's.
+        "ALTER TABLE peer ADD COLUMN key_from INTEGER NOT NULL DEFAULT 0",
+        f"ALTER TABLE area ADD COLUMN status_reason TEXT CHECK (status_reason IS NULL OR "
+        f"status_reason IN ({reasons}))",
+        """CREATE TABLE audit_anchor (
+  peer TEXT NOT NULL CHECK (length(peer) BETWEEN 1 AND 40),
+  direction TEXT NOT NULL CHECK (direction IN ('sent', 'received', 'confirmed')),
+  seq INTEGER NOT NULL CHECK (seq >= 1),
+  hash TEXT NOT NULL CHECK (length(hash) = 64),
+  transfer TEXT NOT NULL CHECK (length(transfer) = 36),
+  at TEXT NOT NULL,
+  PRIMARY KEY (peer, direction, seq)
+) STRICT""",
+    ):
+        db.execute(sql)
+
+
 def migrations(config: SurveyConfig) -> Migrations:
     """The migration set of a census database whose survey config is `config`."""
     m = Migrations("census")
@@ -355,5 +383,9 @@ def migrations(config: SurveyConfig) -> Migrations:
     @m(name="0004_release_cells")
     def release_cells(db: Database) -> None:
         create_release_cells_table(db)
+
+    @m(name="0005_lifecycle")
+    def lifecycle(db: Database) -> None:
+        create_lifecycle_tables(db)
 
     return m

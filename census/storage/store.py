@@ -44,10 +44,51 @@ def in_query(store: Store, sql: str, ids: Sequence[str]) -> list[tuple[Any, ...]
     return out
 
 
-def checkpoint(store: Store) -> None:
-    """Move the WAL into the database and cut the WAL file to zero bytes, so deleted records
-    (zeroed by secure_delete) leave no copy behind in the WAL (DESIGN §4)."""
-    store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+PURGE_WAIT_MS = 1000
+"""How long a purge waits for other programs reading the database before it is left pending."""
+PENDING = "purge.pending"
+
+
+def _truncate(store: Store) -> bool:
+    """Move the WAL into the database file and cut the WAL to zero bytes; False when another
+    connection's read holds part of it back (then the main file still has the old pages)."""
+    wait = int(store.conn.execute("PRAGMA busy_timeout").fetchone()[0])
+    store.conn.execute(f"PRAGMA busy_timeout = {min(wait, PURGE_WAIT_MS)}")
+    try:
+        busy, log, done = store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    finally:
+        store.conn.execute(f"PRAGMA busy_timeout = {wait}")
+    return bool(busy == 0 and log == done)
+
+
+def checkpoint(store: Store) -> bool:
+    """After a purge: fold the WAL into the database and truncate it, so deleted records (zeroed
+    by secure_delete) leave no copy behind, in the WAL or in the main file (DESIGN §4). When
+    another program holds it back, the purge is recorded as pending (it is finished at the next
+    open) and False is returned: nothing may be called deleted before it is."""
+    if _truncate(store):
+        return True
+    store.conn.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO "
+                       "UPDATE SET value = excluded.value", (PENDING, utc_now()))
+    store.conn.commit()
+    return False
+
+
+def purge_pending(store: Store) -> bool:
+    """True when a purge could not yet be folded into the database file."""
+    return store.conn.execute("SELECT 1 FROM meta WHERE key = ?", (PENDING,)).fetchone() is not None
+
+
+def finish_purge(store: Store) -> bool:
+    """Finish a pending purge if nothing holds it back now; True when none is pending."""
+    if not purge_pending(store):
+        return True
+    if not _truncate(store):
+        return False
+    store.conn.execute("DELETE FROM meta WHERE key = ?", (PENDING,))
+    store.conn.commit()
+    _truncate(store)  # the WAL now holds only that deletion: cut it too
+    return True
 
 
 class Store:
@@ -113,6 +154,7 @@ class Store:
         try:
             store = cls(conn, path)
             migrations(store.config).apply(store.db)
+            finish_purge(store)
             return store
         except BaseException:
             conn.close()

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, TypeVar, cast
 
 from textual.screen import Screen
 
-from census.storage.connection import StoreError
+from census.domain.errors import CensusError
 from census.tui.widgets.plain import DataTable
 
 if TYPE_CHECKING:
@@ -50,10 +50,18 @@ class CensusScreen(Screen[None]):
         """True when something typed could not be stored yet (asked about before quitting)."""
         return False
 
+    def refused_in(self, area: str | None) -> bool:
+        """True (and said) when nothing may be written in `area` now: it is closed, or not this
+        user's. Asked before a form opens; the save itself asks the same policy again."""
+        why = self.census.entry.refusal(area) if area else None
+        if why is not None:
+            self.notify(why, severity="error", timeout=8)
+        return why is not None
+
     def guarded(self, action: Callable[[], R]) -> R | None:
         """Run a store action; a busy or failing database becomes a message, not a crash."""
         try:
             return action()
-        except StoreError as exc:
+        except CensusError as exc:
             self.notify(str(exc), severity="error", timeout=8)
             return None

@@ -13,6 +13,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Select
 from textual.widgets.option_list import Option
 
+from census.domain.errors import CensusError
 from census.domain.model import (
     NO_CONTACT_OUTCOMES,
     NOTE_LIMIT,
@@ -339,14 +340,13 @@ class ReturnDialog(Dialog[Household | None]):
             errors_line.update("✗ " + _("Choose a reason first (arrows, then Enter)."))
             self.query_one("#reason", OptionList).focus()
             return
-        from census.storage.exchange.decisions import decide_household
+        from census.usecases.review import decide
 
         note = self.query_one("#note", Input).value.strip() or None
         store = self.census.store
         try:
-            saved = decide_household(store, self.household_id, "returned", store.user,
-                                     reason=self.reason, note=note)
-        except StoreError as exc:
+            saved = decide(store, self.household_id, "returned", reason=self.reason, note=note)
+        except CensusError as exc:
             errors_line.update("✗ " + str(exc))
             return
         self.dismiss(saved)

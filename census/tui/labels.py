@@ -74,7 +74,12 @@ REVIEW_DETAILS: dict[str, str] = {
     "dwelling_held": N_("its dwelling is held for review"),
     "same_numbers": N_("the same numbers as another record"),
     "unknown_dwelling": N_("its dwelling is not known here"),
+    "decision_only": N_("approved or returned by its sender, who may not decide"),
+    "approved": N_("the household is approved here"),
+    "not_assigned": N_("its area is not its sender's"),
 }
+#: An area's status, as the dashboard and the listing show it (a word and a symbol).
+AREA_STATUS: dict[str, str] = {"open": N_("open"), "closed": N_("■ closed")}
 SYMBOL = {Severity.ERROR: "✗", Severity.WARNING: "⚠", Severity.INFO: "ℹ"}
 WORD = {Severity.ERROR: N_("Error"), Severity.WARNING: N_("Warning"), Severity.INFO: N_("Note")}
 

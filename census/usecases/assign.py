@@ -3,7 +3,7 @@ imports it, trusting its sender's key on first use."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -26,7 +26,7 @@ from census.storage.exchange.peers import (
     save_peer,
     upstream,
 )
-from census.storage.exchange.transfers import Transfer, log_transfer
+from census.storage.exchange.transfers import Transfer, log_transfer, newest_seq_in
 from census.storage.store import Store, utc_now
 from census.transfer.files import TransferError, fail, read_file
 from census.transfer.keys import ROLES, KeyCard, PublicKey, SealError, shown
@@ -37,8 +37,9 @@ from census.usecases.exchange import (
     seal_in,
     taking,
 )
-from census.usecases.intake import Intake, Source, Via
+from census.usecases.intake import Intake
 from census.usecases.keys import keypair, read_card
+from census.usecases.sources import Source, Via
 from census.validation.engine import personal_data
 
 
@@ -83,6 +84,12 @@ def assign_areas(store: Store, user: str, areas: Sequence[str], card_text: str, 
     keypair(store)
     known = peer(store, user)
     key = found.key
+    if known is not None and known.status == "revoked":
+        raise TransferError(_(
+            "The key of {code} was revoked here, and a revocation holds: no file is made for "
+            "it. If {code} is to work again, check the fingerprint of its key card with them "
+            "and run `census keys trust {code} --card CARD --replace-key`, then assign.")
+            .format(code=user))
     if known is not None and (known.sign_key != key.sign or known.enc_key != key.enc) and (
             not replace_key):
         raise TransferError(_(
@@ -113,9 +120,20 @@ class AssignmentImport:
     already: Transfer | None = None
 
 
-def import_assignment(store: Store, path: Path, expect_fingerprint: str | None = None
-                      ) -> AssignmentImport:
-    """Take an assignment from upstream: trust its key on first use, then only that key."""
+Confirm = Callable[[str, str], bool]
+"""Asks the user whether the key of (user code, fingerprint) is the one read to them."""
+
+
+def import_assignment(store: Store, path: Path, expect_fingerprint: str | None = None,
+                      confirm: Confirm | None = None) -> AssignmentImport:
+    """Take an assignment from upstream. Its key is trusted the first time only once its
+    fingerprint is confirmed (`expect_fingerprint`, or `confirm` asking the user); after that
+    only that key, until `census keys trust --replace-key`. The office takes none: nothing sits
+    above it."""
+    if store.role is Role.OFFICE:
+        raise fail(path, _("this is the office's database, and nothing sits above the office: "
+                           "it takes no assignment. Assignments go from the office to "
+                           "supervisors and from supervisors to enumerators."))
     data = read_file(path)
     try:
         claimed = read_header(data)
@@ -140,17 +158,32 @@ def import_assignment(store: Store, path: Path, expect_fingerprint: str | None =
                             "({expected}); do not use it.").format(
             fp=fingerprint, expected=expect_fingerprint.strip().upper()))
     up = upstream(store)
+    known = peer(store, sender_code)
     new_trust = False
     if up is None:
-        if peer(store, sender_code) is not None:
+        if known is not None and known.status == "revoked":
+            raise fail(path, _("it is signed by {code}, whose key was revoked here; it is not "
+                               "accepted. If {code} is to be trusted again, check the "
+                               "fingerprint of its key card with them and run `census keys "
+                               "trust {code} --card CARD --replace-key`.").format(
+                code=sender_code))
+        if known is not None:
             raise fail(path, _("user {code} is known here, but not as this database's "
                                 "supervisor.").format(code=sender_code))
+        if not expect_fingerprint and (confirm is None or not confirm(sender_code,
+                                                                      fingerprint)):
+            raise fail(path, _(
+                "its sender {code} is not trusted here yet. Compare the fingerprint of its key, "
+                "{fp}, with {code} (read aloud, by phone), then run the command again with "
+                "--expect-fingerprint {fp}, or in a terminal to be asked; nothing was "
+                "imported.").format(code=sender_code, fp=fingerprint))
         new_trust = True
     elif up.sign_key != claimed.sender_key.sign:
         raise fail(path, _(
             "it is signed by {code} with key {fp}, but this database trusts {trusted} with key "
-            "{trusted_fp}. Do not use it unless your supervisor confirms a new key; then run "
-            "`census keys forget {trusted}` and import it again.").format(
+            "{trusted_fp}. Do not use it unless your supervisor confirms a new key; then check "
+            "the fingerprint of the new key card with them, run `census keys trust {trusted} "
+            "--card CARD --replace-key`, and import it again.").format(
                 code=sender_code, fp=fingerprint, trusted=up.code,
                 trusted_fp=PublicKey(up.enc_key, up.sign_key).fingerprint()))
     try:
@@ -165,6 +198,12 @@ def import_assignment(store: Store, path: Path, expect_fingerprint: str | None =
     done = imported_before(store, path, tid, "assignment", sender_code)
     if done is not None:
         return AssignmentImport(AssignmentReport(), sender_code, fingerprint, False, done)
+    newest = newest_seq_in(store, sender_code, "assignment")
+    if newest is not None and seq <= newest:
+        raise fail(path, _("it is an older assignment of {code} (number {seq}) than one already "
+                           "imported (number {newest}): an older file would undo newer changes, "
+                           "so it is not taken; nothing changed.").format(
+            code=sender_code, seq=seq, newest=newest))
     try:
         recs = decode(payload, store.config)
     except PayloadError as exc:

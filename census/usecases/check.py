@@ -14,7 +14,7 @@ from census.storage.areas import area_levels, subtree
 from census.storage.progress import area_progress
 from census.storage.records import iter_dwellings
 from census.storage.store import Store
-from census.usecases.intake import context
+from census.usecases.sources import context
 from census.validation.engine import NaturalKey, check_area, check_dwelling, check_listing_size
 from census.validation.rules import Problem
 

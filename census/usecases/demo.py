@@ -33,10 +33,10 @@ from census.domain.model import (
 )
 from census.i18n import _
 from census.storage.areas import import_areas
-from census.storage.exchange.closeout import close_area
 from census.storage.store import Store
+from census.usecases.areas import close_area
 from census.usecases.forms import store_dwellings
-from census.usecases.intake import Via
+from census.usecases.sources import Via
 
 PLACES = ["Riverside", "Hilltop", "Market Square", "Old Mill", "Lakeview", "Station Road",
           "Green Valley", "North Gate", "Palm Grove", "Stone Bridge", "Sunrise", "Cedar Park",
@@ -205,7 +205,7 @@ def make_demo(path: Path, passphrase: str, households: int, role: Role, now: dat
         if supervisor:
             eas = sorted(a.code for a in demo.areas if a.level == config.levels[-1])
             for code in eas[:-1]:
-                close_area(store, code, store.user)
+                close_area(store, code, leave_open_work=True)
     except BaseException:
         store.close()
         for suffix in ("", "-wal", "-shm"):

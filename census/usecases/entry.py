@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from census.domain.ids import new_id, new_seed
+from census.domain.lifecycle import Act
 from census.domain.model import (
     CONTACT_OUTCOMES,
     Dwelling,
@@ -27,7 +28,14 @@ from census.domain.model import (
 from census.storage.records import load_dwelling
 from census.storage.store import Store
 from census.usecases.forms import store_dwellings
-from census.usecases.intake import Gate, blocks_draft, blocks_record, context
+from census.usecases.sources import (
+    Gate,
+    blocks_draft,
+    blocks_record,
+    context,
+    local_refusal,
+    refusal_text,
+)
 from census.validation.engine import check_dwelling
 from census.validation.rules import Problem, Severity
 
@@ -54,6 +62,12 @@ class Entry:
         self.clock = clock or (lambda: datetime.now().replace(second=0, microsecond=0))
 
     # -- checks without saving ------------------------------------------------------------------
+
+    def refusal(self, area: str) -> str | None:
+        """Why nothing may be written in `area` by this user now (it is closed, or not theirs),
+        or None: the app says so before a form is even opened; every save asks again."""
+        no = local_refusal(self.store, area, Act.RECORD)
+        return None if no is None else refusal_text(self.store, no, area)
 
     def check(self, dwelling: Dwelling) -> list[Problem]:
         """Every problem of a dwelling record as it stands (for live display)."""

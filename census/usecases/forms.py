@@ -16,15 +16,9 @@ from census.domain.model import Dwelling
 from census.formats.record_json import dwelling_from_json
 from census.i18n import N_, Msg, field_key, show_value
 from census.storage.store import Store
-from census.usecases.intake import (
-    Gate,
-    Intake,
-    ProblemSink,
-    Source,
-    Via,
-    blocks_record,
-)
+from census.usecases.intake import Intake
 from census.usecases.reports import ImportReport, Tally
+from census.usecases.sources import Gate, ProblemSink, Source, Via, blocks_record
 from census.validation.rules import Problem
 
 CHUNK = 1000

@@ -22,13 +22,22 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from census.domain.config import SurveyConfig
-from census.domain.model import Dwelling, Household, HouseholdStatus, ReviewKind, Role
+from census.domain.lifecycle import DECIDED, Act, Refusal, may
+from census.domain.lifecycle import Area as PolicyArea
+from census.domain.model import (
+    Area,
+    AreaStatus,
+    Dwelling,
+    Household,
+    HouseholdStatus,
+    ReviewKind,
+    Role,
+)
 from census.domain.revisions import Base, Held, Verdict, verdict
 from census.formats.payload import IncomingDwelling, IncomingHousehold, Records
 from census.formats.record_json import (
@@ -39,7 +48,7 @@ from census.formats.record_json import (
     with_seed,
 )
 from census.i18n import _
-from census.storage.areas import area_levels, closed_areas
+from census.storage.areas import area_facts, area_levels
 from census.storage.audit import Chain
 from census.storage.exchange.assignments import Refused, forget_handed_over
 from census.storage.exchange.merge import Hold, hold, supersede_flags
@@ -61,76 +70,14 @@ from census.storage.records import (
 )
 from census.storage.store import Store, utc_now
 from census.usecases.reports import ImportReport, MergeReport, ReturnedReport
-from census.validation.engine import Context, blocking, check_dwelling
-from census.validation.rules import Problem, Stage
-
-ProblemSink = Callable[[int, Problem], None]
-Gate = Callable[[Problem], bool]
-
-
-def blocks_record(p: Problem) -> bool:
-    """The default gate: every blocking problem stops the record (imports, completing)."""
-    return p.blocks
-
-
-def blocks_draft(p: Problem) -> bool:
-    """The gate of a draft save: only what the store cannot hold (value rules) stops it."""
-    return p.blocks and p.rule.stage is Stage.VALUE
-
-
-def context(store: Store, now: datetime | None) -> Context:
-    """The rules' context for records of this store: its config, the clock, and which codes
-    are enumeration areas (records belong to the lowest level)."""
-    levels = area_levels(store)
-    lowest = store.config.levels[-1]
-    return Context(store.config, now=now, area_known=lambda code: levels.get(code) == lowest)
-
-
-class Via(StrEnum):
-    """The way records come in."""
-
-    APP = "app"
-    FORMS = "forms"
-    DEMO = "demo"
-    BUNDLE = "bundle"
-    ASSIGNMENT = "assignment"
-
-
-@dataclass(frozen=True)
-class Source:
-    """Who sends the records and by which way: everything the intake does differently."""
-
-    via: Via
-    sender: str
-    """The user code the records come from (this database's user for app, forms and demo)."""
-    role: Role
-    transfer: str | None = None
-    """The id of the file they came in."""
-    gate: Gate = blocks_record
-    """Which rule problems stop a record of this database's own user."""
-
-    @classmethod
-    def here(cls, store: Store, via: Via, gate: Gate = blocks_record) -> Source:
-        return cls(via, store.user, store.role, gate=gate)
-
-    @property
-    def local(self) -> bool:
-        """True for this database's own user: refused records, never held ones."""
-        return self.via in (Via.APP, Via.FORMS, Via.DEMO)
-
-    @property
-    def peer(self) -> str | None:
-        """The device whose records may only fast-forward (None: this database's own user, or
-        the level above, whose returned forms replace older copies)."""
-        return self.sender if self.via is Via.BUNDLE else None
-
-    @property
-    def origin(self) -> Origin:
-        """How records of this source are stored and audited."""
-        if self.local:
-            return Origin()
-        return Origin(self.sender, f"{self.via} {self.transfer}", fields=False, keep_base=False,
-                      audit_new=self.via is not Via.BUNDLE)
+from census.usecases.sources import (
+    WHERE,
+    ProblemSink,
+    Source,
+    context,
+)
+from census.validation.engine import blocking, check_dwelling
+from census.validation.rules import Problem
 
 
 def _sha(text: str) -> str:
@@ -193,6 +140,27 @@ class Intake:
         self.ctx = context(store, now)
         #: The households a bundle wrote (its decisions are kept for those only).
         self.written_households: set[str] = set()
+        self.areas: dict[str, Area] = {}
+
+    def _know_areas(self, codes: Iterable[str]) -> None:
+        self.areas.update(area_facts(self.store, set(codes) - set(self.areas)))
+
+    def refusal(self, area: str | None, act: Act, before: HouseholdStatus | None = None,
+                after: HouseholdStatus | None = None) -> Refusal | None:
+        """The policy's answer for a change in `area` by this source (None: allowed). An
+        unknown area is left to the rules (E017) and the file checks."""
+        found = self.areas.get(area) if area else None
+        if found is None:
+            return None
+        facts = PolicyArea(found.code, found.status is AreaStatus.OPEN, found.enumerator)
+        return may(self.source.actor(found), facts, act, before, after)
+
+    def refused(self, refusal: Refusal, field: str, area: str, household: str = "",
+                status: HouseholdStatus | None = None) -> Problem:
+        """The problem that says why (the policy's refusal, as a rule of the catalogue)."""
+        return Problem(refusal.rule_id, field, {
+            "area": area, "user": self.source.sender, "id": household,
+            "status": str(status) if status else "", "role": str(self.source.role)})
 
     def reject(self, line: int, problems: list[Problem]) -> None:
         """Refuse one record (a line of a file, or a save) with its problems."""
@@ -213,6 +181,7 @@ class Intake:
         hv = household_versions(store, [h.id for _, d in batch for h in d.households])
         book = Addresses(store, [(d.area, d.structure, d.number) for _, d in batch],
                          [d.id for _, d in batch])
+        self._know_areas([d.area for _, d in batch] + [s.area for s in dv.values()])
         d_rows: list[DwellingRow] = []
         h_rows: list[HouseholdRow] = []
         for line, d in batch:
@@ -253,7 +222,17 @@ class Intake:
                     problems.append(Problem("E005", f"households[{i}].number", {
                         "key": f"{d.area} {d.structure}/{d.number} #{h.number}",
                         "other": owner}))
+                if v.writes:
+                    no = self.refusal(d.area, Act.HOUSEHOLD, s.status if s else None, h.status)
+                    if no is not None and no not in WHERE:  # the area is said once, below
+                        problems.append(self.refused(no, f"households[{i}].status", d.area,
+                                                     h.id, h.status))
                 planned.append((with_seed(h, s.seed if s else None), h_digest, h_text, v))
+            if d_verdict.writes or any(p[3].writes for p in planned):
+                # Where the record is, and where it was (a dwelling moved out of an area).
+                for area in sorted({d.area, stored.area if stored else d.area}):
+                    if (no := self.refusal(area, Act.RECORD)) is not None:
+                        problems.append(self.refused(no, "area", area))
             if problems:
                 self.reject(line, problems)
                 continue
@@ -281,7 +260,6 @@ class Intake:
         stamp = utc_now()
         rep = MergeReport()
         held: list[Hold] = []
-        closed = closed_areas(store)
 
         def keep(kind: ReviewKind, record_type: str, record_id: str, area: str, revision: int,
                  digest: str, detail: str, incoming: dict[str, Any] | None,
@@ -299,6 +277,8 @@ class Intake:
         book = Addresses(store, [(i.dwelling.area, i.dwelling.structure, i.dwelling.number)
                                  for i in recs.dwellings],
                          [i.dwelling_id for i in recs.households])
+        self._know_areas([i.dwelling.area for i in recs.dwellings]
+                         + [s.area for s in dv.values()])
         write_d: list[DwellingRow] = []
         held_d: dict[str, ReviewKind] = {}
         held_area: dict[str, str] = {}
@@ -314,8 +294,10 @@ class Intake:
             key = (d.area, d.structure, d.number)
             other = book.dwelling_other(key, d.id)
             kind, detail = _hold_reason(v, stored.held if stored else None, d.revision, other)
-            if d.area in closed or (stored is not None and stored.area in closed):
-                kind, detail = ReviewKind.CONFLICT, "area_closed"
+            no = self.refusal(d.area, Act.RECORD) or (
+                self.refusal(stored.area, Act.RECORD) if stored is not None else None)
+            if no is not None:
+                kind, detail = ReviewKind.CONFLICT, str(no)
             elif kind is None:
                 book.claim(key, d.id)
                 write_d.append(DwellingRow(d, digest, v is Verdict.NEW, source.sender,
@@ -323,7 +305,7 @@ class Intake:
                 continue
             held_d[d.id], held_area[d.id] = kind, d.area
             incoming = _dwelling_incoming(inc, cfg)  # built only for what is held
-            if detail == "area_closed":
+            if detail == Refusal.AREA_CLOSED:
                 incoming.pop("locator", None)  # a closed area keeps no locator
             keep(kind, "dwelling", d.id, d.area, d.revision, digest, detail, incoming, other)
 
@@ -331,6 +313,9 @@ class Intake:
         hv = household_versions(store, [i.household.id for i in recs.households])
         parent_area = dwelling_areas(store, sorted({i.dwelling_id for i in recs.households}))
         parent_area.update({r.dwelling.id: r.dwelling.area for r in write_d})
+        self._know_areas(parent_area.values())
+        # A decided state (approved, returned) comes with its decision, or it is no decision.
+        decided = {(x.household_id, x.revision) for x in recs.decisions}
         write_h: list[HouseholdRow] = []
         for hinc in recs.households:
             h = hinc.household
@@ -348,16 +333,22 @@ class Intake:
                 kind, detail, other = held_d[hinc.dwelling_id], "dwelling_held", None
             elif area is None:
                 kind, detail, other = ReviewKind.INVALID, "unknown_dwelling", None
-            elif area in closed:
-                kind, detail, other = ReviewKind.CONFLICT, "area_closed", None
+            elif (no := self.refusal(area, _act(h, decided), s.status if s else None,
+                                     h.status)) in WHERE:
+                kind, detail, other = ReviewKind.CONFLICT, str(no), None
             elif s is not None and s.dwelling_id != hinc.dwelling_id:
                 kind, detail, other = ReviewKind.CONFLICT, "moved_dwelling", None
+            elif kind is None and no is not None:  # a state its sender may not give it
+                kind, detail, other = ReviewKind.CONFLICT, str(no), None
             elif kind is None:
                 book.claim_number(hinc.dwelling_id, h.number, h.id)
+                # The signature proves who sent it: an enumerator's file names no other editor.
+                editor = (source.sender if source.role is Role.ENUMERATOR
+                          else hinc.updated_by)
                 write_h.append(HouseholdRow(
                     h if s is None or h.seed == s.seed else replace(h, seed=s.seed),
                     hinc.dwelling_id, digest, s is None, source.sender, base=hinc.base,
-                    updated_at=hinc.updated_at, updated_by=hinc.updated_by))
+                    updated_at=hinc.updated_at, updated_by=editor))
                 continue
             keep(kind, "household", h.id, area or "?", h.revision, digest, detail,
                  _household_incoming(hinc, cfg), other)
@@ -454,6 +445,9 @@ class Intake:
                 raise Refused(_("its returned form of dwelling {id} has the numbers {area} "
                                 "{s}/{n}, which dwelling {other} already has here.").format(
                     id=d.id, area=d.area, s=d.structure, n=d.number, other=other))
+            self._know_areas([d.area])
+            if (no := self.refusal(d.area, Act.RECORD)) is not None:
+                raise self._refused_file(d.id, self.refused(no, "area", d.area))
             book.claim(key, d.id)
             write_d.append(DwellingRow(d, digest, v is Verdict.NEW, source.sender,
                                        base=Base(d.revision, digest),
@@ -461,6 +455,10 @@ class Intake:
         present = {r.dwelling.id for r in write_d} | set(dv) | set(dwelling_areas(
             store, sorted({i.dwelling_id for i in recs.households})))
         hv = household_versions(store, [i.household.id for i in recs.households])
+        area_of = dwelling_areas(store, sorted(present))
+        area_of.update({r.dwelling.id: r.dwelling.area for r in write_d})
+        self._know_areas(area_of.values())
+        decided = {(x.household_id, x.revision) for x in recs.decisions}
         write_h: list[HouseholdRow] = []
         for hinc in recs.households:
             h = hinc.household
@@ -477,6 +475,12 @@ class Intake:
                               .format(id=h.id, dwelling=hinc.dwelling_id, other=s.dwelling_id))
             digest = _sha(household_text(h, cfg, hinc.dwelling_id))
             v = verdict(s.held if s else None, h.revision, digest)
+            if v.writes or (s is not None and s.held.digest != digest):
+                area = area_of.get(hinc.dwelling_id)
+                no = self.refusal(area, _act(h, decided), s.status if s else None, h.status)
+                if no is not None:
+                    raise self._refused_file(h.id, self.refused(no, "status", area or "?", h.id,
+                                                                h.status))
             if v.writes:
                 other = book.household_other(hinc.dwelling_id, h.number, h.id)
                 if other is not None:
@@ -500,6 +504,11 @@ class Intake:
                                    for r in write_d])
         return rep
 
+    @staticmethod
+    def _refused_file(record_id: str, problem: Problem) -> Refused:
+        return Refused(_("its returned form {id} cannot be taken here: {why}").format(
+            id=record_id, why=problem.message()))
+
     def _keep_local_edits(self, chain: Chain, returned: Household, stored: StoredHousehold,
                           base: Base, stamp: str) -> None:
         """A returned form edited here after it was sent: the edits stay, the return is taken
@@ -514,6 +523,12 @@ class Intake:
         write_records(self.store, chain, [], [HouseholdRow(
             kept, dwelling_id, digest, False, self.source.sender, base=base,
             updated_at=stamp)], Origin(reason="returned", keep_base=False), stamp)
+
+
+def _act(h: Household, decided: set[tuple[str, int]]) -> Act:
+    """A household version in a decided state with its decision is a decision; any other is a
+    household as a form or a file gives it."""
+    return Act.DECIDE if h.status in DECIDED and (h.id, h.revision) in decided else Act.HOUSEHOLD
 
 
 def _hold_reason(v: Verdict, held: Held | None, revision: int, other: str | None

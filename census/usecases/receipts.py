@@ -7,15 +7,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from census.domain.model import Role
-from census.formats.payload import PayloadError, read_body, receipt_rows
+from census.formats.payload import MAX_ANCHORS, PayloadError, anchor_rows, read_body, receipt_rows
 from census.i18n import _
+from census.storage import audit
 from census.storage.exchange.bodies import held_from
 from census.storage.exchange.peers import (
     peer,
 )
 from census.storage.exchange.receipts import ReceiptReport, apply_receipt
 from census.storage.exchange.transfers import Transfer, log_transfer
-from census.storage.store import Store, checkpoint
+from census.storage.store import Store, checkpoint, utc_now
 from census.transfer.files import TransferError, fail, read_file
 from census.usecases.bundles import Exported
 from census.usecases.exchange import (
@@ -34,7 +35,12 @@ def export_receipt(store: Store, user: str, out: Path) -> Exported:
         raise TransferError(_("No user {code} was assigned work here; `census keys list` shows "
                               "who was.").format(code=user))
     held = held_from(store, user)
-    tid, seq = seal_to(store, "receipt", to, {"held": held}, {"records": len(held)}, out)
+    # The audit heads received from that device go back with it: its own log must still hold
+    # them (`census audit verify` there checks).
+    anchors = [[a.seq, a.hash] for a in audit.anchors(store.conn, user, "received",
+                                                       MAX_ANCHORS)]
+    tid, seq = seal_to(store, "receipt", to, {"held": held, "anchors": anchors},
+                       {"records": len(held)}, out)
     return Exported(tid, seq, user, {"records": len(held)})
 
 
@@ -43,6 +49,9 @@ class ReceiptImport:
     report: ReceiptReport
     sender: str
     already: Transfer | None = None
+    pending: bool = False
+    """The deletion is not yet folded into the database file (another program reads it): it
+    is finished at the next open; until then a copy of the file still holds it."""
 
 
 def import_receipt(store: Store, path: Path) -> ReceiptImport:
@@ -58,16 +67,20 @@ def import_receipt(store: Store, path: Path) -> ReceiptImport:
     if done is not None:
         return ReceiptImport(ReceiptReport(), opened.sender.code, done)
     try:
-        held = receipt_rows(read_body(opened.payload, store.config))
+        body = read_body(opened.payload, store.config)
+        held = receipt_rows(body)
+        confirmed = anchor_rows(body)
     except PayloadError as exc:
         raise fail(path, str(exc)) from exc
     with taking(path), store.write() as chain:
-        report = apply_receipt(store, chain, held, tid,
-                                        purge=store.role is Role.ENUMERATOR)
+        report = apply_receipt(store, chain, held, tid, purge=store.role is Role.ENUMERATOR)
+        for at_seq, at_hash in confirmed:
+            audit.save_anchor(store.conn, audit.Anchor(opened.sender.code, "confirmed", at_seq,
+                                                       at_hash, tid), utc_now())
         log_transfer(store, chain, transfer_id=tid, kind="receipt", direction="in",
-                              peer_code=opened.sender.code, seq=seq, created=created,
-                              payload=opened.payload,
-                              summary={"acknowledged": report.acknowledged,
-                                       "purged": report.purged_dwellings})
-    checkpoint(store)
-    return ReceiptImport(report, opened.sender.code)
+                     peer_code=opened.sender.code, seq=seq, created=created,
+                     payload=opened.payload,
+                     summary={"acknowledged": report.acknowledged,
+                              "purged": report.purged_dwellings})
+    folded = checkpoint(store)
+    return ReceiptImport(report, opened.sender.code, pending=not folded)

@@ -116,6 +116,22 @@ RULES: dict[str, Rule] = _rules(
          N_("{value} must be {kind}.")),
     Rule("E034", E, V, N_("Field given twice"),
          N_("{value} is given twice in the same object; keep one.")),
+    Rule("E040", E, V, N_("Area closed"),
+         N_("area {area} is closed: nothing more is written in it. A supervisor reopens it with "
+            "a reason (census area reopen {area} --reason ...) if it must change.")),
+    Rule("E041", E, V, N_("Not your area"),
+         N_("area {area} is not assigned to {user}; only the areas assigned to you can be "
+            "entered. Ask your supervisor to assign it.")),
+    Rule("E042", E, V, N_("Approval and return are decisions"),
+         N_("a household becomes '{status}' only by a supervisor's decision (census review "
+            "approve or return), never by a form or a file; give it as 'draft' or 'complete'.")),
+    Rule("E043", E, V, N_("Approved household"),
+         N_("household {id} is approved; it changes only if its supervisor returns it for "
+            "correction.")),
+    Rule("E044", E, V, N_("Not complete"),
+         N_("household {id} is '{status}'; only a complete household can be approved.")),
+    Rule("E045", E, V, N_("Not your role"),
+         N_("a {role} cannot do this; it is a supervisor's or the office's step.")),
     Rule("W001", W, C, N_("Large household"),
          N_("{count} usual residents is more than {threshold}; confirm with the respondent "
             "that all usually live here.")),

@@ -254,13 +254,14 @@ class FormsWorld:
 
 
 def forms_world(tmp: Path, households: int, key: str = RAW_KEY) -> FormsWorld:
-    """With `key` (the raw key, or a passphrase)."""
+    """With `key` (the raw key, or a passphrase). A supervisor's database: the demo's records
+    are of several enumerators' areas, which only their supervisor may key all of."""
     cfg = default_config()
     plan = demo.plan(cfg, households, "E001")
     pristine = tmp / "pristine.db"
-    store = Store.create(pristine, key, cfg, Role.ENUMERATOR, "E001")
+    store = Store.create(pristine, key, cfg, Role.SUPERVISOR, "S01")
     try:
-        import_areas(store, plan.areas, "E001")
+        import_areas(store, plan.areas, "S01")
     finally:
         store.close()
     lines = {d.id: json.dumps(dwelling_to_json(d, cfg), sort_keys=True)

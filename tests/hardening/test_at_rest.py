@@ -192,10 +192,13 @@ def test_a_field_operation_leaves_nothing_in_the_clear(box: Sandbox) -> None:
         c("keys", "show", "--db", db, "--out", f"{user}.card")
     c("assign", "--db", "office.db", "--user", "S01", "--areas", "R01-D01", "--to", "S01.card",
       "--out", "S01.assignment")
-    c("assignment", "import", "--db", "supervisor.db", "S01.assignment")
+    # The first file from the level above needs its sender's fingerprint (read aloud).
+    c("assignment", "import", "--db", "supervisor.db", "S01.assignment", "--expect-fingerprint",
+      c("keys", "show", "--db", "office.db", "--fingerprint").strip())
     c("assign", "--db", "supervisor.db", "--enumerator", "E001", "--areas", EA, "--to",
       "E001.card", "--out", "E001.assignment")
-    c("assignment", "import", "--db", "enumerator.db", "E001.assignment")
+    c("assignment", "import", "--db", "enumerator.db", "E001.assignment", "--expect-fingerprint",
+      c("keys", "show", "--db", "supervisor.db", "--fingerprint").strip())
     c("forms", "import", "--db", "enumerator.db", "forms.jsonl")
     steps = {"after the forms were entered": search(box)}
     with crash.opened(box.work / "enumerator.db", box.passphrase) as store:

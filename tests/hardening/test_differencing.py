@@ -25,11 +25,13 @@ from census.domain.model import (
     HouseholdStatus,
     Occupancy,
     Outcome,
+    ReopenReason,
     Respondent,
     Visit,
 )
 from census.storage.store import Store
 from census.tabulate import release as rel
+from census.usecases.areas import close_area, reopen
 from census.usecases.forms import store_dwellings
 from census.usecases.publish.plan import ExportError, Request, plan_export
 from census.usecases.publish.write import export
@@ -53,7 +55,8 @@ def persons(store: Store, area: str, method: str) -> dict[tuple[str, str], int]:
 def late_household(store: Store, area: str, rng: random.Random, structure: int
                    ) -> dict[tuple[str, str], int]:
     """A new dwelling with one completed household (one or two adults, up to three others)
-    stored in `area`, as late forms are; its grid."""
+    stored in `area`, as late forms are (the closed area is reopened for them, then closed
+    again); its grid."""
     cells = store.config.cells
     adults = [c for c in cells if c[1] in ("25-34", "35-44", "45-54")]
     grid: Counter[tuple[str, str]] = Counter(rng.sample(adults, rng.randint(1, 2)))
@@ -67,7 +70,9 @@ def late_household(store: Store, area: str, rng: random.Random, structure: int
                         visits=(Visit(attempt=1, at=NOW, outcome=Outcome.COMPLETED),),
                         households=(household,))
     problems: list[str] = []
+    assert reopen(store, area, ReopenReason.LATE_FORMS)
     store_dwellings(store, [dwelling], now=NOW, sink=lambda _l, p: problems.append(str(p)))
+    close_area(store, area, leave_open_work=True)
     assert not problems, problems
     return dict(grid)
 

@@ -36,7 +36,7 @@ from census.storage.areas import import_areas
 from census.storage.records import load_dwelling
 from census.storage.store import Store
 from census.usecases.forms import MAX_LINE, import_lines, read_lines
-from census.usecases.intake import context
+from census.usecases.sources import context
 from census.validation.engine import blocking, check_dwelling
 from census.validation.rules import Problem
 from tests.hardening.fuzzing import CFG, NOW, checkpointed, fresh_copy

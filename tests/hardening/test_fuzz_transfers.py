@@ -114,7 +114,7 @@ def device(tmp_path_factory: pytest.TempPathFactory) -> Device:
     enu = Store.create(tmp / "pristine.db", RAW_KEY, CFG, Role.ENUMERATOR, "E002")
     init_keys(enu)
     assign_areas(sup, "E002", [EA2], card(enu).to_text(), tmp / "first.census")
-    import_assignment(enu, tmp / "first.census")
+    import_assignment(enu, tmp / "first.census", card(sup).key.fingerprint())
     first = dwelling(1, 1, area=EA2, households=[household(1), household(2)])
     vacant = dwelling(2, 1, area=EA2, households=[], visits=[
         {"attempt": 1, "at": "2026-11-20T10:00", "outcome": "vacant"}])

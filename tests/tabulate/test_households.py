@@ -50,52 +50,53 @@ def household_key(store: Store, hid: str) -> int:
                                                             strict=True) for i in range(n))
 
 
-def test_households_by_size_with_keys_and_margin(store: Store) -> None:
-    fill(store)
-    table = {(c.area, c.size): c for c in hh.cells(household_sizes(store))}
+def test_households_by_size_with_keys_and_margin(tabulating: Store) -> None:
+    fill(tabulating)
+    table = {(c.area, c.size): c for c in hh.cells(household_sizes(tabulating))}
     ea1 = {size: table[("R01-D01-EA001", size)].count for size in
            ["1", "2", "3", "4", "5", "6", "7", "8+", ALL]}
     assert ea1 == {"1": 1, "2": 0, "3": 2, "4": 1, "5": 0, "6": 0, "7": 0, "8+": 1, ALL: 5}
     assert table[("R01-D01-EA002", "8+")].count == 1  # 12 residents
     for (area, size), cell in table.items():
-        ids = [r[0] for r in store.conn.execute(
+        ids = [r[0] for r in tabulating.conn.execute(
             "SELECT id, usual_residents FROM household WHERE area = ? AND status = 'complete'",
             (area,)) if size == ALL or hh.size_label(r[1]) == size]
         assert cell.count == len(ids)
-        assert cell.key == sum(household_key(store, i) for i in ids) % MOD
+        assert cell.key == sum(household_key(tabulating, i) for i in ids) % MOD
     assert table[("R01-D01-EA002", "1")] == hh.HouseholdCell("R01-D01-EA002", "1", 0, 0)
 
 
-def test_a_level_rolls_up_its_areas(store: Store) -> None:
-    fill(store)
-    eas = list(person_sums(store))
-    (district,) = list(person_sums(store, level="district"))
+def test_a_level_rolls_up_its_areas(tabulating: Store) -> None:
+    fill(tabulating)
+    eas = list(person_sums(tabulating))
+    (district,) = list(person_sums(tabulating, level="district"))
     assert district[0] == "R01-D01"
-    width = len(store.counts)
+    width = len(tabulating.counts)
     assert district[1] == [sum(r[1][i] for r in eas) for i in range(width)]
     assert [k % MOD for k in district[2]] == [sum(r[2][i] for r in eas) % MOD
                                               for i in range(width)]
-    (region,) = list(person_sums(store, level="region"))
+    (region,) = list(person_sums(tabulating, level="region"))
     assert region[1] == district[1]
-    sizes = {(c.area, c.size): c.count for c in hh.cells(household_sizes(store, level="region"))}
+    sizes = {(c.area, c.size): c.count
+             for c in hh.cells(household_sizes(tabulating, level="region"))}
     assert sizes[("R01", ALL)] == 7 and sizes[("R01", "8+")] == 2
-    assert list(person_sums(store, ["R01-D01"], level="district")) == [district]
-    assert list(household_sizes(store, ["NOPE"], level="district")) == []
+    assert list(person_sums(tabulating, ["R01-D01"], level="district")) == [district]
+    assert list(household_sizes(tabulating, ["NOPE"], level="district")) == []
 
 
-def test_dwellings_by_outcome_are_exact_and_roll_up(store: Store) -> None:
-    fill(store)
+def test_dwellings_by_outcome_are_exact_and_roll_up(tabulating: Store) -> None:
+    fill(tabulating)
     records = [dwelling(50, visits=[{"attempt": 1, "at": "2026-11-20T10:00",
                                      "outcome": "refused"}], households=[]),
                dwelling(51, visits=[], households=[], area="R01-D01-EA002",
                         enumerator="E002")]
-    import_lines(store, jsonl(*records).splitlines(), now=NOW, sink=lambda n, p: None)
-    by_ea = {(a, o): n for a, o, n in dwelling_outcomes(store)}
+    import_lines(tabulating, jsonl(*records).splitlines(), now=NOW, sink=lambda n, p: None)
+    by_ea = {(a, o): n for a, o, n in dwelling_outcomes(tabulating)}
     assert by_ea == {("R01-D01-EA001", "completed"): 6, ("R01-D01-EA001", "refused"): 1,
                      ("R01-D01-EA002", "completed"): 2, ("R01-D01-EA002", "not_visited"): 1}
-    by_district = {(a, o): n for a, o, n in dwelling_outcomes(store, level="district")}
+    by_district = {(a, o): n for a, o, n in dwelling_outcomes(tabulating, level="district")}
     assert by_district == {("R01-D01", "completed"): 8, ("R01-D01", "not_visited"): 1,
                            ("R01-D01", "refused"): 1}
-    assert sum(by_district.values()) == count_rows(store, "dwelling")
-    assert list(dwelling_outcomes(store, ["R01-D01-EA002"])) == [
+    assert sum(by_district.values()) == count_rows(tabulating, "dwelling")
+    assert list(dwelling_outcomes(tabulating, ["R01-D01-EA002"])) == [
         ("R01-D01-EA002", "completed", 2), ("R01-D01-EA002", "not_visited", 1)]

@@ -355,9 +355,15 @@ def test_returned_forms_are_shown_first_on_home(db: Path) -> None:
     from tests.helpers import dwelling, household, jsonl
 
     store = reopen(db)
-    import_lines(store, jsonl(dwelling(structure=7, households=[household(status="returned")]),
+    back = household()
+    import_lines(store, jsonl(dwelling(structure=7, households=[back]),
                               dwelling(structure=8)).splitlines(), now=NOW,
                  sink=lambda line, p: None)
+    # Returned as a supervisor's decision returns it (only a decision does: a form may not say
+    # so); the return's path is tested in test_supervisor, here only what Home shows of it.
+    with store.write():
+        store.conn.execute("UPDATE household SET status = 'returned' WHERE id = ?",
+                           (back["id"],))
     store.close()
 
     async def script(app: CensusApp, pilot: Pilot[None]) -> None:

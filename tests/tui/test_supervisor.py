@@ -14,7 +14,7 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Static
 
 from census.domain.model import HouseholdStatus, ReturnReason
-from census.storage.exchange.decisions import decide_household, decisions_of
+from census.storage.exchange.decisions import decisions_of
 from census.storage.exchange.review import review_counts
 from census.storage.records import load_dwelling, select_households
 from census.storage.store import Store
@@ -28,6 +28,7 @@ from census.tui.screens.review import ReviewItemScreen, ReviewScreen
 from census.usecases.bundles import import_bundle
 from census.usecases.entry import Entry
 from census.usecases.forms import store_dwellings
+from census.usecases.review import decide
 from tests.tui import driving
 from tests.tui.driving import press, texts
 from tests.usecases.fieldwork import NOW, Site, assign, bundle, enter
@@ -93,10 +94,12 @@ def test_dashboard_figures_and_approving_and_returning_from_the_review_queue(
         assert areas.row_count == 4  # the register's enumeration areas
         # 5 listed of 120 expected, 5 visited and completed, no callback, no refusal or
         # vacancy, 13 persons in 5 households, last visit today.
-        assert texts(areas.get_row(EA)) == [EA, "Riverside 1", "E001", bar(5, 120, width=10),
-                                     "5/120", "5", "5", "0", "0.0", "0.0", "2.60", "0"]
-        assert texts(areas.get_row("R01-D02-EA001"))[3:] == [bar(0, 100, width=10), "0/100", "0",
-                                                      "0", "0", "—", "—", "—", "—"]
+        assert texts(areas.get_row(EA)) == [EA, "Riverside 1", "E001", "open",
+                                            bar(5, 120, width=10), "5/120", "5", "5", "0",
+                                            "0.0", "0.0", "2.60", "0"]
+        assert texts(areas.get_row("R01-D02-EA001"))[3:] == ["open", bar(0, 100, width=10),
+                                                             "0/100", "0", "0", "0", "—", "—",
+                                                             "—", "—"]
         assert text(app, "#review-counts") == "Open review items: 2 flagged"
         await press(pilot, "tab")
         people = app.screen.query_one("#by-enumerator", DataTable)
@@ -175,7 +178,7 @@ def test_taking_the_incoming_version_of_a_conflict(
     sup, enu, flagged = flagged_team
     hid = flagged[0]
     # Approved here while the enumerator corrected the form: both made revision 3.
-    decide_household(sup.store, hid, "approved", "S01")
+    decide(sup.store, hid, "approved")
     ((did, h),) = select_households(enu.store, "h.id = ?", (hid,))
     adults = {**h.residents, ("female", "25-34"): 1}
     assert Entry(enu.store, clock=lambda: NOW).save_household(
@@ -208,8 +211,8 @@ def test_the_enumerator_sees_why_a_form_came_back(
         flagged_team: tuple[Site, Site, list[str]]) -> None:
     sup, enu, flagged = flagged_team
     hid = flagged[0]
-    decide_household(sup.store, hid, "returned", "S01",
-                              reason=ReturnReason.COUNTS_WRONG, note="check the children")
+    decide(sup.store, hid, "returned",
+           reason=ReturnReason.COUNTS_WRONG, note="check the children")
     assign(sup, enu, [EA])  # the returned form travels with the next assignment
     ((did, _h),) = select_households(enu.store, "h.id = ?", (hid,))
 

@@ -21,7 +21,7 @@ from census.storage.store import Store, utc_now
 from census.transfer.keys import PublicKey
 from census.transfer.seal import seal
 from census.usecases.assign import assign_areas, import_assignment
-from census.usecases.bundles import export_bundle, import_bundle
+from census.usecases.bundles import audit_statement, export_bundle, import_bundle
 from census.usecases.entry import Entry
 from census.usecases.keys import card, init_keys, keypair
 from tests.helpers import RAW_KEY, run_cli
@@ -74,10 +74,17 @@ def site(tmp: Path, role: Role, code: str, register: bool = False) -> Site:
 
 
 def assign(boss: Site, worker: Site, areas: list[str]) -> Path:
+    """`boss` assigns `areas` to `worker`, who imports the file with the boss's fingerprint
+    (read aloud in real life; the first file is refused without it)."""
     out = boss.out("assignment")
     assign_areas(boss.store, worker.code, areas, worker.card(), out)
-    import_assignment(worker.store, out)
+    import_assignment(worker.store, out, fingerprint(boss))
     return out
+
+
+def fingerprint(at: Site) -> str:
+    """The fingerprint of a site's key, as its user reads it aloud."""
+    return card(at.store).key.fingerprint()
 
 
 def bundle(sender: Site, receiver: Site | None = None, everything: bool = False) -> Path:
@@ -121,8 +128,10 @@ def seal_rows(sender: Site, receiver: Site, body: dict[str, Any], path: Path) ->
     header = {"id": new_id(), "sender": sender.code, "sender_role": "enumerator",
               "recipient_code": receiver.code, "created": utc_now(), "seq": 99,
               "counts": {}}
+    # A device's bundle states its audit log, as census writes it.
     payload = encode({"dwellings": [], "visits": [], "households": [], "overrides": [],
-                      **body}, sender.store.config)
+                      "audit": audit_statement(sender.store, receiver.code), **body},
+                     sender.store.config)
     path.write_bytes(seal("bundle", header, payload, keypair(sender.store),
                           PublicKey(to.enc_key, to.sign_key)))
     return path

@@ -9,9 +9,9 @@ from pathlib import Path
 from census.domain.config import SurveyConfig, default_config
 from census.domain.model import Role
 from census.storage.areas import all_areas, import_areas
-from census.storage.exchange.closeout import close_area
 from census.storage.store import Store
 from census.usecases import demo
+from census.usecases.areas import close_area
 from census.usecases.forms import store_dwellings
 from tests.helpers import RAW_KEY
 
@@ -33,7 +33,7 @@ def supervisor(path: Path, households: int = 1500, config: SurveyConfig | None =
     assert not problems, problems[:3]
     eas = sorted(a.code for a in plan.areas if a.level == cfg.levels[-1])
     for code in eas[:len(eas) - keep_open]:
-        close_area(store, code, "S01")
+        close_area(store, code, leave_open_work=True)
     return store
 
 

@@ -10,19 +10,19 @@ import pytest
 from census.domain.model import Outcome, ReturnReason, Role, Visit
 from census.formats.payload import Decision, dwelling_row, visit_rows
 from census.storage.areas import all_areas, get_area
-from census.storage.connection import StoreError
-from census.storage.exchange.closeout import close_area
-from census.storage.exchange.decisions import decide_household, decisions_of
+from census.storage.exchange.decisions import decisions_of
 from census.storage.exchange.peers import peer, upstream
-from census.storage.exchange.review import resolve_keep, resolve_take, review_items
+from census.storage.exchange.review import review_items
 from census.storage.progress import area_progress
 from census.storage.records import count_rows, load_dwelling
 from census.storage.store import utc_now
 from census.transfer.files import TransferError
+from census.usecases.areas import close_area
 from census.usecases.assign import assign_areas, import_assignment
 from census.usecases.bundles import import_bundle
 from census.usecases.keys import card
 from census.usecases.receipts import export_receipt, import_receipt
+from census.usecases.review import DecisionError, decide, resolve_keep, resolve_take
 from tests.usecases.fieldwork import (
     EA1,
     EA2,
@@ -52,7 +52,7 @@ def test_an_enumerator_cannot_send_decisions_or_close_an_area(
     assert got.report.closed == []
     assert str(get_area(sup.store, EA1).status) == "open"  # type: ignore[union-attr]
     assert decisions_of(sup.store, hid) == []
-    decide_household(sup.store, hid, "approved", "S01")  # still possible
+    decide(sup.store, hid, "approved")  # still possible
 
 
 def test_records_sent_again_after_close_are_unchanged_not_conflicts(tmp_path: Path) -> None:
@@ -63,7 +63,7 @@ def test_records_sent_again_after_close_are_unchanged_not_conflicts(tmp_path: Pa
     assign(sup, enu, [EA1])
     enter(enu, EA1, range(1, 3))
     import_bundle(sup.store, bundle(enu), NOW)
-    close_area(sup.store, EA1, "S01")
+    close_area(sup.store, EA1)
     first = import_bundle(office.store, bundle(sup), NOW)
     assert first.report.closed == [EA1] and first.report.added == 4
     again = import_bundle(office.store, bundle(sup), NOW)  # no receipt in between
@@ -81,9 +81,9 @@ def test_a_duplicate_listing_stays_on_its_device_and_its_household_cannot_be_tak
     import_bundle(sup.store, bundle(enu), NOW)
     import_bundle(sup.store, bundle(other), NOW)
     items = {i.record_type: i for i in review_items(sup.store)}
-    with pytest.raises(StoreError, match="conflict"):
-        resolve_take(sup.store, items["household"].id, "S01", NOW)
-    resolve_keep(sup.store, items["dwelling"].id, "S01")
+    with pytest.raises(DecisionError, match="conflict"):
+        resolve_take(sup.store, items["household"].id, NOW)
+    resolve_keep(sup.store, items["dwelling"].id)
     assert review_items(sup.store) == []  # its household went with it
     receipt = sup.out("receipt")
     export_receipt(sup.store, "E002", receipt)
@@ -139,7 +139,7 @@ def test_a_returned_form_counts_once_and_its_untouched_sibling_keeps_its_revisio
     import_receipt(enu.store, receipt)
     assert count_rows(enu.store, "dwelling") == 0
     h1 = next(h for h, (_s, _r) in household_states(sup).items() if h != h2.id)
-    decide_household(sup.store, h1, "returned", "S01", reason=ReturnReason.REVISIT)
+    decide(sup.store, h1, "returned", reason=ReturnReason.REVISIT)
     before = household_states(sup)[h2.id]
     out = sup.out("assignment")
     assign_areas(sup.store, "E001", [EA1], enu.card(), out)

@@ -18,14 +18,17 @@ from hypothesis import strategies as st
 from census.domain.ids import new_id
 from census.domain.model import HouseholdStatus, ReturnReason, Role
 from census.formats.payload import household_row
-from census.storage.exchange.decisions import decide_household, decisions_of
-from census.storage.exchange.review import resolve_take, review_items
+from census.storage.exchange.decisions import decisions_of
+from census.storage.exchange.review import review_items
 from census.storage.progress import returned_households
 from census.storage.records import count_rows, load_dwelling
 from census.storage.store import Store, utc_now
+from census.transfer.files import TransferError
 from census.usecases.assign import assign_areas, import_assignment
 from census.usecases.bundles import import_bundle
 from census.usecases.entry import Entry
+from census.usecases.keys import trust_key
+from census.usecases.review import decide, resolve_take
 from tests.helpers import RAW_KEY
 from tests.usecases.fieldwork import (
     EA1,
@@ -35,6 +38,7 @@ from tests.usecases.fieldwork import (
     assign,
     bundle,
     enter,
+    fingerprint,
     household_states,
     seal_rows,
     site,
@@ -107,6 +111,13 @@ def test_same_revision_with_other_content_is_a_conflict_kept_for_review(
     restored = Site(Store.open(backup, RAW_KEY), tmp_path / "restored")
     restored.folder.mkdir()
     _edit_counts(restored, did, 3)
+    # Its audit log lost what it anchored after the backup: the supervisor, told of the
+    # restore, accepts its history anew (else its bundle is refused as a rewrite).
+    refused = bundle(restored)
+    with pytest.raises(TransferError, match="rewritten"):
+        import_bundle(sup.store, refused, NOW)
+    trust_key(sup.store, "E001", restored.card(), replace_key=True,
+              expect_fingerprint=fingerprint(restored))
     got = import_bundle(sup.store, bundle(restored), NOW)
     restored.store.close()
     assert got.report.conflicts == 1
@@ -115,7 +126,7 @@ def test_same_revision_with_other_content_is_a_conflict_kept_for_review(
     assert item.detail == "same_revision" and item.incoming is not None
     assert item.incoming["residents"]["female"]["25-34"] == 3
     # The supervisor takes the held version: a new revision made here.
-    resolve_take(sup.store, item.id, "S01", NOW)
+    resolve_take(sup.store, item.id, NOW)
     row = sup.store.conn.execute("SELECT revision, source FROM household WHERE id = ?",
                                  (item.record_id,)).fetchone()
     assert row == (stored[item.record_id][1] + 1, None)
@@ -127,7 +138,7 @@ def test_an_edit_after_approval_is_a_conflict_not_an_overwrite(team: tuple[Site,
     (did,) = enter(enu, EA1, range(1, 2))
     import_bundle(sup.store, bundle(enu), NOW)
     (hid,) = household_states(sup)
-    decide_household(sup.store, hid, "approved", "S01")
+    decide(sup.store, hid, "approved")
     approved = household_states(sup)[hid]
     assert approved[0] == "approved"
     _edit_counts(enu, did, 2)  # the enumerator edits on, not knowing
@@ -145,8 +156,8 @@ def test_a_returned_form_goes_back_is_corrected_and_comes_back_as_an_update(
     (did,) = enter(enu, EA1, range(1, 2))
     import_bundle(sup.store, bundle(enu), NOW)
     (hid,) = household_states(sup)
-    decide_household(sup.store, hid, "returned", "S01",
-                              reason=ReturnReason.MISSING_PERSONS, note="ask about babies")
+    decide(sup.store, hid, "returned",
+           reason=ReturnReason.MISSING_PERSONS, note="ask about babies")
     # The return travels in the next assignment file.
     out = sup.out("assignment")
     assign_areas(sup.store, "E001", [EA1], enu.card(), out)
@@ -170,8 +181,8 @@ def test_a_note_with_a_phone_number_is_refused(team: tuple[Site, Site]) -> None:
     (hid,) = household_states(sup)
     before = snapshot(sup.store)
     with pytest.raises(Exception, match="personal data"):
-        decide_household(sup.store, hid, "returned", "S01",
-                                  reason=ReturnReason.OTHER, note="call 0712 345 678")
+        decide(sup.store, hid, "returned",
+               reason=ReturnReason.OTHER, note="call 0712 345 678")
     assert snapshot(sup.store) == before
 
 
@@ -207,8 +218,8 @@ def test_a_record_that_fails_a_rule_is_stored_flagged_not_dropped(
     (item,) = review_items(sup.store, kind="flagged")
     assert "E003" in item.detail and item.record_id == h.id
     # Returning it closes the flag and records the rule ids with the decision.
-    decide_household(sup.store, h.id, "returned", "S01",
-                              reason=ReturnReason.COUNTS_WRONG)
+    decide(sup.store, h.id, "returned",
+           reason=ReturnReason.COUNTS_WRONG)
     assert review_items(sup.store) == []
     assert decisions_of(sup.store, h.id)[0].rules == item.detail
 

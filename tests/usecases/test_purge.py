@@ -30,11 +30,11 @@ import sqlcipher3
 from census.domain.model import Outcome, Role
 from census.storage import connection
 from census.storage.areas import get_area
-from census.storage.exchange.decisions import decide_household
 from census.storage.records import count_rows, load_dwelling
 from census.usecases.bundles import import_bundle
 from census.usecases.entry import Entry
 from census.usecases.receipts import export_receipt
+from census.usecases.review import decide
 from tests.usecases import fieldwork as fw
 from tests.usecases.fieldwork import Site, census, dump, tables_holding
 
@@ -200,7 +200,7 @@ def test_area_close_purges_locators_notes_and_held_text(plain_team: tuple[Site, 
     assert len(held) == 1 and duplicate in held[0][0]
     (household,) = sup.store.conn.execute("SELECT id FROM household WHERE dwelling_id = ?",
                                           (first,)).fetchone()
-    decide_household(sup.store, household, "approved", "S01", note=note)
+    decide(sup.store, household, "approved", note=note)
     for text in (done, waiting, duplicate, note):
         assert holders(sup.folder, text), text  # the search finds what is there
 

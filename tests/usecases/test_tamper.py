@@ -611,7 +611,7 @@ def test_an_assignment_from_another_supervisor_after_first_use_is_refused(world:
     with unchanged(world.e3):
         result = census("assignment", "import", world.s1_to_e3, "--db", db(world.e3))
     refused(result, world.s1_to_e3, "this database trusts S002", s1_fp, s2_fp,
-            "census keys forget S002")
+            "census keys trust S002 --card CARD --replace-key")
 
 
 def test_an_assignment_with_an_unexpected_fingerprint_is_refused(world: World) -> None:

@@ -11,10 +11,11 @@ from pathlib import Path
 
 from census.domain.model import Role
 from census.storage.areas import all_areas
-from census.storage.exchange.closeout import close_area, handed_over, open_work
+from census.storage.exchange.closeout import handed_over, open_work
 from census.storage.listing import next_numbers
 from census.storage.progress import area_progress
 from census.storage.records import count_rows
+from census.usecases.areas import close_area
 from census.usecases.bundles import import_bundle
 from census.usecases.receipts import export_receipt, import_receipt
 from tests.usecases.fieldwork import NOW, assign, bundle, enter, site
@@ -66,8 +67,8 @@ def test_three_levels(tmp_path: Path) -> None:
         s = sups[s_code]
         for ea in team.values():
             assert open_work(s.store, ea) == {}
-            done = close_area(s.store, ea, s_code)
-            assert done.locators > 0
+            done = close_area(s.store, ea)
+            assert done.report is not None and done.report.locators > 0
         assert s.store.conn.execute(
             "SELECT count(*) FROM dwelling WHERE locator IS NOT NULL").fetchone()[0] == 0
     paths = [bundle(sups[code]) for code in sorted(TEAMS)]

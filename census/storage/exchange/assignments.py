@@ -71,8 +71,10 @@ def apply_areas(store: Store, chain: audit.Chain, sender: str, recs: Records,
     for a in sorted(recs.areas, key=lambda a: cfg.levels.index(a.level)):
         row = conn.execute("SELECT code, parent, level, name, expected_dwellings, enumerator "
                            "FROM area WHERE code = ?", (a.code,)).fetchone()
-        enumerator = a.enumerator if me_enumerator and a.enumerator == store.user else (
-            a.enumerator if a.enumerator == store.user else None)
+        if me_enumerator:  # an enumerator's device knows only its own areas as its own
+            enumerator = a.enumerator if a.enumerator == store.user else None
+        else:  # a supervisor keeps its own teams: the level above does not run them
+            enumerator = row[5] if row is not None else a.enumerator
         new = (a.code, a.parent, a.level, a.name, a.expected_dwellings, enumerator)
         if row is not None and tuple(row) == new:
             continue

@@ -19,6 +19,7 @@ from census.formats.payload import (
     visit_rows,
 )
 from census.storage.areas import all_areas, subtree
+from census.storage.exchange.closeout import changed_states
 from census.storage.records import (
     select_dwellings,
     select_households,
@@ -92,6 +93,9 @@ def bundle_body(store: Store, everything: bool) -> tuple[dict[str, Any], dict[st
     body, counts = records_body(store, where, where)
     body["closed"] = [r[0] for r in store.conn.execute(
         "SELECT code FROM area WHERE status = 'closed' ORDER BY code")]
+    # Each area's status as last changed here, numbered: closed, or reopened with its reason.
+    body["area_states"] = [[s.code, str(s.status), s.rev, str(s.reason) if s.reason else None]
+                           for s in changed_states(store)]
     # Who works each area, so the level above can follow progress per enumerator.
     body["enumerators"] = [list(r) for r in store.conn.execute(
         "SELECT code, enumerator FROM area WHERE enumerator IS NOT NULL ORDER BY code")]
@@ -129,16 +133,16 @@ def assignment_body(store: Store, areas: Sequence[str]) -> tuple[dict[str, Any],
 
 def held_from(store: Store, code: str) -> list[list[Any]]:
     """What this database holds of what `code` sent: (type, id, revision, digest) rows, for a
-    receipt. Records held in the review queue count: they are kept until a person decides."""
+    receipt: the exact versions held as current, so the device may delete them. A version set
+    aside in review (held, kept out or dismissed) is never acknowledged: it may exist nowhere
+    else. One taken from review is: its content is the current record here."""
     out: list[list[Any]] = []
     for table in ("dwelling", "household"):
         out += [[table, *r] for r in store.conn.execute(
             f"SELECT id, revision, digest FROM {table} WHERE source = ? ORDER BY id", (code,))]
     out += [list(r) for r in store.conn.execute(
         "SELECT record_type, record_id, revision, digest FROM review WHERE source = ? AND "
-        "kind = 'conflict' AND detail != 'dwelling_held' ORDER BY id", (code,))]
-    # A duplicate listing (and what came with it) is not acknowledged: it may be another real
-    # dwelling numbered twice, so it stays on the device until it is renumbered.
+        "resolution = 'took_incoming' ORDER BY id", (code,))]
     # A household approved or returned here is a new revision made here; the version it came
     # as is held too (it is what the sender has).
     out += [["household", *r] for r in store.conn.execute(

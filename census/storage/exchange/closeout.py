@@ -1,12 +1,11 @@
-"""Closing an area: what still stops it, and the purge of its locators and notes."""
+"""Closing an area and opening it again, the SQL side: what still stops a close, the purge of
+its locators and notes, and each area's numbered status (so the latest change travels up)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from census.domain.model import (
-    AreaStatus,
-)
+from census.domain.model import AreaStatus, ReopenReason
 from census.formats.record_json import (
     dwelling_digest,
 )
@@ -15,7 +14,7 @@ from census.storage.listing import listing_count
 from census.storage.records import (
     select_dwellings,
 )
-from census.storage.store import Store, checkpoint, utc_now
+from census.storage.store import Store, utc_now
 
 
 @dataclass
@@ -45,16 +44,12 @@ def open_work(store: Store, code: str) -> dict[str, int]:
     return out
 
 
-def close_area(store: Store, code: str, who: str) -> CloseReport:
-    """Close a finished area: purge its locators (a new revision of each dwelling that had
-    one, so the purge travels up), the notes of its decisions and any held record text."""
-    with store.write() as chain:
-        report = purge_area(store, chain, code, who)
-    checkpoint(store)
-    return report
-
-
-def purge_area(store: Store, chain: audit.Chain, code: str, who: str) -> CloseReport:
+def purge_area(store: Store, chain: audit.Chain, code: str, who: str,
+               status_rev: int | None = None) -> CloseReport:
+    """Close an area in the caller's transaction: purge its locators (a new revision of each
+    dwelling that had one, so the purge travels up), the notes of its decisions and any held
+    record text. Its status change is numbered: the next number, or `status_rev` when the
+    change comes from below."""
     cfg = store.config
     stamp = utc_now()
     rows = select_dwellings(store, "area = ? AND locator IS NOT NULL", (code,),
@@ -72,11 +67,51 @@ def purge_area(store: Store, chain: audit.Chain, code: str, who: str) -> CloseRe
     # An unreadable row's detail may quote a value: keep only its kind.
     store.conn.execute("UPDATE review SET detail = 'invalid' WHERE area = ? AND kind = "
                        "'invalid'", (code,))
-    store.conn.execute("UPDATE area SET status = ? WHERE code = ?",
-                       (str(AreaStatus.CLOSED), code))
+    # The reason of its last reopening stays with it (it travels up with the status).
+    store.conn.execute("UPDATE area SET status = ?, status_rev = coalesce(?, status_rev + 1) "
+                       "WHERE code = ?", (str(AreaStatus.CLOSED), status_rev, code))
     chain.add([audit.Entry(stamp, who, "area", code, "status", "open", "closed",
                            f"locators purged: {len(rows)}")])
     return CloseReport(len(rows), notes, held)
+
+
+def reopen_area(store: Store, chain: audit.Chain, code: str, who: str, reason: ReopenReason,
+                status_rev: int | None = None) -> None:
+    """Open a closed area again, in the caller's transaction, with the reason (logged; it
+    travels up with the area's status)."""
+    store.conn.execute("UPDATE area SET status = ?, status_reason = ?, status_rev = "
+                       "coalesce(?, status_rev + 1) WHERE code = ?",
+                       (str(AreaStatus.OPEN), str(reason), status_rev, code))
+    chain.add([audit.Entry(utc_now(), who, "area", code, "status", "closed", "open",
+                           str(reason))])
+
+
+@dataclass(frozen=True)
+class AreaState:
+    """An area's status as last changed: open or closed, the number of that change, and the
+    reason of a reopening."""
+
+    code: str
+    status: AreaStatus
+    rev: int
+    reason: ReopenReason | None
+
+
+def changed_states(store: Store) -> list[AreaState]:
+    """The status of every area closed or reopened here at least once (for the level above)."""
+    return [AreaState(r[0], AreaStatus(r[1]), r[2], ReopenReason(r[3]) if r[3] else None)
+            for r in store.conn.execute("SELECT code, status, status_rev, status_reason FROM "
+                                        "area WHERE status_rev > 0 ORDER BY code")]
+
+
+def set_status_rev(store: Store, code: str, rev: int) -> None:
+    """Record that an area's status is as its change number `rev` (heard from below) left it."""
+    store.conn.execute("UPDATE area SET status_rev = ? WHERE code = ?", (rev, code))
+
+
+def status_rev(store: Store, code: str) -> int | None:
+    row = store.conn.execute("SELECT status_rev FROM area WHERE code = ?", (code,)).fetchone()
+    return None if row is None else int(row[0])
 
 
 def handed_over(store: Store, area: str) -> dict[str, int]:

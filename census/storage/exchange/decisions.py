@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from census.domain.model import (
-    NOTE_LIMIT,
     Household,
     HouseholdStatus,
     Resolution,
@@ -18,72 +17,40 @@ from census.formats.payload import (
 from census.formats.record_json import (
     household_digest,
 )
-from census.i18n import _
 from census.storage import audit
-from census.storage.connection import StoreError
 from census.storage.exchange.review import REVIEW_SELECT, close_item, item_from_row
-from census.storage.records import (
-    select_households,
-)
 from census.storage.store import Store, utc_now
-from census.validation.engine import personal_data
 
 
-def decide_household(store: Store, household_id: str, action: str, who: str, *,
-                     reason: ReturnReason | None = None, note: str | None = None) -> Household:
-    """Approve a household, or return it for correction with a coded reason and an optional
-    short note (checked like a locator: no names, phone numbers or e-mail addresses). The
-    decision is a new revision made here; a return travels in the next assignment file."""
-    cfg = store.config
-    if note is not None:
-        note = " ".join(note.split()) or None
-    if note is not None:
-        if len(note) > NOTE_LIMIT:
-            raise StoreError(_("The note has {n} characters; at most {max} are kept. Shorten "
-                               "it.").format(n=len(note), max=NOTE_LIMIT))
-        why = personal_data(note)
-        if why is not None:
-            raise StoreError(_("The note looks like it holds personal data ({why}); notes may "
-                               "not name or identify anyone. Rewrite it.").format(why=_(why)))
-    with store.write() as chain:
-        found = select_households(store, "h.id = ?", (household_id,))
-        if not found:
-            raise StoreError(_("There is no household {id} here.").format(id=household_id))
-        dwelling_id, h = found[0]
-        if action == "approved":
-            if h.status not in (HouseholdStatus.COMPLETE, HouseholdStatus.APPROVED):
-                raise StoreError(_("Household {id} is {status}; only a complete household can "
-                                   "be approved.").format(id=household_id,
-                                                          status=_(str(h.status))))
-            status = HouseholdStatus.APPROVED
-        else:
-            if reason is None:
-                raise StoreError(_("Say why the household goes back: --reason with one of "
-                                   "{codes}.").format(codes=", ".join(ReturnReason)))
-            status = HouseholdStatus.RETURNED
-        new = replace(h, status=status, revision=h.revision + 1)
-        digest = household_digest(new, cfg, dwelling_id)
-        stamp = utc_now()
-        prior = store.conn.execute("SELECT digest, source FROM household WHERE id = ?",
-                                   (household_id,)).fetchone()
-        store.conn.execute("UPDATE household SET status = ?, revision = ?, digest = ?, "
-                           "source = NULL, updated_at = ?, updated_by = ? WHERE id = ?",
-                           (str(status), new.revision, digest, stamp, who, household_id))
-        flags = [item_from_row(r) for r in store.conn.execute(
-            REVIEW_SELECT + " WHERE record_id = ? AND kind = 'flagged' AND status = 'open'",
-            (household_id,))]
-        rule_text = ",".join(sorted({x for f in flags for x in f.detail.split(",") if x})) or None
-        store.conn.execute("INSERT INTO decision (household_id, revision, action, reason, note, "
-                           "rules, who, at, prior_rev, prior_digest, prior_source) "
-                           "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                           (household_id, new.revision, action,
-                            str(reason) if reason else None, note, rule_text, who, stamp,
-                            h.revision, prior[0], prior[1]))
-        chain.add([audit.Entry(stamp, who, "household", household_id, "status", str(h.status),
-                               str(status), str(reason) if reason else None)])
-        for flag in flags:
-            close_item(store, chain, flag, Resolution.APPROVED if action == "approved"
-                        else Resolution.RETURNED, who)
+def record_decision(store: Store, chain: audit.Chain, dwelling_id: str, household: Household,
+                    status: HouseholdStatus, reason: ReturnReason | None, note: str | None,
+                    who: str) -> Household:
+    """Write a decision the use case took (`census.usecases.review.decide`): the household's
+    new revision made here, the decision row (with the rules flagged on it and the version it
+    came as), the audit entry, and the flags it closes."""
+    action = "approved" if status is HouseholdStatus.APPROVED else "returned"
+    h = household
+    new = replace(h, status=status, revision=h.revision + 1)
+    digest = household_digest(new, store.config, dwelling_id)
+    stamp = utc_now()
+    prior = store.conn.execute("SELECT digest, source FROM household WHERE id = ?",
+                               (h.id,)).fetchone()
+    store.conn.execute("UPDATE household SET status = ?, revision = ?, digest = ?, "
+                       "source = NULL, updated_at = ?, updated_by = ? WHERE id = ?",
+                       (str(status), new.revision, digest, stamp, who, h.id))
+    flags = [item_from_row(r) for r in store.conn.execute(
+        REVIEW_SELECT + " WHERE record_id = ? AND kind = 'flagged' AND status = 'open'", (h.id,))]
+    rule_text = ",".join(sorted({x for f in flags for x in f.detail.split(",") if x})) or None
+    store.conn.execute("INSERT INTO decision (household_id, revision, action, reason, note, "
+                       "rules, who, at, prior_rev, prior_digest, prior_source) "
+                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                       (h.id, new.revision, action, str(reason) if reason else None, note,
+                        rule_text, who, stamp, h.revision, prior[0], prior[1]))
+    chain.add([audit.Entry(stamp, who, "household", h.id, "status", str(h.status),
+                           str(status), str(reason) if reason else None)])
+    for flag in flags:
+        close_item(store, chain, flag, Resolution.APPROVED if action == "approved"
+                   else Resolution.RETURNED, who)
     return new
 
 

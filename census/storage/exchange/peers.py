@@ -100,6 +100,31 @@ def save_peer(store: Store, chain: audit.Chain, code: str, role: Role, direction
                                old.key_id if old else None, f"{key_id} {fingerprint}"[:4000])])
 
 
+def replace_peer_key(store: Store, code: str, enc_key: bytes, sign_key: bytes, key_id: str,
+                     fingerprint: str) -> Peer:
+    """Trust a known user's key again, or its new key (its previous key and a revocation are
+    replaced), from now on: files numbered before this are another device's."""
+    with store.write() as chain:
+        found = peer(store, code)
+        if found is None:
+            raise StoreError(_("No user {code} is known here; `census keys list` shows who "
+                               "is.").format(code=code))
+        now = utc_now()
+        store.conn.execute("UPDATE peer SET enc_key = ?, sign_key = ?, key_id = ?, status = "
+                           "'trusted', added_at = ?, key_from = (SELECT coalesce(max(rowid), "
+                           "0) FROM transfer) WHERE code = ?", (enc_key, sign_key, key_id, now,
+                                                                code))
+        # A new device has a new audit log: what the old one stated no longer binds.
+        store.conn.execute("DELETE FROM audit_anchor WHERE peer = ? AND direction = 'received'",
+                           (code,))
+        chain.add([audit.Entry(now, store.user, "survey", f"peer.{code}"[:40], "key",
+                               f"{found.key_id} {found.status}", f"{key_id} {fingerprint}",
+                               "replace-key")])
+        new = peer(store, code)
+        assert new is not None
+        return new
+
+
 def revoke_peer(store: Store, code: str) -> None:
     with store.write() as chain:
         found = peer(store, code)
@@ -112,12 +137,18 @@ def revoke_peer(store: Store, code: str) -> None:
 
 
 def forget_peer(store: Store, code: str) -> Peer:
-    """Forget a peer's key (so a new key can be trusted on first use); its records stay."""
+    """Forget a peer's key (so a new key can be trusted on first use); its records stay. A
+    revoked key is not forgotten: revocation holds until `census keys trust --replace-key`."""
     with store.write() as chain:
         found = peer(store, code)
         if found is None:
             raise StoreError(_("No user {code} is known here; `census keys list` shows who "
                                "is.").format(code=code))
+        if found.status == "revoked":
+            raise StoreError(_("The key of {code} was revoked here; a revocation is not "
+                               "forgotten. If {code} is to be trusted again, check the "
+                               "fingerprint of its key card with them and run `census keys "
+                               "trust {code} --card CARD --replace-key`.").format(code=code))
         store.conn.execute("DELETE FROM peer_area WHERE peer = ?", (code,))
         store.conn.execute("DELETE FROM peer WHERE code = ?", (code,))
         chain.add([audit.Entry(utc_now(), store.user, "survey", f"peer.{code}"[:40], "key",

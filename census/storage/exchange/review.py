@@ -5,29 +5,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
-from datetime import datetime
+from dataclasses import dataclass
 from typing import Any
 
 from census.domain.model import (
     Resolution,
     ReviewKind,
 )
-from census.formats.record_json import (
-    dwelling_digest,
-    household_digest,
-)
 from census.i18n import _
 from census.storage import audit
 from census.storage.areas import subtree
 from census.storage.connection import StoreError
-from census.storage.records import (
-    DwellingRow,
-    HouseholdRow,
-    Origin,
-    load_dwelling,
-    write_records,
-)
 from census.storage.store import Store, utc_now
 
 
@@ -102,20 +90,11 @@ def close_item(store: Store, chain: audit.Chain, item: ReviewItem, resolution: R
                            f"{item.kind} #{item.id}", str(resolution), None)])
 
 
-def resolve_keep(store: Store, item_id: int, who: str) -> ReviewItem:
-    """Keep the stored record; the held incoming version is discarded. For a held dwelling,
-    the households held with it (they came with it) are closed the same way."""
-    with store.write() as chain:
-        item = open_item(store, item_id)
-        close_item(store, chain, item,
-                    Resolution.DISMISSED if item.kind in (ReviewKind.FLAGGED, ReviewKind.INVALID)
-                    else Resolution.KEPT, who)
-        if item.record_type == "dwelling":
-            for row in store.conn.execute(
-                    REVIEW_SELECT + " WHERE status = 'open' AND detail = 'dwelling_held' AND "
-                    "json_extract(incoming, '$.dwelling') = ?", (item.record_id,)).fetchall():
-                close_item(store, chain, item_from_row(row), Resolution.KEPT, who)
-    return item
+def dwelling_held_with(store: Store, dwelling_id: str) -> list[ReviewItem]:
+    """The open items of the households held because their dwelling `dwelling_id` was."""
+    return [item_from_row(row) for row in store.conn.execute(
+        REVIEW_SELECT + " WHERE status = 'open' AND detail = 'dwelling_held' AND "
+        "json_extract(incoming, '$.dwelling') = ?", (dwelling_id,)).fetchall()]
 
 
 def open_item(store: Store, item_id: int) -> ReviewItem:
@@ -127,69 +106,3 @@ def open_item(store: Store, item_id: int) -> ReviewItem:
         raise StoreError(_("Review item {id} is already resolved ({resolution}).").format(
             id=item_id, resolution=item.resolution))
     return item
-
-
-def resolve_take(store: Store, item_id: int, who: str, now: datetime) -> ReviewItem:
-    """Replace the stored record by the held incoming version of a conflict. The result is a
-    new revision made here, so it travels up as a normal update."""
-    with store.write() as chain:
-        item = open_item(store, item_id)
-        if item.kind is not ReviewKind.CONFLICT or item.incoming is None:
-            raise StoreError(_("Only a conflict can take the incoming version; review item {id} "
-                               "is of kind {kind}. Keep the stored record; a duplicate listing "
-                               "stays on its device until it is renumbered there.")
-                             .format(id=item_id, kind=item.kind))
-        if item.detail == "area_closed":
-            raise StoreError(_("Review item {id} arrived after its area was closed; it can only "
-                               "be kept out (resolve it with --keep).").format(id=item_id))
-        _take(store, chain, item, who, now)
-        close_item(store, chain, item, Resolution.TOOK_INCOMING, who)
-    return item
-
-
-def _take(store: Store, chain: audit.Chain, item: ReviewItem, who: str, now: datetime) -> None:
-    from census.formats.record_json import dwelling_from_json
-
-    cfg = store.config
-    data = dict(item.incoming or {})
-    stamp = utc_now()
-    # The taken version is a new revision made here: no source, no base; its audit entry names
-    # the review item.
-    taken = Origin(reason=f"review {item.id}", fields=False, keep_base=False)
-    if item.record_type == "dwelling":
-        stored = store.conn.execute("SELECT revision FROM dwelling WHERE id = ?",
-                                    (item.record_id,)).fetchone()
-        for k in ("base", "updated_at"):
-            data.pop(k, None)
-        d, problems = dwelling_from_json(data, cfg)
-        if d is None:
-            raise StoreError(_("The held version cannot be read: {problem}").format(
-                problem=problems[0] if problems else "?"))
-        d = replace(d, revision=max(d.revision, stored[0] if stored else 0) + 1)
-        write_records(store, chain, [DwellingRow(d, dwelling_digest(d, cfg), stored is None, who)],
-                      [], taken, stamp)
-    else:
-        stored = store.conn.execute("SELECT revision, seed, dwelling_id FROM household "
-                                    "WHERE id = ?", (item.record_id,)).fetchone()
-        dwelling_id = data.pop("dwelling")
-        if load_dwelling(store, dwelling_id, with_households=False) is None:
-            raise StoreError(_("The held household's dwelling is not stored here (it is held "
-                               "for review too); resolve the dwelling first."))
-        seed = bytes.fromhex(data.pop("seed"))
-        for k in ("base", "updated_at", "updated_by"):
-            data.pop(k, None)
-        wrapper = {"id": dwelling_id, "area": item.area, "structure": 1, "dwelling": 1,
-                   "households": [data]}
-        d, problems = dwelling_from_json(wrapper, cfg)
-        if d is None or not d.households:
-            raise StoreError(_("The held version cannot be read: {problem}").format(
-                problem=problems[0] if problems else "?"))
-        h = d.households[0]
-        h = replace(h, seed=stored[1] if stored else seed,
-                    revision=max(h.revision, stored[0] if stored else 0) + 1)
-        if stored is not None and stored[2] != dwelling_id:
-            raise StoreError(_("The held version belongs to another dwelling; keep the stored "
-                               "one and return it for correction instead."))
-        write_records(store, chain, [], [HouseholdRow(
-            h, dwelling_id, household_digest(h, cfg, dwelling_id), stored is None, who,
-            updated_by=who)], taken, stamp)

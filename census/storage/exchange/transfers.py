@@ -71,3 +71,13 @@ def log_transfer(store: Store, chain: audit.Chain, *, transfer_id: str, kind: st
                            (seq, peer_code))
     chain.add([audit.Entry(now, store.user, "survey", transfer_id, f"{kind}.{direction}",
                            peer_code, f"{text} sha256={sha}", f"seq {seq}")])
+
+
+def newest_seq_in(store: Store, code: str, kind: str) -> int | None:
+    """The highest sequence number of the files of `kind` received from `code` since its
+    current key was trusted, or None."""
+    row = store.conn.execute(
+        "SELECT max(t.seq) FROM transfer t WHERE t.peer = ? AND t.kind = ? AND t.direction = "
+        "'in' AND t.rowid > coalesce((SELECT key_from FROM peer WHERE code = ?), 0)",
+        (code, kind, code)).fetchone()
+    return None if row[0] is None else int(row[0])

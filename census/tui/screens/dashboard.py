@@ -18,7 +18,7 @@ from census.i18n import _
 from census.storage.exchange.review import review_counts
 from census.storage.progress import ProgressRow, by_enumerator
 from census.tui.base import PAGE, CensusScreen, page_count, row_key
-from census.tui.labels import REVIEW_KINDS, ROLES, bar
+from census.tui.labels import AREA_STATUS, REVIEW_KINDS, ROLES, bar
 from census.tui.screens.review import ReviewScreen
 from census.tui.widgets.plain import DataTable, Label, Static
 
@@ -86,7 +86,7 @@ class DashboardScreen(CensusScreen):
 
     def on_mount(self) -> None:
         self.query_one(f"#{BY_AREA}", DataTable).add_columns(
-            _("Area"), _("Name"), _("Enumerator"), *figure_columns())
+            _("Area"), _("Name"), _("Enumerator"), _("Status"), *figure_columns())
         self.query_one(f"#{BY_ENUMERATOR}", DataTable).add_columns(
             _("Enumerator"), _("Areas"), *figure_columns())
         self.query_one(f"#{BY_AREA}", DataTable).focus()  # rows come in on_screen_resume
@@ -127,7 +127,7 @@ class DashboardScreen(CensusScreen):
         now = self.census.now()
         for r in rows[start:start + PAGE]:
             if view == BY_AREA:
-                names = [r.area, r.name[:12], r.enumerator or "—"]
+                names = [r.area, r.name[:12], r.enumerator or "—", _(AREA_STATUS[r.status])]
             else:
                 names = [r.area, r.name]
             table.add_row(*names, *figures(r, now), key=r.area)

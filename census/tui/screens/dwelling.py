@@ -88,6 +88,9 @@ class DwellingScreen(CensusScreen):
         self.app.pop_screen()
 
     def action_visit(self) -> None:
+        if self.refused_in(self.dwelling.area if self.dwelling else None):
+            return
+
         def done(saved: Saved | None) -> None:
             self.reload()
             if saved and saved.dwelling and saved.dwelling.visits[-1].outcome in CONTACT_OUTCOMES:
@@ -99,7 +102,7 @@ class DwellingScreen(CensusScreen):
 
     def action_add_household(self) -> None:
         d = self.dwelling
-        if d is None:
+        if d is None or self.refused_in(d.area):
             return
         if not any(v.outcome in CONTACT_OUTCOMES for v in d.visits):
             self.notify(_("Record a visit that made contact (completed or partly) first: "
@@ -112,7 +115,7 @@ class DwellingScreen(CensusScreen):
                                                  saved.dwelling.households[-1].id))
 
     def action_edit(self) -> None:
-        if self.dwelling:
+        if self.dwelling and not self.refused_in(self.dwelling.area):
             self.app.push_screen(ListingDialog(self.dwelling.area, self.dwelling_id),
                                  lambda saved: self.reload())
 

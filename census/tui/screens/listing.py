@@ -7,13 +7,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Footer
 
-from census.domain.model import DwellingType, Occupancy, Outcome
+from census.domain.model import AreaStatus, DwellingType, Occupancy, Outcome
 from census.i18n import _
 from census.storage.areas import get_area
 from census.storage.listing import listing_count, listing_page, listing_position
 from census.tui.base import PAGE, CensusScreen, page_count, row_key
 from census.tui.dialogs import ListingDialog
-from census.tui.labels import OCCUPANCY, OUTCOMES, STATUSES, TYPES
+from census.tui.labels import AREA_STATUS, OCCUPANCY, OUTCOMES, STATUSES, TYPES
 from census.tui.screens.dwelling import DwellingScreen
 from census.tui.widgets.plain import DataTable, Label
 from census.usecases.entry import Saved
@@ -77,9 +77,11 @@ class ListingScreen(CensusScreen):
         self.page = min(self.page, pages - 1)
         name = area.name if area else ""
         shown = _(STATUSES[self.status_filter]) if self.status_filter else _("all")
-        self.query_one("#title", Label).update(_("Area {code} {name} · {n} dwellings · filter: "
-                                                 "{filter}").format(code=self.area, name=name,
-                                                                    n=total, filter=shown))
+        title = _("Area {code} {name} · {n} dwellings · filter: {filter}").format(
+            code=self.area, name=name, n=total, filter=shown)
+        if area is not None and area.status is AreaStatus.CLOSED:
+            title += " · " + _(AREA_STATUS["closed"])
+        self.query_one("#title", Label).update(title)
         if total == 0 and self.status_filter is not None:
             pager = _("No dwelling has this status; press f for the next filter.")
         elif total == 0:
@@ -120,6 +122,9 @@ class ListingScreen(CensusScreen):
         self.reload()
 
     def action_add(self) -> None:
+        if self.refused_in(self.area):
+            return
+
         def added(saved: Saved | None) -> None:
             if saved and saved.dwelling:
                 self.reload(select=saved.dwelling.id)
@@ -130,7 +135,7 @@ class ListingScreen(CensusScreen):
 
     def action_edit(self) -> None:
         key = row_key(self.query_one(DataTable))
-        if key:
+        if key and not self.refused_in(self.area):
             self.app.push_screen(ListingDialog(self.area, key),
                                  lambda saved: self.reload(select=key))
 

@@ -17,15 +17,13 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Footer
 
+from census.domain.errors import CensusError
 from census.domain.model import Household, ReviewKind
 from census.formats.record_json import dwelling_to_json, household_to_json
 from census.i18n import _
-from census.storage.connection import StoreError
-from census.storage.exchange.decisions import decide_household, decisions_of
+from census.storage.exchange.decisions import decisions_of
 from census.storage.exchange.review import (
     ReviewItem,
-    resolve_keep,
-    resolve_take,
     review_counts,
     review_item,
     review_items,
@@ -45,6 +43,7 @@ from census.tui.labels import (
     review_detail,
 )
 from census.tui.widgets.plain import DataTable, Label, Static
+from census.usecases import review as review_steps
 from census.validation.rules import RULES
 
 KINDS: list[ReviewKind | None] = [None, *ReviewKind]
@@ -267,7 +266,7 @@ class ReviewItemScreen(CensusScreen):
         self.app.notify(message)
         self.app.pop_screen()
 
-    def refused(self, exc: StoreError) -> None:
+    def refused(self, exc: CensusError) -> None:
         self.query_one("#errors", Static).update("✗ " + str(exc))
         self.notify(str(exc), severity="error", timeout=8)
 
@@ -275,7 +274,7 @@ class ReviewItemScreen(CensusScreen):
         """Run one decision on the store; done (with `message`) or refused in words."""
         try:
             step()
-        except StoreError as exc:
+        except CensusError as exc:
             self.refused(exc)
             return
         self.done(message)
@@ -284,7 +283,7 @@ class ReviewItemScreen(CensusScreen):
         if self.household is None:
             return
         store, household_id = self.census.store, self.household.id
-        self.decide(lambda: decide_household(store, household_id, "approved", store.user),
+        self.decide(lambda: review_steps.decide(store, household_id, "approved"),
                     _("Approved: {household}.").format(household=self.where))
 
     def action_return_household(self) -> None:
@@ -316,7 +315,7 @@ class ReviewItemScreen(CensusScreen):
                 message = _("Review item {id} dismissed: the stored record stands.")
             else:
                 message = _("Review item {id} closed: the stored record is kept.")
-            self.decide(lambda: resolve_keep(store, item.id, store.user),
+            self.decide(lambda: review_steps.resolve_keep(store, item.id),
                         message.format(id=item.id))
 
         if item.incoming is None:
@@ -335,7 +334,7 @@ class ReviewItemScreen(CensusScreen):
             if not yes:
                 return
             store = self.census.store
-            self.decide(lambda: resolve_take(store, item.id, store.user, self.census.now()),
+            self.decide(lambda: review_steps.resolve_take(store, item.id, self.census.now()),
                         _("Review item {id} closed: the held version replaces the stored "
                           "record.").format(id=item.id))
 

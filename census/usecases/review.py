@@ -1,0 +1,183 @@
+"""The supervisor's review and decisions: approve a household or return it for correction, and
+resolve what the review queue holds (keep the stored record, or take the incoming version).
+Each asks the lifecycle policy (`census.domain.lifecycle`) first, as every write path does."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+
+from census.domain.errors import CensusError
+from census.domain.lifecycle import Act, Refusal
+from census.domain.model import (
+    NOTE_LIMIT,
+    Household,
+    HouseholdStatus,
+    Resolution,
+    ReturnReason,
+    ReviewKind,
+)
+from census.formats.record_json import dwelling_digest, dwelling_from_json, household_digest
+from census.i18n import _
+from census.storage.audit import Chain
+from census.storage.exchange.decisions import record_decision
+from census.storage.exchange.review import (
+    ReviewItem,
+    close_item,
+    dwelling_held_with,
+    open_item,
+)
+from census.storage.records import (
+    DwellingRow,
+    HouseholdRow,
+    Origin,
+    dwelling_versions,
+    household_versions,
+    load_dwelling,
+    load_household,
+    write_records,
+)
+from census.storage.store import Store, utc_now
+from census.usecases.sources import local_refusal, refusal_text
+from census.validation.engine import personal_data
+
+
+class DecisionError(CensusError):
+    """A decision or resolution that cannot be taken; nothing was changed."""
+
+
+def decide(store: Store, household_id: str, action: str, *, reason: ReturnReason | None = None,
+           note: str | None = None) -> Household:
+    """Approve a household, or return it for correction with a coded reason and an optional
+    short note (checked like a locator: no names, phone numbers or e-mail addresses). The
+    decision is a new revision made here; a return travels in the next assignment file."""
+    if note is not None:
+        note = " ".join(note.split()) or None
+    if note is not None:
+        if len(note) > NOTE_LIMIT:
+            raise DecisionError(_("The note has {n} characters; at most {max} are kept. Shorten "
+                                  "it.").format(n=len(note), max=NOTE_LIMIT))
+        why = personal_data(note)
+        if why is not None:
+            raise DecisionError(_("The note looks like it holds personal data ({why}); notes "
+                                  "may not name or identify anyone. Rewrite it.").format(
+                why=_(why)))
+    with store.write() as chain:
+        found = load_household(store, household_id)
+        if found is None:
+            raise DecisionError(_("There is no household {id} here.").format(id=household_id))
+        dwelling_id, h = found
+        if action == "approved":
+            status = HouseholdStatus.APPROVED
+        else:
+            if reason is None:
+                raise DecisionError(_("Say why the household goes back: --reason with one of "
+                                      "{codes}.").format(codes=", ".join(ReturnReason)))
+            status = HouseholdStatus.RETURNED
+        area = _area_of(store, dwelling_id)
+        no = local_refusal(store, area, Act.DECIDE, h.status, status)
+        if no is Refusal.NOT_COMPLETE:
+            raise DecisionError(_("Household {id} is {status}; only a complete household can "
+                                  "be approved.").format(id=household_id,
+                                                         status=_(str(h.status))))
+        if no is not None:
+            raise DecisionError(refusal_text(store, no, area, h.id, h.status))
+        return record_decision(store, chain, dwelling_id, h, status, reason, note, store.user)
+
+
+def _area_of(store: Store, dwelling_id: str) -> str:
+    d = load_dwelling(store, dwelling_id, with_households=False)
+    return d.area if d is not None else ""
+
+
+def resolve_keep(store: Store, item_id: int) -> ReviewItem:
+    """Keep the stored record; the held incoming version is discarded (nothing is written, so
+    this is allowed in a closed area too). For a held dwelling, the households held with it
+    (they came with it) are closed the same way."""
+    with store.write() as chain:
+        item = open_item(store, item_id)
+        close_item(store, chain, item,
+                   Resolution.DISMISSED if item.kind in (ReviewKind.FLAGGED, ReviewKind.INVALID)
+                   else Resolution.KEPT, store.user)
+        if item.record_type == "dwelling":
+            for held in dwelling_held_with(store, item.record_id):
+                close_item(store, chain, held, Resolution.KEPT, store.user)
+    return item
+
+
+def resolve_take(store: Store, item_id: int, now: datetime) -> ReviewItem:
+    """Replace the stored record by the held incoming version of a conflict. The result is a
+    new revision made here, so it travels up as a normal update; the policy decides as for any
+    save of this database's user (a held 'approved' is no decision, a closed area takes
+    nothing)."""
+    with store.write() as chain:
+        item = open_item(store, item_id)
+        if item.kind is not ReviewKind.CONFLICT or item.incoming is None:
+            raise DecisionError(_("Only a conflict can take the incoming version; review item "
+                                  "{id} is of kind {kind}. Keep the stored record; a duplicate "
+                                  "listing stays on its device until it is renumbered there.")
+                                .format(id=item_id, kind=item.kind))
+        _take(store, chain, item)
+        close_item(store, chain, item, Resolution.TOOK_INCOMING, store.user)
+    return item
+
+
+def _take(store: Store, chain: Chain, item: ReviewItem) -> None:
+    cfg = store.config
+    data = dict(item.incoming or {})
+    stamp = utc_now()
+    who = store.user
+    # The taken version is a new revision made here: no source, no base; its audit entry names
+    # the review item.
+    taken = Origin(reason=f"review {item.id}", fields=False, keep_base=False)
+    if item.record_type == "dwelling":
+        for k in ("base", "updated_at"):
+            data.pop(k, None)
+        d, problems = dwelling_from_json(data, cfg)
+        if d is None:
+            raise DecisionError(_("The held version cannot be read: {problem}").format(
+                problem=problems[0] if problems else "?"))
+        stored = dwelling_versions(store, [d.id]).get(d.id)
+        for area in sorted({d.area, stored.area if stored else d.area}):
+            _allowed(store, item, area, Act.RECORD)
+        d = replace(d, revision=max(d.revision, stored.held.revision if stored else 0) + 1)
+        write_records(store, chain, [DwellingRow(d, dwelling_digest(d, cfg), stored is None, who)],
+                      [], taken, stamp)
+        return
+    dwelling_id = data.pop("dwelling")
+    if load_dwelling(store, dwelling_id, with_households=False) is None:
+        raise DecisionError(_("The held household's dwelling is not stored here (it is held for "
+                              "review too); resolve the dwelling first."))
+    seed = bytes.fromhex(data.pop("seed"))
+    for k in ("base", "updated_at", "updated_by"):
+        data.pop(k, None)
+    wrapper = {"id": dwelling_id, "area": item.area, "structure": 1, "dwelling": 1,
+               "households": [data]}
+    parsed, problems = dwelling_from_json(wrapper, cfg)
+    if parsed is None or not parsed.households:
+        raise DecisionError(_("The held version cannot be read: {problem}").format(
+            problem=problems[0] if problems else "?"))
+    h = parsed.households[0]
+    s = household_versions(store, [h.id]).get(h.id)
+    if s is not None and s.dwelling_id != dwelling_id:
+        raise DecisionError(_("The held version belongs to another dwelling; keep the stored "
+                              "one and return it for correction instead."))
+    _allowed(store, item, _area_of(store, dwelling_id), Act.RESOLVE,
+             s.status if s else None, h.status)
+    h = replace(h, seed=s.seed if s else seed,
+                revision=max(h.revision, s.held.revision if s else 0) + 1)
+    write_records(store, chain, [], [HouseholdRow(
+        h, dwelling_id, household_digest(h, cfg, dwelling_id), s is None, who,
+        updated_by=who)], taken, stamp)
+
+
+def _allowed(store: Store, item: ReviewItem, area: str, act: Act,
+             before: HouseholdStatus | None = None, after: HouseholdStatus | None = None
+             ) -> None:
+    no = local_refusal(store, area, act, before, after)
+    if no is Refusal.AREA_CLOSED:
+        raise DecisionError(_("Review item {id} arrived after its area was closed; it can only "
+                              "be kept out (resolve it with --keep).").format(id=item.id))
+    if no is not None:
+        raise DecisionError(_("Review item {id} cannot be taken: {why}").format(
+            id=item.id, why=refusal_text(store, no, area, status=after)))
