@@ -1,7 +1,7 @@
 """Benchmark: `census forms import` of a large JSONL file, run as the real CLI (a subprocess).
 
 For each size (by default 25% and 100% of --households) it makes a fresh encrypted database
-with `census init` and `census area import` (the demo areas as CSV), writes a JSONL file of demo
+with `census init --role supervisor` (forms keyed at a district office) and `census area import` (the demo areas as CSV), writes a JSONL file of demo
 dwelling records (`census.usecases.demo` + `census.formats.record_json.dwelling_to_json`, one
 record a line), then
 times `census forms import FILE --db DB` and reads the child's peak RSS (wait4 rusage).
@@ -148,7 +148,7 @@ def census_import(folder: Path, ds: Dataset, census: str, env: dict[str, str],
                   profile_to: Path | None = None) -> Run:
     """A fresh database (init + area import, untimed), then the timed `census forms import`."""
     db = folder / f"census-{ds.households}{'-profile' if profile_to else ''}.db"
-    run_child([census, "init", "--db", str(db)], env)
+    run_child([census, "init", "--db", str(db), "--role", "supervisor", "--user", "S01"], env)
     run_child([census, "area", "import", str(ds.areas_csv), "--db", str(db)], env)
     cmd = [census, "forms", "import", str(ds.jsonl), "--db", str(db)]
     if profile_to is not None:

@@ -136,12 +136,14 @@ def make_draft_db(folder: Path, python: str, households: int) -> Draft:
     print(made.stdout.strip())
     store = Store.open(db, PASSPHRASE)
     try:
-        area = max(r.area for r in area_progress(store, time_now()) if r.listed > r.visited)
+        entry = Entry(store)
+        area = max(r.area for r in area_progress(store, time_now())
+                   if r.listed > r.visited and entry.refusal(r.area) is None)
         rows = listing_page(store, area, 0, 10, "to_visit")
         if not rows:
             raise SystemExit(f"no dwelling left to visit in {area}")
         dwelling = rows[0].id
-        saved = Entry(store).record_visit(dwelling, Outcome.COMPLETED)
+        saved = entry.record_visit(dwelling, Outcome.COMPLETED)
         if not saved.ok or saved.dwelling is None or not saved.dwelling.households:
             raise SystemExit(f"could not open a draft household: {saved.problems}")
         household = saved.dwelling.households[0].id

@@ -64,8 +64,11 @@ def _ids(rng: random.Random, when: datetime) -> str:
     return uuid7(int(when.timestamp() * 1000), rng.getrandbits(80))
 
 
-def plan(config: SurveyConfig, households: int, enumerator: str = "E001") -> DemoPlan:
-    """The area hierarchy for about `households` households (three levels, as in the default)."""
+def plan(config: SurveyConfig, households: int, enumerator: str = "E001",
+         mine_only: bool = False) -> DemoPlan:
+    """The area hierarchy for about `households` households (three levels, as in the default):
+    three enumeration areas per enumerator, or, with `mine_only` (an enumerator's device, which
+    holds only the areas assigned to it), every one given to `enumerator`."""
     dwellings = math.ceil(households / 0.84)
     eas = max(3, math.ceil(dwellings / DWELLINGS_PER_EA))
     districts = max(1, math.ceil(eas / EAS_PER_DISTRICT))
@@ -90,7 +93,7 @@ def plan(config: SurveyConfig, households: int, enumerator: str = "E001") -> Dem
         rcode = f"R{d // DISTRICTS_PER_REGION + 1:02d}"
         parent = f"{rcode}-D{d % DISTRICTS_PER_REGION + 1:02d}" if mid else rcode
         code = f"{parent}-EA{e % EAS_PER_DISTRICT + 1:03d}"
-        who = enumerator if e < 3 else f"E{e // 3 + 1:03d}"
+        who = enumerator if e < 3 or mine_only else f"E{e // 3 + 1:03d}"
         ea_areas.append(Area(code, low, f"{PLACES[e % len(PLACES)]} {e + 1}", parent,
                              expected_dwellings=per_ea + 5, enumerator=who))
     return DemoPlan(households, areas + ea_areas, enumerator)
@@ -190,7 +193,7 @@ def make_demo(path: Path, passphrase: str, households: int, role: Role, now: dat
     the same intake as every other write; a supervisor's demo has every enumeration area but
     the last closed. On any failure the half-made files are removed."""
     config = default_config()
-    demo = plan(config, households)
+    demo = plan(config, households, mine_only=role is Role.ENUMERATOR)
     supervisor = role is Role.SUPERVISOR
     store = Store.create(path, passphrase, config, role, "S01" if supervisor else demo.enumerator)
     problems: list[str] = []
