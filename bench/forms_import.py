@@ -1,10 +1,10 @@
 """Benchmark: `census forms import` of a large JSONL file, run as the real CLI (a subprocess).
 
 For each size (by default 25% and 100% of --households) it makes a fresh encrypted database
-with `census init --role supervisor` (forms keyed at a district office) and `census area import` (the demo areas as CSV), writes a JSONL file of demo
-dwelling records (`census.usecases.demo` + `census.formats.record_json.dwelling_to_json`, one
-record a line), then
-times `census forms import FILE --db DB` and reads the child's peak RSS (wait4 rusage).
+with `census init --role supervisor` (forms keyed at a district office) and `census area
+import` (the demo areas as CSV), writes a JSONL file of demo dwelling records
+(`census.usecases.demo` + `census.formats.record_json.dwelling_to_json`, one record a line),
+then times `census forms import FILE --db DB` and reads the child's peak RSS (wait4 rusage).
 
 Baseline, measured in the same run on the same rows: a raw sqlcipher3 database with the same
 schema (census.storage.schema.create_tables), the same areas, key and pragmas (WAL,
