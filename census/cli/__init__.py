@@ -10,6 +10,7 @@ Each module of this package holds one command group (or a few setup commands) an
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -68,5 +69,7 @@ ptable.register(cli)
 
 
 def main() -> None:
-    """Console entry point."""
+    """Console entry point. Every file census makes (databases, backups, key cards, sealed
+    files, exports) is for its owner only: the umask is set before anything is written."""
+    os.umask(0o077)
     cli.main(prog_name="census")

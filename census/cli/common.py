@@ -120,6 +120,15 @@ def get_passphrase(passphrase_file: Path | None, *, new: bool = False) -> str:
     """The passphrase from --passphrase-file, CENSUS_PASSPHRASE, or a prompt without echo."""
     if passphrase_file is not None:
         try:
+            mode = passphrase_file.stat().st_mode
+        except OSError:
+            mode = 0  # the open below says what is wrong
+        if os.name == "posix" and mode & 0o077:
+            raise UserError(_("The passphrase file {path} can be read or changed by other users of "
+                              "this computer (mode {mode}); census does not use it. Make it yours "
+                              "only: chmod 600 {path}").format(
+                path=passphrase_file, mode=oct(mode & 0o777)[2:]))
+        try:
             with passphrase_file.open("rb") as fh:  # the first line only: never a whole file
                 text = fh.read(PASSPHRASE_FILE_BYTES).decode("utf-8")
         except (OSError, UnicodeDecodeError) as exc:

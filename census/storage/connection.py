@@ -63,6 +63,23 @@ def explain(exc: BaseException) -> str | None:
         error=text)
 
 
+def owner_only_file(path: Path) -> None:
+    """Make the empty file `path` readable and writable by its owner only (0600), and any folder
+    made for it 0700. SQLite gives the -wal and -shm files the database file's mode, so they
+    are owner-only too."""
+    missing = []
+    folder = path.parent
+    while not folder.exists():
+        missing.append(folder)
+        folder = folder.parent
+    for made in reversed(missing):
+        made.mkdir(mode=0o700, exist_ok=True)
+        os.chmod(made, 0o700)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+    os.close(fd)
+    os.chmod(path, 0o600)
+
+
 def connect(path: Path, passphrase: str, *, create: bool, any_thread: bool = False) -> Any:
     """Open (or with `create`, make) the encrypted database at `path`; return the connection.
 
@@ -95,7 +112,7 @@ def connect(path: Path, passphrase: str, *, create: bool, any_thread: bool = Fal
                                "with `census init`.").format(path=path))
     else:
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            owner_only_file(path)
         except OSError as exc:
             raise StoreError(_("Cannot create the folder {folder}: {error}.")
                              .format(folder=path.parent, error=exc.strerror)) from exc

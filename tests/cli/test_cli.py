@@ -211,6 +211,7 @@ def test_wrong_passphrase_and_missing_passphrase(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "CENSUS_PASSPHRASE" in result.output
     phrase = tmp_path / "phrase.txt"
     phrase.write_text(PASSPHRASE + "\n")
+    phrase.chmod(0o600)
     ok = run(none, "progress", "--db", ready, "--passphrase-file", phrase)
     assert ok.exit_code == 0, ok.output
     phrase.write_text("")

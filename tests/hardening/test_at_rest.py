@@ -157,6 +157,7 @@ def box(tmp_path_factory: pytest.TempPathFactory) -> Sandbox:
               "forms.jsonl": forms_lines(sandbox.canary)}
     for name, text in inputs.items():
         (sandbox.work / name).write_text(text)
+        (sandbox.work / name).chmod(0o600)  # a passphrase file must be the owner's only
         sandbox.inputs.add(sandbox.work / name)
     return sandbox
 

@@ -27,6 +27,7 @@ def test_a_huge_passphrase_file_is_not_read_whole(passphrase_store: Store, db_pa
     with phrase.open("w") as fh:
         fh.write(PASSPHRASE + "\n")
         fh.write("x" * (50 << 20))
+    phrase.chmod(0o600)
     done = CliRunner().invoke(cli, ["status", "--db", str(db_path), "--passphrase-file",
                                     str(phrase)])
     assert done.exit_code == 0, done.output
