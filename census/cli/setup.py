@@ -172,8 +172,13 @@ def init(db: Path | None, passphrase_file: Path | None, role: str,
             click.echo(_("{path} is already initialised with this config; nothing changed.")
                        .format(path=path))
             return
-    store = Store.create(path, get_passphrase(passphrase_file, new=True), config, Role(role),
-                         user or "E001")
+    from census.validation.passphrase import weak_passphrase
+
+    phrase = get_passphrase(passphrase_file, new=True)
+    weak = weak_passphrase(phrase, [user or "E001", path.stem])
+    if weak is not None:
+        raise UserError(_("{why} Nothing was created.").format(why=weak))
+    store = Store.create(path, phrase, config, Role(role), user or "E001")
     store.close()
     click.echo(_("Created {path} ({role}, survey '{name}', config {digest}).").format(
         path=path, role=role, name=config.name, digest=config.digest()))
@@ -229,6 +234,9 @@ def demo(db: Path | None, passphrase_file: Path | None, households: int,
     if not given:
         click.echo(_("Its passphrase is: {phrase}   (or set CENSUS_PASSPHRASE={phrase})").format(
             phrase=DEMO_PASSPHRASE))
+        click.echo(_("The demo is for trying census only: its passphrase protects nothing. A "
+                     "real database (`census init`) needs a passphrase of at least 12 "
+                     "characters that is not easy to guess."))
 
 
 def register(group: click.Group) -> None:

@@ -86,3 +86,20 @@ def test_a_passphrase_file_others_may_read_is_refused(tmp_path: Path, loose: int
     phrase.chmod(0o600)
     made = run_cli(runner, "init", "--db", db, "--passphrase-file", phrase)
     assert made.exit_code == 0, made.output
+
+
+@pytest.mark.parametrize("phrase", ["a", "password1234"])
+def test_init_refuses_a_weak_passphrase_and_makes_nothing(tmp_path: Path, phrase: str) -> None:
+    """As found: `CENSUS_PASSPHRASE=a census init` made a database."""
+    db = tmp_path / "c.db"
+    refused = run_cli(CliRunner(env={"CENSUS_PASSPHRASE": phrase}), "init", "--db", db)
+    assert refused.exit_code == 2, refused.output
+    assert "Nothing was created" in refused.output and "words" in refused.output
+    assert not db.exists()
+
+
+def test_the_demo_keeps_its_passphrase_and_says_it_is_for_trying(tmp_path: Path) -> None:
+    done = run_cli(CliRunner(env={"CENSUS_PASSPHRASE": ""}), "demo", "--db", tmp_path / "d.db",
+                   "--households", "20")
+    assert done.exit_code == 0, done.output
+    assert "Its passphrase is: demo" in done.output and "for trying census only" in done.output

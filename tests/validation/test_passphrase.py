@@ -1,0 +1,28 @@
+"""The passphrase policy (issue 14): at least 12 characters, not easy to guess; raw keys as
+they are."""
+
+from __future__ import annotations
+
+import pytest
+
+from census.validation.passphrase import MIN_LENGTH, weak_passphrase
+from tests.helpers import PASSPHRASE, RAW_KEY
+
+
+@pytest.mark.parametrize("phrase", ["a", "demo", "12345678901", "x" * (MIN_LENGTH - 1)])
+def test_short_passphrases_are_refused_with_the_count(phrase: str) -> None:
+    why = weak_passphrase(phrase)
+    assert why is not None and f"{len(phrase)} characters" in why and "at least 12" in why
+
+
+@pytest.mark.parametrize("phrase", ["password1234", "qwertyuiop123", "aaaaaaaaaaaaaaaa",
+                                    "123456789012", "iloveyou2026", "E001E001E001E001"])
+def test_common_or_patterned_passphrases_are_refused(phrase: str) -> None:
+    why = weak_passphrase(phrase, ["E001"])
+    assert why is not None and "too easy to guess" in why and "words" in why
+
+
+@pytest.mark.parametrize("phrase", [PASSPHRASE, "riverside-mango-lantern", RAW_KEY,
+                                    "x'" + "0123456789abcdef" * 4 + "'"])
+def test_good_passphrases_and_raw_keys_pass(phrase: str) -> None:
+    assert weak_passphrase(phrase) is None
