@@ -76,6 +76,7 @@ def status(db: Path | None, passphrase_file: Path | None, as_json: bool = False)
         click.echo(_("Try the demo: `census demo`, then `census` again; or start a survey with "
                      "`census init`. See `census --help`."))
         return
+    from census.storage.connection import cipher_settings
     from census.storage.progress import area_progress
 
     with open_store(db, passphrase_file) as store:
@@ -83,7 +84,8 @@ def status(db: Path | None, passphrase_file: Path | None, as_json: bool = False)
         if as_json:
             print_json({"database": str(path), "exists": True, "survey": store.config.name,
                         "config": store.config.digest(), "role": str(store.role),
-                        "user": store.user, "areas": [progress_dict(r) for r in rows]})
+                        "user": store.user, "encryption": cipher_settings(store.conn),
+                        "areas": [progress_dict(r) for r in rows]})
             return
         from census.domain.model import Role
         from census.storage.exchange.peers import device_keys, upstream
@@ -93,6 +95,14 @@ def status(db: Path | None, passphrase_file: Path | None, as_json: bool = False)
         click.echo(_("Database: {path}").format(path=path))
         click.echo(_("Survey: {name}; role: {role}; user: {user}").format(
             name=store.config.name, role=store.role, user=store.user))
+        c = cipher_settings(store.conn)
+        click.echo(_("Encryption: SQLCipher {version} (page size {page}, {kdf} with {iter} "
+                     "iterations, {hmac}, plaintext header {header}); SQLite {sqlite}. Another "
+                     "client needs SQLCipher 4 on SQLite 3.37 or newer (README: Reading a "
+                     "database elsewhere).").format(
+            version=c["cipher_version"], page=c["cipher_page_size"],
+            kdf=c["cipher_kdf_algorithm"], iter=c["kdf_iter"], hmac=c["cipher_hmac_algorithm"],
+            header=c["cipher_plaintext_header_size"], sqlite=c["sqlite_version"]))
         click.echo("")
         progress_table(rows)
         click.echo("")

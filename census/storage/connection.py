@@ -80,6 +80,19 @@ def owner_only_file(path: Path) -> None:
     os.chmod(path, 0o600)
 
 
+#: What another SQLCipher client needs to open a census database (`census status` prints the
+#: values in force; README "Reading a database elsewhere" gives the pragmas).
+CIPHER_PRAGMAS = ("cipher_version", "cipher_page_size", "kdf_iter", "cipher_hmac_algorithm",
+                  "cipher_kdf_algorithm", "cipher_plaintext_header_size")
+
+
+def cipher_settings(conn: Any) -> dict[str, str]:
+    """The SQLCipher settings of an open connection, and the SQLite version under it."""
+    found = {name: str(conn.execute(f"PRAGMA {name}").fetchone()[0]) for name in CIPHER_PRAGMAS}
+    found["sqlite_version"] = str(conn.execute("SELECT sqlite_version()").fetchone()[0])
+    return found
+
+
 def connect(path: Path, passphrase: str, *, create: bool, any_thread: bool = False) -> Any:
     """Open (or with `create`, make) the encrypted database at `path`; return the connection.
 
