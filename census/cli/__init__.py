@@ -19,6 +19,7 @@ from census.cli import (
     areas,
     assign,
     audit,
+    backup,
     bundles,
     check,
     export,
@@ -59,6 +60,7 @@ forms.register(cli)
 check.register(cli)
 progress.register(cli)
 audit.register(cli)
+backup.register(cli)
 keys.register(cli)
 assign.register(cli)
 bundles.register(cli)

@@ -153,15 +153,18 @@ def get_passphrase(passphrase_file: Path | None, *, new: bool = False) -> str:
 
 
 @contextmanager
-def open_store(db: Path | None, passphrase_file: Path | None) -> Iterator[Store]:
-    """The existing database (else a message saying how to make one), closed afterwards."""
+def open_store(db: Path | None, passphrase_file: Path | None,
+               passphrase: str | None = None) -> Iterator[Store]:
+    """The existing database (else a message saying how to make one), closed afterwards;
+    `passphrase` when the caller has it already (it is asked once)."""
     from census.storage.store import Store
 
     path = db_path(db)
     if not path.exists():
         raise UserError(_("There is no census database at {path}. Create one with `census init "
                           "--db {path}`, or try the demo: `census demo`.").format(path=path))
-    store = Store.open(path, get_passphrase(passphrase_file))
+    store = Store.open(path, passphrase if passphrase is not None
+                       else get_passphrase(passphrase_file))
     try:
         yield store
     finally:
