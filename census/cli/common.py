@@ -116,8 +116,11 @@ def db_path(db: Path | None) -> Path:
     return user_data_path("census", appauthor=False) / "census.db"
 
 
-def get_passphrase(passphrase_file: Path | None, *, new: bool = False) -> str:
-    """The passphrase from --passphrase-file, CENSUS_PASSPHRASE, or a prompt without echo."""
+def get_passphrase(passphrase_file: Path | None, *, new: bool = False,
+                   weak: Callable[[str], str | None] | None = None) -> str:
+    """The passphrase from --passphrase-file, CENSUS_PASSPHRASE, or a prompt without echo.
+    With `new`, a prompt asks twice; `weak` (why a phrase may not be used, or None) makes it
+    ask again at once, before the confirmation."""
     if passphrase_file is not None:
         try:
             mode = passphrase_file.stat().st_mode
@@ -147,8 +150,14 @@ def get_passphrase(passphrase_file: Path | None, *, new: bool = False) -> str:
         raise UserError(_("No passphrase: set CENSUS_PASSPHRASE, use --passphrase-file, or run "
                           "in a terminal to be asked for it."))
     if new:
+        def checked(value: str) -> str:
+            why = weak(value) if weak is not None else None
+            if why is not None:
+                raise click.UsageError(why)
+            return value
+
         return str(click.prompt(_("New database passphrase"), hide_input=True,
-                                confirmation_prompt=True))
+                                confirmation_prompt=True, value_proc=checked))
     return str(click.prompt(_("Database passphrase"), hide_input=True))
 
 

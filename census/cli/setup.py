@@ -184,8 +184,11 @@ def init(db: Path | None, passphrase_file: Path | None, role: str,
             return
     from census.validation.passphrase import weak_passphrase
 
-    phrase = get_passphrase(passphrase_file, new=True)
-    weak = weak_passphrase(phrase, [user or "E001", path.stem])
+    def why(phrase: str) -> str | None:
+        return weak_passphrase(phrase, [user or "E001", path.stem])
+
+    phrase = get_passphrase(passphrase_file, new=True, weak=why)
+    weak = why(phrase)
     if weak is not None:
         raise UserError(_("{why} Nothing was created.").format(why=weak))
     store = Store.create(path, phrase, config, Role(role), user or "E001")

@@ -98,3 +98,24 @@ def test_type_a_household_in_a_real_terminal(tmp_path: Path) -> None:
     assert checked.returncode == 0, checked.stdout
     verified = census("audit", "verify", env=with_pass)
     assert verified.returncode == 0 and "intact" in verified.stdout
+
+
+def test_a_weak_passphrase_is_asked_again_at_once_in_a_terminal(tmp_path: Path) -> None:
+    """`census init` at a prompt: a weak passphrase is refused with the reason as soon as it is
+    typed, and asked again (not after the confirmation); a good one then makes the database."""
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "CENSUS_LANG": "en"}
+    db = tmp_path / "field.db"
+    term = Terminal(f"census-init-{os.getpid()}", f"{sys.executable} -m census init --db {db}",
+                    env)
+    try:
+        term.wait_for("New database passphrase")
+        term.keys("password1234", "Enter")
+        shown = term.wait_for("too easy to guess")
+        assert "Repeat for confirmation" not in shown
+        term.keys("otter quilt harbour ninety", "Enter")
+        term.wait_for("Repeat for confirmation")
+        term.keys("otter quilt harbour ninety", "Enter")
+        term.wait_for("Created")
+    finally:
+        term.close()
+    assert db.exists()
