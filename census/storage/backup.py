@@ -12,10 +12,10 @@ from census.i18n import _
 from census.storage import audit
 from census.storage.connection import (
     StoreError,
-    _driver,
-    _quote,
     connect,
+    driver_module,
     owner_only_file,
+    quote_key,
 )
 from census.storage.store import Store
 
@@ -44,9 +44,9 @@ def write_backup(store: Store, out: Path, passphrase: str) -> Checked:
         raise StoreError(_("Cannot write {path}: {error}.").format(
             path=out, error=exc.strerror)) from exc
     conn = store.conn
-    driver = _driver()
+    driver = driver_module()
     try:
-        conn.execute(f"ATTACH DATABASE ? AS backup KEY {_quote(passphrase)}", (str(part),))
+        conn.execute(f"ATTACH DATABASE ? AS backup KEY {quote_key(passphrase)}", (str(part),))
         try:
             conn.execute("BEGIN")
             try:
@@ -72,12 +72,12 @@ def write_backup(store: Store, out: Path, passphrase: str) -> Checked:
 
 
 def check_backup(path: Path, passphrase: str) -> Checked:
-    """Open `path` with `passphrase`, run SQLite's integrity check and recompute the
-    audit chain; a StoreError says what is wrong."""
-    conn = connect(path, passphrase, create=False)
+    """Open `path` read-only with `passphrase` (nothing is written to it or beside it), run
+    SQLite's integrity check and recompute the audit chain; a StoreError says what is wrong."""
+    conn = connect(path, passphrase, create=False, read_only=True)
     try:
         return _checked(conn, path)
-    except _driver().DatabaseError as exc:
+    except driver_module().DatabaseError as exc:
         raise StoreError(_("{path} is damaged ({error}); do not use it.").format(
             path=path, error=exc)) from exc
     finally:

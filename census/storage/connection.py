@@ -23,13 +23,14 @@ class StoreError(CensusError):
     """A database problem explained for the user (no traceback is shown for it)."""
 
 
-def _quote(passphrase: str) -> str:
+def quote_key(passphrase: str) -> str:
+    """The passphrase as an SQL string literal, for PRAGMA key and ATTACH … KEY."""
     if "\x00" in passphrase:
         raise StoreError(_("The passphrase contains a NUL character; choose another one."))
     return "'" + passphrase.replace("'", "''") + "'"
 
 
-def _driver() -> Any:
+def driver_module() -> Any:
     import sqlcipher3
 
     return sqlcipher3
@@ -93,8 +94,10 @@ def cipher_settings(conn: Any) -> dict[str, str]:
     return found
 
 
-def connect(path: Path, passphrase: str, *, create: bool, any_thread: bool = False) -> Any:
+def connect(path: Path, passphrase: str, *, create: bool, any_thread: bool = False,
+            read_only: bool = False) -> Any:
     """Open (or with `create`, make) the encrypted database at `path`; return the connection.
+    `read_only` opens it without writing anything to it or beside it (to check a backup).
 
     The key is checked by reading the schema at once, so a wrong passphrase fails here.
     `any_thread` lets a helper thread open it (the key derivation is slow) and hand it over;
@@ -129,15 +132,17 @@ def connect(path: Path, passphrase: str, *, create: bool, any_thread: bool = Fal
         except OSError as exc:
             raise StoreError(_("Cannot create the folder {folder}: {error}.")
                              .format(folder=path.parent, error=exc.strerror)) from exc
-    driver = _driver()
+    driver = driver_module()
     try:
-        conn = driver.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000,
-                              check_same_thread=not any_thread)
+        target, uri = ((path.resolve().as_uri() + "?mode=ro", True) if read_only
+                       else (str(path), False))
+        conn = driver.connect(target, timeout=BUSY_TIMEOUT_MS / 1000,
+                              check_same_thread=not any_thread, uri=uri)
     except driver.Error as exc:
         raise StoreError(_("Cannot open {path}: {error}.").format(path=path, error=exc)) from exc
     try:
         conn.execute("PRAGMA cipher_log_level = NONE")
-        conn.execute(f"PRAGMA key = {_quote(passphrase)}")
+        conn.execute(f"PRAGMA key = {quote_key(passphrase)}")
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
     except driver.DatabaseError as exc:
         conn.close()
@@ -162,6 +167,8 @@ def connect(path: Path, passphrase: str, *, create: bool, any_thread: bool = Fal
         # Sorts and temporary tables stay in memory: SQLCipher does not encrypt temp files.
         conn.execute("PRAGMA temp_store = MEMORY")
         conn.execute("PRAGMA foreign_keys = ON")
+        if read_only:
+            return conn
         mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         conn.execute("PRAGMA synchronous = FULL")
     except driver.DatabaseError as exc:

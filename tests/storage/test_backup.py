@@ -93,7 +93,11 @@ def test_a_backup_with_its_own_passphrase_opens_only_with_it(made: Path, tmp_pat
             write_backup(store, tmp_path / "b.db", OTHER_KEY)
     finally:
         store.close()
+    before = (tmp_path / "b.db").read_bytes()
     assert check_backup(tmp_path / "b.db", OTHER_KEY).households > 0
+    # The check only reads: the file is unchanged and nothing is made beside it.
+    assert (tmp_path / "b.db").read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("b.db")) == ["b.db"]
     with pytest.raises(StoreError, match="passphrase is wrong"):
         check_backup(tmp_path / "b.db", RAW_KEY)
     assert not (tmp_path / "b.db.part").exists()

@@ -66,7 +66,7 @@ class _UnkeyedDriver:
 def plain(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every database opened from here on is unencrypted (also by the CLI run in-process,
     which would otherwise refuse to open a plain SQLite file)."""
-    monkeypatch.setattr(connection, "_driver", lambda: _UnkeyedDriver)
+    monkeypatch.setattr(connection, "driver_module", lambda: _UnkeyedDriver)
     monkeypatch.setattr(connection, "SQLITE_PLAIN_HEADER", b"(census test: never matches)")
 
 
