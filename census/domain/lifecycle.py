@@ -28,7 +28,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from census.domain.model import HouseholdStatus, Role
+from census.domain import model
+from census.domain.model import AreaStatus, HouseholdStatus, Role
 
 
 class Act(StrEnum):
@@ -93,6 +94,11 @@ class Area:
     open: bool
     enumerator: str | None = None
     """Who works it (an enumeration area), if anyone was assigned."""
+
+    @classmethod
+    def of(cls, area: model.Area) -> Area:
+        """The policy's facts of a registered area."""
+        return cls(area.code, area.status is AreaStatus.OPEN, area.enumerator)
 
 
 def works_in(actor: Actor, area: Area) -> bool:

@@ -32,8 +32,7 @@ class Closed:
 
 def _area(store: Store, code: str, act: Act) -> Area:
     found = get_area(store, code)
-    facts = (PolicyArea(code, True) if found is None else
-             PolicyArea(found.code, found.status is AreaStatus.OPEN, found.enumerator))
+    facts = PolicyArea(code, True) if found is None else PolicyArea.of(found)
     if may(Actor(store.role, store.user), facts, act) is not None:
         if act is Act.CLOSE:
             raise AreaError(_("Closing an area is the supervisor's step; your device deletes "

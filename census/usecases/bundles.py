@@ -232,8 +232,7 @@ def merge(store: Store, chain: Chain, source: Source, recs: Records, now: dateti
 
 def _allowed(store: Store, actor: Actor, code: str, act: Act) -> bool:
     area = get_area(store, code)
-    return area is not None and may(actor, PolicyArea(
-        code, area.status is AreaStatus.OPEN, area.enumerator), act) is None
+    return area is not None and may(actor, PolicyArea.of(area), act) is None
 
 
 def _newer(store: Store, actor: Actor, state: AreaStateRow) -> bool:

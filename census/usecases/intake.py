@@ -31,7 +31,6 @@ from census.domain.lifecycle import DECIDED, Act, Refusal, may
 from census.domain.lifecycle import Area as PolicyArea
 from census.domain.model import (
     Area,
-    AreaStatus,
     Dwelling,
     Household,
     HouseholdStatus,
@@ -152,8 +151,7 @@ class Intake:
         found = self.areas.get(area) if area else None
         if found is None:
             return None
-        facts = PolicyArea(found.code, found.status is AreaStatus.OPEN, found.enumerator)
-        return may(self.source.actor(found), facts, act, before, after)
+        return may(self.source.actor(found), PolicyArea.of(found), act, before, after)
 
     def refused(self, refusal: Refusal, field: str, area: str, household: str = "",
                 status: HouseholdStatus | None = None) -> Problem:

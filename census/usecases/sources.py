@@ -12,7 +12,7 @@ from enum import StrEnum
 
 from census.domain.lifecycle import Act, Actor, Refusal, may
 from census.domain.lifecycle import Area as PolicyArea
-from census.domain.model import Area, AreaStatus, HouseholdStatus, Role
+from census.domain.model import Area, HouseholdStatus, Role
 from census.i18n import _
 from census.storage.areas import area_facts, area_levels
 from census.storage.records import Origin
@@ -50,9 +50,7 @@ def local_refusal(store: Store, area_code: str, act: Act,
     area = area_facts(store, [area_code]).get(area_code)
     if area is None:
         return None
-    return may(Actor(store.role, store.user),
-               PolicyArea(area.code, area.status is AreaStatus.OPEN, area.enumerator),
-               act, before, after)
+    return may(Actor(store.role, store.user), PolicyArea.of(area), act, before, after)
 
 
 def refusal_text(store: Store, refusal: Refusal, area: str, household: str = "",
