@@ -44,14 +44,18 @@ def test_a_backup_is_one_moment_while_another_connection_writes(made: Path,
     stop = threading.Event()
     written = [0]
 
+    started = threading.Event()
+
     def write() -> None:
         while not stop.is_set():
             note(writer, written[0])
             written[0] += 1
+            started.set()
 
     thread = threading.Thread(target=write)
     thread.start()
     try:
+        assert started.wait(30), "the writer never committed"
         reader = Store.open(made, RAW_KEY)
         try:
             copies = [write_backup(reader, tmp_path / f"b{i}.db", RAW_KEY) for i in range(5)]
