@@ -25,6 +25,7 @@ from census.cli import (
     export,
     forms,
     keys,
+    passphrase,
     progress,
     ptable,
     receipts,
@@ -61,6 +62,7 @@ check.register(cli)
 progress.register(cli)
 audit.register(cli)
 backup.register(cli)
+passphrase.register(cli)
 keys.register(cli)
 assign.register(cli)
 bundles.register(cli)

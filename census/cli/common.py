@@ -150,15 +150,21 @@ def get_passphrase(passphrase_file: Path | None, *, new: bool = False,
         raise UserError(_("No passphrase: set CENSUS_PASSPHRASE, use --passphrase-file, or run "
                           "in a terminal to be asked for it."))
     if new:
-        def checked(value: str) -> str:
-            why = weak(value) if weak is not None else None
-            if why is not None:
-                raise click.UsageError(why)
-            return value
-
-        return str(click.prompt(_("New database passphrase"), hide_input=True,
-                                confirmation_prompt=True, value_proc=checked))
+        return prompt_new_passphrase(weak)
     return str(click.prompt(_("Database passphrase"), hide_input=True))
+
+
+def prompt_new_passphrase(weak: Callable[[str], str | None] | None = None) -> str:
+    """A new passphrase typed twice without echo; `weak` (why a phrase may not be used, or
+    None) makes the prompt ask again at once, before the confirmation."""
+    def checked(value: str) -> str:
+        why = weak(value) if weak is not None else None
+        if why is not None:
+            raise click.UsageError(why)
+        return value
+
+    return str(click.prompt(_("New database passphrase"), hide_input=True,
+                            confirmation_prompt=True, value_proc=checked))
 
 
 @contextmanager

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import RAW_KEY
+
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
 
 
@@ -119,3 +121,31 @@ def test_a_weak_passphrase_is_asked_again_at_once_in_a_terminal(tmp_path: Path) 
     finally:
         term.close()
     assert db.exists()
+
+
+def test_a_passphrase_change_at_the_prompts(tmp_path: Path) -> None:
+    """`census passphrase change` in a terminal: the old passphrase once, the new one twice (a
+    weak one refused at once); the database then opens with the new one only."""
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "CENSUS_LANG": "en"}
+    db = tmp_path / "field.db"
+    made = census("init", "--db", str(db), env={**env, "CENSUS_PASSPHRASE": RAW_KEY})
+    assert made.returncode == 0, made.stderr
+    term = Terminal(f"census-rekey-{os.getpid()}",
+                    f"{sys.executable} -m census passphrase change --db {db}", env)
+    try:
+        term.wait_for("Database passphrase")
+        term.keys(RAW_KEY, "Enter")
+        term.wait_for("New database passphrase")
+        term.keys("short", "Enter")
+        assert "Repeat for confirmation" not in term.wait_for("at least 12")
+        term.keys("otter quilt harbour ninety", "Enter")
+        term.wait_for("Repeat for confirmation")
+        term.keys("otter quilt harbour ninety", "Enter")
+        term.wait_for("opens with the new passphrase only")
+    finally:
+        term.close()
+    old = census("status", "--db", str(db), env={**env, "CENSUS_PASSPHRASE": RAW_KEY})
+    new = census("status", "--db", str(db),
+                 env={**env, "CENSUS_PASSPHRASE": "otter quilt harbour ninety"})
+    assert old.returncode == 2 and "passphrase is wrong" in old.stderr
+    assert new.returncode == 0, new.stderr

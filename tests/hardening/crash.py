@@ -64,11 +64,12 @@ class Run:
 
 
 def run_killed(argv: list[str], db: Path, kill: Callable[[float, int], bool] | None = None,
-               cwd: Path | None = None) -> Run:
+               cwd: Path | None = None, watch: str = "-wal") -> Run:
     """Run `argv` with the database key in its environment; with `kill(seconds, wal_bytes)`,
-    SIGKILL it as soon as that says so (polled every half millisecond)."""
+    SIGKILL it as soon as that says so (polled every half millisecond). `watch`: the file
+    beside the database whose size is watched (the rollback journal: "-journal")."""
     env = {**os.environ, "CENSUS_PASSPHRASE": RAW_KEY, "PYTHONPATH": str(ROOT)}
-    wal = Path(f"{db}-wal")
+    wal = Path(f"{db}{watch}")
     start = time.monotonic()
     proc = subprocess.Popen(argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE)
@@ -95,9 +96,9 @@ def run_killed(argv: list[str], db: Path, kill: Callable[[float, int], bool] | N
                err.decode(errors="replace"))
 
 
-def run_ok(argv: list[str], db: Path, what: str = "") -> Run:
+def run_ok(argv: list[str], db: Path, what: str = "", watch: str = "-wal") -> Run:
     """Run `argv` to its end; it must succeed."""
-    run = run_killed(argv, db)
+    run = run_killed(argv, db, watch=watch)
     assert run.returncode == 0, (what, run.stderr)
     return run
 

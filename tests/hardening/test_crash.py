@@ -1,7 +1,7 @@
 """Crash injection (issue 6, part 1): real `census` processes killed with SIGKILL at random
 moments; after each kill the database is sound and nothing reported saved is lost.
 
-CI runs 52 trials (this file's fast tests); `python -m pytest -m slow tests/hardening` runs 520.
+CI runs 68 trials (this file's fast tests); `python -m pytest -m slow tests/hardening` runs 680.
 Each trial kills one process at a random moment of its run (one moment per equal slice of the
 run's length, so the whole run is covered), then checks, as tests/hardening/crash.py says:
 integrity_check, the audit chain, the saves reported, whole chunks or whole bundles, and that
@@ -26,6 +26,7 @@ from pathlib import Path
 import pytest
 
 from census.formats.record_json import household_to_json
+from census.storage.connection import StoreError
 from census.storage.records import load_dwelling
 from tests.hardening import crash
 from tests.hardening.tally import count, note
@@ -60,6 +61,7 @@ class FormsFull:
     seconds: float
     wal_peak: int
     counts: tuple[int, int, int]
+    db: Path  # the database after the whole import, closed
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +76,9 @@ def forms(tmp_path_factory: pytest.TempPathFactory) -> FormsFull:
     with crash.opened(db) as store:
         crash.sound(store)
         assert crash.stored_forms(store) == world.lines
-        return FormsFull(world, run.seconds, run.wal_peak, crash.counts(store))
+        full = FormsFull(world, run.seconds, run.wal_peak, crash.counts(store), db)
+    assert not Path(f"{db}-wal").exists()  # closed cleanly: one self-contained file
+    return full
 
 
 def forms_trial(full: FormsFull, folder: Path, at: crash.Moment, atomic: bool, resume: bool
@@ -156,6 +160,88 @@ def bundle_trial(full: BundleFull, folder: Path, at: crash.Moment, resume: bool)
     return outcome if killed else "finished first"
 
 
+# -- passphrase change: `census passphrase change` ---------------------------------------------
+
+NEW_KEY = "x'" + "5d" * 32 + "'"
+
+
+@dataclass
+class RekeyFull:
+    forms: FormsFull
+    seconds: float
+    journal_peak: int  # the rollback journal's largest size while the pages are re-encrypted
+
+
+@pytest.fixture(scope="module")
+def rekey(forms: FormsFull, tmp_path_factory: pytest.TempPathFactory) -> RekeyFull:
+    """The imported database (about 2,500 households) re-encrypted once without a kill."""
+    tmp = tmp_path_factory.mktemp("rekey")
+    new = tmp / "new-key"
+    new.write_text(NEW_KEY + "\n")
+    new.chmod(0o600)
+    db = crash.copy_db(forms.db, tmp / "full")
+    run = crash.run_ok(crash.census_argv("passphrase", "change", "--db", db,
+                                         "--new-passphrase-file", new), db, watch="-journal")
+    assert run.wal_peak > 0, "the journal was never seen"
+    with crash.opened(db, NEW_KEY) as store:
+        crash.sound(store)
+        assert crash.stored_forms(store) == forms.world.lines
+    return RekeyFull(forms, run.seconds, run.wal_peak)
+
+
+def opens_with(folder: Path, first: str, second: str, what: str) -> str | None:
+    """Try `first`, then `second` on the database in `folder`: the key that opened it (the
+    other must not, before or after), or None."""
+    found = None
+    for key in (first, second):
+        try:
+            with crash.opened(folder / "census.db", key) as store:
+                store.conn.execute("SELECT count(*) FROM dwelling").fetchone()
+            assert found is None, (what, "both passphrases open it")
+            found = key
+        except StoreError:
+            pass
+    return found
+
+
+def rekey_trial(full: RekeyFull, folder: Path, at: crash.Moment, resume: bool) -> str:
+    """Kill one passphrase change at `at`; the database opens with exactly one of the two
+    keys, whichever is tried first, and holds every record; with `resume`, change again."""
+    world = full.forms.world
+    db = crash.copy_db(full.forms.db, folder / "run")
+    new = folder / "new-key"
+    new.write_text(NEW_KEY + "\n")
+    new.chmod(0o600)
+    argv = crash.census_argv("passphrase", "change", "--db", db, "--new-passphrase-file", new)
+    what = f"passphrase change killed {at}"
+    run = crash.run_killed(argv, db, at.trigger(full.journal_peak), watch="-journal")
+    killed = check_kill(run, what)
+    hot = Path(f"{db}-journal").exists()
+    found = []
+    for name, order in (("new-first", (NEW_KEY, crash.RAW_KEY)),
+                        ("old-first", (crash.RAW_KEY, NEW_KEY))):
+        copy = folder / name
+        copy.mkdir()
+        for leftover in db.parent.iterdir():  # the database and what a kill left beside it
+            shutil.copyfile(leftover, copy / leftover.name)
+        found.append(opens_with(copy, *order, what=f"{what}, {name}"))
+    assert found[0] is not None and found[0] == found[1], (what, found)
+    key = found[0]
+    with crash.opened(db, key) as store:
+        crash.sound(store)
+        assert crash.stored_forms(store) == world.lines, what
+    outcome = "old passphrase" if key == crash.RAW_KEY else "new passphrase"
+    if hot:
+        outcome += " (killed with the journal on disk)"
+    if resume and key == crash.RAW_KEY:
+        crash.run_ok(argv, db, what, watch="-journal")
+        with crash.opened(db, NEW_KEY) as store:
+            crash.sound(store)
+            assert crash.stored_forms(store) == world.lines, what
+    shutil.rmtree(folder)
+    return outcome if killed else "finished first"
+
+
 # -- the enumerator app: drafts and completed forms ----------------------------------------------
 
 
@@ -226,7 +312,7 @@ def enumerator(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 # -- the trials ----------------------------------------------------------------------------------
 
-FORMS, BUNDLES, APP = 24, 16, 12  # 52 trials in CI, 520 in the slow run
+FORMS, BUNDLES, APP, REKEY = 24, 16, 12, 16  # 68 trials in CI, 680 in the slow run
 
 
 def run_forms(full: FormsFull, tmp: Path, n: int) -> None:
@@ -258,6 +344,22 @@ def run_bundles(full: BundleFull, tmp: Path, n: int) -> None:
     assert any("WAL" in o for o in outcomes), outcomes
 
 
+def run_rekey(full: RekeyFull, tmp: Path, n: int) -> None:
+    rng = random.Random(SEED + 2)
+    moments = crash.kill_moments(rng, full.seconds * 1.1, n, by_wal=True)
+    outcomes = Counter(parallel([
+        lambda at=at, i=i: rekey_trial(full, tmp / f"r{i}", at, resume=i % 3 == 0)
+        for i, at in enumerate(moments)]))
+    count("crash: trials, passphrase change (SIGKILL)", n)
+    note(f"crash, passphrase change ({full.seconds:.2f} s uninterrupted, seed {SEED}): "
+         f"{dict(outcomes)}")
+    assert outcomes["finished first"] < n / 2, outcomes
+    # Some kills landed while the pages were re-encrypted (the journal on disk): the moment
+    # that matters; those must open with the old passphrase.
+    hot = [o for o in outcomes if "journal" in o]
+    assert hot, outcomes
+
+
 def run_app(pristine: Path, tmp: Path, n: int) -> None:
     totals: Counter[str] = Counter()
     for result in parallel([lambda i=i: tui_chain(pristine, tmp / f"app{i}", n // WORKERS,
@@ -278,6 +380,11 @@ def test_a_killed_bundle_import_is_all_or_nothing(bundles: BundleFull, tmp_path:
     run_bundles(bundles, tmp_path, BUNDLES)
 
 
+def test_a_killed_passphrase_change_opens_with_exactly_one(rekey: RekeyFull,
+                                                          tmp_path: Path) -> None:
+    run_rekey(rekey, tmp_path, REKEY)
+
+
 def test_a_killed_app_keeps_every_save_it_showed(enumerator: Path, tmp_path: Path) -> None:
     run_app(enumerator, tmp_path, APP)
 
@@ -290,6 +397,11 @@ def test_slow_forms(forms: FormsFull, tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_slow_bundles(bundles: BundleFull, tmp_path: Path) -> None:
     run_bundles(bundles, tmp_path, BUNDLES * 10)
+
+
+@pytest.mark.slow
+def test_slow_rekey(rekey: RekeyFull, tmp_path: Path) -> None:
+    run_rekey(rekey, tmp_path, REKEY * 10)
 
 
 @pytest.mark.slow
