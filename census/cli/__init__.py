@@ -23,6 +23,7 @@ from census.cli import (
     bundles,
     check,
     export,
+    files,
     forms,
     keys,
     passphrase,
@@ -70,6 +71,7 @@ receipts.register(cli)
 review.register(cli)
 export.register(cli)
 ptable.register(cli)
+files.register(cli)
 
 
 def main() -> None:

@@ -78,9 +78,12 @@ def area_close(db: Path | None, passphrase_file: Path | None, code: str) -> None
     more is written in it until it is reopened (`census area reopen`). Refused while work is
     open in it. Supervisor or office."""
     from census.usecases.areas import close_area
+    from census.usecases.files import default_places, files_on_disk
 
     with open_store(db, passphrase_file) as store:
         done = close_area(store, code)
+        lingering = [f for f in files_on_disk(store, default_places(store.path))
+                     if f.record is not None] if done.report is not None else []
     if done.report is None:
         click.echo(_("{code} is already closed; nothing changed.").format(code=code))
         return
@@ -90,6 +93,13 @@ def area_close(db: Path | None, passphrase_file: Path | None, code: str) -> None
         click.echo(_("The purge is pending: another program is reading this database, so its "
                      "file still holds the locators. It is finished the next time census opens "
                      "it (`census status`)."))
+    if lingering:
+        click.echo(ngettext(
+            "{n} sealed file this database wrote or read is still on disk and may hold the "
+            "area's locators; see `census files` and remove it when its purpose is over.",
+            "{n} sealed files this database wrote or read are still on disk and may hold the "
+            "area's locators; see `census files` and remove them when their purpose is over.",
+            len(lingering)).format(n=len(lingering)))
 
 
 @area.command("reopen")

@@ -6,7 +6,14 @@ from pathlib import Path
 
 import click
 
-from census.cli.common import CensusGroup, confirm_fingerprint, db_options, open_store
+from census.cli.common import (
+    CensusGroup,
+    confirm_fingerprint,
+    db_options,
+    open_store,
+    remove_option,
+    removed,
+)
 from census.i18n import _, ngettext
 
 
@@ -62,8 +69,9 @@ def assignment() -> None:
                                            "with this fingerprint (read to you by the "
                                            "supervisor). The first file needs it, or a "
                                            "confirmation in a terminal.")
+@remove_option
 def assignment_import(db: Path | None, passphrase_file: Path | None, file: Path,
-                      expect_fingerprint: str | None) -> None:
+                      expect_fingerprint: str | None, remove: bool) -> None:
     """Import an assignment file: your areas, your supervisor's key (trusted the first time once
     you confirm its fingerprint, then only that key) and forms returned for correction. The
     office takes no assignment."""
@@ -71,6 +79,8 @@ def assignment_import(db: Path | None, passphrase_file: Path | None, file: Path,
 
     with open_store(db, passphrase_file) as store:
         result = import_assignment(store, file, expect_fingerprint, confirm_fingerprint)
+    if remove:
+        removed(file)
     if result.already is not None:
         click.echo(_("{path}: this assignment was already imported on {at}; nothing changed.")
                    .format(path=file, at=result.already.at))

@@ -17,6 +17,7 @@ from census.cli.common import (
     now,
     open_store,
     print_json,
+    remove_option,
 )
 from census.i18n import _
 
@@ -58,13 +59,15 @@ def bundle_export(db: Path | None, passphrase_file: Path | None, as_json: bool, 
 @json_option
 @click.argument("files", nargs=-1, required=True,
                 type=click.Path(dir_okay=False, path_type=Path))
+@remove_option
 def bundle_import(db: Path | None, passphrase_file: Path | None, as_json: bool,
-                  files: tuple[Path, ...]) -> None:
+                  files: tuple[Path, ...], remove: bool) -> None:
     """Verify, decrypt, check and merge bundles, each in one transaction. A bundle imported
     before changes nothing; a bad one is refused whole with the reason. Exit status 2 if any
     file was refused."""
     from census.domain.errors import CensusError
     from census.storage.exchange.transfers import missing_seqs
+    from census.transfer.files import shred
     from census.usecases.bundles import import_bundle
 
     results: list[dict[str, Any]] = []
@@ -102,8 +105,14 @@ def bundle_import(db: Path | None, passphrase_file: Path | None, as_json: bool,
                 if got.already is not None:
                     item["already_imported_at"] = got.already.at
                 results.append(item)
+                if remove:
+                    shred(path)
+                    item["removed"] = True
                 if as_json:
                     continue
+                if remove:
+                    click.echo(_("{path}: removed (overwritten, then deleted).").format(
+                        path=path))
                 if got.already is not None:
                     click.echo(_("{path}: bundle {seq} from {code} was already imported on {at}; "
                                  "nothing changed.").format(path=path, seq=got.seq,

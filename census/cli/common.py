@@ -226,3 +226,19 @@ def confirm_fingerprint(code: str, fingerprint: str) -> bool:
                                                                       fp=fingerprint))
     return bool(click.confirm(_("Is it the fingerprint {code} reads to you (by phone, or in "
                                 "person)?").format(code=code), default=False))
+
+
+def remove_option(func: F) -> F:
+    """--remove, taken by the commands that import sealed files (as the parameter `remove`)."""
+    return click.option("--remove", is_flag=True,
+                        help="Overwrite and remove each file once it is imported (its "
+                             "contents are then in the encrypted database). A refused file "
+                             "is kept.")(func)
+
+
+def removed(path: Path) -> None:
+    """Overwrite and remove an imported file, and say so."""
+    from census.transfer.files import shred
+
+    shred(path)
+    click.echo(_("{path}: removed (overwritten, then deleted).").format(path=path))

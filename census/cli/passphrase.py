@@ -15,7 +15,7 @@ from census.cli.common import (
     open_store,
     prompt_new_passphrase,
 )
-from census.i18n import _
+from census.i18n import _, ngettext
 
 
 @click.group(cls=CensusGroup)
@@ -55,9 +55,12 @@ def change(db: Path | None, passphrase_file: Path | None,
     if weak is not None:
         raise UserError(_("{why} Nothing was changed.").format(why=weak))
     done = change_passphrase(path, old, new)
-    click.echo(_("The passphrase of {path} is changed: it opens with the new passphrase only "
-                 "({households} households, audit log intact). Backups made before keep the "
-                 "old one.").format(path=path, households=done.households))
+    click.echo(ngettext(
+        "The passphrase of {path} is changed: it opens with the new passphrase only ({n} "
+        "household, audit log intact). Backups made before keep the old one.",
+        "The passphrase of {path} is changed: it opens with the new passphrase only ({n} "
+        "households, audit log intact). Backups made before keep the old one.",
+        done.households).format(path=path, n=done.households))
 
 
 def register(group: click.Group) -> None:

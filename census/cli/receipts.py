@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from census.cli.common import CensusGroup, db_options, open_store
+from census.cli.common import CensusGroup, db_options, open_store, remove_option, removed
 from census.i18n import _
 
 
@@ -36,13 +36,17 @@ def receipt_export(db: Path | None, passphrase_file: Path | None, user: str,
 @receipt.command("import")
 @db_options
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-def receipt_import(db: Path | None, passphrase_file: Path | None, file: Path) -> None:
+@remove_option
+def receipt_import(db: Path | None, passphrase_file: Path | None, file: Path,
+                   remove: bool) -> None:
     """Import a receipt from your supervisor. On an enumerator's device, the finished forms it
     covers are deleted for good (securely, WAL truncated); work still open stays."""
     from census.usecases.receipts import import_receipt
 
     with open_store(db, passphrase_file) as store:
         got = import_receipt(store, file)
+    if remove:
+        removed(file)
     if got.already is not None:
         click.echo(_("{path}: this receipt was already imported on {at}; nothing changed.")
                    .format(path=file, at=got.already.at))

@@ -364,6 +364,23 @@ def create_lifecycle_tables(db: Database) -> None:
         db.execute(sql)
 
 
+def create_file_columns(db: Database) -> None:
+    """Sealed files after use (issue 14): each transfer's file is known by the SHA-256 of its
+    bytes (never by its path: `census files` finds copies wherever they are), and when the
+    other side acknowledged a file sent (`acked_at`) or was told a file received was taken
+    (`ack_sent_at`)."""
+    for sql in (
+        "ALTER TABLE transfer ADD COLUMN file_sha256 TEXT CHECK (file_sha256 IS NULL OR "
+        "length(file_sha256) = 64)",
+        "ALTER TABLE transfer ADD COLUMN acked_at TEXT CHECK (acked_at IS NULL OR "
+        "length(acked_at) <= 40)",
+        "ALTER TABLE transfer ADD COLUMN ack_sent_at TEXT CHECK (ack_sent_at IS NULL OR "
+        "length(ack_sent_at) <= 40)",
+        "CREATE INDEX transfer_file ON transfer (file_sha256)",
+    ):
+        db.execute(sql)
+
+
 def migrations(config: SurveyConfig) -> Migrations:
     """The migration set of a census database whose survey config is `config`."""
     m = Migrations("census")
@@ -387,5 +404,9 @@ def migrations(config: SurveyConfig) -> Migrations:
     @m(name="0005_lifecycle")
     def lifecycle(db: Database) -> None:
         create_lifecycle_tables(db)
+
+    @m(name="0006_transfer_files")
+    def transfer_files(db: Database) -> None:
+        create_file_columns(db)
 
     return m

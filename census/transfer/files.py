@@ -1,15 +1,20 @@
 """Files on disk: a sealed file read whole (never more than census accepts), a file written whole
-(temporary file, fsync, rename), and the error that names the file."""
+(temporary file, fsync, rename), sealed files found in folders, a file overwritten and removed,
+and the error that names the file."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from census.domain.errors import CensusError
 from census.i18n import _
-from census.transfer.seal import MAX_FILE_BYTES
+from census.transfer.keys import SealError
+from census.transfer.seal import MAGIC, MAX_FILE_BYTES, Clear, read_header
 
 
 class TransferError(CensusError):
@@ -58,3 +63,90 @@ def write_file(path: Path, data: bytes) -> None:
         Path(tmp).unlink(missing_ok=True)
         raise fail(path, _("cannot be written ({why}).").format(why=exc.strerror or exc)
                     ) from exc
+
+
+def shred(path: Path) -> None:
+    """Overwrite the file with zeros, flush that to the disk, then delete it. On flash media
+    (USB sticks, SSDs) and on journaling or copy-on-write file systems, old blocks may survive
+    elsewhere: what survives of a sealed file is still encrypted to its recipient."""
+    try:
+        size = path.stat().st_size
+        zeros = bytes(1 << 20)
+        with path.open("r+b") as fh:
+            left = size
+            while left > 0:
+                left -= fh.write(zeros[: min(left, len(zeros))])
+            fh.flush()
+            os.fsync(fh.fileno())
+        path.unlink()
+    except OSError as exc:
+        raise fail(path, _("cannot be removed ({why}).").format(why=exc.strerror or exc)
+                   ) from exc
+
+
+@dataclass(frozen=True)
+class Found:
+    """A sealed file found on a disk: where, the digest of its bytes, its clear header (None
+    when even that cannot be read)."""
+
+    path: Path
+    digest: str
+    clear: Clear | None
+
+
+#: How deep `find_sealed` looks below each folder, and how many files it looks at in all.
+SEARCH_DEPTH = 3
+SEARCH_FILES = 20000
+
+
+def _is_sealed(path: Path) -> bool:
+    try:
+        if not path.is_file() or path.is_symlink():
+            return False
+        size = path.stat().st_size
+        if not len(MAGIC) <= size <= MAX_FILE_BYTES:
+            return False
+        with path.open("rb") as fh:
+            return fh.read(len(MAGIC)) == MAGIC
+    except OSError:
+        return False
+
+
+def _candidates(place: Path) -> Iterator[Path]:
+    if place.is_file():
+        yield place
+        return
+    top = len(place.parts)
+    for folder, dirs, names in os.walk(place, onerror=lambda _e: None):
+        if len(Path(folder).parts) - top >= SEARCH_DEPTH:
+            dirs[:] = []
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(names):
+            yield Path(folder) / name
+
+
+def find_sealed(places: Iterable[Path]) -> list[Found]:
+    """The census sealed files in `places` (files, or folders looked through SEARCH_DEPTH
+    levels deep, hidden folders and symbolic links left out), each once."""
+    found: dict[Path, Found] = {}
+    seen = 0
+    for place in places:
+        for path in _candidates(place):
+            seen += 1
+            if seen > SEARCH_FILES:
+                return list(found.values())
+            if not _is_sealed(path):
+                continue
+            real = path.resolve()
+            if real in found:
+                continue
+            try:
+                data = real.read_bytes()
+            except OSError:
+                continue
+            try:
+                clear: Clear | None = read_header(data)
+            except SealError:
+                clear = None
+            found[real] = Found(real, hashlib.sha256(data).hexdigest(), clear)
+    return list(found.values())

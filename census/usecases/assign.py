@@ -30,8 +30,10 @@ from census.storage.exchange.transfers import Transfer, log_transfer, newest_seq
 from census.storage.store import Store, utc_now
 from census.transfer.files import TransferError, fail, read_file
 from census.transfer.keys import ROLES, KeyCard, PublicKey, SealError, shown
-from census.transfer.seal import open_sealed, read_header
+from census.transfer.seal import open_sealed
 from census.usecases.exchange import (
+    file_digest,
+    header_acks,
     header_fields,
     imported_before,
     seal_in,
@@ -136,16 +138,13 @@ def import_assignment(store: Store, path: Path, expect_fingerprint: str | None =
                            "supervisors and from supervisors to enumerators."))
     data = read_file(path)
     try:
-        claimed = read_header(data)
+        opened = open_sealed(data, keypair(store), kinds=("assignment",))
     except SealError as exc:
         raise fail(path, str(exc)) from exc
-    if claimed.header.get("kind") != "assignment":
-        raise fail(path, _("this is a census file of kind \"{kind}\", but a file of kind "
-                            "\"{expected}\" is needed here; choose the right file").format(
-            kind=shown(claimed.header.get("kind")), expected="assignment"))
-    sender_code = claimed.header.get("sender")
-    sender_role = claimed.header.get("sender_role")
-    fingerprint = claimed.sender_key.fingerprint()
+    header, payload = opened.header, opened.payload
+    sender_code = header.get("sender")
+    sender_role = header.get("sender_role")
+    fingerprint = opened.sender_key.fingerprint()
     above = ("supervisor", "office") if store.role is Role.ENUMERATOR else ("office",)
     if not is_code(sender_code) or sender_role not in above:
         raise fail(path, _("it was not made by the level above this database (role {roles}); "
@@ -178,7 +177,7 @@ def import_assignment(store: Store, path: Path, expect_fingerprint: str | None =
                 "--expect-fingerprint {fp}, or in a terminal to be asked; nothing was "
                 "imported.").format(code=sender_code, fp=fingerprint))
         new_trust = True
-    elif up.sign_key != claimed.sender_key.sign:
+    elif up.sign_key != opened.sender_key.sign:
         raise fail(path, _(
             "it is signed by {code} with key {fp}, but this database trusts {trusted} with key "
             "{trusted_fp}. Do not use it unless your supervisor confirms a new key; then check "
@@ -186,12 +185,8 @@ def import_assignment(store: Store, path: Path, expect_fingerprint: str | None =
             "--card CARD --replace-key`, and import it again.").format(
                 code=sender_code, fp=fingerprint, trusted=up.code,
                 trusted_fp=PublicKey(up.enc_key, up.sign_key).fingerprint()))
-    try:
-        header, payload = open_sealed(data, keypair(store), claimed.sender_key,
-                                      kinds=("assignment",))
-    except SealError as exc:
-        raise fail(path, str(exc)) from exc
     tid, seq, created = header_fields(header, path)
+    acks = header_acks(header, path)
     if header.get("recipient_code") != store.user:
         raise fail(path, _("it is addressed to user {code}, and this database is {me}'s.")
                     .format(code=shown(header.get("recipient_code")), me=store.user))
@@ -210,14 +205,15 @@ def import_assignment(store: Store, path: Path, expect_fingerprint: str | None =
         raise fail(path, str(exc)) from exc
     with taking(path), store.write() as chain:
         if new_trust:
-            key = claimed.sender_key
+            key = opened.sender_key
             save_peer(store, chain, sender_code, Role(str(sender_role)), "upstream",
                                key.enc, key.sign, key.key_id, fingerprint)
         report = apply_assignment(store, chain, Source(Via.ASSIGNMENT, sender_code,
                                                        Role(str(sender_role)), tid), recs)
         log_transfer(store, chain, transfer_id=tid, kind="assignment", direction="in",
                      peer_code=sender_code, seq=seq, created=created, payload=payload,
-                     summary={"areas_added": report.areas_added, "returned": report.returned})
+                     summary={"areas_added": report.areas_added, "returned": report.returned},
+                     file_sha256=file_digest(data), acks=acks)
     return AssignmentImport(report, sender_code, fingerprint, new_trust)
 
 

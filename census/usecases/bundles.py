@@ -41,6 +41,8 @@ from census.storage.exchange.transfers import Transfer, log_transfer
 from census.storage.store import Store, utc_now
 from census.transfer.files import TransferError, fail, read_file
 from census.usecases.exchange import (
+    file_digest,
+    header_acks,
     header_fields,
     imported_before,
     open_from_peer,
@@ -109,6 +111,7 @@ def import_bundle(store: Store, path: Path, now: datetime,
     data = read_file(path)
     opened = open_from_peer(store, path, "bundle", data)
     tid, seq, created = header_fields(opened.header, path)
+    acks = header_acks(opened.header, path)
     sender = opened.sender
     if sender.direction != "downstream":
         raise fail(path, _("it comes from {code}, who is not a user this database assigned "
@@ -141,7 +144,7 @@ def import_bundle(store: Store, path: Path, now: datetime,
                                                            at_hash, tid), stamp)
         log_transfer(store, chain, transfer_id=tid, kind="bundle", direction="in",
                      peer_code=sender.code, seq=seq, created=created, payload=opened.payload,
-                     summary=report.as_dict())
+                     summary=report.as_dict(), file_sha256=file_digest(data), acks=acks)
     return Imported(path, tid, sender.code, seq, report)
 
 

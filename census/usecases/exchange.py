@@ -9,6 +9,7 @@ use, fingerprint shown) and refuses later files signed by another key.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,11 +24,19 @@ from census.storage.exchange.peers import (
     Peer,
     peer_by_sign_key,
 )
-from census.storage.exchange.transfers import Transfer, log_transfer, next_seq, transfer
+from census.storage.exchange.transfers import (
+    MAX_ACKS,
+    Transfer,
+    acks_for,
+    log_transfer,
+    next_seq,
+    note_acks_sent,
+    transfer,
+)
 from census.storage.store import Store, utc_now
 from census.transfer.files import fail, write_file
 from census.transfer.keys import PublicKey, SealError, shown
-from census.transfer.seal import open_sealed, read_header, seal, verify_signature
+from census.transfer.seal import open_sealed, seal
 from census.usecases.keys import keypair
 
 #: The largest sequence number a file may carry (files are numbered one by one per device).
@@ -65,31 +74,26 @@ class Opened:
 
 
 def open_from_peer(store: Store, path: Path, kind: str, data: bytes) -> Opened:
-    """Check who sent it (a trusted peer), then verify and decrypt it (the signature is
-    checked once, in `open_sealed`; before a refusal it is checked first, so that a damaged
-    file is called damaged)."""
+    """Decrypt the file and check its signature (the sender's key and code are inside the
+    encryption), then that the key belongs to a trusted peer whose code the file names."""
     try:
-        claimed = read_header(data)
-        sender = peer_by_sign_key(store, claimed.sender_key.sign)
-        if sender is None:
-            verify_signature(data)  # a damaged file reads as damage, not as a stranger's
-            code = claimed.header.get("sender")
-            raise fail(path, _("it is signed by a key this database does not know (user {code}, "
-                                "fingerprint {fp}). Only files from users you assigned work to, "
-                                "or from your supervisor, are accepted.").format(
-                code=shown(code), fp=claimed.sender_key.fingerprint()))
-        if sender.status == "revoked":
-            verify_signature(data)
-            raise fail(path, _("it is signed by {code}, whose key was revoked here; it is not "
-                                "accepted.").format(code=sender.code))
-        header, payload = open_sealed(data, keypair(store),
-                                      PublicKey(sender.enc_key, sender.sign_key), kinds=(kind,))
+        opened = open_sealed(data, keypair(store), kinds=(kind,))
     except SealError as exc:
         raise fail(path, str(exc)) from exc
+    header = opened.header
+    sender = peer_by_sign_key(store, opened.sender_key.sign)
+    if sender is None:
+        raise fail(path, _("it is signed by a key this database does not know (user {code}, "
+                            "fingerprint {fp}). Only files from users you assigned work to, "
+                            "or from your supervisor, are accepted.").format(
+            code=shown(header.get("sender")), fp=opened.sender_key.fingerprint()))
+    if sender.status == "revoked":
+        raise fail(path, _("it is signed by {code}, whose key was revoked here; it is not "
+                            "accepted.").format(code=sender.code))
     if header.get("sender") != sender.code:
         raise fail(path, _("its header names sender {claimed}, but it is signed by {code}.")
                     .format(claimed=shown(header.get("sender")), code=sender.code))
-    return Opened(header, payload, sender)
+    return Opened(header, opened.payload, sender)
 
 
 def imported_before(store: Store, path: Path, tid: str, kind: str, sender: str
@@ -126,17 +130,36 @@ def seal_in(store: Store, chain: Any, kind: str, to: Peer, body: dict[str, Any],
     tid = new_id()
     created = utc_now()
     seq = next_seq(store, to.code)
+    acks = acks_for(store, to.code)
     header = {"id": tid, "sender": store.user, "sender_role": str(store.role),
-              "recipient_code": to.code, "created": created, "seq": seq, "counts": counts}
+              "recipient_code": to.code, "created": created, "seq": seq, "counts": counts,
+              "acks": acks}
     try:
         data = seal(kind, header, payload, keypair(store), PublicKey(to.enc_key, to.sign_key))
     except SealError as exc:
         raise fail(out, str(exc)) from exc
     write_file(out, data)
     log_transfer(store, chain, transfer_id=tid, kind=kind, direction="out",
-                          peer_code=to.code, seq=seq, created=created, payload=payload,
-                          summary=counts)
+                 peer_code=to.code, seq=seq, created=created, payload=payload,
+                 summary=counts, file_sha256=file_digest(data))
+    note_acks_sent(store, to.code, acks)
     return tid, seq
+
+
+def file_digest(data: bytes) -> str:
+    """How the transfer log knows a sealed file again, wherever a copy of it is."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def header_acks(header: dict[str, Any], path: Path) -> list[str]:
+    """The files of this database that the file's sender acknowledges (none in files made
+    before census acknowledged files)."""
+    acks = header.get("acks", [])
+    if not isinstance(acks, list) or len(acks) > MAX_ACKS or not all(
+            isinstance(a, str) and is_id(a) for a in acks):
+        raise fail(path, _("its list of acknowledged files is not valid; ask the sender to "
+                            "send it again."))
+    return acks
 
 
 # -- assignment (supervisor → enumerator, office → supervisor) ---------------------------------

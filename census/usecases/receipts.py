@@ -20,6 +20,8 @@ from census.storage.store import Store, checkpoint, utc_now
 from census.transfer.files import TransferError, fail, read_file
 from census.usecases.bundles import Exported
 from census.usecases.exchange import (
+    file_digest,
+    header_acks,
     header_fields,
     imported_before,
     open_from_peer,
@@ -60,6 +62,7 @@ def import_receipt(store: Store, path: Path) -> ReceiptImport:
     data = read_file(path)
     opened = open_from_peer(store, path, "receipt", data)
     tid, seq, created = header_fields(opened.header, path)
+    acks = header_acks(opened.header, path)
     if opened.sender.direction != "upstream":
         raise fail(path, _("it comes from {code}, who is not this database's supervisor.")
                     .format(code=opened.sender.code))
@@ -81,6 +84,7 @@ def import_receipt(store: Store, path: Path) -> ReceiptImport:
                      peer_code=opened.sender.code, seq=seq, created=created,
                      payload=opened.payload,
                      summary={"acknowledged": report.acknowledged,
-                              "purged": report.purged_dwellings})
+                              "purged": report.purged_dwellings},
+                     file_sha256=file_digest(data), acks=acks)
     folded = checkpoint(store)
     return ReceiptImport(report, opened.sender.code, pending=not folded)

@@ -255,7 +255,7 @@ def judge(r: Receiver, store: Store, path: Path) -> str:
         return "refused"
     assert got.already is None
     assert store.verify_audit().ok
-    _header, payload = open_sealed(path.read_bytes(), keypair(store))
+    payload = open_sealed(path.read_bytes(), keypair(store)).payload
     try:
         recs: Records = decode(payload, store.config)
     except PayloadError:  # pragma: no cover - the import would have refused it
