@@ -27,7 +27,8 @@ def _holds(summary: str) -> str:
         return ""
     if not isinstance(counts, dict):
         return ""
-    return ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+    return ", ".join(f"{str(k).replace('_', ' ')} {v}" for k, v in sorted(counts.items())
+                     if v)
 
 
 @click.command("files")

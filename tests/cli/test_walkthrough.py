@@ -39,3 +39,10 @@ def test_the_readme_walkthrough_runs_as_written(tmp_path: Path) -> None:
     assert "Deleted from this device: dwellings 2, households 1" in out
     assert "R01-D01-EA001 closed. Purged: locators 1" in out
     assert "bundle 1 from S01: added 3" in out
+    # The enumerator's files: its bundle acknowledged by the receipt, the receipt and its
+    # assignment imported: all three go; the others' files are not its to judge.
+    assert "acknowledged by the receiver: remove it" in out
+    gone = {"E001-1.bundle", "E001-1.receipt", "E001.assignment"}
+    assert not any((tmp_path / "field" / name).exists() for name in gone), out
+    assert (tmp_path / "field" / "S01.assignment").exists()
+    assert (tmp_path / "field" / "S01-1.bundle").exists()
