@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
 from pathlib import Path
 
 import click
@@ -82,8 +83,11 @@ def area_close(db: Path | None, passphrase_file: Path | None, code: str) -> None
 
     with open_store(db, passphrase_file) as store:
         done = close_area(store, code)
-        lingering = [f for f in files_on_disk(store, default_places(store.path))
-                     if f.record is not None] if done.report is not None else []
+        lingering = []
+        if done.report is not None:
+            with suppress(OSError):  # advice only: the area is closed whatever the disk says
+                lingering = [f for f in files_on_disk(store, default_places(store.path)).files
+                             if f.record is not None]
     if done.report is None:
         click.echo(_("{code} is already closed; nothing changed.").format(code=code))
         return

@@ -79,8 +79,8 @@ def assignment_import(db: Path | None, passphrase_file: Path | None, file: Path,
 
     with open_store(db, passphrase_file) as store:
         result = import_assignment(store, file, expect_fingerprint, confirm_fingerprint)
-    if remove:
-        removed(file)
+        if remove:
+            removed(store, file)
     if result.already is not None:
         click.echo(_("{path}: this assignment was already imported on {at}; nothing changed.")
                    .format(path=file, at=result.already.at))

@@ -18,6 +18,7 @@ from census.cli.common import (
     open_store,
     print_json,
     remove_option,
+    removed,
 )
 from census.i18n import _
 
@@ -67,7 +68,6 @@ def bundle_import(db: Path | None, passphrase_file: Path | None, as_json: bool,
     file was refused."""
     from census.domain.errors import CensusError
     from census.storage.exchange.transfers import missing_seqs
-    from census.transfer.files import shred
     from census.usecases.bundles import import_bundle
 
     results: list[dict[str, Any]] = []
@@ -106,13 +106,9 @@ def bundle_import(db: Path | None, passphrase_file: Path | None, as_json: bool,
                     item["already_imported_at"] = got.already.at
                 results.append(item)
                 if remove:
-                    shred(path)
-                    item["removed"] = True
+                    item.update(removed(store, path, quiet=as_json))
                 if as_json:
                     continue
-                if remove:
-                    click.echo(_("{path}: removed (overwritten, then deleted).").format(
-                        path=path))
                 if got.already is not None:
                     click.echo(_("{path}: bundle {seq} from {code} was already imported on {at}; "
                                  "nothing changed.").format(path=path, seq=got.seq,

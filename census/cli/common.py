@@ -236,9 +236,19 @@ def remove_option(func: F) -> F:
                              "is kept.")(func)
 
 
-def removed(path: Path) -> None:
-    """Overwrite and remove an imported file, and say so."""
-    from census.transfer.files import shred
+def removed(store: Store, path: Path, quiet: bool = False) -> dict[str, Any]:
+    """Overwrite and remove an imported file and say so (unless `quiet`: --json says it); a
+    file that cannot be removed is a warning (the import stands). What happened."""
+    from census.domain.errors import CensusError
+    from census.usecases.files import remove_imported
 
-    shred(path)
-    click.echo(_("{path}: removed (overwritten, then deleted).").format(path=path))
+    try:
+        remove_imported(store, path)
+    except CensusError as exc:
+        if not quiet:
+            click.echo(_("Warning: {why}").format(why=exc), err=True)
+        return {"removed": False, "not_removed": str(exc)}
+    if not quiet:
+        click.echo(_("{path}: removed (overwritten, then deleted).").format(path=path),
+                   err=True)
+    return {"removed": True}

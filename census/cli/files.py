@@ -41,16 +41,18 @@ def _holds(summary: str) -> str:
 def files(db: Path | None, passphrase_file: Path | None, as_json: bool,
           places: tuple[Path, ...], remove_done: bool) -> None:
     """List the sealed files (bundles, assignments, receipts) in PLACES (files or folders,
-    three levels deep; default: this folder, the database's folder and removable media) and
-    what each holds: kind, sender and receiver, when it was made, and whether its purpose is
-    over. A file is known by its bytes, so copies are found too."""
+    three levels deep, hidden folders left out; default: the database's folder, removable
+    media and this folder) and what each holds: kind, sender and receiver, when it was made,
+    and whether its purpose is over. A file is known by its bytes, so copies are found too."""
+    from census.transfer.files import SEARCH_FILES
     from census.usecases.files import default_places, files_on_disk
     from census.usecases.files import remove_done as remove
 
     with open_store(db, passphrase_file) as store:
         where = list(places) or default_places(store.path)
-        found = files_on_disk(store, where)
+        listing = files_on_disk(store, where)
         me = store.user
+    found = listing.files
     removed = remove(found) if remove_done else []
     rows: list[dict[str, Any]] = []
     for f in found:
@@ -65,8 +67,13 @@ def files(db: Path | None, passphrase_file: Path | None, as_json: bool,
                      "acknowledged_at": r.acked_at if r else None,
                      "imported_at": r.at if r and r.direction == "in" else None})
     if as_json:
-        print_json({"places": [str(p) for p in where], "files": rows})
+        print_json({"places": [str(p) for p in where], "files": rows,
+                    "not_searched_to_the_end": [str(p) for p in listing.cut_short]})
         return
+    for place in listing.cut_short:
+        click.echo(_("{place} holds more than {n} files; only the first {n} were looked at. "
+                     "Name the folders to search (e.g. the USB stick).").format(
+            place=place, n=SEARCH_FILES), err=True)
     if not rows:
         click.echo(_("No census sealed files in {places}.").format(
             places=", ".join(str(p) for p in where)))

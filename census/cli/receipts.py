@@ -45,8 +45,8 @@ def receipt_import(db: Path | None, passphrase_file: Path | None, file: Path,
 
     with open_store(db, passphrase_file) as store:
         got = import_receipt(store, file)
-    if remove:
-        removed(file)
+        if remove:
+            removed(store, file)
     if got.already is not None:
         click.echo(_("{path}: this receipt was already imported on {at}; nothing changed.")
                    .format(path=file, at=got.already.at))

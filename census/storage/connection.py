@@ -9,11 +9,13 @@ with a message that says what happened and what to do.
 from __future__ import annotations
 
 import os
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
 from census.domain.errors import CensusError
 from census.i18n import _
+from census.storage.wipe import wipe
 
 SQLITE_PLAIN_HEADER = b"SQLite format 3\x00"
 BUSY_TIMEOUT_MS = 5000
@@ -182,4 +184,11 @@ def connect(path: Path, passphrase: str, *, create: bool, any_thread: bool = Fal
         conn.close()
         raise StoreError(_("{path} cannot use write-ahead logging on this file system; move the "
                            "database to a local disk.").format(path=path))
+    stale = Path(f"{path}-journal")
+    if stale.exists():
+        # Opened in WAL mode, so no rollback journal is in use (a hot one was played back by
+        # the read above): this is a passphrase change's, committed (its header zeroed) but
+        # not yet overwritten, and it holds every page under the old passphrase.
+        with suppress(OSError):
+            wipe(stale)
     return conn

@@ -1,6 +1,6 @@
 """Files on disk: a sealed file read whole (never more than census accepts), a file written whole
-(temporary file, fsync, rename), sealed files found in folders, a file overwritten and removed,
-and the error that names the file."""
+(temporary file, fsync, rename), sealed files found in folders, and the error that names the
+file."""
 
 from __future__ import annotations
 
@@ -65,25 +65,6 @@ def write_file(path: Path, data: bytes) -> None:
                     ) from exc
 
 
-def shred(path: Path) -> None:
-    """Overwrite the file with zeros, flush that to the disk, then delete it. On flash media
-    (USB sticks, SSDs) and on journaling or copy-on-write file systems, old blocks may survive
-    elsewhere: what survives of a sealed file is still encrypted to its recipient."""
-    try:
-        size = path.stat().st_size
-        zeros = bytes(1 << 20)
-        with path.open("r+b") as fh:
-            left = size
-            while left > 0:
-                left -= fh.write(zeros[: min(left, len(zeros))])
-            fh.flush()
-            os.fsync(fh.fileno())
-        path.unlink()
-    except OSError as exc:
-        raise fail(path, _("cannot be removed ({why}).").format(why=exc.strerror or exc)
-                   ) from exc
-
-
 @dataclass(frozen=True)
 class Found:
     """A sealed file found on a disk: where, the digest of its bytes, its clear header (None
@@ -94,14 +75,22 @@ class Found:
     clear: Clear | None
 
 
-#: How deep `find_sealed` looks below each folder, and how many files it looks at in all.
+#: How deep `find_sealed` looks below each folder, and how many files it looks at in each.
 SEARCH_DEPTH = 3
 SEARCH_FILES = 20000
 
 
+@dataclass
+class Search:
+    """What `find_sealed` found, and the places it could not look through to the end."""
+
+    found: list[Found]
+    cut_short: list[Path]
+
+
 def _is_sealed(path: Path) -> bool:
     try:
-        if not path.is_file() or path.is_symlink():
+        if path.is_symlink() or not path.is_file():
             return False
         size = path.stat().st_size
         if not len(MAGIC) <= size <= MAX_FILE_BYTES:
@@ -125,16 +114,17 @@ def _candidates(place: Path) -> Iterator[Path]:
             yield Path(folder) / name
 
 
-def find_sealed(places: Iterable[Path]) -> list[Found]:
+def find_sealed(places: Iterable[Path]) -> Search:
     """The census sealed files in `places` (files, or folders looked through SEARCH_DEPTH
-    levels deep, hidden folders and symbolic links left out), each once."""
+    levels deep, at most SEARCH_FILES files each; hidden folders and symbolic links left
+    out), each once."""
     found: dict[Path, Found] = {}
-    seen = 0
+    cut: list[Path] = []
     for place in places:
-        for path in _candidates(place):
-            seen += 1
+        for seen, path in enumerate(_candidates(place), 1):
             if seen > SEARCH_FILES:
-                return list(found.values())
+                cut.append(place)
+                break
             if not _is_sealed(path):
                 continue
             real = path.resolve()
@@ -149,4 +139,4 @@ def find_sealed(places: Iterable[Path]) -> list[Found]:
             except SealError:
                 clear = None
             found[real] = Found(real, hashlib.sha256(data).hexdigest(), clear)
-    return list(found.values())
+    return Search(list(found.values()), cut)

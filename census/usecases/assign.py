@@ -30,7 +30,7 @@ from census.storage.exchange.transfers import Transfer, log_transfer, newest_seq
 from census.storage.store import Store, utc_now
 from census.transfer.files import TransferError, fail, read_file
 from census.transfer.keys import ROLES, KeyCard, PublicKey, SealError, shown
-from census.transfer.seal import open_sealed
+from census.transfer.seal import inflate, open_signed
 from census.usecases.exchange import (
     file_digest,
     header_acks,
@@ -138,10 +138,10 @@ def import_assignment(store: Store, path: Path, expect_fingerprint: str | None =
                            "supervisors and from supervisors to enumerators."))
     data = read_file(path)
     try:
-        opened = open_sealed(data, keypair(store), kinds=("assignment",))
+        opened = open_signed(data, keypair(store), kinds=("assignment",))
     except SealError as exc:
         raise fail(path, str(exc)) from exc
-    header, payload = opened.header, opened.payload
+    header = opened.header
     sender_code = header.get("sender")
     sender_role = header.get("sender_role")
     fingerprint = opened.sender_key.fingerprint()
@@ -185,6 +185,10 @@ def import_assignment(store: Store, path: Path, expect_fingerprint: str | None =
             "--card CARD --replace-key`, and import it again.").format(
                 code=sender_code, fp=fingerprint, trusted=up.code,
                 trusted_fp=PublicKey(up.enc_key, up.sign_key).fingerprint()))
+    try:  # only now, from the trusted (or just confirmed) key, is anything decompressed
+        payload = inflate(opened)
+    except SealError as exc:
+        raise fail(path, str(exc)) from exc
     tid, seq, created = header_fields(header, path)
     acks = header_acks(header, path)
     if header.get("recipient_code") != store.user:

@@ -36,7 +36,7 @@ from census.storage.exchange.transfers import (
 from census.storage.store import Store, utc_now
 from census.transfer.files import fail, write_file
 from census.transfer.keys import PublicKey, SealError, shown
-from census.transfer.seal import open_sealed, seal
+from census.transfer.seal import inflate, open_signed, seal
 from census.usecases.keys import keypair
 
 #: The largest sequence number a file may carry (files are numbered one by one per device).
@@ -75,9 +75,10 @@ class Opened:
 
 def open_from_peer(store: Store, path: Path, kind: str, data: bytes) -> Opened:
     """Decrypt the file and check its signature (the sender's key and code are inside the
-    encryption), then that the key belongs to a trusted peer whose code the file names."""
+    encryption), then that the key belongs to a trusted peer whose code the file names; only
+    then decompress its payload."""
     try:
-        opened = open_sealed(data, keypair(store), kinds=(kind,))
+        opened = open_signed(data, keypair(store), kinds=(kind,))
     except SealError as exc:
         raise fail(path, str(exc)) from exc
     header = opened.header
@@ -93,7 +94,11 @@ def open_from_peer(store: Store, path: Path, kind: str, data: bytes) -> Opened:
     if header.get("sender") != sender.code:
         raise fail(path, _("its header names sender {claimed}, but it is signed by {code}.")
                     .format(claimed=shown(header.get("sender")), code=sender.code))
-    return Opened(header, opened.payload, sender)
+    try:  # only now, from a trusted sender, is anything decompressed
+        payload = inflate(opened)
+    except SealError as exc:
+        raise fail(path, str(exc)) from exc
+    return Opened(header, payload, sender)
 
 
 def imported_before(store: Store, path: Path, tid: str, kind: str, sender: str

@@ -34,7 +34,8 @@ def weak_passphrase(phrase: str, context: Iterable[str] = ()) -> str | None:
                                                          advice=advice)
     from zxcvbn import zxcvbn
 
-    score = zxcvbn(phrase[:100], user_inputs=["census", *context])["score"]
+    # zxcvbn refuses more than 72 characters; a longer phrase is judged by its first 72.
+    score = zxcvbn(phrase[:72], user_inputs=["census", *context])["score"]
     if score < MIN_SCORE:
         return _("The passphrase is too easy to guess: it is a common password, or close to "
                  "one (a word with digits, a name, a date, a keyboard pattern or a repeat). "

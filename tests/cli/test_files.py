@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from census.domain.model import Role
-from census.transfer.files import shred
+from census.transfer import files as transfer_files
 from tests.usecases import fieldwork as fw
 from tests.usecases.fieldwork import EA1, census
 
@@ -133,12 +133,77 @@ def test_closing_an_area_points_at_the_files_still_on_disk(
     assert "still on disk" in done.output and "census files" in done.output
 
 
-@pytest.mark.skipif(os.name != "posix", reason="hard links")
-def test_shred_overwrites_the_bytes_before_it_deletes(tmp_path: Path) -> None:
-    path = tmp_path / "f.census"
-    path.write_bytes(b"secret bytes " * 1000)
-    twin = tmp_path / "twin"
-    os.link(path, twin)  # the same blocks, seen through another name
-    shred(path)
-    assert not path.exists()
-    assert twin.read_bytes() == bytes(13 * 1000)
+@pytest.mark.skipif(os.name != "posix", reason="symbolic links")
+def test_remove_never_goes_through_a_symbolic_link(field: tuple[fw.Site, fw.Site],
+                                                   tmp_path: Path) -> None:
+    """As found: `--remove` on a link zeroed the file it pointed to and deleted the link.
+    Now the link is refused with a warning, the target is untouched, and the import stands."""
+    sup, enum = field
+    bundle = fw.bundle(enum)
+    before = bundle.read_bytes()
+    link = tmp_path / "link.census"
+    link.symlink_to(bundle)
+    done = census("bundle", "import", link, "--db", sup.store.path, "--remove")
+    assert done.exit_code == 0, done.output
+    assert "bundle 1 from E001: added 6" in done.output
+    assert "Warning:" in done.output and "remove it by hand" in done.output
+    assert bundle.read_bytes() == before and link.is_symlink()
+
+
+def test_a_failed_removal_does_not_hide_the_import_or_stop_the_others(
+        field: tuple[fw.Site, fw.Site], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """As found: a stick that cannot be written made `bundle import --remove` print only the
+    removal error: the import's report was lost and the next files were not imported."""
+    sup, enum = field
+    first = fw.bundle(enum)
+    fw.enter(enum, EA1, range(10, 12))
+    second = fw.bundle(enum)
+
+    def read_only(path: Path, accept: object = None) -> bool:
+        raise OSError(30, "Read-only file system", str(path))
+
+    monkeypatch.setattr("census.usecases.files.wipe", read_only)
+    done = census("bundle", "import", first, second, "--db", sup.store.path, "--remove",
+                  "--json")
+    assert done.exit_code == 0, done.output
+    report = json.loads(done.output)
+    assert [f["added"] for f in report["files"]] == [6, 4]
+    assert all(not f["removed"] and "Read-only" in f["not_removed"] for f in report["files"])
+    assert first.exists() and second.exists()
+
+
+def test_a_large_folder_says_it_was_not_searched_to_the_end(
+        field: tuple[fw.Site, fw.Site], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """As found: past 20,000 files the search stopped, for every place after it too, and
+    said "No census sealed files"."""
+    _sup, enum = field
+    bundle = fw.bundle(enum)
+    big = tmp_path / "home"
+    big.mkdir()
+    for i in range(6):
+        (big / f"note{i}.txt").write_text("x")
+    monkeypatch.setattr(transfer_files, "SEARCH_FILES", 5)
+    done = census("files", "--db", enum.store.path, big, enum.folder)
+    assert done.exit_code == 0, done.output
+    assert f"{big} holds more than 5 files" in done.output
+    assert bundle.name in done.output  # the next place was still searched
+
+
+def test_closing_an_area_from_a_removed_folder_still_reports(
+        field: tuple[fw.Site, fw.Site], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """As found: run from a folder that was deleted, `area close` closed the area, then
+    failed with "No such file or directory" and never said so."""
+    sup, enum = field
+    fw.bundle(enum, sup)
+    for hid in [r[0] for r in sup.store.conn.execute("SELECT id FROM household")]:
+        assert census("review", "approve", hid, "--db", sup.store.path).exit_code == 0
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    monkeypatch.chdir(gone)
+    gone.rmdir()
+    done = census("area", "close", EA1, "--db", sup.store.path)
+    assert done.exit_code == 0, done.output
+    assert f"{EA1} closed" in done.output

@@ -81,16 +81,18 @@ def test_the_database_opens_with_the_new_passphrase_only(made: Path, tmp_path: P
 
 
 @pytest.mark.parametrize(("new", "expected"), [
-    ("short", "at least 12"),
-    ("password1234", "too easy to guess"),
-    (RAW_KEY, "the same as the old one"),
+    ("short", ("at least 12", "Nothing was changed")),
+    ("password1234", ("too easy to guess", "Nothing was changed")),
+    (RAW_KEY, ("the same as the old one", "still opens with the old passphrase")),
+    # As found: the same raw key in capitals was taken as new; both then opened it.
+    (RAW_KEY.upper().replace("X'", "x'"), ("the same as the old one",)),
 ])
 def test_a_weak_or_unchanged_passphrase_is_refused_and_nothing_changes(
-        made: Path, tmp_path: Path, new: str, expected: str) -> None:
+        made: Path, tmp_path: Path, new: str, expected: tuple[str, ...]) -> None:
     before = state(made, RAW_KEY)
     out = change(made, "--new-passphrase-file", secret(tmp_path, "new", new))
     assert out.startswith("2:"), out
-    assert expected in out and "nothing was changed" in out.lower()
+    assert all(e in out for e in expected), out
     assert state(made, RAW_KEY) == before
 
 
@@ -109,7 +111,8 @@ def test_refused_while_another_program_has_the_database_open(made: Path,
     try:
         out = change(made, "--new-passphrase-file", secret(tmp_path, "new", NEW))
         assert out.startswith("2:"), out
-        assert "open in another census program" in out and "Nothing was changed" in out
+        assert "open in another census program" in out
+        assert "was not changed" in out and "still opens with the old passphrase" in out
         assert count_rows(other, "household") == before[0]  # the other program reads on
     finally:
         other.close()
@@ -141,3 +144,59 @@ def test_after_the_change_the_database_is_back_in_wal_mode_when_used(made: Path,
         assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     finally:
         store.close()
+
+
+def test_a_damaged_database_is_not_re_encrypted(made: Path, tmp_path: Path) -> None:
+    """As found: with a broken audit chain the change went ahead, then its check failed with
+    "do not use it", not saying that the passphrase had changed. Now the check comes first."""
+    store = Store.open(made, RAW_KEY)
+    try:
+        trigger = store.conn.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit' "
+            "AND sql LIKE '%UPDATE%'").fetchone()
+        store.conn.execute(f"DROP TRIGGER {trigger[0]}")
+        store.conn.execute("UPDATE audit SET new = coalesce(new, '') || 'x' WHERE seq = 1")
+        store.conn.execute(trigger[1])
+        store.conn.commit()
+    finally:
+        store.close()
+    out = change(made, "--new-passphrase-file", secret(tmp_path, "new", NEW))
+    assert out.startswith("2:"), out
+    assert "was not changed" in out and "audit log is broken" in out, out
+    assert opens(made, RAW_KEY) and not opens(made, NEW)
+
+
+def test_the_old_pages_in_the_journal_are_overwritten(made: Path, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """As found: the rekey's journal (every page under the old key) was deleted, not
+    overwritten; carving the freed blocks gave back the whole database. It is wiped now."""
+    from census.storage import rekey
+
+    wiped: list[tuple[Path, int]] = []
+    real = rekey.wipe
+
+    def watch(path: Path, accept: object = None) -> bool:
+        wiped.append((path, path.stat().st_size))
+        return real(path)
+
+    monkeypatch.setattr(rekey, "wipe", watch)
+    size = made.stat().st_size
+    assert change(made, "--new-passphrase-file", secret(tmp_path, "new", NEW)).startswith("0:")
+    assert [p for p, _ in wiped] == [Path(f"{made}-journal")]
+    assert wiped[0][1] >= size  # a whole copy of the database
+    assert not Path(f"{made}-journal").exists()
+
+
+def test_a_journal_left_by_a_kill_after_the_commit_is_wiped_at_the_next_open(
+        made: Path) -> None:
+    """A kill between the rekey's commit and the wipe leaves the journal (header zeroed, not
+    hot): the next open overwrites it."""
+    import os
+
+    journal = Path(f"{made}-journal")
+    journal.write_bytes(bytes(28) + b"old pages " * 500)
+    twin = made.parent / "twin"
+    os.link(journal, twin)
+    Store.open(made, RAW_KEY).close()
+    assert not journal.exists()
+    assert twin.read_bytes() == bytes(28 + 5000)

@@ -44,7 +44,10 @@ def parallel(jobs: list[Callable[[], str]]) -> list[str]:
 
 
 def check_kill(run: crash.Run, what: str) -> bool:
-    """A trial's process was killed (True) or ended first, normally (False)."""
+    """A trial's process was killed (True) or ended first, normally (False): also when it
+    ended between the last look and the signal (then the kill found it gone)."""
+    if run.killed and run.returncode == 0:
+        return False
     if run.killed:
         assert run.returncode == -signal.SIGKILL, (what, run.returncode, run.stderr)
     else:
@@ -163,6 +166,7 @@ def bundle_trial(full: BundleFull, folder: Path, at: crash.Moment, resume: bool)
 # -- passphrase change: `census passphrase change` ---------------------------------------------
 
 NEW_KEY = "x'" + "5d" * 32 + "'"
+HOT_JOURNAL = bytes.fromhex("d9d505f920a163d7")  # SQLite's journal header magic
 
 
 @dataclass
@@ -204,19 +208,53 @@ def opens_with(folder: Path, first: str, second: str, what: str) -> str | None:
     return found
 
 
-def rekey_trial(full: RekeyFull, folder: Path, at: crash.Moment, resume: bool) -> str:
-    """Kill one passphrase change at `at`; the database opens with exactly one of the two
-    keys, whichever is tried first, and holds every record; with `resume`, change again."""
+def once_hot(db: Path, delay: float) -> Callable[[float, int], bool]:
+    """Kill `delay` seconds after the journal turned hot with every page in it: inside the
+    re-encryption, the window that matters and that kills by time rarely hit."""
+    seen: list[float] = []
+    journal = Path(f"{db}-journal")
+    pages = db.stat().st_size
+
+    def due(t: float, size: int) -> bool:
+        if not seen and size >= pages // 2:
+            try:
+                with journal.open("rb") as fh:
+                    if fh.read(8) == HOT_JOURNAL:
+                        seen.append(t)
+            except OSError:
+                pass
+        return bool(seen) and t >= seen[0] + delay
+
+    return due
+
+
+def rekey_trial(full: RekeyFull, folder: Path, at: crash.Moment | float, resume: bool) -> str:
+    """Kill one passphrase change at `at` (a float: that long after the journal turned hot);
+    the database opens with exactly one of the two keys, whichever is tried first, and holds
+    every record; with `resume`, change again."""
     world = full.forms.world
     db = crash.copy_db(full.forms.db, folder / "run")
     new = folder / "new-key"
     new.write_text(NEW_KEY + "\n")
     new.chmod(0o600)
     argv = crash.census_argv("passphrase", "change", "--db", db, "--new-passphrase-file", new)
-    what = f"passphrase change killed {at}"
-    run = crash.run_killed(argv, db, at.trigger(full.journal_peak), watch="-journal")
+    if isinstance(at, float):
+        what = f"passphrase change killed {at * 1000:.1f} ms after its journal turned hot"
+        kill = once_hot(db, at)
+    else:
+        what = f"passphrase change killed {at}"
+        kill = at.trigger(full.journal_peak)
+    run = crash.run_killed(argv, db, kill, watch="-journal")
     killed = check_kill(run, what)
-    hot = Path(f"{db}-journal").exists()
+    journal = Path(f"{db}-journal")
+    # What the kill left beside the database: a hot journal (its header written: a
+    # transaction had begun writing the database) holding every page (the re-encryption) or
+    # one page (a switch of journal mode); or a journal that is not hot (being filled before
+    # its header is written, or committed, header zeroed, and not yet wiped).
+    head = journal.read_bytes()[:8] if journal.exists() else b""
+    hot = head == HOT_JOURNAL
+    rekeying = hot and journal.stat().st_size >= db.stat().st_size // 2
+    cold = journal.exists() and not hot
     found = []
     for name, order in (("new-first", (NEW_KEY, crash.RAW_KEY)),
                         ("old-first", (crash.RAW_KEY, NEW_KEY))):
@@ -230,9 +268,15 @@ def rekey_trial(full: RekeyFull, folder: Path, at: crash.Moment, resume: bool) -
     with crash.opened(db, key) as store:
         crash.sound(store)
         assert crash.stored_forms(store) == world.lines, what
+    # Whichever opened it, the journal with the old pages is gone (played back, or wiped).
+    assert not journal.exists(), what
     outcome = "old passphrase" if key == crash.RAW_KEY else "new passphrase"
-    if hot:
-        outcome += " (killed with the journal on disk)"
+    if rekeying:
+        outcome += " (killed while re-encrypting)"
+    elif hot:
+        outcome += " (killed while switching the journal mode)"
+    elif cold:
+        outcome += " (killed with a journal not hot)"
     if resume and key == crash.RAW_KEY:
         crash.run_ok(argv, db, what, watch="-journal")
         with crash.opened(db, NEW_KEY) as store:
@@ -346,7 +390,9 @@ def run_bundles(full: BundleFull, tmp: Path, n: int) -> None:
 
 def run_rekey(full: RekeyFull, tmp: Path, n: int) -> None:
     rng = random.Random(SEED + 2)
-    moments = crash.kill_moments(rng, full.seconds * 1.1, n, by_wal=True)
+    moments: list[crash.Moment | float] = list(
+        crash.kill_moments(rng, full.seconds * 1.1, n - n // 4, by_wal=True))
+    moments += [rng.uniform(0, 0.01) for _ in range(n // 4)]  # inside the re-encryption
     outcomes = Counter(parallel([
         lambda at=at, i=i: rekey_trial(full, tmp / f"r{i}", at, resume=i % 3 == 0)
         for i, at in enumerate(moments)]))
@@ -354,10 +400,10 @@ def run_rekey(full: RekeyFull, tmp: Path, n: int) -> None:
     note(f"crash, passphrase change ({full.seconds:.2f} s uninterrupted, seed {SEED}): "
          f"{dict(outcomes)}")
     assert outcomes["finished first"] < n / 2, outcomes
-    # Some kills landed while the pages were re-encrypted (the journal on disk): the moment
-    # that matters; those must open with the old passphrase.
-    hot = [o for o in outcomes if "journal" in o]
-    assert hot, outcomes
+    # Some kills landed while the pages were re-encrypted (a hot journal of every page): the
+    # moment that matters; those open with the old passphrase.
+    rekeying = [o for o in outcomes if "re-encrypting" in o]
+    assert rekeying and all(o.startswith("old") for o in rekeying), outcomes
 
 
 def run_app(pristine: Path, tmp: Path, n: int) -> None:

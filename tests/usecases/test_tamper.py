@@ -38,6 +38,7 @@ from census.storage.exchange.bodies import bundle_body
 from census.storage.exchange.peers import save_peer, upstream
 from census.storage.records import count_rows, load_dwelling
 from census.storage.store import Store, utc_now
+from census.transfer.keys import KeyPair
 from census.transfer.seal import MAGIC, open_sealed, seal
 from census.usecases.assign import assign_areas
 from census.usecases.entry import Entry
@@ -115,11 +116,12 @@ def _header(sender: Site, to: Site, **fields: Any) -> dict[str, Any]:
 
 
 def forge(sender: Site, to: Site, compressed: bytes, plain_size: int, *,
-          format: int = 2, **inner: Any) -> bytes:
+          format: int = 2, keys: KeyPair | None = None, **inner: Any) -> bytes:
     """A sealed file (format 2) written byte by byte: properly encrypted to `to` and signed by
-    `sender`'s real keys, with any format number, any zlib stream and any inner header
-    fields (the sealing code refuses to write such files, so this does it without it)."""
-    keys = keypair(sender.store)
+    `sender`'s real keys (or `keys`), with any format number, any zlib stream and any inner
+    header fields (the sealing code refuses to write such files, so this does it without
+    it)."""
+    keys = keys or keypair(sender.store)
     recipient = card(to.store).key
     clear = _json({"format": format, "kind": "bundle", "recipient": recipient.key_id})
     inner_bytes = _json({**_header(sender, to), "sender_key": keys.public().to_text(),
@@ -537,6 +539,24 @@ def test_a_compression_bomb_is_refused_in_bounded_memory(world: World, tmp_path:
         finally:
             tracemalloc.stop()
     refused(result, bomb, "expand to more than the 1000 bytes its header declares")
+    assert peak < 32 << 20, peak
+
+
+def test_a_stranger_cannot_make_the_import_decompress_anything(world: World,
+                                                               tmp_path: Path) -> None:
+    """As found: anyone with the supervisor's key card could seal a bomb declared at 1 GiB;
+    the import decompressed it (2.1 GB of memory) before finding the key unknown. The sender
+    is now checked before anything is decompressed."""
+    bomb = write(tmp_path, "stranger-bomb.census",
+                 forge(world.e1, world.s1, _zeros(300), 1 << 30, keys=KeyPair.generate()))
+    with unchanged(world.s1):
+        tracemalloc.start()
+        try:
+            result = import_bundle(world.s1, bomb)
+            _size, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    refused(result, bomb, "signed by a key this database does not know")
     assert peak < 32 << 20, peak
 
 

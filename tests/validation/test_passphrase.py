@@ -26,3 +26,12 @@ def test_common_or_patterned_passphrases_are_refused(phrase: str) -> None:
                                     "x'" + "0123456789abcdef" * 4 + "'"])
 def test_good_passphrases_and_raw_keys_pass(phrase: str) -> None:
     assert weak_passphrase(phrase) is None
+
+
+def test_a_long_passphrase_is_judged_not_crashed_on() -> None:
+    """As found: zxcvbn raises ValueError past 72 characters, and `census init` or `census
+    passphrase change` with a 106-character phrase ended in an internal error."""
+    long = "the tide came in over the salt flats while seventeen herons watched " * 2
+    assert len(long) > 72
+    assert weak_passphrase(long) is None
+    assert weak_passphrase("a" * 120) is not None  # a long repeat is still too easy
