@@ -102,6 +102,20 @@ def test_type_a_household_in_a_real_terminal(tmp_path: Path) -> None:
     assert verified.returncode == 0 and "intact" in verified.stdout
 
 
+GOOD = "otter quilt harbour ninety"
+
+
+def new_passphrase(term: Terminal, weak: str, why: str) -> None:
+    """At the new-passphrase prompt: `weak` is refused at once with `why` (before the
+    confirmation), then a good one is typed twice."""
+    term.wait_for("New database passphrase")
+    term.keys(weak, "Enter")
+    assert "Repeat for confirmation" not in term.wait_for(why)
+    term.keys(GOOD, "Enter")
+    term.wait_for("Repeat for confirmation")
+    term.keys(GOOD, "Enter")
+
+
 def test_a_weak_passphrase_is_asked_again_at_once_in_a_terminal(tmp_path: Path) -> None:
     """`census init` at a prompt: a weak passphrase is refused with the reason as soon as it is
     typed, and asked again (not after the confirmation); a good one then makes the database."""
@@ -110,13 +124,7 @@ def test_a_weak_passphrase_is_asked_again_at_once_in_a_terminal(tmp_path: Path) 
     term = Terminal(f"census-init-{os.getpid()}", f"{sys.executable} -m census init --db {db}",
                     env)
     try:
-        term.wait_for("New database passphrase")
-        term.keys("password1234", "Enter")
-        shown = term.wait_for("too easy to guess")
-        assert "Repeat for confirmation" not in shown
-        term.keys("otter quilt harbour ninety", "Enter")
-        term.wait_for("Repeat for confirmation")
-        term.keys("otter quilt harbour ninety", "Enter")
+        new_passphrase(term, "password1234", "too easy to guess")
         term.wait_for("Created")
     finally:
         term.close()
@@ -135,17 +143,12 @@ def test_a_passphrase_change_at_the_prompts(tmp_path: Path) -> None:
     try:
         term.wait_for("Database passphrase")
         term.keys(RAW_KEY, "Enter")
-        term.wait_for("New database passphrase")
-        term.keys("short", "Enter")
-        assert "Repeat for confirmation" not in term.wait_for("at least 12")
-        term.keys("otter quilt harbour ninety", "Enter")
-        term.wait_for("Repeat for confirmation")
-        term.keys("otter quilt harbour ninety", "Enter")
+        new_passphrase(term, "short", "at least 12")
         term.wait_for("opens with the new passphrase only")
     finally:
         term.close()
     old = census("status", "--db", str(db), env={**env, "CENSUS_PASSPHRASE": RAW_KEY})
     new = census("status", "--db", str(db),
-                 env={**env, "CENSUS_PASSPHRASE": "otter quilt harbour ninety"})
+                 env={**env, "CENSUS_PASSPHRASE": GOOD})
     assert old.returncode == 2 and "passphrase is wrong" in old.stderr
     assert new.returncode == 0, new.stderr

@@ -359,30 +359,32 @@ def enumerator(tmp_path_factory: pytest.TempPathFactory) -> Path:
 FORMS, BUNDLES, APP, REKEY = 24, 16, 12, 16  # 68 trials in CI, 680 in the slow run
 
 
+def tallied(jobs: list[Callable[[], str]], what: str, seconds: float) -> Counter[str]:
+    """Run the trials of `what`, count them in the figures, note their outcomes; most kills
+    must have landed inside the run."""
+    outcomes = Counter(parallel(jobs))
+    count(f"crash: trials, {what} (SIGKILL)", len(jobs))
+    note(f"crash, {what} ({seconds:.2f} s uninterrupted, seed {SEED}): {dict(outcomes)}")
+    assert outcomes["finished first"] < len(jobs) / 2, outcomes
+    return outcomes
+
+
 def run_forms(full: FormsFull, tmp: Path, n: int) -> None:
     rng = random.Random(SEED)
     moments = crash.kill_moments(rng, full.seconds * 1.1, n, by_wal=True)
-    outcomes = Counter(parallel([
+    outcomes = tallied([
         lambda at=at, i=i: forms_trial(full, tmp / f"f{i}", at, atomic=i % 4 >= 2,
                                        resume=i % 4 == 0)
-        for i, at in enumerate(moments)]))
-    count("crash: trials, forms import (SIGKILL)", n)
-    note(f"crash, forms import ({full.seconds:.2f} s uninterrupted, seed {SEED}): "
-         f"{dict(outcomes)}")
-    assert outcomes["finished first"] < n / 2, outcomes  # most kills landed inside the run
+        for i, at in enumerate(moments)], "forms import", full.seconds)
     assert outcomes["some chunks"] > 0, outcomes  # and some between two chunks' commits
 
 
 def run_bundles(full: BundleFull, tmp: Path, n: int) -> None:
     rng = random.Random(SEED + 1)
     moments = crash.kill_moments(rng, full.seconds * 1.1, n, by_wal=True)
-    outcomes = Counter(parallel([
+    outcomes = tallied([
         lambda at=at, i=i: bundle_trial(full, tmp / f"b{i}", at, resume=i % 3 == 0)
-        for i, at in enumerate(moments)]))
-    count("crash: trials, bundle import (SIGKILL)", n)
-    note(f"crash, bundle import ({full.seconds:.2f} s uninterrupted, seed {SEED}): "
-         f"{dict(outcomes)}")
-    assert outcomes["finished first"] < n / 2, outcomes
+        for i, at in enumerate(moments)], "bundle import", full.seconds)
     assert outcomes["before"] > 0 and outcomes["after"] > 0, outcomes
     # Some kills landed while the transaction's pages were written: the moment that matters.
     assert any("WAL" in o for o in outcomes), outcomes
@@ -393,13 +395,9 @@ def run_rekey(full: RekeyFull, tmp: Path, n: int) -> None:
     moments: list[crash.Moment | float] = list(
         crash.kill_moments(rng, full.seconds * 1.1, n - n // 4, by_wal=True))
     moments += [rng.uniform(0, 0.01) for _ in range(n // 4)]  # inside the re-encryption
-    outcomes = Counter(parallel([
+    outcomes = tallied([
         lambda at=at, i=i: rekey_trial(full, tmp / f"r{i}", at, resume=i % 3 == 0)
-        for i, at in enumerate(moments)]))
-    count("crash: trials, passphrase change (SIGKILL)", n)
-    note(f"crash, passphrase change ({full.seconds:.2f} s uninterrupted, seed {SEED}): "
-         f"{dict(outcomes)}")
-    assert outcomes["finished first"] < n / 2, outcomes
+        for i, at in enumerate(moments)], "passphrase change", full.seconds)
     # Some kills landed while the pages were re-encrypted (a hot journal of every page): the
     # moment that matters; those open with the old passphrase.
     rekeying = [o for o in outcomes if "re-encrypting" in o]

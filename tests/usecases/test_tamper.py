@@ -525,19 +525,26 @@ def _zeros(megabytes: int) -> bytes:
                      compressor.flush()])
 
 
+def imported_with_peak(site: Site, path: Path) -> tuple[Result, int]:
+    """`census bundle import` of `path` at `site`, which must change nothing, and the peak of
+    Python's allocations while it ran."""
+    with unchanged(site):
+        tracemalloc.start()
+        try:
+            result = import_bundle(site, path)
+            _size, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    return result, peak
+
+
 def test_a_compression_bomb_is_refused_in_bounded_memory(world: World, tmp_path: Path) -> None:
     """A properly sealed and signed bundle from a trusted enumerator whose payload is 300 MB of
     zeros, declared as 1,000 bytes: refused as "made to harm" without ever holding the 300 MB
     (Python's allocations during the whole command stay far below it)."""
     bomb = write(tmp_path, "bomb.census", forge(world.e1, world.s1, _zeros(300), 1000))
     assert bomb.stat().st_size < 2 << 20
-    with unchanged(world.s1):
-        tracemalloc.start()
-        try:
-            result = import_bundle(world.s1, bomb)
-            _size, peak = tracemalloc.get_traced_memory()
-        finally:
-            tracemalloc.stop()
+    result, peak = imported_with_peak(world.s1, bomb)
     refused(result, bomb, "expand to more than the 1000 bytes its header declares")
     assert peak < 32 << 20, peak
 
@@ -549,13 +556,7 @@ def test_a_stranger_cannot_make_the_import_decompress_anything(world: World,
     is now checked before anything is decompressed."""
     bomb = write(tmp_path, "stranger-bomb.census",
                  forge(world.e1, world.s1, _zeros(300), 1 << 30, keys=KeyPair.generate()))
-    with unchanged(world.s1):
-        tracemalloc.start()
-        try:
-            result = import_bundle(world.s1, bomb)
-            _size, peak = tracemalloc.get_traced_memory()
-        finally:
-            tracemalloc.stop()
+    result, peak = imported_with_peak(world.s1, bomb)
     refused(result, bomb, "signed by a key this database does not know")
     assert peak < 32 << 20, peak
 

@@ -111,17 +111,11 @@ def note_acks_sent(store: Store, code: str, ids: Sequence[str]) -> None:
 
 
 @dataclass(frozen=True)
-class FileRecord:
-    """What the transfer log says of a sealed file known by its bytes' digest."""
+class FileRecord(Transfer):
+    """What the transfer log says of a sealed file known by its bytes' digest: the transfer,
+    and when its receiver acknowledged it (sent) or it was acknowledged to its sender
+    (received)."""
 
-    id: str
-    kind: str
-    direction: str
-    peer: str
-    seq: int
-    created: str
-    at: str
-    summary: str
     acked_at: str | None
     ack_sent_at: str | None
 
