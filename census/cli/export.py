@@ -105,9 +105,11 @@ def export_ledger(db: Path | None, passphrase_file: Path | None, as_json: bool,
     if not rows:
         click.echo(_("No tables exported yet."))
         return
-    table([_("release"), _("when"), _("user"), _("level"), _("method"), _("tables"),
-           _("format"), _("areas"), _("override")],
-          [[r["id"], r["created_at"][:16].replace("T", " "), r["user"], r["level"],
+    table([_("release"), _("when"), _("last written"), _("user"), _("level"), _("method"),
+           _("tables"), _("format"), _("areas"), _("override")],
+          [[r["id"], r["created_at"][:16].replace("T", " "),
+            (r["last_written_at"] or r["created_at"])[:16].replace("T", " ")
+            + (f" (×{r['writes']})" if r["writes"] > 1 else ""), r["user"], r["level"],
             r["method"], r["tables"], r["format"], r["units"], r["override"] or ""]
            for r in rows])
 

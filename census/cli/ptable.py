@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -76,11 +77,20 @@ def ptable_make(out: Path, D: int, V: float, js: int, ckeys: int, max_pcv: int) 
 @ptable.command("check")
 @json_option
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-def ptable_check(as_json: bool, file: Path) -> None:
+@click.option("--threshold", "js", default=2, show_default=True, type=click.IntRange(0, 19),
+              help="js: counts 1..js are never published (the survey's ckm_threshold).")
+@click.option("--min-variance", default=1.0, show_default=True, type=click.FloatRange(0, 100),
+              help="The floor: the smallest variance of a count's change (ckm_min_variance).")
+@click.option("--max-unchanged", default=0.5, show_default=True, type=click.FloatRange(0, 1),
+              help="The floor: the largest share of cell keys that may leave a count "
+                   "unchanged (ckm_max_unchanged).")
+def ptable_check(as_json: bool, file: Path, js: int, min_variance: float,
+                 max_unchanged: float) -> None:
     """Read a perturbation table and show what it does to small counts: the changes it can
-    make, their mean and variance, and whether any count lands on 1..js."""
+    make, their mean and variance, whether any count lands on 1..js, and whether it meets the
+    protection floor (exit status 1 if it would not protect published tables)."""
     from census.formats.ptable_file import PTableFileError, read_ptable
-    from census.privacy.ptable.table import probabilities
+    from census.privacy.ptable.table import measure, probabilities, publication_problem
 
     try:
         found = read_ptable(file)
@@ -96,9 +106,19 @@ def ptable_check(as_json: bool, file: Path) -> None:
                      "smallest": min(pcv + v for v in dist if pcv + v > 0) if any(
                          pcv + v > 0 for v in dist) else 0})
     smallest = min((r["smallest"] for r in rows if r["smallest"]), default=0)
+    floor = measure(found, js)
+    problem = publication_problem(found, js, min_variance, max_unchanged)
     if as_json:
         print_json({"max_count": found.max_pcv, "ckeys": found.ckey_range, "rows": rows,
-                    "smallest_published": smallest})
+                    "smallest_published": smallest, "sha256": found.digest(),
+                    "floor": None if floor is None else {
+                        "min_variance": round(floor.min_variance, 6),
+                        "min_variance_at": floor.variance_at,
+                        "max_unchanged": round(floor.max_unchanged, 6),
+                        "max_unchanged_at": floor.unchanged_at},
+                    "protects": problem is None, "problem": problem})
+        if problem:
+            sys.exit(1)
         return
     click.echo(_("{file}: counts 1..{pcv}, {ckeys} cell keys; smallest non-zero count "
                  "published: {smallest}.").format(file=file, pcv=found.max_pcv,
@@ -109,6 +129,19 @@ def ptable_check(as_json: bool, file: Path) -> None:
     if found.max_pcv < 750:
         click.echo(_("Note: counts above {pcv} are published unchanged with this table (the "
                      "ONS rule looks up rows 501..750 for them).").format(pcv=found.max_pcv))
+    if floor is not None:
+        click.echo(_("Counts above {js}: smallest variance of a change {var:.3f} (count "
+                     "{at}); largest share of cell keys leaving a count unchanged {share:.1%} "
+                     "(count {at2}).").format(js=js, var=floor.min_variance,
+                                              at=floor.variance_at, share=floor.max_unchanged,
+                                              at2=floor.unchanged_at))
+    if problem:
+        click.echo(_("It would not protect published tables: {problem}.").format(
+            problem=problem))
+        sys.exit(1)
+    click.echo(_("It meets the protection floor (variance at least {var:g}, unchanged for at "
+                 "most {share:.0%} of cell keys).").format(var=min_variance,
+                                                          share=max_unchanged))
 
 
 def register(group: click.Group) -> None:

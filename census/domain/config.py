@@ -69,6 +69,11 @@ min_households = 40
 ckm_max_change = 5
 ckm_variance = 3.0
 ckm_threshold = 2
+# The protection floor every perturbation table must meet, made from the lines above or brought
+# with --ptable: for every count above the threshold, the variance of its change is at least
+# ckm_min_variance, and at most this share of cell keys leaves it unchanged.
+ckm_min_variance = 1.0
+ckm_max_unchanged = 0.5
 """
 
 
@@ -126,6 +131,13 @@ class Disclosure:
     ckm_max_change: int = 5
     ckm_variance: float = 3.0
     ckm_threshold: int = 2
+    ckm_min_variance: float = 1.0
+    ckm_max_unchanged: float = 0.5
+
+
+#: Disclosure fields added after databases were made: left out of the canonical form while
+#: they hold their default, so that those databases keep their config digest.
+LATER_DISCLOSURE_FIELDS = ("ckm_min_variance", "ckm_max_unchanged")
 
 
 @dataclass(frozen=True)
@@ -157,6 +169,10 @@ class SurveyConfig:
             # Databases made before [disclosure] existed keep their digest: the default is
             # left out of the canonical form, so it compares equal to theirs.
             del data["disclosure"]
+        else:
+            for name in LATER_DISCLOSURE_FIELDS:
+                if data["disclosure"][name] == getattr(Disclosure(), name):
+                    del data["disclosure"][name]
         return json.dumps(data, sort_keys=True, separators=(",", ":"))
 
     def digest(self) -> str:
@@ -192,7 +208,7 @@ _ALLOWED: dict[str, set[str]] = {
         "locator_max_length",
     },
     "disclosure": {"method", "min_persons", "min_households", "ckm_max_change", "ckm_variance",
-                   "ckm_threshold"},
+                   "ckm_threshold", "ckm_min_variance", "ckm_max_unchanged"},
 }
 
 
@@ -349,6 +365,15 @@ def parse_disclosure(section: dict[str, Any], where: str) -> Disclosure:
             or not 0 < variance <= 100:
         raise ConfigError(_("{where}: ckm_variance must be a number above 0 and at most 100, "
                             "not {value!r}.").format(where=where, value=Quoted(variance)))
+    floor = section["ckm_min_variance"]
+    if isinstance(floor, bool) or not isinstance(floor, int | float) or not 0 <= floor <= 100:
+        raise ConfigError(_("{where}: ckm_min_variance must be a number from 0 to 100, not "
+                            "{value!r}.").format(where=where, value=Quoted(floor)))
+    unchanged = section["ckm_max_unchanged"]
+    if isinstance(unchanged, bool) or not isinstance(unchanged, int | float) \
+            or not 0 <= unchanged <= 1:
+        raise ConfigError(_("{where}: ckm_max_unchanged must be a share from 0 to 1, not "
+                            "{value!r}.").format(where=where, value=Quoted(unchanged)))
     found = Disclosure(
         method=method,
         min_persons=_int(section, "min_persons", 100, 1, 1_000_000, where),
@@ -356,12 +381,21 @@ def parse_disclosure(section: dict[str, Any], where: str) -> Disclosure:
         ckm_max_change=_int(section, "ckm_max_change", 5, 1, 20, where),
         ckm_variance=float(variance),
         ckm_threshold=_int(section, "ckm_threshold", 2, 0, 19, where),
+        ckm_min_variance=float(floor),
+        ckm_max_unchanged=float(unchanged),
     )
-    from census.privacy.ptable.generate import check_parameters
+    from census.privacy.ptable.generate import check_parameters, floor_problem
 
     problem = check_parameters(found.ckm_max_change, found.ckm_variance, found.ckm_threshold)
     if problem:
         raise ConfigError(f"{where}: {problem}")
+    problem = floor_problem(found.ckm_max_change, found.ckm_variance, found.ckm_threshold,
+                            found.ckm_min_variance, found.ckm_max_unchanged)
+    if problem:
+        raise ConfigError(_("{where}: the perturbation table made from ckm_max_change, "
+                            "ckm_variance and ckm_threshold would not meet the protection "
+                            "floor: {problem}. Raise ckm_variance.").format(
+            where=where, problem=problem))
     return found
 
 

@@ -3,7 +3,8 @@ of exact data, never the data), and which sets of cells went out under which met
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,6 +60,24 @@ def published_cells(store: Store) -> Iterator[PublishedCells]:
 
 
 @dataclass(frozen=True)
+class PublishedUnit:
+    """A set of enumeration areas published as one unit under protection: its key (a digest
+    of the sorted codes), level and last name, and the areas."""
+
+    cells: str
+    level: str
+    code: str
+    members: frozenset[str]
+
+
+def published_units(store: Store) -> list[PublishedUnit]:
+    """Every set of enumeration areas ever published as a unit under protection."""
+    return [PublishedUnit(cells, level, code, frozenset(json.loads(members)))
+            for cells, level, code, members in store.conn.execute(
+                "SELECT cells, level, code, members FROM release_members")]
+
+
+@dataclass(frozen=True)
 class Release:
     """One export as the ledger records it."""
 
@@ -71,20 +90,37 @@ class Release:
     units: int
     content: str
     override: str | None
+    ptable_min_variance: float | None = None
 
 
 def record_release(store: Store, release: Release, states: Mapping[tuple[str, str, str], str],
-                   cells: Iterable[tuple[str, str]]) -> None:
-    """Record an export in the caller's transaction. `states` ((kind, code, table) → digest)
-    and `cells` ((cells, table)) become the reference for the next protected release; an
-    unprotected export passes neither."""
-    cur = store.conn.execute(
-        "INSERT INTO release (id, created_at, user, level, method, ptable, tables, format, "
-        "units, content, override) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (release.id, utc_now(), store.user, release.level, release.method, release.ptable,
-         ",".join(release.tables), release.fmt, release.units, release.content,
-         release.override))
-    seq = cur.lastrowid
+                   cells: Iterable[tuple[str, str]],
+                   units: Iterable[tuple[str, str, Sequence[str]]] = ()) -> None:
+    """Record an export in the caller's transaction: one ledger row per release id (writing
+    the same release again notes when, and how many times). `states` ((kind, code, table) →
+    digest), `cells` ((cells, table)) and `units` ((cells, unit code, enumeration areas))
+    become the reference for the next protected release; an unprotected export passes none."""
+    now = utc_now()
+    again = store.conn.execute("SELECT seq FROM release WHERE id = ?", (release.id,)).fetchone()
+    if again is not None:
+        seq = again[0]
+        store.conn.execute("UPDATE release SET last_written_at = ?, writes = writes + 1 "
+                           "WHERE seq = ?", (now, seq))
+    else:
+        cur = store.conn.execute(
+            "INSERT INTO release (id, created_at, user, level, method, ptable, tables, format, "
+            "units, content, override, last_written_at, ptable_min_variance) VALUES (?, ?, ?, "
+            "?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (release.id, now, store.user, release.level, release.method, release.ptable,
+             ",".join(release.tables), release.fmt, release.units, release.content,
+             release.override, now, release.ptable_min_variance))
+        seq = cur.lastrowid
+    store.conn.executemany(
+        "INSERT INTO release_members (cells, level, code, members, seq) VALUES (?, ?, ?, ?, ?) "
+        "ON CONFLICT (cells) DO UPDATE SET level = excluded.level, code = excluded.code, "
+        "seq = excluded.seq",
+        [(key, release.level, code, json.dumps(sorted(members)), seq)
+         for key, code, members in units])
     store.conn.executemany(
         "INSERT INTO release_state (kind, code, tbl, digest, seq) VALUES (?, ?, ?, ?, ?) "
         "ON CONFLICT (kind, code, tbl) DO UPDATE SET digest = excluded.digest, "
@@ -98,7 +134,7 @@ def record_release(store: Store, release: Release, states: Mapping[tuple[str, st
 
 def releases(store: Store, limit: int = 50) -> list[dict[str, Any]]:
     """The release ledger, newest first."""
-    cols = ("seq", "id", "created_at", "user", "level", "method", "tables", "format", "units",
-            "override")
+    cols = ("seq", "id", "created_at", "last_written_at", "writes", "user", "level", "method",
+            "tables", "format", "units", "override")
     return [dict(zip(cols, r, strict=True)) for r in store.conn.execute(
         f"SELECT {', '.join(cols)} FROM release ORDER BY seq DESC LIMIT ?", (limit,))]

@@ -381,6 +381,30 @@ def create_file_columns(db: Database) -> None:
         db.execute(sql)
 
 
+def create_release_unit_tables(db: Database) -> None:
+    """Disclosure control, second pass (issue 17). A published unit is the set of enumeration
+    areas it covers, whatever its name: `release_members` keeps each such set ever published under
+    protection (keyed by a digest of the sorted codes; the codes as a JSON list), so that a new
+    release can find, for any unit, the published units inside it and refuse when what is
+    left over is below the minimum size. `release` gains when an identical release was last
+    written (one ledger row per release id) and, for the cell key method, the measured minimum
+    variance of the perturbation table used (never its parameters)."""
+    for sql in (
+        "ALTER TABLE release ADD COLUMN last_written_at TEXT CHECK (last_written_at IS NULL OR "
+        "length(last_written_at) <= 40)",
+        "ALTER TABLE release ADD COLUMN writes INTEGER NOT NULL DEFAULT 1 CHECK (writes >= 1)",
+        "ALTER TABLE release ADD COLUMN ptable_min_variance REAL",
+        """CREATE TABLE release_members (
+  cells TEXT PRIMARY KEY CHECK (length(cells) = 40),
+  level TEXT NOT NULL CHECK (length(level) <= 20),
+  code TEXT NOT NULL CHECK (length(code) <= 50),
+  members TEXT NOT NULL CHECK (json_valid(members)),
+  seq INTEGER NOT NULL REFERENCES release (seq)
+) STRICT""",
+    ):
+        db.execute(sql)
+
+
 def migrations(config: SurveyConfig) -> Migrations:
     """The migration set of a census database whose survey config is `config`."""
     m = Migrations("census")
@@ -408,5 +432,9 @@ def migrations(config: SurveyConfig) -> Migrations:
     @m(name="0006_transfer_files")
     def transfer_files(db: Database) -> None:
         create_file_columns(db)
+
+    @m(name="0007_release_units")
+    def release_units(db: Database) -> None:
+        create_release_unit_tables(db)
 
     return m

@@ -39,9 +39,13 @@ def test_export_tables_then_again_then_ledger(runner: CliRunner, sup_db: Path, t
     assert data["release"] == release and data["again"] is True
     for name in ("persons.csv", "households.csv", "dwellings.csv", "metadata.json"):
         assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes()
+    # One ledger row per release id (issue 17: an identical re-run was listed twice); it says
+    # when and how many times it was written.
     ledger = run(runner, "export", "ledger", "--db", sup_db)
-    assert ledger.exit_code == 0 and ledger.output.count(release) == 2
-    assert "rr3" in ledger.output
+    assert ledger.exit_code == 0 and ledger.output.count(release) == 1
+    assert "rr3" in ledger.output and "(×2)" in ledger.output
+    rows = json.loads(run(runner, "export", "ledger", "--db", sup_db, "--json").output)
+    assert [(r["id"], r["writes"]) for r in rows] == [(release, 2)]
 
 
 @pytest.mark.parametrize(("args", "message"), [

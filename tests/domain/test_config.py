@@ -230,3 +230,32 @@ def test_codes_with_trailing_newline_refused(toml: str) -> None:
 def test_band_with_non_ascii_digits_refused() -> None:
     with pytest.raises(ConfigError, match="is not of the form"):
         parse_config('[persons]\nage_bands = ["٠-4", "5+"]\n[rules]\nadult_age = 5\n')
+
+
+def test_the_protection_floor_is_in_the_config_and_keeps_older_digests() -> None:
+    """Issue 17: ckm_min_variance and ckm_max_unchanged; configs that leave them at their
+    defaults keep the digests they had before the fields existed (databases and bundles
+    compare configs by digest)."""
+    assert default_config().disclosure.ckm_min_variance == 1.0
+    assert default_config().disclosure.ckm_max_unchanged == 0.5
+    # Digests measured with census before issue 17 (default, method ckm, min_persons 50).
+    assert default_config().digest() == "60ae55dad927"
+    assert parse_config('[disclosure]\nmethod = "ckm"\n').digest() == "7d09cfb5db5f"
+    assert parse_config("[disclosure]\nmin_persons = 50\n").digest() == "c6679f2ca1c4"
+    stricter = parse_config("[disclosure]\nckm_min_variance = 2.0\n")
+    assert stricter.digest() != default_config().digest()
+    assert SurveyConfig.from_canonical_json(stricter.canonical_json()) == stricter
+
+
+@pytest.mark.parametrize(("section", "message"), [
+    ("ckm_min_variance = -1", "ckm_min_variance must be a number from 0 to 100"),
+    ("ckm_min_variance = 'high'", "ckm_min_variance must be a number from 0 to 100"),
+    ("ckm_max_unchanged = 1.5", "ckm_max_unchanged must be a share from 0 to 1"),
+    # The table made from D, V and js must meet the floor: V = 1 rounds to 0.94 at count 1.
+    ("ckm_max_change = 2\nckm_variance = 1.0\nckm_threshold = 0",
+     "would not meet the protection floor"),
+    ("ckm_min_variance = 3.5", "would not meet the protection floor"),
+])
+def test_a_config_below_the_floor_is_refused(section: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        parse_config(f"[disclosure]\n{section}\n")

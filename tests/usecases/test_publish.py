@@ -17,6 +17,7 @@ from census.domain.model import Area, HouseholdStatus, ReopenReason
 from census.privacy.ptable.generate import generate
 from census.privacy.ptable.ons_csv import write_ons_csv
 from census.privacy.ptable.table import apply as ckm_apply
+from census.privacy.ptable.table import measure
 from census.privacy.rounding import rr3
 from census.storage.areas import all_areas, import_areas, subtree
 from census.storage.progress import area_progress
@@ -122,8 +123,14 @@ def test_ckm_values_equal_the_ptable_lookup_and_avoid_1_to_js(sup: Store, tmp_pa
     assert changed > len(rows) // 3  # the noise is really there
     meta = (tmp_path / "out" / "metadata.json").read_text()
     assert "perturbed" in meta
-    for secret in ("ckm_", "variance", "max_change", "threshold", "ptable"):
-        assert secret not in meta
+    for secret in ("ckm_", "max_change", "threshold", "ptable", '"variance"'):
+        assert secret not in meta  # never the parameters (D, V, js)
+    # The table is named by its digest and its measured floor (issue 17), not its parameters.
+    data = json.loads(meta)
+    assert data["perturbation_table_sha256"] == table.digest()
+    assert data["perturbation_min_variance"] == round(measure(table, d.ckm_threshold)
+                                                      .min_variance, 6)
+    assert data["perturbation_min_variance"] != d.ckm_variance
 
 
 def test_same_cell_same_value_in_every_table(tmp_path: Path) -> None:
@@ -173,8 +180,9 @@ def test_identical_export_is_byte_identical_in_every_format(sup: Store, tmp_path
         for name in ("persons", "households", "dwellings"):
             one = (tmp_path / f"{fmt}1" / f"{name}.{fmt}").read_bytes()
             assert one == (tmp_path / f"{fmt}2" / f"{name}.{fmt}").read_bytes()
+    # One ledger row per release id, written six times (issue 17: it was six rows).
     ledger = releases(sup)
-    assert len(ledger) == 6 and {r["id"] for r in ledger} == {first.release}
+    assert [(r["id"], r["writes"]) for r in ledger] == [(first.release, 6)]
 
 
 def test_the_three_formats_hold_the_same_rows(sup: Store, tmp_path: Path) -> None:

@@ -3,6 +3,7 @@ package docstring)."""
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from collections.abc import Mapping, Sequence
@@ -14,6 +15,9 @@ from census.privacy.ptable.table import (
     ONS_PCV_LIMIT,
     PTable,
     check_nonneg_int,
+)
+from census.privacy.ptable.table import (
+    floor_problem as table_floor_problem,
 )
 
 # Maximum-entropy noise distributions
@@ -214,15 +218,20 @@ def _is_monotone(dist: Mapping[int, float]) -> bool:
 
 
 def allocate(
-    probabilities: Sequence[float], total: int, values: Sequence[int] | None = None
+    probabilities: Sequence[float], total: int, values: Sequence[int] | None = None,
+    max_variance: float | None = None,
 ) -> list[int]:
     """Whole numbers summing to ``total``, each the floor or ceiling of ``p * total``.
 
     Which entries are rounded up: if ``values`` is given and there are at most
     :data:`_EXHAUSTIVE_LIMIT` ways to choose them, the choice that makes the rounded mean
     ``sum(values * counts)`` closest to the exact one (so quantising keeps the noise as close
-    to unbiased as the ckey range allows), ties broken by the largest remainders; otherwise
-    plain largest-remainder rounding (ties to the earlier entry).
+    to unbiased as the ckey range allows), among those whose variance stays within
+    ``max_variance`` when any does; ties broken by the largest remainders. Otherwise plain
+    largest-remainder rounding (ties to the earlier entry), then, if the variance exceeds
+    ``max_variance``, keys moved one at a time from the outermost values to the next value
+    inwards on the same side, which lowers the variance (the mean moves by at most one key's
+    share per move).
     """
     s = math.fsum(probabilities)
     exact = [p / s * total for p in probabilities]
@@ -232,11 +241,16 @@ def allocate(
     if values is not None and math.comb(len(candidates), short) <= _EXHAUSTIVE_LIMIT:
         target = math.fsum(v * x for v, x in zip(values, exact, strict=True))
         base = sum(v * c for v, c in zip(values, counts, strict=True))
+        base2 = sum(v * v * c for v, c in zip(values, counts, strict=True))
 
-        def cost(up: tuple[int, ...]) -> tuple[float, float, tuple[int, ...]]:
-            bias = abs(base + sum(values[k] for k in up) - target)
+        def cost(up: tuple[int, ...]) -> tuple[bool, float, float, tuple[int, ...]]:
+            first = base + sum(values[k] for k in up)
+            bias = abs(first - target)
+            second = base2 + sum(values[k] ** 2 for k in up)
+            variance = second / total - (first / total) ** 2
+            over = max_variance is not None and variance > max_variance + 1e-12
             squares = math.fsum((counts[k] + (k in up) - exact[k]) ** 2 for k in range(len(exact)))
-            return (round(bias, 9), squares, up)
+            return (over, round(bias, 9), squares, up)
 
         chosen = min(itertools.combinations(candidates, short), key=cost)
     else:
@@ -244,15 +258,70 @@ def allocate(
         chosen = tuple(order[:short])
     for k in chosen:
         counts[k] += 1
+    if values is not None and max_variance is not None:
+        _narrow(counts, values, max_variance)
+        _center(counts, values, max_variance,
+                round(math.fsum(v * x for v, x in zip(values, exact, strict=True))))
     return counts
+
+
+def _variance(counts: Sequence[int], values: Sequence[int]) -> float:
+    total = sum(counts)
+    mean = sum(v * c for v, c in zip(values, counts, strict=True)) / total
+    return sum(v * v * c for v, c in zip(values, counts, strict=True)) / total - mean * mean
+
+
+def _center(counts: list[int], values: Sequence[int], max_variance: float, target: int) -> None:
+    """Move single keys between neighbouring values while that brings the sum of the noise
+    closer to `target` (0: mean 0) and keeps the variance within `max_variance`."""
+    for _ in range(sum(counts)):
+        now = sum(v * c for v, c in zip(values, counts, strict=True))
+        if now == target:
+            return
+        best: tuple[float, int, int] | None = None
+        for k in range(len(values)):
+            if not counts[k]:
+                continue
+            for j in (k - 1, k + 1):
+                if not 0 <= j < len(values):
+                    continue
+                after = now - values[k] + values[j]
+                if abs(after - target) >= abs(now - target):
+                    continue
+                counts[k] -= 1
+                counts[j] += 1
+                variance = _variance(counts, values)
+                counts[k] += 1
+                counts[j] -= 1
+                if variance <= max_variance + 1e-12 and (best is None or variance < best[0]):
+                    best = (variance, k, j)
+        if best is None:
+            return
+        counts[best[1]] -= 1
+        counts[best[2]] += 1
+
+
+def _narrow(counts: list[int], values: Sequence[int], max_variance: float) -> None:
+    """Move keys from the outermost values inwards until the variance is within
+    ``max_variance`` (values sorted increasingly; never past 0, never emptying the middle)."""
+    while _variance(counts, values) > max_variance + 1e-12:
+        ends = [k for k in (next((i for i, c in enumerate(counts) if c), None),
+                            next((i for i in range(len(counts) - 1, -1, -1) if counts[i]), None))
+                if k is not None and values[k] != 0]
+        if not ends:
+            return
+        k = max(ends, key=lambda i: abs(values[i]))
+        inward = k + 1 if values[k] < 0 else k - 1
+        counts[k] -= 1
+        counts[inward] += 1
 
 
 _EXHAUSTIVE_LIMIT = 20000
 
 
-def _layout(dist: Mapping[int, float], ckey_range: int) -> list[int]:
+def _layout(dist: Mapping[int, float], ckey_range: int, max_variance: float) -> list[int]:
     values = sorted(dist)
-    counts = allocate([dist[v] for v in values], ckey_range, values)
+    counts = allocate([dist[v] for v in values], ckey_range, values, max_variance)
     out: list[int] = []
     for v, n in zip(values, counts, strict=True):
         out.extend([v] * n)
@@ -289,10 +358,18 @@ def generate(
                 f"non-decreasing towards 0 on the negative side (sdcTools' 'mono' "
                 f"constraint); this generator does not handle that case"
             )
-        layouts[count] = _layout(dist, ckey_range)
+        layouts[count] = _layout(dist, ckey_range, V)
     rows: dict[tuple[int, int], int] = {}
     for pcv in range(1, max_pcv + 1):
         layout = layouts[min(pcv, symmetric)]
         for ckey, v in enumerate(layout):
             rows[(pcv, ckey)] = v
     return PTable._built(max_pcv, ckey_range, rows)
+
+
+@functools.lru_cache(maxsize=32)
+def floor_problem(D: int, V: float, js: int, min_variance: float, max_unchanged: float
+                  ) -> str | None:
+    """Why the table made from (D, V, js) would be below the protection floor, or None (made
+    once per parameter set: a config is parsed often)."""
+    return table_floor_problem(generate(D, V, js), js, min_variance, max_unchanged)

@@ -178,10 +178,63 @@ def apply(table: PTable, count: int, ckey_sum: int) -> int:
 # CSV
 
 
-def publication_problem(table: PTable, js: int) -> str | None:
+@dataclass(frozen=True)
+class Floor:
+    """How much a table changes the counts above the threshold, at its weakest: the smallest
+    variance of a count's change (and that count), and the largest share of cell keys that
+    leave a count unchanged (and that count)."""
+
+    min_variance: float
+    variance_at: int
+    max_unchanged: float
+    unchanged_at: int
+
+
+def measure(table: PTable, js: int) -> Floor | None:
+    """The floor of `table` over the counts js+1 .. the last the ONS lookup uses; None when
+    it has no such count."""
+    grid = table.grid()
+    weakest: tuple[float, int] | None = None
+    stuck: tuple[float, int] | None = None
+    for pcv in range(js + 1, min(table.max_pcv, ONS_PCV_LIMIT) + 1):
+        row = grid[pcv]
+        n = len(row)
+        mean = sum(row) / n
+        variance = sum((v - mean) ** 2 for v in row) / n
+        share = row.count(0) / n
+        if weakest is None or variance < weakest[0]:
+            weakest = (variance, pcv)
+        if stuck is None or share > stuck[0]:
+            stuck = (share, pcv)
+    if weakest is None or stuck is None:
+        return None
+    return Floor(weakest[0], weakest[1], stuck[0], stuck[1])
+
+
+def floor_problem(table: PTable, js: int, min_variance: float, max_unchanged: float
+                  ) -> str | None:
+    """Why `table` is below the protection floor, or None."""
+    found = measure(table, js)
+    if found is None:
+        return None
+    if found.min_variance < min_variance - 1e-9:
+        return (f"it changes a count of {found.variance_at} too little: the variance of the "
+                f"change is {found.min_variance:.3f}, below the floor ckm_min_variance = "
+                f"{min_variance:g}")
+    if found.max_unchanged > max_unchanged + 1e-9:
+        return (f"it leaves a count of {found.unchanged_at} unchanged for "
+                f"{found.max_unchanged:.1%} of cell keys, more than the floor "
+                f"ckm_max_unchanged = {max_unchanged:.0%}")
+    return None
+
+
+def publication_problem(table: PTable, js: int, min_variance: float = 1.0,
+                        max_unchanged: float = 0.5) -> str | None:
     """Why `table` would not protect published counts, or None: it must cover every count the
-    ONS lookup uses (pcv 1..750), change every count for some cell keys, and never publish a
-    count in 1..js (the survey's threshold)."""
+    ONS lookup uses (pcv 1..750), change every count for some cell keys, never publish a
+    count in 1..js (the survey's threshold), and meet the protection floor (every count
+    above js changed with a variance of at least `min_variance`, and left unchanged for at
+    most `max_unchanged` of the cell keys)."""
     if table.max_pcv < ONS_PCV_LIMIT:
         return (f"it has rows for counts 1..{table.max_pcv} only; counts above that would be "
                 f"published unchanged (the ONS lookup needs rows up to {ONS_PCV_LIMIT})")
@@ -197,7 +250,7 @@ def publication_problem(table: PTable, js: int) -> str | None:
         if small:
             return (f"it publishes a count of {pcv} as {small[0]}, and counts 1..{js} must "
                     f"never be published (the survey's ckm_threshold)")
-    return None
+    return floor_problem(table, js, min_variance, max_unchanged)
 
 
 def probabilities(table: PTable, pcv: int) -> dict[int, float]:

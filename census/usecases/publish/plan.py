@@ -17,10 +17,16 @@ from census.domain.errors import CensusError
 from census.domain.model import RELEASE_OVERRIDES, AreaStatus, Role
 from census.formats.ptable_file import PTableFileError, read_ptable
 from census.i18n import _
+from census.privacy.differencing import leftovers
 from census.privacy.ptable.generate import generate
-from census.privacy.ptable.table import PTable, publication_problem
+from census.privacy.ptable.table import PTable, measure, publication_problem
 from census.storage.areas import all_areas
-from census.storage.releases import published, published_cells, same_content
+from census.storage.releases import (
+    published,
+    published_cells,
+    published_units,
+    same_content,
+)
 from census.storage.store import Store
 from census.storage.sums import dwelling_outcomes, household_sizes, person_totals
 from census.tabulate import release as rel
@@ -66,6 +72,9 @@ class Conflict:
     changed: str = "data"
     """"data": the exact data changed; "method": published before under another method or
     perturbation table (two protected versions of the same cells can be combined)."""
+    area: bool = False
+    """An enumeration area whose data changed (the cause; listed before the units holding
+    it)."""
 
 
 @dataclass
@@ -85,10 +94,17 @@ class Plan:
     """Digest of the exact data of each (enumeration area, protected table) in the units."""
     cells: dict[str, str]
     """Per unit, a digest of the enumeration areas it covers: the same cells, whatever code."""
+    unit_areas: dict[str, list[str]]
+    """Per unit, the enumeration areas it covers."""
+    unit_digests: dict[tuple[str, str], str]
+    """Digest of the exact data of each (set of enumeration areas, protected table): a unit's
+    identity in the ledger is the areas it covers, not its name."""
     content: str
     previous: tuple[str, str] | None
     """(release id, released at) of an identical earlier export, else None."""
     conflicts: list[Conflict] = field(default_factory=list)
+    ptable_min_variance: float | None = None
+    """The measured floor of the perturbation table used (never its parameters)."""
 
     @property
     def protect(self) -> rel.Protect:
@@ -176,7 +192,9 @@ def _ptable(store: Store, request: Request, method: str) -> tuple[PTable | None,
             table = read_ptable(request.ptable)
         except PTableFileError as exc:
             raise ExportError(str(exc)) from None
-        problem = publication_problem(table, store.config.disclosure.ckm_threshold)
+        d = store.config.disclosure
+        problem = publication_problem(table, d.ckm_threshold, d.ckm_min_variance,
+                                      d.ckm_max_unchanged)
         if problem:
             raise ExportError(_("The perturbation table {path} would not protect the tables: "
                                 "{problem}.").format(path=request.ptable, problem=problem))
@@ -315,8 +333,14 @@ def plan_export(store: Store, request: Request, progress: Progress | None = None
         covered.setdefault(unit, []).append(leaf)
     cells = {u: hashlib.sha256("\n".join(leaves).encode()).hexdigest()[:40]
              for u, leaves in covered.items()}
+    unit_digests = {(cells[u.code], t): rel.exact_digest(t, cfg, rel.Unit(cells[u.code], tuple(
+        covered[u.code])), sums[u.code]) for u in units for t in request.tables
+        if t in rel.PROTECTED}
     plan = Plan(request, cfg, method, ptable, ptable_digest, units, sums, left_open, withheld,
-                digests, area_digests, cells, "", None)
+                digests, area_digests, cells, covered, unit_digests, "", None)
+    if ptable is not None:
+        floor = measure(ptable, cfg.disclosure.ckm_threshold)
+        plan.ptable_min_variance = None if floor is None else round(floor.min_variance, 6)
     plan.content = rel.release_digest({
         "level": request.level, "method": method, "ptable": ptable_digest,
         "tables": list(request.tables), "survey": cfg.digest(),
@@ -327,6 +351,7 @@ def plan_export(store: Store, request: Request, progress: Progress | None = None
     plan.previous = same_content(store, plan.content)
     if method != "none":
         plan.conflicts = _conflicts(store, plan)
+        _refuse_leftovers(store, plan)
     method_changed = any(c.changed == "method" for c in plan.conflicts)
     if plan.conflicts and (request.override is None
                            or (method_changed and request.override != "method_change")):
@@ -374,14 +399,18 @@ def _conflicts(store: Store, plan: Plan) -> list[Conflict]:
     was last published there; and sets of cells (the enumeration areas a unit covers, whatever
     its code) last published under another method or perturbation table. The ledger holds one
     row per unit, area and set ever published, read in one pass each."""
-    digests = {"unit": plan.digests, "area": plan.area_digests}
+    # Units are known by the areas they cover (the cells key), areas by their code.
+    digests = {"unit": plan.unit_digests, "area": plan.area_digests}
+    named = {key: unit for unit, key in plan.cells.items()}
     found: dict[tuple[str, str, str], Conflict] = {}
     for p in published(store):
         now = digests[p.kind].get((p.code, p.table))
         if now is not None and p.digest != now:
+            code = named.get(p.code, p.code) if p.kind == "unit" else p.code
             # At the lowest level a unit and its area are one: said once.
-            found.setdefault((p.code, p.table, "data"),
-                             Conflict(p.code, p.table, p.release, p.released_at))
+            found.setdefault((code, p.table, "data"),
+                             Conflict(code, p.table, p.release, p.released_at,
+                                      area=p.kind == "area"))
     units_of: dict[str, list[str]] = {}
     for unit, key in plan.cells.items():
         units_of.setdefault(key, []).append(unit)
@@ -393,7 +422,39 @@ def _conflicts(store: Store, plan: Plan) -> list[Conflict]:
             for unit in units_of[c.cells]:
                 found.setdefault((unit, c.table, "method"),
                                  Conflict(unit, c.table, c.release, c.released_at, "method"))
-    return sorted(found.values(), key=lambda c: (c.unit, c.table, c.changed))
+    return sorted(found.values(), key=lambda c: (not c.area, c.unit, c.table, c.changed))
+
+
+def _refuse_leftovers(store: Store, plan: Plan) -> None:
+    """Refuse a release when a unit of it, or a unit published before that holds one of its
+    units, minus the units published inside it, leaves areas below the minimum size: the
+    subtraction would publish them (README: Protected tables, differencing)."""
+    d = plan.config.disclosure
+    known = {p.cells: p for p in published_units(store)}
+    units = {p.cells: p.members for p in known.values()}
+    names = {p.cells: f"{p.code} ({p.level})" for p in known.values()}
+    for unit, key in plan.cells.items():
+        units[key] = frozenset(plan.unit_areas[unit])
+        names[key] = f"{unit} ({plan.request.level})"
+    new = set(plan.cells.values())
+    areas = sorted(set().union(*units.values()))
+    sizes = {leaf: (sum(counts), households) for leaf, households, counts, _keys
+             in person_totals(store, _listed(areas))}
+    found = leftovers(units, new, sizes, d.min_persons, d.min_households)
+    if not found:
+        return
+    first = found[0]
+    shown = sorted(first.areas)
+    inner = [names[k] for k in first.inner]
+    raise ExportError(_(
+        "Publishing this would give away {n} area(s) too small to publish ({areas}: {persons} "
+        "persons, {households} households): they are what is left of {outer} once the units "
+        "published inside it ({inner}) are subtracted from it. Publish at a level where this "
+        "does not happen, or leave out the unit that completes the subtraction; nothing was "
+        "exported.").format(
+        n=len(shown), areas=", ".join(shown[:10]) + (" …" if len(shown) > 10 else ""),
+        persons=first.persons, households=first.households, outer=names[first.outer],
+        inner=", ".join(inner[:5]) + (" …" if len(inner) > 5 else "")))
 
 
 def metadata(plan: Plan, release: str, released_at: str, files: Sequence[tuple[str, int]]
@@ -422,6 +483,10 @@ def metadata(plan: Plan, release: str, released_at: str, files: Sequence[tuple[s
             "description": text, "dimensions": dims, "value": value,
             "protected": t in rel.PROTECTED and plan.method != "none",
             "columns": list(rel.COLUMNS[t])})
+    protection: dict[str, Any] = {}
+    if plan.method == "ckm":
+        protection = {"perturbation_table_sha256": plan.ptable_digest,
+                      "perturbation_min_variance": plan.ptable_min_variance}
     return {
         "release": release,
         "released_at": released_at,
@@ -432,6 +497,7 @@ def metadata(plan: Plan, release: str, released_at: str, files: Sequence[tuple[s
                    "ckm": "cell key method (perturbation table)",
                    "none": "none (operational, not for publication)"}[plan.method],
         "notice": NOTICE.format(how=HOW[plan.method]),
+        **protection,
         "tables": tables,
         "categories": {
             "sex": [{"code": s.code, "label": s.label} for s in cfg.sexes]

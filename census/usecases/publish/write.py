@@ -149,15 +149,18 @@ def write_export(store: Store, plan: Plan, out: Path, progress: Progress | None 
             # What is now published is the reference for the next protected release.
             # (Unprotected exports are recorded, but are no such reference.)
             states = {(kind, name, table): digest
-                      for kind, digests in (("unit", plan.digests), ("area", plan.area_digests))
+                      for kind, digests in (("unit", plan.unit_digests),
+                                            ("area", plan.area_digests))
                       for (name, table), digest in digests.items()
                       if protected and table in rel.PROTECTED}
             cells = [(key, table) for key in plan.cells.values()
                      for table in plan.request.tables if protected and table in rel.PROTECTED]
+            units = [(plan.cells[u], u, plan.unit_areas[u]) for u in plan.cells] \
+                if protected else []
             record_release(store, Release(
                 release, plan.request.level, plan.method, plan.ptable_digest,
                 plan.request.tables, plan.request.fmt, len(plan.units), plan.content,
-                plan.request.override), states, cells)
+                plan.request.override, plan.ptable_min_variance), states, cells, units)
             if out.exists():
                 out.rmdir()
                 emptied = True
