@@ -35,8 +35,12 @@ def area_codes(values: tuple[str, ...]) -> tuple[str, ...] | None:
               show_default=True, help="File format (parquet needs census[parquet]).")
 @click.option("--tables", "tables", default="persons,households,dwellings", show_default=True,
               help="Which tables, comma-separated.")
-@click.option("--method", type=click.Choice(["rr3", "ckm", "none"]),
-              help="Protection of persons and households (default: the survey config's).")
+@click.option("--method", type=click.Choice(["rr3", "ckm", "dp", "none"]),
+              help="Protection of persons and households (default: the survey config's); dp "
+                   "needs census[dp].")
+@click.option("--rho", type=float,
+              help="dp: the privacy loss (zCDP rho) this release may spend on a person "
+                   "(default: a quarter of what is left of the survey's dp_rho_total).")
 @click.option("--ptable", type=click.Path(dir_okay=False, path_type=Path),
               help="ckm: an ONS-format perturbation table (default: made from the config).")
 @click.option("--override-release", "override",
@@ -47,7 +51,8 @@ def area_codes(values: tuple[str, ...]) -> tuple[str, ...] | None:
               help="Required with --method none: exact counts for operational use.")
 def export_tables(db: Path | None, passphrase_file: Path | None, as_json: bool, level: str,
                   areas: tuple[str, ...], out: Path, fmt: str, tables: str, method: str | None,
-                  ptable: Path | None, override: str | None, not_for_publication: bool) -> None:
+                  rho: float | None, ptable: Path | None, override: str | None,
+                  not_for_publication: bool) -> None:
     """Write protected tables of closed areas: persons by sex and age band, households by
     size, dwellings by outcome (exact), and metadata.json. Every export is recorded in the
     release ledger; a changed area is not published twice unless overridden."""
@@ -57,7 +62,7 @@ def export_tables(db: Path | None, passphrase_file: Path | None, as_json: bool, 
     request = Request(level=level, areas=area_codes(areas),
                       tables=tuple(t.strip() for t in tables.split(",") if t.strip()),
                       method=method, fmt=fmt, ptable=ptable, override=override,
-                      not_for_publication=not_for_publication)
+                      not_for_publication=not_for_publication, rho=rho)
     with open_store(db, passphrase_file) as store:
         report = write.export(store, request, out)  # an ExportError is a message
     if as_json:
@@ -114,6 +119,27 @@ def export_ledger(db: Path | None, passphrase_file: Path | None, as_json: bool,
            for r in rows])
 
 
+@export.command("budget")
+@db_options
+@json_option
+def export_budget(db: Path | None, passphrase_file: Path | None, as_json: bool) -> None:
+    """The differential privacy budget: the survey's dp_rho_total, and the most any area's
+    people have spent so far."""
+    from census.storage.dp import most_spent
+
+    with open_store(db, passphrase_file) as store:
+        total = store.config.disclosure.dp_rho_total
+        used = most_spent(store)
+    if as_json:
+        print_json({"rho_total": total, "rho_spent_max": used,
+                    "rho_left": max(0.0, total - used)})
+        return
+    click.echo(_("Privacy-loss budget (rho, zCDP): {total:g}; spent on the most exposed "
+                 "people so far: {used:.4g}; left: {left:.4g}.").format(
+        total=total, used=used, left=max(0.0, total - used)))
+
+
 def register(group: click.Group) -> None:
     """Add the `export` group to `group`."""
     group.add_command(export)
+

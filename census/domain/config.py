@@ -74,6 +74,9 @@ ckm_threshold = 2
 # ckm_min_variance, and at most this share of cell keys leaves it unchanged.
 ckm_min_variance = 1.0
 ckm_max_unchanged = 0.5
+# "dp" only: the survey's privacy-loss budget (rho, zero-concentrated differential privacy)
+# that all releases together may spend on any person.
+dp_rho_total = 1.0
 """
 
 
@@ -116,7 +119,7 @@ class RuleThresholds:
     locator_max_length: int = LOCATOR_HARD_LIMIT
 
 
-METHODS = ("rr3", "ckm")
+METHODS = ("rr3", "ckm", "dp")
 """Protection methods a survey config may choose for published tables."""
 
 
@@ -133,11 +136,12 @@ class Disclosure:
     ckm_threshold: int = 2
     ckm_min_variance: float = 1.0
     ckm_max_unchanged: float = 0.5
+    dp_rho_total: float = 1.0
 
 
 #: Disclosure fields added after databases were made: left out of the canonical form while
 #: they hold their default, so that those databases keep their config digest.
-LATER_DISCLOSURE_FIELDS = ("ckm_min_variance", "ckm_max_unchanged")
+LATER_DISCLOSURE_FIELDS = ("ckm_min_variance", "ckm_max_unchanged", "dp_rho_total")
 
 
 @dataclass(frozen=True)
@@ -208,7 +212,7 @@ _ALLOWED: dict[str, set[str]] = {
         "locator_max_length",
     },
     "disclosure": {"method", "min_persons", "min_households", "ckm_max_change", "ckm_variance",
-                   "ckm_threshold", "ckm_min_variance", "ckm_max_unchanged"},
+                   "ckm_threshold", "ckm_min_variance", "ckm_max_unchanged", "dp_rho_total"},
 }
 
 
@@ -358,7 +362,7 @@ def parse_disclosure(section: dict[str, Any], where: str) -> Disclosure:
     perturbation table's rules (a set the sdcTools reference refuses is refused here)."""
     method = section["method"]
     if method not in METHODS:
-        raise ConfigError(_('{where}: method must be "rr3" or "ckm", not {value!r}.')
+        raise ConfigError(_('{where}: method must be "rr3", "ckm" or "dp", not {value!r}.')
                           .format(where=where, value=Quoted(method)))
     variance = section["ckm_variance"]
     if isinstance(variance, bool) or not isinstance(variance, int | float) \
@@ -374,6 +378,10 @@ def parse_disclosure(section: dict[str, Any], where: str) -> Disclosure:
             or not 0 <= unchanged <= 1:
         raise ConfigError(_("{where}: ckm_max_unchanged must be a share from 0 to 1, not "
                             "{value!r}.").format(where=where, value=Quoted(unchanged)))
+    budget = section["dp_rho_total"]
+    if isinstance(budget, bool) or not isinstance(budget, int | float) or not 0 < budget <= 100:
+        raise ConfigError(_("{where}: dp_rho_total must be a number above 0 and at most 100, "
+                            "not {value!r}.").format(where=where, value=Quoted(budget)))
     found = Disclosure(
         method=method,
         min_persons=_int(section, "min_persons", 100, 1, 1_000_000, where),
@@ -383,6 +391,7 @@ def parse_disclosure(section: dict[str, Any], where: str) -> Disclosure:
         ckm_threshold=_int(section, "ckm_threshold", 2, 0, 19, where),
         ckm_min_variance=float(floor),
         ckm_max_unchanged=float(unchanged),
+        dp_rho_total=float(budget),
     )
     from census.privacy.ptable.generate import check_parameters, floor_problem
 

@@ -405,6 +405,44 @@ def create_release_unit_tables(db: Database) -> None:
         db.execute(sql)
 
 
+def create_dp_tables(db: Database) -> None:
+    """Differential privacy (issue 17): `dp_cells` keeps, per enumeration area and table, the
+    noisy counts last drawn (a JSON list of integers, never exact counts), the digest of the
+    exact data they were drawn from and the rho spent; `dp_spent` the privacy loss (rho,
+    zCDP) spent so far on each area's people, which the survey's budget bounds."""
+    for sql in (
+        """CREATE TABLE dp_cells (
+  area TEXT NOT NULL CHECK (length(area) BETWEEN 1 AND 40),
+  tbl TEXT NOT NULL CHECK (tbl IN ('persons', 'households')),
+  digest TEXT NOT NULL CHECK (length(digest) = 64),
+  rho REAL NOT NULL CHECK (rho > 0),
+  cells TEXT NOT NULL CHECK (json_valid(cells)),
+  drawn_at TEXT NOT NULL,
+  release TEXT NOT NULL CHECK (length(release) = 10),
+  PRIMARY KEY (area, tbl)
+) STRICT""",
+        """CREATE TABLE dp_spent (
+  area TEXT PRIMARY KEY CHECK (length(area) BETWEEN 1 AND 40),
+  rho REAL NOT NULL CHECK (rho >= 0)
+) STRICT""",
+    ):
+        db.execute(sql)
+    # The ledger's method CHECK gains 'dp'. A CHECK is not part of the file format, so the
+    # table's recorded SQL is changed in place, as SQLite documents for such changes ("Making
+    # other kinds of table schema changes": writable_schema, a new schema_version, and an
+    # integrity check), rather than rebuilding a table other tables refer to.
+    old = "method IN ('rr3', 'ckm', 'none')"
+    version = db.execute("PRAGMA schema_version").fetchone()[0]
+    db.execute("PRAGMA writable_schema = ON")
+    db.execute("UPDATE sqlite_master SET sql = replace(sql, ?, ?) WHERE type = 'table' AND "
+               "name = 'release'", (old, "method IN ('rr3', 'ckm', 'dp', 'none')"))
+    db.execute(f"PRAGMA schema_version = {int(version) + 1}")
+    db.execute("PRAGMA writable_schema = OFF")
+    problems = [r[0] for r in db.execute("PRAGMA integrity_check").fetchall()]
+    if problems != ["ok"]:  # pragma: no cover - only a damaged file could get here
+        raise RuntimeError(f"integrity check after the ledger's change: {problems[0]}")
+
+
 def migrations(config: SurveyConfig) -> Migrations:
     """The migration set of a census database whose survey config is `config`."""
     m = Migrations("census")
@@ -436,5 +474,9 @@ def migrations(config: SurveyConfig) -> Migrations:
     @m(name="0007_release_units")
     def release_units(db: Database) -> None:
         create_release_unit_tables(db)
+
+    @m(name="0008_dp")
+    def dp_tables(db: Database) -> None:
+        create_dp_tables(db)
 
     return m

@@ -27,7 +27,7 @@ from census.tabulate import persons as person_table
 TABLES = ("persons", "households", "dwellings")
 PROTECTED = frozenset({"persons", "households"})
 """Tables of people and households: protected. The dwellings table is exact (DESIGN §6)."""
-METHODS = ("rr3", "ckm", "none")
+METHODS = ("rr3", "ckm", "dp", "none")
 TOTAL = "total"
 """The category of a margin in published files ("all sexes", "all ages", "all sizes")."""
 COMBINED = ":other"
@@ -224,6 +224,43 @@ def dwelling_row(level: str, unit: str, sums: Sums) -> Row:
     rate = round(100 * o.get("completed", 0) / eligible, 1) if eligible > 0 else None
     return (unit, level, listed, listed - o.get(NOT_VISITED, 0),
             *(o.get(k, 0) for k in OUTCOMES), rate)
+
+
+def exact_cells(table: str, sums: Sums) -> list[int]:
+    """The inner cells of a protected table, exact, in publication order: persons by sex ×
+    age band; households by size 1 … LARGEST (the last: that size or more)."""
+    if table == "persons":
+        return list(sums.counts)
+    found = {min(size, hh_table.LARGEST): 0 for size in sums.sizes}
+    for size, (n, _key) in sums.sizes.items():
+        found[min(size, hh_table.LARGEST)] += n
+    return [found.get(size, 0) for size in range(1, hh_table.LARGEST + 1)]
+
+
+def noisy_rows(table: str, config: SurveyConfig, level: str, unit: str, sums: Sums,
+               noisy: Mapping[str, Sequence[int]]) -> list[Row]:
+    """The rows of one unit under differential privacy: the inner cells are `noisy` (sums of
+    the noisy counts of the unit's enumeration areas) and every margin is the sum of the
+    cells it covers, so a table adds up. The dwellings table stays exact."""
+    if table == "persons":
+        sexes = [x.code for x in config.sexes]
+        bands = [b.code for b in config.age_bands]
+        nb = len(bands)
+        cells = list(noisy["persons"])
+        out: list[Row] = [(unit, level, sex, band, cells[i * nb + j])
+                          for i, sex in enumerate(sexes) for j, band in enumerate(bands)]
+        out += [(unit, level, sex, TOTAL, sum(cells[i * nb:(i + 1) * nb]))
+                for i, sex in enumerate(sexes)]
+        out += [(unit, level, TOTAL, band, sum(cells[j::nb])) for j, band in enumerate(bands)]
+        out.append((unit, level, TOTAL, TOTAL, sum(cells)))
+        return out
+    if table == "households":
+        sizes = list(noisy["households"])
+        out = [(unit, level, hh_table.size_label(size), n)
+               for size, n in zip(range(1, hh_table.LARGEST + 1), sizes, strict=True)]
+        out.append((unit, level, TOTAL, sum(sizes)))
+        return out
+    return [dwelling_row(level, unit, sums)]
 
 
 def rows(table: str, config: SurveyConfig, level: str, unit: str, sums: Sums, protect: Protect

@@ -128,7 +128,8 @@ def test_tables_are_strict_and_migrated_once(store: Store, db_path: Path) -> Non
     applied = again.conn.execute("SELECT name FROM _sqlite_migrations").fetchall()
     assert applied == [("0001_initial",), ("0002_transfers",), ("0003_release_ledger",),
                        ("0004_release_cells",), ("0005_lifecycle",),
-                       ("0006_transfer_files",), ("0007_release_units",)]
+                       ("0006_transfer_files",), ("0007_release_units",),
+                       ("0008_dp",)]
     again.close()
 
 

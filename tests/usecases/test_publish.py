@@ -452,7 +452,7 @@ def test_disclosure_config_is_checked() -> None:
         parse_config("[disclosure]\nckm_max_change = 3\nckm_variance = 1.0\n")
     with pytest.raises(ConfigError, match="D must be >= js \\+ 1"):
         parse_config("[disclosure]\nckm_max_change = 2\nckm_threshold = 2\n")
-    with pytest.raises(ConfigError, match='method must be "rr3" or "ckm"'):
+    with pytest.raises(ConfigError, match='method must be "rr3", "ckm" or "dp"'):
         parse_config('[disclosure]\nmethod = "none"\n')
     with pytest.raises(ConfigError, match="min_persons must be a whole number"):
         parse_config("[disclosure]\nmin_persons = 0\n")

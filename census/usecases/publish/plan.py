@@ -17,10 +17,12 @@ from census.domain.errors import CensusError
 from census.domain.model import RELEASE_OVERRIDES, AreaStatus, Role
 from census.formats.ptable_file import PTableFileError, read_ptable
 from census.i18n import _
+from census.privacy import dp
 from census.privacy.differencing import leftovers
 from census.privacy.ptable.generate import generate
 from census.privacy.ptable.table import PTable, measure, publication_problem
 from census.storage.areas import all_areas
+from census.storage.dp import Noise
 from census.storage.releases import (
     published,
     published_cells,
@@ -31,6 +33,7 @@ from census.storage.store import Store
 from census.storage.sums import dwelling_outcomes, household_sizes, person_totals
 from census.tabulate import release as rel
 from census.tabulate.households import LARGEST
+from census.usecases.publish.noise import DP_NOTICE, NoiseError, add_noise, privacy
 
 FORMATS = ("csv", "json", "parquet")
 Progress = Callable[[float, str], None]
@@ -61,6 +64,9 @@ class Request:
     override: str | None = None
     not_for_publication: bool = False
     """Required with method "none"."""
+    rho: float | None = None
+    """Method "dp": the privacy loss (zCDP rho) this release may spend on a person; None: a
+    quarter of what is left of the survey's budget."""
 
 
 @dataclass(frozen=True)
@@ -105,13 +111,26 @@ class Plan:
     conflicts: list[Conflict] = field(default_factory=list)
     ptable_min_variance: float | None = None
     """The measured floor of the perturbation table used (never its parameters)."""
+    noisy: dict[str, dict[str, list[int]]] = field(default_factory=dict)
+    """Method "dp": per unit and protected table, the noisy inner cells (sums of its areas')."""
+    dp_used: dict[str, list[Noise]] = field(default_factory=dict)
+    """Method "dp": per table, the noise of every area published (stored or new)."""
+    dp_new: list[tuple[str, str, Noise]] = field(default_factory=list)
+    """Method "dp": noise drawn for this release, kept when it is written."""
 
     @property
     def protect(self) -> rel.Protect:
+        if self.method == "dp":
+            raise ValueError("differential privacy publishes noisy sums, not protected cells")
         return rel.protector(self.method, self.ptable)
 
     def unit_rows(self, table: str) -> Iterator[list[rel.Row]]:
         """The rows of each unit in turn (the tables are written a unit at a time)."""
+        if self.method == "dp":
+            for unit in self.units:
+                yield rel.noisy_rows(table, self.config, self.request.level, unit.code,
+                                     self.sums[unit.code], self.noisy.get(unit.code, {}))
+            return
         protect = self.protect
         for unit in self.units:
             yield rel.rows(table, self.config, self.request.level, unit.code,
@@ -165,8 +184,17 @@ def _check_request(store: Store, request: Request) -> None:
                           .format(fmt=request.fmt))
     method = request.method or cfg.disclosure.method
     if method not in rel.METHODS:
-        raise ExportError(_("Unknown method {method!r}; choose rr3, ckm or none.")
+        raise ExportError(_("Unknown method {method!r}; choose rr3, ckm, dp or none.")
                           .format(method=method))
+    if request.rho is not None and method != "dp":
+        raise ExportError(_("--rho is used only with --method dp."))
+    if request.rho is not None and not 0 < request.rho <= cfg.disclosure.dp_rho_total:
+        raise ExportError(_("--rho must be above 0 and at most the survey's budget "
+                            "(dp_rho_total = {total:g}).").format(
+            total=cfg.disclosure.dp_rho_total))
+    if method == "dp" and not dp.available():
+        raise ExportError(_("Differential privacy needs the opendp package: pip install "
+                            "'census[dp]' (or export --method rr3 or ckm)."))
     if method == "none" and not request.not_for_publication:
         raise ExportError(_("--method none writes exact counts of persons and households; it "
                             "is for operational use only. Add --not-for-publication to confirm "
@@ -338,6 +366,12 @@ def plan_export(store: Store, request: Request, progress: Progress | None = None
         if t in rel.PROTECTED}
     plan = Plan(request, cfg, method, ptable, ptable_digest, units, sums, left_open, withheld,
                 digests, area_digests, cells, covered, unit_digests, "", None)
+    if method == "dp":
+        step(0.55, _("adding noise"))
+        try:
+            add_noise(store, plan, leaf_sums)
+        except NoiseError as exc:
+            raise ExportError(str(exc)) from None
     if ptable is not None:
         floor = measure(ptable, cfg.disclosure.ckm_threshold)
         plan.ptable_min_variance = None if floor is None else round(floor.min_variance, 6)
@@ -347,10 +381,14 @@ def plan_export(store: Store, request: Request, progress: Progress | None = None
         "units": [[u, t, digests[(u, t)]] for u, t in sorted(digests)],
         # Everything the files say besides the values (columns, categories, notices, combined
         # and withheld areas): a program that lays them out otherwise makes a new release.
-        "layout": _layout(plan)})
+        "layout": _layout(plan),
+        # Under differential privacy, the noisy values themselves.
+        "noisy": plan.noisy})
     plan.previous = same_content(store, plan.content)
     if method != "none":
         plan.conflicts = _conflicts(store, plan)
+    if method in ("rr3", "ckm"):
+        # Under differential privacy a subtraction is post-processing: the guarantee holds.
         _refuse_leftovers(store, plan)
     method_changed = any(c.changed == "method" for c in plan.conflicts)
     if plan.conflicts and (request.override is None
@@ -487,6 +525,8 @@ def metadata(plan: Plan, release: str, released_at: str, files: Sequence[tuple[s
     if plan.method == "ckm":
         protection = {"perturbation_table_sha256": plan.ptable_digest,
                       "perturbation_min_variance": plan.ptable_min_variance}
+    if plan.method == "dp":
+        protection = {"privacy": privacy(plan)}
     return {
         "release": release,
         "released_at": released_at,
@@ -495,8 +535,9 @@ def metadata(plan: Plan, release: str, released_at: str, files: Sequence[tuple[s
         "format": plan.request.fmt,
         "method": {"rr3": "random rounding to base 3 (cell keys)",
                    "ckm": "cell key method (perturbation table)",
+                   "dp": "differential privacy (discrete Gaussian, zCDP)",
                    "none": "none (operational, not for publication)"}[plan.method],
-        "notice": NOTICE.format(how=HOW[plan.method]),
+        "notice": DP_NOTICE if plan.method == "dp" else NOTICE.format(how=HOW[plan.method]),
         **protection,
         "tables": tables,
         "categories": {

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from census.i18n import _
+from census.storage.dp import save_noise
 from census.storage.releases import Release, record_release
 from census.storage.store import Store, utc_now
 from census.tabulate import release as rel
@@ -161,6 +162,7 @@ def write_export(store: Store, plan: Plan, out: Path, progress: Progress | None 
                 release, plan.request.level, plan.method, plan.ptable_digest,
                 plan.request.tables, plan.request.fmt, len(plan.units), plan.content,
                 plan.request.override, plan.ptable_min_variance), states, cells, units)
+            save_noise(store, plan.dp_new, release)
             if out.exists():
                 out.rmdir()
                 emptied = True
