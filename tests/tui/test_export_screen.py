@@ -21,7 +21,11 @@ from tests.tui.driving import texts
 from tests.usecases.population import NOW, eas, supervisor
 
 
-def test_preview_then_export_writes_what_was_shown(tmp_path: Path) -> None:
+@pytest.mark.parametrize("method", ["ckm", "dp"])
+def test_preview_then_export_writes_what_was_shown(tmp_path: Path, method: str) -> None:
+    """Under dp too: the noise the preview showed is the noise written (it was drawn once)."""
+    if method == "dp":
+        pytest.importorskip("opendp")
     db = tmp_path / "s.db"
     supervisor(db, households=800).close()
     out = tmp_path / "tables"
@@ -36,7 +40,7 @@ def test_preview_then_export_writes_what_was_shown(tmp_path: Path) -> None:
             await pilot.pause()
             screen = app.screen
             assert isinstance(screen, ExportScreen)
-            screen.query_one("#method", Select).value = "ckm"
+            screen.query_one("#method", Select).value = method
             screen.query_one("#out", Input).value = str(out)
             await pilot.press("ctrl+p")
             await pilot.pause()
@@ -61,7 +65,9 @@ def test_preview_then_export_writes_what_was_shown(tmp_path: Path) -> None:
             seen["refused"] = str(screen.query_one("#summary").render())
 
     asyncio.run(run())
-    assert "ckm" in str(seen["summary"]) and "Left out, still open: 1" in str(seen["summary"])
+    assert method in str(seen["summary"]) and "Left out, still open: 1" in str(seen["summary"])
+    if method == "dp":
+        assert "Privacy loss of these tables: rho 0.25" in str(seen["summary"])
     assert "Persons by sex and age" in str(seen["title"]) and "protected" in str(seen["title"])
     assert "Households by size" in str(seen["households_title"])
     assert "written to" in str(seen["after"]) and seen["bar"] == 1.0
@@ -74,8 +80,8 @@ def test_preview_then_export_writes_what_was_shown(tmp_path: Path) -> None:
     store = Store.open(db, RAW_KEY)
     try:
         (entry,) = releases(store)
-        assert entry["method"] == "ckm"
-        again = plan_export(store, Request(level="ea", method="ckm"))
+        assert entry["method"] == method
+        again = plan_export(store, Request(level="ea", method=method))
         assert again.previous is not None and again.previous[0] == entry["id"]
         assert len(eas(store)) - 1 == len(again.units)
     finally:

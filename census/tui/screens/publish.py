@@ -19,12 +19,14 @@ from census.tabulate import release as rel
 from census.tui.base import CensusScreen
 from census.tui.labels import SYMBOL
 from census.tui.widgets.plain import DataTable, Label, Static
+from census.usecases.publish.noise import privacy
 from census.usecases.publish.plan import ExportError, Plan, Request, plan_export
 from census.usecases.publish.write import write_export
 from census.validation.rules import Severity
 
 METHOD_LABELS = {"rr3": N_("Rounding to base 3 (rr3)"),
-                 "ckm": N_("Cell key perturbation (ckm)")}
+                 "ckm": N_("Cell key perturbation (ckm)"),
+                 "dp": N_("Differential privacy (dp)")}
 TABLE_LABELS = {"persons": N_("Persons by sex and age"), "households": N_("Households by size"),
                 "dwellings": N_("Dwellings by outcome (exact)")}
 OVERRIDE_LABELS = {"correction": N_("Correction of an error"),
@@ -140,6 +142,12 @@ class ExportScreen(CensusScreen):
         if plan.conflicts:
             parts.append(_("Changed since the last release: {n} (override: {reason}).").format(
                 n=len(plan.conflicts), reason=plan.request.override))
+        if plan.method == "dp":
+            loss = privacy(plan)
+            new = max((n.rho for _a, _t, n in plan.dp_new), default=0.0)
+            parts.append(_("Privacy loss of these tables: rho {rho:.4g} (epsilon {eps:.3g} at "
+                           "delta {delta:g}); new noise now: rho {new:.4g} a table.").format(
+                rho=loss["rho"], eps=loss["epsilon"], delta=loss["delta"], new=new))
         self.say(" ".join(parts))
 
     def show_table(self) -> None:
@@ -173,7 +181,10 @@ class ExportScreen(CensusScreen):
             out = Path(self.query_one("#out", Input).value.strip() or ".").expanduser()
             self.say(_("Counting…"))
             await asyncio.sleep(0.05)  # let the screen show it before the queries run
-            plan = plan_export(self.census.store, self.request())
+            # The plan previewed, if nothing was changed since: under differential privacy
+            # its noise is what the preview showed.
+            plan = self.plan if self.plan is not None and self.plan.request == \
+                self.request() else plan_export(self.census.store, self.request())
             self.plan = plan
             self.describe(plan)
             self.show_table()
