@@ -26,7 +26,10 @@ Methods: `none` (exact), `rr3` and `ckm` (default D=5, V=3, js=2), the program's
 attacker knows the method and its parameters: under `none` a published value is the true one;
 under `rr3` the true value is within ±2 of it (never negative: a published 0 may hide a true 1
 or 2); under `ckm` it is one that the perturbation table (generated from the survey's
-parameters) can turn into the published value, e.g. 0 → 0..5, 7 → 3..12, always within ±5.
+parameters) can turn into the published value, e.g. 0 → 0..5, 7 → 3..12, always within ±5;
+under `dp` (rho 0.25, a release of `census export tables --method dp`) it is within 6 noise
+scales of the published value (never negative), the scale of a sum of k area cells being
+sqrt(k) times that of one (2 for a persons cell, 4 for a households cell).
 Every unit's true households are checked to satisfy all the attacker assumes (`consistent`).
 
 Attacker `tables`: mixed-integer programs (`scipy.optimize.milp`, HiGHS, --time-limit each).
@@ -58,12 +61,14 @@ tables, as `tables`, but built from kinds seen elsewhere where it can: the slot 
 now optional, worth nothing) plus a binary column per copy j of each kind seen elsewhere with
 frequency f, worth P(Binomial(H, f) >= j), the chance it matches; maximise the worth.
 
-Baselines, which use no table of the attacked unit (but are told its true number of
-households H, which favours them): `draw`, the expected score of H households drawn at random
-from the other units' (hypergeometric, exact expectation); `guess`, the H household kinds with
-the largest expected score under the other units' frequencies (common kinds first, several
-copies of a very common one), scored as it comes out. Common households match by chance; the
-ratios to the baselines show what the tables add.
+Baselines, which use no table of the attacked unit (but are told its true number of households
+H, which favours them, and put forward as many households as the attacker did: H when it put
+forward none; under protection its estimate of H, which noise can make larger than H, and each
+household more is one more chance to match): `draw`, the expected score of that many households
+drawn at random from the other units' (hypergeometric, exact expectation); `guess`, that many
+household kinds with the largest expected score under the other units' frequencies (common kinds
+first, several copies of a very common one), scored as it comes out. Common households match by
+chance; the ratios to the baselines show what the tables add.
 
     .venv/bin/python bench/reconstruct.py                      # about 1.5 minutes
     .venv/bin/python bench/reconstruct.py --seed 7 --tiny 300 --districts 60
@@ -82,7 +87,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -95,6 +100,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from census.domain.config import SurveyConfig, default_config
 from census.domain.model import Area, Dwelling, Role
+from census.privacy import dp
 from census.privacy.ptable.generate import generate
 from census.storage.areas import import_areas
 from census.storage.store import Store
@@ -106,7 +112,13 @@ from census.usecases.publish.plan import Request, plan_export
 
 NOW = datetime(2026, 11, 28, 12, 0)
 PASSPHRASE = "bench-reconstruct"
-METHODS = ("none", "rr3", "ckm")
+METHODS = ("none", "rr3", "ckm", "dp")
+DP_RHO = 0.25
+"""dp: the rho of the release attacked (0.125 a table; the noise of each area cell then has
+scale 2 in the persons table, 4 in the households table)."""
+DP_Z = 6.0
+"""dp: the attacker takes the true count to lie within DP_Z noise scales of the published
+value (a chance of 2e-9 per value of being wrong)."""
 REGIMES = ("published", "tiny")
 SIZE_CLASSES = 8
 """Size classes of the households table: 1 … 7 and "8+"."""
@@ -201,12 +213,16 @@ class Published:
     """"1" … "7", "8+", rel.TOTAL -> households."""
     completed: int
     """Completed dwellings (the dwellings table: exact)."""
+    sigma: dict[tuple[str, object], float] = field(default_factory=dict)
+    """dp: the noise scale of each published value (("persons", (sex, band)) or ("sizes",
+    label)): a sum of k noisy area cells has sqrt(k) times the scale of one."""
 
 
 def published(store: Store, method: str) -> dict[str, Published]:
     """The rows the program would publish at the EA level under `method`, per unit."""
     plan = plan_export(store, Request(level="ea", method=method,
-                                      not_for_publication=method == "none"))
+                                      not_for_publication=method == "none",
+                                      rho=DP_RHO if method == "dp" else None))
     completed_at = rel.COLUMNS["dwellings"].index("completed")
     out: dict[str, Published] = {}
     persons = plan.unit_rows("persons")
@@ -216,7 +232,21 @@ def published(store: Store, method: str) -> dict[str, Published]:
                                             strict=True):
         counts = {(str(r[2]), str(r[3])): int(r[4] or 0) for r in p_rows}
         sizes = {str(r[2]): int(r[3] or 0) for r in h_rows}
-        out[unit.code] = Published(unit.code, counts, sizes, int(d_rows[0][completed_at] or 0))
+        sigma: dict[tuple[str, object], float] = {}
+        if method == "dp":
+            areas = len(plan.unit_areas[unit.code])
+            nb, ns = len(store.config.age_bands), len(store.config.sexes)
+            one_p = dp.scale("persons", DP_RHO / 2)
+            one_h = dp.scale("households", DP_RHO / 2)
+            for sex, band in counts:
+                k = (1 if rel.TOTAL not in (sex, band) else nb * ns if sex == band
+                     else nb if band == rel.TOTAL else ns)
+                sigma[("persons", (sex, band))] = one_p * math.sqrt(k * areas)
+            for label in sizes:
+                k = SIZE_CLASSES if label == rel.TOTAL else 1
+                sigma[("sizes", label)] = one_h * math.sqrt(k * areas)
+        out[unit.code] = Published(unit.code, counts, sizes, int(d_rows[0][completed_at] or 0),
+                                   sigma)
     return out
 
 
@@ -257,10 +287,13 @@ def intervals(cfg: SurveyConfig, method: str) -> dict[int, tuple[int, int]] | No
 
 
 def interval(cfg: SurveyConfig, method: str, value: int,
-             ckm: dict[int, tuple[int, int]] | None) -> tuple[int, int]:
-    """Where the true count lies when `value` is published."""
+             ckm: dict[int, tuple[int, int]] | None, sigma: float = 0.0) -> tuple[int, int]:
+    """Where the true count lies when `value` is published (`sigma`: dp, its noise scale)."""
     if method == "none":
         return value, value
+    if method == "dp":
+        spread = math.ceil(DP_Z * sigma)
+        return max(0, value - spread), value + spread
     if method == "rr3":
         return max(0, value - 2), value + 2
     if ckm is not None and value in ckm:
@@ -325,28 +358,33 @@ def estimate(cfg: SurveyConfig, pub: Published, method: str,
              if next(x for x in cfg.age_bands if x.code == b).low >= cfg.rules.adult_age]
     keys = ([(sex.code, rel.TOTAL) for sex in cfg.sexes]
             + [(rel.TOTAL, band.code) for band in cfg.age_bands] + [(rel.TOTAL, rel.TOTAL)])
+    def persons_span(key: tuple[str, str]) -> tuple[int, int]:
+        return interval(cfg, method, pub.counts[key], ckm, pub.sigma.get(("persons", key), 0.0))
+
+    def sizes_span(label: str) -> tuple[int, int]:
+        return interval(cfg, method, pub.sizes[label], ckm, pub.sigma.get(("sizes", label), 0.0))
+
     # Columns: T_c (nc), S_k (8), away (1), then d+ and d- per published count.
     away = nc + SIZE_CLASSES
     checks: list[tuple[list[tuple[int, float]], int, tuple[int, int]]] = []
     for i, cell in enumerate(cells):
-        checks.append(([(i, 1.0)], pub.counts[cell], interval(cfg, method, pub.counts[cell], ckm)))
+        checks.append(([(i, 1.0)], pub.counts[cell], persons_span(cell)))
     for key in keys:
         terms = [(i, 1.0) for i, cell in enumerate(cells)
                  if key[0] in (rel.TOTAL, cell[0]) and key[1] in (rel.TOTAL, cell[1])]
-        checks.append((terms, pub.counts[key], interval(cfg, method, pub.counts[key], ckm)))
+        checks.append((terms, pub.counts[key], persons_span(key)))
     for k, label in enumerate(labels):
-        checks.append(([(nc + k, 1.0)], pub.sizes[label],
-                       interval(cfg, method, pub.sizes[label], ckm)))
-    lo_t, hi_t = interval(cfg, method, pub.sizes[rel.TOTAL], ckm)
+        checks.append(([(nc + k, 1.0)], pub.sizes[label], sizes_span(label)))
+    lo_t, hi_t = sizes_span(rel.TOTAL)
     checks.append(([(nc + k, 1.0) for k in range(SIZE_CLASSES)], pub.sizes[rel.TOTAL],
                    (max(lo_t, pub.completed), hi_t)))
     first_dev = away + 1
     n = first_dev + 2 * len(checks)
     lower, upper, cost = np.zeros(n), np.zeros(n), np.zeros(n)
     for i, cell in enumerate(cells):
-        lower[i], upper[i] = interval(cfg, method, pub.counts[cell], ckm)
+        lower[i], upper[i] = persons_span(cell)
     for k, label in enumerate(labels):
-        lower[nc + k], upper[nc + k] = interval(cfg, method, pub.sizes[label], ckm)
+        lower[nc + k], upper[nc + k] = sizes_span(label)
     upper[away] = BIG * hi_t
     cost[away] = AWAY_WEIGHT
     rows = _Rows()
@@ -415,17 +453,17 @@ def joint(cfg: SurveyConfig, pub: Published, method: str, time_limit: float,
     adult = [i for i, (_s, b) in enumerate(cells)
              if next(x for x in cfg.age_bands if x.code == b).low >= cfg.rules.adult_age]
 
-    def span(value: int) -> tuple[int, int]:
-        return interval(cfg, method, value, ckm)
+    def span(value: int, what: tuple[str, object]) -> tuple[int, int]:
+        return interval(cfg, method, value, ckm, pub.sigma.get(what, 0.0))
 
     labels = [str(k) for k in range(1, SIZE_CLASSES)] + [f"{SIZE_CLASSES}+"]
-    lo_t, hi_t = span(pub.sizes[rel.TOTAL])
+    lo_t, hi_t = span(pub.sizes[rel.TOTAL], ("sizes", rel.TOTAL))
     lo_t = max(lo_t, pub.completed)
     if hi_t <= 0 or lo_t > hi_t:
         return Attack([], 0.0, "none found")
-    cell_hi = [span(pub.counts[cell])[1] for cell in cells]
-    size_hi = [span(pub.sizes[label])[1] for label in labels]
-    persons_hi = span(pub.counts[(rel.TOTAL, rel.TOTAL)])[1]
+    cell_hi = [span(pub.counts[cell], ("persons", cell))[1] for cell in cells]
+    size_hi = [span(pub.sizes[label], ("sizes", label))[1] for label in labels]
+    persons_hi = span(pub.counts[(rel.TOTAL, rel.TOTAL)], ("persons", (rel.TOTAL, rel.TOTAL)))[1]
     # With a prior: a binary column per copy j of each kind seen elsewhere (frequency f),
     # worth its chance of matching, P(Binomial(H, f) >= j); free slots are worth nothing.
     catalogue: list[tuple[Kind, float, int]] = []
@@ -471,14 +509,14 @@ def joint(cfg: SurveyConfig, pub: Published, method: str, time_limit: float,
     # The published counts, each with its expression and the interval of its true value.
     checks: list[tuple[list[tuple[int, float]], int, tuple[int, int]]] = []
     for i, cell in enumerate(cells):
-        checks.append((persons([i]), pub.counts[cell], span(pub.counts[cell])))
+        checks.append((persons([i]), pub.counts[cell], span(pub.counts[cell], ("persons", cell))))
     for key in [(sex, rel.TOTAL) for sex in sexes] + [(rel.TOTAL, band) for band in bands] + [
             (rel.TOTAL, rel.TOTAL)]:
         keep = [i for i, cell in enumerate(cells) if key[0] in (rel.TOTAL, cell[0])
                 and key[1] in (rel.TOTAL, cell[1])]
-        checks.append((persons(keep), pub.counts[key], span(pub.counts[key])))
+        checks.append((persons(keep), pub.counts[key], span(pub.counts[key], ("persons", key))))
     for k, label in enumerate(labels, start=1):
-        checks.append((of_size([k]), pub.sizes[label], span(pub.sizes[label])))
+        checks.append((of_size([k]), pub.sizes[label], span(pub.sizes[label], ("sizes", label))))
     # The households total: at least the completed dwellings too.
     checks.append((of_size(range(1, SIZE_CLASSES + 1)), pub.sizes[rel.TOTAL], (lo_t, hi_t)))
     first_dev = first_kind + len(catalogue)
@@ -558,7 +596,8 @@ def screened(cfg: SurveyConfig, pub: Published, method: str, prior: Counter[Kind
     if est is None:
         return Attack([], time.perf_counter() - start, "none found")
     labels = [str(k) for k in range(1, SIZE_CLASSES)] + [f"{SIZE_CLASSES}+"]
-    cell_hi = [interval(cfg, method, pub.counts[cell], ckm)[1] for cell in cfg.cells]
+    cell_hi = [interval(cfg, method, pub.counts[cell], ckm,
+                        pub.sigma.get(("persons", cell), 0.0))[1] for cell in cfg.cells]
     allowed: list[Counter[Household]] = [Counter() for _ in labels]
     for (grid, size), times in prior.items():
         if all(n <= hi for n, hi in zip(grid, cell_hi, strict=True)):
@@ -595,19 +634,20 @@ def consistent(cfg: SurveyConfig, pub: Published, method: str, households: Seque
     labels = [str(k) for k in range(1, SIZE_CLASSES)] + [f"{SIZE_CLASSES}+"]
     wrong: list[str] = []
 
-    def within(what: str, true: int, published_value: int) -> None:
-        lo, hi = interval(cfg, method, published_value, ckm)
+    def within(what: str, true: int, published_value: int,
+               noise: tuple[str, object] = ("", "")) -> None:
+        lo, hi = interval(cfg, method, published_value, ckm, pub.sigma.get(noise, 0.0))
         if not lo <= true <= hi:
             wrong.append(f"{what}: {true} not in [{lo}, {hi}] (published {published_value})")
 
     for key, value in sorted(pub.counts.items()):
         true = sum(n for grid, _k in households for cell, n in zip(cfg.cells, grid, strict=True)
                    if key[0] in (rel.TOTAL, cell[0]) and key[1] in (rel.TOTAL, cell[1]))
-        within(f"persons {key}", true, value)
+        within(f"persons {key}", true, value, ("persons", key))
     for k, label in enumerate(labels, start=1):
         within(f"households of size {label}", sum(s == k for _g, s in households),
-               pub.sizes[label])
-    within("households", len(households), pub.sizes[rel.TOTAL])
+               pub.sizes[label], ("sizes", label))
+    within("households", len(households), pub.sizes[rel.TOTAL], ("sizes", rel.TOTAL))
     if len(households) < pub.completed:
         wrong.append(f"{len(households)} households in {pub.completed} completed dwellings")
     for grid, size in households:
@@ -618,9 +658,12 @@ def consistent(cfg: SurveyConfig, pub: Published, method: str, households: Seque
     return wrong
 
 
-def expected_draw(truth: Sequence[Household], pool: Counter[Household]) -> float:
-    """Expected score of len(truth) households drawn without replacement from `pool`."""
-    size, draws = sum(pool.values()), len(truth)
+def expected_draw(truth: Sequence[Household], pool: Counter[Household],
+                  draws: int | None = None) -> float:
+    """Expected score of `draws` (default len(truth)) households drawn without replacement
+    from `pool`."""
+    size = sum(pool.values())
+    draws = len(truth) if draws is None else draws
     if size == 0 or draws == 0:
         return 0.0
     draws = min(draws, size)
@@ -743,13 +786,22 @@ def run_regime(store: Store, regime: str, s: Settings, log: bool = False) -> lis
         chosen["tiny 1-2"] = sorted(u for u, ks in truth.items() if 1 <= len(ks) <= 2)
     everyone = Counter(k for ks in truth.values() for k in ks)
     grids = Counter(g for g, _k in everyone.elements())
-    draw, guess, prior = {}, {}, {}
+    prior, pools, grids_of = {}, {}, {}
     for u in {u for us in chosen.values() for u in us}:
         mine = [g for g, _k in truth[u]]
         others = grids - Counter(mine)
-        draw[u] = expected_draw(mine, others)
-        guess[u] = recovered(best_guess(len(mine), others), mine)
+        pools[u], grids_of[u] = others, mine
         prior[u] = everyone - Counter(truth[u])
+
+    # The baselines put forward as many households as the attacker did: an attacker whose
+    # published total is noisy (dp) may put forward more than there are, and each one more is
+    # one more chance to match; the baselines get the same chances.
+    def guessed(r: UnitResult) -> int:
+        return recovered(best_guess(r.found or r.households, pools[r.unit]),
+                         grids_of[r.unit])
+
+    def drawn(r: UnitResult) -> float:
+        return expected_draw(grids_of[r.unit], pools[r.unit], r.found or r.households)
     ckm = intervals(cfg, "ckm")
     if log:
         for name, units in chosen.items():
@@ -780,8 +832,8 @@ def run_regime(store: Store, regime: str, s: Settings, log: bool = False) -> lis
                         u, len(truth[u]), recovered([g for g, _k in got.households],
                                                     [g for g, _k in truth[u]]),
                         got.seconds, got.status, len(got.households), fits))
-                out.append(Figures(name, method, attacker, results, [draw[u] for u in units],
-                                   [guess[u] for u in units]))
+                out.append(Figures(name, method, attacker, results,
+                                   [drawn(r) for r in results], [guessed(r) for r in results]))
                 if log:
                     print("  " + table(out[-1:])[1], flush=True)
     return out

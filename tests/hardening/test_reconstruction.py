@@ -2,10 +2,11 @@
 run small.
 
 Integer-programming attackers get every table the program publishes for a unit (the rows of
-`census.usecases.publish.plan.plan_export`, under `none`, `rr3` and `ckm`) and rebuild the
+`census.usecases.publish.plan.plan_export`, under `none`, `rr3`, `ckm` and `dp`) and rebuild the
 unit's households;
 the score is the share of households rebuilt exactly, against baselines that use no table of
-the unit (`draw`: households drawn at random from other units; `guess`: the commonest kinds).
+the unit and put forward as many households as the attacker (`draw`: households drawn at
+random from other units; `guess`: the commonest kinds).
 The figures are printed at the end of the run (tests/hardening/tally.py); the bench prints the
 same table, larger. What they support, on the demo population (the members of a household are
 drawn independently, so a household's make-up is not in its area's tables):
