@@ -62,6 +62,13 @@ def test_a_group_of_the_same_areas_at_another_level_is_the_same_unit(tmp_path: P
         s.close()
 
 
+def _dwelling_areas(folder: Path) -> set[str]:
+    import csv
+
+    with open(folder / "dwellings.csv", newline="", encoding="utf-8") as f:
+        return {r["area"] for r in csv.DictReader(f)}
+
+
 def _units(folder: Path) -> set[str]:
     import csv
 
@@ -92,10 +99,10 @@ def test_a_group_that_differs_by_a_small_area_is_refused_even_overridden(tmp_pat
 
 def test_a_district_whose_withheld_area_would_be_its_remainder_is_refused(tmp_path: Path
                                                                            ) -> None:
-    """As found: subtracting the published areas from their district gave the areas withheld
-    as too small (and the exact dwellings table gave their counts exactly). With a minimum of
-    300 persons, S1 (119) is withheld at EA level (S1+S2+S3 = 354 is published as R01:other,
-    but that is another set); the district D01 minus its six published areas is S1."""
+    """As found: subtracting the published areas from their district gave the small areas
+    not published alone (and the exact dwellings table gave their counts exactly). With a
+    minimum of 300 persons, S1 (119) is published only inside R01:other (with S2 and S3) at EA
+    level; the district D01 minus its six published areas would be S1 alone."""
     s = field(tmp_path / "f.db", 300, (S1, S2, S3))
     try:
         export(s, Request(level="ea"), tmp_path / "ea")
@@ -160,5 +167,22 @@ def test_the_ledger_and_metadata_name_the_table_by_digest_and_floor(tmp_path: Pa
         assert meta["perturbation_min_variance"] == round(floor.min_variance, 6)
         row = s.conn.execute("SELECT ptable, ptable_min_variance FROM release").fetchone()
         assert row == (table.digest(), round(floor.min_variance, 6))
+    finally:
+        s.close()
+
+
+def test_dwellings_of_grouped_or_withheld_areas_go_out_for_the_group_only(tmp_path: Path
+                                                                            ) -> None:
+    """As found: the exact dwellings table gave the completed dwellings of areas withheld from
+    the persons and households tables. With a minimum of 400 persons, EA006 (333) and S1 are
+    published as R01-D01:other, S2 and S3 (235 together) are withheld: no dwellings row names
+    any of them, and the group's row holds the two areas together."""
+    s = field(tmp_path / "f.db", 400, (S1, S2, S3))
+    try:
+        report = export(s, Request(level="ea"), tmp_path / "ea")
+        assert set(report.withheld) == {S2, S3}
+        shown = _dwelling_areas(tmp_path / "ea")
+        assert shown == _units(tmp_path / "ea") and "R01-D01:other" in shown
+        assert not shown & {S1, S2, S3, "R01-D01-EA006"}
     finally:
         s.close()
