@@ -39,7 +39,12 @@ def ptable_make(out: Path, D: int, V: float, js: int, ckeys: int, max_pcv: int) 
     changes of at most D, mean 0, variance V, never landing on 1..js; zeros stay zero."""
     from census.privacy.ptable.generate import check_parameters, generate
     from census.privacy.ptable.ons_csv import write_ons_csv
-    from census.privacy.ptable.table import ROW_LIMIT
+    from census.privacy.ptable.table import (
+        ONS_PCV_LIMIT,
+        ROW_LIMIT,
+        floor_problem,
+        publication_problem,
+    )
 
     if ckeys * max_pcv > ROW_LIMIT:
         raise UserError(_("{ckeys} cell keys × {pcv} counts would make {rows:,} rows; at most "
@@ -56,6 +61,14 @@ def ptable_make(out: Path, D: int, V: float, js: int, ckeys: int, max_pcv: int) 
     except ValueError as exc:
         raise UserError(_("These parameters cannot make a perturbation table: {problem}.")
                         .format(problem=exc)) from None
+    # A short table (--max-count below 750) is for inspection: the export refuses it anyway;
+    # the floor is checked on the counts it has.
+    problem = publication_problem(made, js) if max_pcv >= ONS_PCV_LIMIT else \
+        floor_problem(made, js, 1.0, 0.5)
+    if problem:
+        raise UserError(_("The table these parameters make would not protect published "
+                          "tables: {problem}. Use more cell keys (256 or 4096) or other "
+                          "parameters; nothing was written.").format(problem=problem))
     text = write_ons_csv(made)
     # A new, unpredictable temporary name (O_EXCL): a link planted at a fixed name such as
     # ".FILE.partial" would have the table written through it, over the file it points to.

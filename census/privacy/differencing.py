@@ -1,39 +1,94 @@
 """Differencing between published units (issue 17): a unit is the set of enumeration areas it
-covers, whatever its name or level. When the units already published inside a unit leave a
-remainder that is too small to publish, subtracting them from it gives that remainder's counts
-(exactly with weak protection, approximately otherwise): the areas withheld as too small, or
-the small areas of a group published under the same name at two levels. Pure: sets in, the
-remainders found out.
+covers, whatever its name or level. When some units published inside a unit are disjoint and
+cover all of it but a few areas too small to publish, subtracting them from it gives those
+areas' counts (exactly with weak protection or in the exact dwellings table, approximately
+otherwise): the areas withheld as too small, or the small areas of a group published under the
+same name at two levels. Pure: sets in, the remainders found out.
+
+The search is exact: for every unit concerned, every set R of its small areas (an area below
+the minimum size on its own) is tried as a remainder, and R is found when the rest of the unit
+can be tiled exactly by disjoint units published inside it (an exact cover, searched depth
+first with memory). Units overlapping each other cannot hide a remainder this way (a reviewer
+found that a union of all the inner units did). When a unit has more small areas, or more
+ways to tile it, than the search may try, the unit is reported as not checked, and the caller
+refuses: a release that cannot be checked is not published.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from itertools import combinations
+
+#: The most small areas of one unit whose subsets are tried as remainders (2^16 sets).
+MAX_SMALL = 16
+#: The most steps of the exact-cover search for one unit.
+MAX_STEPS = 200_000
 
 
 @dataclass(frozen=True)
 class Leftover:
-    """What is left of unit `outer` once the units inside it are taken away."""
+    """What is left of unit `outer` once the disjoint units `inner` are taken away (with
+    `checked` False: the unit could not be checked within the limits)."""
 
     outer: str
     inner: tuple[str, ...]
     areas: frozenset[str]
     persons: int
     households: int
+    checked: bool = True
+
+
+class _TooMany(Exception):
+    pass
+
+
+def _tiling(rest: frozenset[str], inside: list[str], units: Mapping[str, frozenset[str]],
+            holding: Mapping[str, list[str]], memo: dict[frozenset[str], tuple[str, ...] | None],
+            steps: list[int]) -> tuple[str, ...] | None:
+    """Disjoint units among `inside` whose union is exactly `rest`, or None."""
+    if not rest:
+        return ()
+    if rest in memo:
+        return memo[rest]
+    steps[0] += 1
+    if steps[0] > MAX_STEPS:
+        raise _TooMany
+    first = min(rest)
+    found: tuple[str, ...] | None = None
+    for key in holding.get(first, ()):
+        if key in inside and units[key] <= rest:
+            below = _tiling(rest - units[key], inside, units, holding, memo, steps)
+            if below is not None:
+                found = (key, *below)
+                break
+    memo[rest] = found
+    return found
 
 
 def leftovers(units: Mapping[str, frozenset[str]], new: Collection[str],
-              sizes: Mapping[str, tuple[int, int]], min_persons: int,
-              min_households: int) -> list[Leftover]:
-    """For every unit that is new, or has a new unit inside it: the areas of it not covered
-    by the units strictly inside it, when there are some, they hold people, and they are
-    below the minimum size (`sizes`: persons and households per area). `units` maps a unit's
-    key to its areas, published and new alike."""
+              sizes: Mapping[str, tuple[int, int]], min_persons: int, min_households: int,
+              holds: Collection[str] | None = None) -> list[Leftover]:
+    """For every unit that is new, or has a new unit inside it: a set of its areas that
+    disjoint units published inside it leave over, when that set holds something (people, or
+    with `holds` any area listed there, e.g. one with dwellings) and is below the minimum
+    size (`sizes`: persons and households per area). `units` maps a unit's key to its areas,
+    published and new alike."""
     holding: dict[str, list[str]] = {}
     for key, members in units.items():
         for area in members:
             holding.setdefault(area, []).append(key)
+    for keys in holding.values():
+        keys.sort(key=lambda k: (-len(units[k]), k))
+
+    def size(areas: Collection[str]) -> tuple[int, int]:
+        return (sum(sizes.get(a, (0, 0))[0] for a in areas),
+                sum(sizes.get(a, (0, 0))[1] for a in areas))
+
+    def something(areas: Collection[str]) -> bool:
+        return any(sizes.get(a, (0, 0)) != (0, 0) or (holds is not None and a in holds)
+                   for a in areas)
+
     found: list[Leftover] = []
     for key in sorted(units):
         members = units[key]
@@ -42,10 +97,30 @@ def leftovers(units: Mapping[str, frozenset[str]], new: Collection[str],
                          and units[k] <= members})
         if not inside or (key not in new and not any(k in new for k in inside)):
             continue
-        rest = members.difference(*(units[k] for k in inside))
-        persons = sum(sizes.get(a, (0, 0))[0] for a in rest)
-        households = sum(sizes.get(a, (0, 0))[1] for a in rest)
-        if rest and (persons or households) and (persons < min_persons
-                                                 or households < min_households):
-            found.append(Leftover(key, tuple(inside), frozenset(rest), persons, households))
+        small = sorted(a for a in members
+                       if size([a])[0] < min_persons or size([a])[1] < min_households)
+        if len(small) > MAX_SMALL:
+            found.append(Leftover(key, tuple(inside), frozenset(small), *size(small), False))
+            continue
+        memo: dict[frozenset[str], tuple[str, ...] | None] = {}
+        steps = [0]
+        try:
+            for n in range(1, len(small) + 1):
+                hit = None
+                for rest in combinations(small, n):
+                    persons, households = size(rest)
+                    if persons >= min_persons and households >= min_households:
+                        continue
+                    if not something(rest):
+                        continue
+                    tiles = _tiling(members.difference(rest), inside, units, holding, memo,
+                                    steps)
+                    if tiles is not None:
+                        hit = Leftover(key, tiles, frozenset(rest), persons, households)
+                        break
+                if hit is not None:
+                    found.append(hit)
+                    break
+        except _TooMany:
+            found.append(Leftover(key, tuple(inside), frozenset(small), *size(small), False))
     return found

@@ -56,9 +56,10 @@ def most_spent(store: Store) -> float:
     return float(row[0] or 0.0)
 
 
-def save_noise(store: Store, rows: Iterable[tuple[str, str, Noise]], release: str) -> None:
+def save_noise(store: Store, rows: Iterable[tuple[str, str, Noise]], draw: str) -> None:
     """Keep newly drawn noisy counts ((area, table, noise)) in the caller's transaction, and
-    add their rho to what each area's people have spent."""
+    add their rho to what each area's people have spent. `draw`: an id of the draw (in the
+    form of a release id; the release that first publishes the noise may have another)."""
     now = utc_now()
     for area, table, noise in rows:
         store.conn.execute(
@@ -66,7 +67,7 @@ def save_noise(store: Store, rows: Iterable[tuple[str, str, Noise]], release: st
             "(?, ?, ?, ?, ?, ?, ?) ON CONFLICT (area, tbl) DO UPDATE SET digest = "
             "excluded.digest, rho = excluded.rho, cells = excluded.cells, drawn_at = "
             "excluded.drawn_at, release = excluded.release",
-            (area, table, noise.digest, noise.rho, json.dumps(list(noise.cells)), now, release))
+            (area, table, noise.digest, noise.rho, json.dumps(list(noise.cells)), now, draw))
         store.conn.execute(
             "INSERT INTO dp_spent (area, rho) VALUES (?, ?) ON CONFLICT (area) DO UPDATE SET "
             "rho = rho + excluded.rho", (area, noise.rho))

@@ -226,6 +226,10 @@ def dwelling_row(level: str, unit: str, sums: Sums) -> Row:
             *(o.get(k, 0) for k in OUTCOMES), rate)
 
 
+SIZE_CELLS = tuple(range(1, hh_table.LARGEST + 1))
+"""The inner cells of the households table: sizes 1 … LARGEST (the last: that or more)."""
+
+
 def exact_cells(table: str, sums: Sums) -> list[int]:
     """The inner cells of a protected table, exact, in publication order: persons by sex ×
     age band; households by size 1 … LARGEST (the last: that size or more)."""
@@ -234,7 +238,7 @@ def exact_cells(table: str, sums: Sums) -> list[int]:
     found = {min(size, hh_table.LARGEST): 0 for size in sums.sizes}
     for size, (n, _key) in sums.sizes.items():
         found[min(size, hh_table.LARGEST)] += n
-    return [found.get(size, 0) for size in range(1, hh_table.LARGEST + 1)]
+    return [found.get(size, 0) for size in SIZE_CELLS]
 
 
 def noisy_rows(table: str, config: SurveyConfig, level: str, unit: str, sums: Sums,

@@ -4,6 +4,7 @@ they would publish areas too small to publish. Each test reproduces a finding of
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -121,18 +122,38 @@ def test_a_district_whose_withheld_area_would_be_its_remainder_is_refused(tmp_pa
         s.close()
 
 
-def near_identity(path: Path) -> Path:
-    """As found: a table that moves counts 1 and 2 off the threshold and leaves every count
-    from 3 to 750 unchanged for 255 of 256 cell keys (variance 0.004)."""
+def table_file(path: Path, above: Callable[[int, int], int]) -> Path:
+    """A table that moves counts 1 and 2 off the threshold (to 0 or 3) and changes every
+    count from 3 to 750 by `above(pcv, ckey)`."""
     def change(pcv: int, ckey: int) -> int:
         if pcv <= 2:  # to 0 or to 3: never 1 or 2 (the threshold)
             return -pcv if ckey < 128 else 3 - pcv
-        return 1 if ckey == 0 else 0
+        return above(pcv, ckey)
 
     rows = [f"{pcv},{ckey},{change(pcv, ckey)}" for pcv in range(1, ONS_PCV_LIMIT + 1)
             for ckey in range(256)]
     path.write_text("pcv,ckey,pvalue\n" + "\n".join(rows) + "\n")
     return path
+
+
+def near_identity(path: Path) -> Path:
+    """As found: every count from 3 to 750 unchanged for 255 of 256 cell keys (variance
+    0.004)."""
+    return table_file(path, lambda _pcv, ckey: 1 if ckey == 0 else 0)
+
+
+@pytest.mark.parametrize(("above", "why"), [
+    # As found by the review: +1 for 255 keys and +18 for one: variance 1.12, nothing left
+    # unchanged, yet 294 of 297 cells came out as the true count + 1.
+    (lambda _p, k: 18 if k == 0 else 1, "one same change for 99.6%"),
+    # Half +1, half +3: variance 1, no key the same for more than half, but biased by +2.
+    (lambda _p, k: 1 if k < 128 else 3, "by 2.000 on average"),
+])
+def test_a_shift_is_no_protection(tmp_path: Path, above: Callable[[int, int], int],
+                                  why: str) -> None:
+    table = table_file(tmp_path / "shift.csv", above)
+    checked = run_cli(CliRunner(), "ptable", "check", table)
+    assert checked.exit_code == 1 and why in checked.output, checked.output
 
 
 def test_a_near_identity_ptable_is_refused(tmp_path: Path) -> None:
@@ -184,5 +205,77 @@ def test_dwellings_of_grouped_or_withheld_areas_go_out_for_the_group_only(tmp_pa
         shown = _dwelling_areas(tmp_path / "ea")
         assert shown == _units(tmp_path / "ea") and "R01-D01:other" in shown
         assert not shown & {S1, S2, S3, "R01-D01-EA006"}
+    finally:
+        s.close()
+
+
+def test_an_overlapping_unit_cannot_hide_a_remainder(tmp_path: Path) -> None:
+    """As found by the review: R01:other ({S1, S2, S3}, EA level, asked for with --areas S2),
+    then D01 (district level; D02 and D03 withheld), then R01 (region level). The check took
+    the union of every unit inside R01, which R01:other overlapping D01 completed; but R01
+    minus D01 is {S2, S3} exactly (236 persons), and R01:other minus that is S1. Disjoint
+    inner units are what a subtraction uses: the region is refused."""
+    s = field(tmp_path / "f.db", 300, (S1, S2, S3))
+    try:
+        export(s, Request(level="ea", areas=(S2,)), tmp_path / "ea")
+        export(s, Request(level="district"), tmp_path / "district")
+        with pytest.raises(ExportError) as info:
+            export(s, Request(level="region"), tmp_path / "region")
+        message = str(info.value)
+        assert S2 in message and S3 in message and "R01 (region)" in message, message
+        assert "R01-D01 (district)" in message
+    finally:
+        s.close()
+
+
+def test_the_search_finds_remainders_by_disjoint_tiles_only() -> None:
+    """The pure search: U = {a, b, c, d}; inside it X = {a, b}, Y = {b, c} (overlapping) and
+    Z = {c}. X and Z tile all of U but d: d (small) is found; with d big, nothing is."""
+    from census.privacy.differencing import leftovers
+
+    units = {"U": frozenset("abcd"), "X": frozenset("ab"), "Y": frozenset("bc"),
+             "Z": frozenset("c")}
+    sizes = {"a": (500, 200), "b": (500, 200), "c": (500, 200), "d": (10, 3)}
+    (hit,) = leftovers(units, {"U"}, sizes, 100, 40)
+    assert hit.areas == frozenset("d") and set(hit.inner) == {"X", "Z"}
+    assert leftovers(units, {"U"}, {**sizes, "d": (500, 200)}, 100, 40) == []
+    # An area without people but with dwellings (every household refused) counts too.
+    assert leftovers(units, {"U"}, {**sizes, "d": (0, 0)}, 100, 40) == []
+    (hit,) = leftovers(units, {"U"}, {**sizes, "d": (0, 0)}, 100, 40, holds={"d"})
+    assert hit.areas == frozenset("d")
+
+
+def test_a_plan_kept_for_a_while_is_checked_again_when_written(tmp_path: Path) -> None:
+    """As found by the review: the app writes the plan it previewed, and writing re-checked
+    nothing: an EA plan made before the district was published went out afterwards and gave
+    S1 by subtraction. Writing checks the ledger again."""
+    from census.usecases.publish.plan import plan_export
+    from census.usecases.publish.write import write_export
+
+    s = field(tmp_path / "f.db", 300, (S1, S2, S3))
+    try:
+        kept = plan_export(s, Request(level="ea"))
+        export(s, Request(level="district"), tmp_path / "district")
+        with pytest.raises(ExportError, match="too small to publish"):
+            write_export(s, kept, tmp_path / "ea")
+        assert not (tmp_path / "ea").exists()
+    finally:
+        s.close()
+
+
+def test_a_database_config_below_the_floor_is_refused_at_export(tmp_path: Path) -> None:
+    """As found by the review: a database made before the floor, with D=2, V=0.5, js=0, made
+    its table from the config and published with it (minimum variance 0.48)."""
+    from dataclasses import replace
+
+    from census.domain.config import default_config
+
+    cfg = default_config()
+    weak = replace(cfg, disclosure=replace(cfg.disclosure, method="ckm", ckm_max_change=2,
+                                           ckm_variance=0.5, ckm_threshold=0))
+    s = supervisor(tmp_path / "s.db", households=700, config=weak, keep_open=0)
+    try:
+        with pytest.raises(ExportError, match="made from this survey's config would not"):
+            export(s, Request(level="ea"), tmp_path / "out")
     finally:
         s.close()

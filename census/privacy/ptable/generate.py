@@ -271,34 +271,46 @@ def _variance(counts: Sequence[int], values: Sequence[int]) -> float:
     return sum(v * v * c for v, c in zip(values, counts, strict=True)) / total - mean * mean
 
 
+def _moves(counts: Sequence[int], values: Sequence[int]) -> list[tuple[int, int]]:
+    """Every move of one key to a neighbouring value: (from, to)."""
+    return [(k, j) for k in range(len(values)) if counts[k]
+            for j in (k - 1, k + 1) if 0 <= j < len(values)]
+
+
 def _center(counts: list[int], values: Sequence[int], max_variance: float, target: int) -> None:
-    """Move single keys between neighbouring values while that brings the sum of the noise
-    closer to `target` (0: mean 0) and keeps the variance within `max_variance`."""
+    """Move keys between neighbouring values, one or two at a time, while that brings the sum
+    of the noise closer to `target` (0: mean 0) and keeps the variance within
+    `max_variance`."""
     for _ in range(sum(counts)):
         now = sum(v * c for v, c in zip(values, counts, strict=True))
         if now == target:
             return
-        best: tuple[float, int, int] | None = None
-        for k in range(len(values)):
-            if not counts[k]:
-                continue
-            for j in (k - 1, k + 1):
-                if not 0 <= j < len(values):
-                    continue
-                after = now - values[k] + values[j]
+        best: tuple[float, float, tuple[tuple[int, int], ...]] | None = None
+        singles = [(m,) for m in _moves(counts, values)]
+        for group in (singles, [a + b for a in singles for b in singles if a < b]):
+            for flat in group:
+                after = now + sum(values[j] - values[k] for k, j in flat)
                 if abs(after - target) >= abs(now - target):
                     continue
-                counts[k] -= 1
-                counts[j] += 1
-                variance = _variance(counts, values)
-                counts[k] += 1
-                counts[j] -= 1
-                if variance <= max_variance + 1e-12 and (best is None or variance < best[0]):
-                    best = (variance, k, j)
+                for k, j in flat:
+                    counts[k] -= 1
+                    counts[j] += 1
+                ok = min(counts) >= 0
+                variance = _variance(counts, values) if ok else math.inf
+                for k, j in flat:
+                    counts[k] += 1
+                    counts[j] -= 1
+                if variance <= max_variance + 1e-12:
+                    score = (abs(after - target), variance, flat)
+                    if best is None or score[:2] < best[:2]:
+                        best = score
+            if best is not None:
+                break
         if best is None:
             return
-        counts[best[1]] -= 1
-        counts[best[2]] += 1
+        for k, j in best[2]:
+            counts[k] -= 1
+            counts[j] += 1
 
 
 def _narrow(counts: list[int], values: Sequence[int], max_variance: float) -> None:

@@ -178,16 +178,26 @@ def apply(table: PTable, count: int, ckey_sum: int) -> int:
 # CSV
 
 
+#: The largest mean change a table may make to a count above the threshold: protection
+#: noise is unbiased; a shift reveals the count as well as no change does.
+MAX_BIAS = 0.25
+
+
 @dataclass(frozen=True)
 class Floor:
     """How much a table changes the counts above the threshold, at its weakest: the smallest
-    variance of a count's change (and that count), and the largest share of cell keys that
-    leave a count unchanged (and that count)."""
+    variance of a count's change, the largest share of cell keys that leave a count unchanged,
+    the largest share that give a count one same change (any change: a shift applied to
+    nearly every key hides nothing), and the largest mean change; each with its count."""
 
     min_variance: float
     variance_at: int
     max_unchanged: float
     unchanged_at: int
+    max_same: float = 0.0
+    same_at: int = 0
+    max_bias: float = 0.0
+    bias_at: int = 0
 
 
 def measure(table: PTable, js: int) -> Floor | None:
@@ -195,20 +205,24 @@ def measure(table: PTable, js: int) -> Floor | None:
     it has no such count."""
     grid = table.grid()
     weakest: tuple[float, int] | None = None
-    stuck: tuple[float, int] | None = None
+    stuck: tuple[float, int] = (-1.0, 0)
+    same: tuple[float, int] = (-1.0, 0)
+    bias: tuple[float, int] = (-1.0, 0)
     for pcv in range(js + 1, min(table.max_pcv, ONS_PCV_LIMIT) + 1):
         row = grid[pcv]
         n = len(row)
         mean = sum(row) / n
         variance = sum((v - mean) ** 2 for v in row) / n
-        share = row.count(0) / n
         if weakest is None or variance < weakest[0]:
             weakest = (variance, pcv)
-        if stuck is None or share > stuck[0]:
-            stuck = (share, pcv)
-    if weakest is None or stuck is None:
+        stuck = max(stuck, (row.count(0) / n, pcv), key=lambda x: x[0])
+        most = max(row.count(v) for v in set(row)) / n
+        same = max(same, (most, pcv), key=lambda x: x[0])
+        bias = max(bias, (abs(mean), pcv), key=lambda x: x[0])
+    if weakest is None:
         return None
-    return Floor(weakest[0], weakest[1], stuck[0], stuck[1])
+    return Floor(weakest[0], weakest[1], stuck[0], stuck[1], same[0], same[1], bias[0],
+                 bias[1])
 
 
 def floor_problem(table: PTable, js: int, min_variance: float, max_unchanged: float
@@ -225,6 +239,14 @@ def floor_problem(table: PTable, js: int, min_variance: float, max_unchanged: fl
         return (f"it leaves a count of {found.unchanged_at} unchanged for "
                 f"{found.max_unchanged:.1%} of cell keys, more than the floor "
                 f"ckm_max_unchanged = {max_unchanged:.0%}")
+    if found.max_same > max_unchanged + 1e-9:
+        return (f"it gives a count of {found.same_at} one same change for "
+                f"{found.max_same:.1%} of cell keys, more than the floor ckm_max_unchanged = "
+                f"{max_unchanged:.0%} (a change that is nearly always the same hides the count "
+                f"no better than none)")
+    if found.max_bias > MAX_BIAS + 1e-9:
+        return (f"it changes a count of {found.bias_at} by {found.max_bias:.3f} on average; "
+                f"protection noise must be unbiased (at most {MAX_BIAS:g} either way)")
     return None
 
 

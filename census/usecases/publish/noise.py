@@ -4,12 +4,13 @@ and what metadata.json says of the privacy loss and the accuracy."""
 
 from __future__ import annotations
 
+import secrets
 from typing import TYPE_CHECKING, Any
 
 from census.domain.errors import CensusError
 from census.i18n import _
 from census.privacy import dp
-from census.storage.dp import Noise, spent, stored_noise
+from census.storage.dp import Noise, save_noise, spent, stored_noise
 from census.storage.store import Store
 from census.tabulate import release as rel
 
@@ -33,44 +34,50 @@ DP_DEFAULT_SHARE = 0.25
 
 
 def add_noise(store: Store, plan: Plan, leaf_sums: dict[str, rel.Sums]) -> None:
-    """Noisy counts for every enumeration area of the units: those kept from an earlier
-    release when its exact data are unchanged, else drawn now (OpenDP), within the survey's
-    budget; then each unit's cells, the sums of its areas' noisy cells."""
+    """Noisy counts for every enumeration area of the units: those kept from an earlier draw
+    when its exact data are unchanged, else drawn now (OpenDP) and kept at once, with their
+    rho charged to each area's people, in one transaction that checks the budget first.
+    Drawing is spending: a preview draws what the release will publish, and previewing again
+    shows the same values (never a fresh draw to choose from). Then each unit's cells, the
+    sums of its areas' noisy cells."""
     d = plan.config.disclosure
     tables = [t for t in plan.request.tables if t in rel.PROTECTED]
     leaves = sorted({leaf for areas in plan.unit_areas.values() for leaf in areas})
-    kept = {t: stored_noise(store, leaves, t) for t in tables}
-    need = {t: [leaf for leaf in leaves
-                if kept[t].get(leaf) is None
-                or kept[t][leaf].digest != plan.area_digests[(leaf, t)]] for t in tables}
-    drawing = [t for t in tables if need[t]]
-    if drawing:
-        needy = sorted({leaf for t in drawing for leaf in need[t]})
-        already = spent(store, needy)
-        left = d.dp_rho_total - max(already.values())
-        rho = plan.request.rho if plan.request.rho is not None else DP_DEFAULT_SHARE * left
-        share = rho / len(drawing)
-        worst = max(needy, key=lambda leaf: already[leaf] + share * sum(
-            leaf in need[t] for t in drawing))
-        cost = share * sum(worst in need[t] for t in drawing)
-        if left <= 1e-9 or already[worst] + cost > d.dp_rho_total * (1 + 1e-9):
-            raise NoiseError(_(
-                "This release would spend rho {rho:.4g} on the people of {area}, who have spent "
-                "{spent:.4g} of the survey's budget ({total:g}, dp_rho_total); {left:.4g} is "
-                "left. Give a smaller --rho, or publish the tables already made (they cost "
-                "nothing more); nothing was exported.").format(
-                rho=cost, area=worst, spent=already[worst], total=d.dp_rho_total,
-                left=max(0.0, d.dp_rho_total - already[worst])))
-        for t in drawing:
-            for leaf in need[t]:
-                noise = Noise(plan.area_digests[(leaf, t)], share,
-                              tuple(dp.noisy(t, rel.exact_cells(
-                                  t, leaf_sums.get(leaf, rel.Sums())), share)))
-                kept[t][leaf] = noise
-                plan.dp_new.append((leaf, t, noise))
+    cells = {"persons": len(plan.config.cells), "households": len(rel.SIZE_CELLS)}
+    with store.write():
+        kept = {t: stored_noise(store, leaves, t) for t in tables}
+        need = {t: [leaf for leaf in leaves
+                    if kept[t].get(leaf) is None
+                    or kept[t][leaf].digest != plan.area_digests[(leaf, t)]] for t in tables}
+        drawing = [t for t in tables if need[t]]
+        if drawing:
+            needy = sorted({leaf for t in drawing for leaf in need[t]})
+            already = spent(store, needy)
+            left = d.dp_rho_total - max(already.values())
+            rho = plan.request.rho if plan.request.rho is not None else DP_DEFAULT_SHARE * left
+            share = rho / len(drawing)
+            worst = max(needy, key=lambda leaf: already[leaf] + share * sum(
+                leaf in need[t] for t in drawing))
+            cost = share * sum(worst in need[t] for t in drawing)
+            if left <= 1e-9 or already[worst] + cost > d.dp_rho_total * (1 + 1e-9):
+                raise NoiseError(_(
+                    "This release would spend rho {rho:.4g} on the people of {area}, who have "
+                    "spent {spent:.4g} of the survey's budget ({total:g}, dp_rho_total); "
+                    "{left:.4g} is left. Give a smaller --rho, or publish the tables already "
+                    "made (they cost nothing more); nothing was exported.").format(
+                    rho=cost, area=worst, spent=already[worst], total=d.dp_rho_total,
+                    left=max(0.0, d.dp_rho_total - already[worst])))
+            for t in drawing:
+                for leaf in need[t]:
+                    exact = rel.exact_cells(t, leaf_sums.get(leaf, rel.Sums())) or [0] * cells[t]
+                    noise = Noise(plan.area_digests[(leaf, t)], share,
+                                  tuple(dp.noisy(t, exact, share)))
+                    kept[t][leaf] = noise
+                    plan.dp_new.append((leaf, t, noise))
+            save_noise(store, plan.dp_new, f"R-{secrets.token_hex(4).upper()}")
     plan.dp_used = {t: [kept[t][leaf] for leaf in leaves] for t in tables}
     for unit, areas in plan.unit_areas.items():
-        plan.noisy[unit] = {t: [sum(cells) for cells in zip(
+        plan.noisy[unit] = {t: [sum(c) for c in zip(
             *(kept[t][leaf].cells for leaf in areas), strict=True)] for t in tables}
 
 

@@ -232,6 +232,14 @@ def _ptable(store: Store, request: Request, method: str) -> tuple[PTable | None,
             table = generate(d.ckm_max_change, d.ckm_variance, d.ckm_threshold)
         except ValueError as exc:  # pragma: no cover - the config parser checks these
             raise ExportError(str(exc)) from None
+        # A database's config was checked when it was made, by the rules of then: the floor
+        # came later, so it is applied here too.
+        problem = publication_problem(table, d.ckm_threshold, d.ckm_min_variance,
+                                      d.ckm_max_unchanged)
+        if problem:
+            raise ExportError(_("The perturbation table made from this survey's config would "
+                                "not protect the tables: {problem}. Bring a table that does "
+                                "(--ptable), or publish with rr3.").format(problem=problem))
     return table, table.digest()
 
 
@@ -366,6 +374,8 @@ def plan_export(store: Store, request: Request, progress: Progress | None = None
         if t in rel.PROTECTED}
     plan = Plan(request, cfg, method, ptable, ptable_digest, units, sums, left_open, withheld,
                 digests, area_digests, cells, covered, unit_digests, "", None)
+    # The ledger's refusals first: under dp, nothing is drawn (and spent) for a refused plan.
+    check_ledger(store, plan)
     if method == "dp":
         step(0.55, _("adding noise"))
         try:
@@ -385,10 +395,27 @@ def plan_export(store: Store, request: Request, progress: Progress | None = None
         # Under differential privacy, the noisy values themselves.
         "noisy": plan.noisy})
     plan.previous = same_content(store, plan.content)
-    if method != "none":
-        plan.conflicts = _conflicts(store, plan)
-    if method in ("rr3", "ckm"):
-        # Under differential privacy a subtraction is post-processing: the guarantee holds.
+    step(0.6, _("tables ready"))
+    return plan
+
+
+def recheck(store: Store, plan: Plan) -> None:
+    """What the ledger says now of a plan: an identical release recorded (`previous`), areas
+    changed or cells published under another method since (refused unless overridden), and
+    areas a subtraction would give away (refused). Run when a plan is made and again when it
+    is written, so that a plan kept for a while (the app's preview) is never written on what
+    the ledger said before."""
+    plan.previous = same_content(store, plan.content)
+    check_ledger(store, plan)
+
+
+def check_ledger(store: Store, plan: Plan) -> None:
+    """The ledger's refusals of a plan (see `recheck`); they do not depend on the values."""
+    request, method = plan.request, plan.method
+    plan.conflicts = _conflicts(store, plan) if method != "none" else []
+    if method in ("rr3", "ckm") or (method == "dp" and "dwellings" in request.tables):
+        # Under differential privacy a subtraction of noisy tables is post-processing, which
+        # the guarantee covers; but the dwellings table is exact under every method.
         _refuse_leftovers(store, plan)
     method_changed = any(c.changed == "method" for c in plan.conflicts)
     if plan.conflicts and (request.override is None
@@ -413,8 +440,6 @@ def plan_export(store: Store, request: Request, progress: Progress | None = None
             "the override is recorded in the release ledger.").format(
             n=len(plan.conflicts), unit=first.unit, table=first.table, release=first.release,
             at=_minute(first.released_at), reasons=", ".join(RELEASE_OVERRIDES)))
-    step(0.6, _("tables ready"))
-    return plan
 
 
 def _layout(plan: Plan) -> dict[str, Any]:
@@ -465,8 +490,9 @@ def _conflicts(store: Store, plan: Plan) -> list[Conflict]:
 
 def _refuse_leftovers(store: Store, plan: Plan) -> None:
     """Refuse a release when a unit of it, or a unit published before that holds one of its
-    units, minus the units published inside it, leaves areas below the minimum size: the
-    subtraction would publish them (README: Protected tables, differencing)."""
+    units, can be tiled by disjoint units published inside it but for areas below the minimum
+    size that hold people or dwellings: the subtraction would publish them (README: Protected
+    tables, units are the areas they cover)."""
     d = plan.config.disclosure
     known = {p.cells: p for p in published_units(store)}
     units = {p.cells: p.members for p in known.values()}
@@ -478,12 +504,19 @@ def _refuse_leftovers(store: Store, plan: Plan) -> None:
     areas = sorted(set().union(*units.values()))
     sizes = {leaf: (sum(counts), households) for leaf, households, counts, _keys
              in person_totals(store, _listed(areas))}
-    found = leftovers(units, new, sizes, d.min_persons, d.min_households)
+    listed = {leaf for leaf, _outcome, n in dwelling_outcomes(store, _listed(areas)) if n}
+    found = leftovers(units, new, sizes, d.min_persons, d.min_households, listed)
     if not found:
         return
     first = found[0]
     shown = sorted(first.areas)
     inner = [names[k] for k in first.inner]
+    if not first.checked:
+        raise ExportError(_(
+            "{outer} holds too many small areas or overlapping units ({n} small areas) to be "
+            "checked for areas that a subtraction would give away; nothing was exported. "
+            "Publish at another level, or fewer areas (--areas).").format(
+            outer=names[first.outer], n=len(shown)))
     raise ExportError(_(
         "Publishing this would give away {n} area(s) too small to publish ({areas}: {persons} "
         "persons, {households} households): they are what is left of {outer} once the units "

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import IO, Any
 
 from census.i18n import _
-from census.storage.dp import save_noise
 from census.storage.releases import Release, record_release
 from census.storage.store import Store, utc_now
 from census.tabulate import release as rel
@@ -30,6 +29,7 @@ from census.usecases.publish.plan import (
     Request,
     metadata,
     plan_export,
+    recheck,
 )
 
 
@@ -124,6 +124,7 @@ def write_export(store: Store, plan: Plan, out: Path, progress: Progress | None 
     step = progress or (lambda _f, _w: None)
     out = Path(out)
     _check_out(out)
+    recheck(store, plan)  # a plan kept for a while: the ledger may have moved since
     if plan.previous is not None:
         release, released_at = plan.previous
     else:
@@ -146,6 +147,12 @@ def write_export(store: Store, plan: Plan, out: Path, progress: Progress | None 
                               .format(error=exc.strerror or exc)) from None
         step(0.97, _("recording the release"))
         with store.write():
+            # Again in the write transaction: another export may have been recorded since.
+            used = plan.previous
+            recheck(store, plan)
+            if plan.previous != used:
+                raise ExportError(_("Another export recorded the same tables while these were "
+                                    "written; nothing was exported. Export again."))
             protected = plan.method != "none"
             # What is now published is the reference for the next protected release.
             # (Unprotected exports are recorded, but are no such reference.)
@@ -162,7 +169,6 @@ def write_export(store: Store, plan: Plan, out: Path, progress: Progress | None 
                 release, plan.request.level, plan.method, plan.ptable_digest,
                 plan.request.tables, plan.request.fmt, len(plan.units), plan.content,
                 plan.request.override, plan.ptable_min_variance), states, cells, units)
-            save_noise(store, plan.dp_new, release)
             if out.exists():
                 out.rmdir()
                 emptied = True
