@@ -272,13 +272,13 @@ def _variance(counts: Sequence[int], values: Sequence[int]) -> float:
 
 
 def _moves(counts: Sequence[int], values: Sequence[int]) -> list[tuple[int, int]]:
-    """Every move of one key to a neighbouring value: (from, to)."""
+    """Every move of one key to another allowed value: (from, to)."""
     return [(k, j) for k in range(len(values)) if counts[k]
-            for j in (k - 1, k + 1) if 0 <= j < len(values)]
+            for j in range(len(values)) if j != k]
 
 
 def _center(counts: list[int], values: Sequence[int], max_variance: float, target: int) -> None:
-    """Move keys between neighbouring values, one or two at a time, while that brings the sum
+    """Move keys between allowed values, one or two at a time, while that brings the sum
     of the noise closer to `target` (0: mean 0) and keeps the variance within
     `max_variance`."""
     for _ in range(sum(counts)):
