@@ -5,11 +5,14 @@ areas' counts (exactly with weak protection or in the exact dwellings table, app
 otherwise): the areas withheld as too small, or the small areas of a group published under the
 same name at two levels. Pure: sets in, the remainders found out.
 
-The search is exact: for every unit concerned, every set R of its small areas (an area below
-the minimum size on its own) is tried as a remainder, and R is found when the rest of the unit
-can be tiled exactly by disjoint units published inside it (an exact cover, searched depth
-first with memory). Units overlapping each other cannot hide a remainder this way (a reviewer
-found that a union of all the inner units did). When a unit has more small areas, or more
+The search is exact for subtractions of disjoint units: for every unit concerned, every set
+R of its small areas (an area below the minimum size on its own, holding people or dwellings)
+is tried as a remainder, and R is found when the rest of the unit can be tiled exactly by
+disjoint units published inside it (an exact cover, searched depth first with memory, the
+most constrained area first). Units overlapping each other cannot hide a remainder this way (a
+reviewer found that a union of all the inner units did). Not searched: combinations that add
+overlapping units (A + B - C, whose result is the areas A and B share); a second review found
+one (README, "What the protection does not do"). When a unit has more small areas, or more
 ways to tile it, than the search may try, the unit is reported as not checked, and the caller
 refuses: a release that cannot be checked is not published.
 """
@@ -54,14 +57,21 @@ def _tiling(rest: frozenset[str], inside: list[str], units: Mapping[str, frozens
     steps[0] += 1
     if steps[0] > MAX_STEPS:
         raise _TooMany
-    first = min(rest)
-    found: tuple[str, ...] | None = None
-    for key in holding.get(first, ()):
-        if key in inside and units[key] <= rest:
-            below = _tiling(rest - units[key], inside, units, holding, memo, steps)
-            if below is not None:
-                found = (key, *below)
+    # The area with the fewest units that fit (none: no tiling), as exact-cover searches do:
+    # a dead end shows at once, whatever the order of the codes.
+    options: list[str] | None = None
+    for area in sorted(rest):
+        fit = [key for key in holding.get(area, ()) if key in inside and units[key] <= rest]
+        if options is None or len(fit) < len(options):
+            options = fit
+            if not fit:
                 break
+    found: tuple[str, ...] | None = None
+    for key in options or ():
+        below = _tiling(rest - units[key], inside, units, holding, memo, steps)
+        if below is not None:
+            found = (key, *below)
+            break
     memo[rest] = found
     return found
 
@@ -97,8 +107,9 @@ def leftovers(units: Mapping[str, frozenset[str]], new: Collection[str],
                          and units[k] <= members})
         if not inside or (key not in new and not any(k in new for k in inside)):
             continue
-        small = sorted(a for a in members
-                       if size([a])[0] < min_persons or size([a])[1] < min_households)
+        # Areas holding nothing (no people, no dwellings) give nothing away: left out.
+        small = sorted(a for a in members if something([a])
+                       and (size([a])[0] < min_persons or size([a])[1] < min_households))
         if len(small) > MAX_SMALL:
             found.append(Leftover(key, tuple(inside), frozenset(small), *size(small), False))
             continue

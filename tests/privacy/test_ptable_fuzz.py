@@ -146,8 +146,9 @@ def test_ptable_make_never_writes_through_a_planted_link(tmp_path: Path) -> None
     victim.write_text("precious\n")
     out = tmp_path / "table.csv"
     (tmp_path / ".table.csv.partial").symlink_to(victim)
+    # 256 cell keys: with 8 the table would be too coarse to meet the protection floor.
     result = CliRunner().invoke(cli, ["ptable", "make", "--out", str(out), "--max-count", "12",
-                                      "--ckeys", "8"])
+                                      "--ckeys", "256"])
     assert result.exit_code == 0, result.output
     assert victim.read_text() == "precious\n"
     assert read_ons_csv(out.read_text()).max_pcv == 12

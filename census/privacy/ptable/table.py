@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import math
 from array import array
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -181,6 +182,9 @@ def apply(table: PTable, count: int, ckey_sum: int) -> int:
 #: The largest mean change a table may make to a count above the threshold: protection
 #: noise is unbiased; a shift reveals the count as well as no change does.
 MAX_BIAS = 0.25
+#: The share of cell keys at each end left out when the floor's variance is measured again:
+#: a few keys with a huge change must not stand for a change that nearly never comes.
+TRIM = 0.01
 
 
 @dataclass(frozen=True)
@@ -198,6 +202,16 @@ class Floor:
     same_at: int = 0
     max_bias: float = 0.0
     bias_at: int = 0
+    min_trimmed: float = 0.0
+    trimmed_at: int = 0
+
+
+def _trimmed_variance(row: tuple[int, ...]) -> float:
+    ordered = sorted(row)
+    cut = math.ceil(TRIM * len(ordered))
+    kept = ordered[cut:len(ordered) - cut] or ordered
+    mean = sum(kept) / len(kept)
+    return sum((v - mean) ** 2 for v in kept) / len(kept)
 
 
 def measure(table: PTable, js: int) -> Floor | None:
@@ -208,6 +222,7 @@ def measure(table: PTable, js: int) -> Floor | None:
     stuck: tuple[float, int] = (-1.0, 0)
     same: tuple[float, int] = (-1.0, 0)
     bias: tuple[float, int] = (-1.0, 0)
+    trim: tuple[float, int] | None = None
     for pcv in range(js + 1, min(table.max_pcv, ONS_PCV_LIMIT) + 1):
         row = grid[pcv]
         n = len(row)
@@ -219,10 +234,13 @@ def measure(table: PTable, js: int) -> Floor | None:
         most = max(row.count(v) for v in set(row)) / n
         same = max(same, (most, pcv), key=lambda x: x[0])
         bias = max(bias, (abs(mean), pcv), key=lambda x: x[0])
-    if weakest is None:
+        spread = _trimmed_variance(row)
+        if trim is None or spread < trim[0]:
+            trim = (spread, pcv)
+    if weakest is None or trim is None:
         return None
     return Floor(weakest[0], weakest[1], stuck[0], stuck[1], same[0], same[1], bias[0],
-                 bias[1])
+                 bias[1], trim[0], trim[1])
 
 
 def floor_problem(table: PTable, js: int, min_variance: float, max_unchanged: float
@@ -244,6 +262,10 @@ def floor_problem(table: PTable, js: int, min_variance: float, max_unchanged: fl
                 f"{found.max_same:.1%} of cell keys, more than the floor ckm_max_unchanged = "
                 f"{max_unchanged:.0%} (a change that is nearly always the same hides the count "
                 f"no better than none)")
+    if found.min_trimmed < min_variance - 1e-9:
+        return (f"it changes a count of {found.trimmed_at} too little but for a few cell keys: "
+                f"leaving out the {TRIM:.0%} largest changes either way, the variance is "
+                f"{found.min_trimmed:.3f}, below the floor ckm_min_variance = {min_variance:g}")
     if found.max_bias > MAX_BIAS + 1e-9:
         return (f"it changes a count of {found.bias_at} by {found.max_bias:.3f} on average; "
                 f"protection noise must be unbiased (at most {MAX_BIAS:g} either way)")
