@@ -10,9 +10,9 @@ R of its small areas (an area below the minimum size on its own, holding people 
 is tried as a remainder, and R is found when the rest of the unit can be tiled exactly by
 disjoint units published inside it (an exact cover, searched depth first with memory, the
 most constrained area first). Units overlapping each other cannot hide a remainder this way (a
-reviewer found that a union of all the inner units did). Not searched: combinations that add
-overlapping units (A + B - C, whose result is the areas A and B share); a second review found
-one (README, "What the protection does not do"). When a unit has more small areas, or more
+reviewer found that a union of all the inner units did). Combinations that add overlapping
+units (A + B - C, whose result is the areas A and B share; a second review found one) are
+found by `combinations_found`: linear algebra on the units' indicators over atoms of areas. When a unit has more small areas, or more
 ways to tile it, than the search may try, the unit is reported as not checked, and the caller
 refuses: a release that cannot be checked is not published.
 """
@@ -134,4 +134,115 @@ def leftovers(units: Mapping[str, frozenset[str]], new: Collection[str],
                     break
         except _TooMany:
             found.append(Leftover(key, tuple(inside), frozenset(small), *size(small), False))
+    return found
+
+
+#: A prime for exact linear algebra on the units' area indicators (2^61 - 1).
+PRIME = (1 << 61) - 1
+#: The most units or atoms a linear check takes on; beyond, only the tiling check runs.
+MAX_LINEAR = 2_000
+
+
+def _nullspace(rows: list[dict[int, int]], width: int) -> list[dict[int, int]]:
+    """A basis of {z : row · z = 0 for every row} modulo PRIME, rows and vectors as sparse
+    dicts column -> value."""
+    pivots: dict[int, dict[int, int]] = {}  # pivot column -> reduced row (pivot value 1)
+    for original in rows:
+        row = {c: v % PRIME for c, v in original.items() if v % PRIME}
+        for col in sorted(set(row) & set(pivots)):
+            factor = row.get(col, 0)
+            if factor:
+                for c, v in pivots[col].items():
+                    row[c] = (row.get(c, 0) - factor * v) % PRIME
+                    if not row[c]:
+                        del row[c]
+        if not row:
+            continue
+        lead = min(row)
+        inverse = pow(row[lead], PRIME - 2, PRIME)
+        row = {c: v * inverse % PRIME for c, v in row.items()}
+        for other in pivots.values():  # keep the other pivot rows reduced
+            factor = other.get(lead, 0)
+            if factor:
+                for c, v in row.items():
+                    other[c] = (other.get(c, 0) - factor * v) % PRIME
+                    if not other[c]:
+                        del other[c]
+        # Rows added later are reduced against this one when they come.
+        pivots[lead] = row
+    basis: list[dict[int, int]] = []
+    for free in range(width):
+        if free in pivots:
+            continue
+        z = {free: 1}
+        for col, row in pivots.items():
+            value = row.get(free, 0)
+            if value:
+                z[col] = (-value) % PRIME
+        basis.append(z)
+    return basis
+
+
+def combinations_found(units: Mapping[str, frozenset[str]], new: Collection[str],
+                       sizes: Mapping[str, tuple[int, int]], min_persons: int,
+                       min_households: int, holds: Collection[str] | None = None
+                       ) -> list[Leftover]:
+    """Sets of small areas holding something that some combination of units (adding and
+    subtracting, e.g. A + B - C) gives exactly once the new units are published, and did not
+    before: the indicator of the set lies in the span of the units' indicators (rationals,
+    computed modulo a large prime). Areas are grouped into atoms (the same units hold them);
+    a set is a union of small atoms. When there are too many units or small atoms, a
+    Leftover with `checked` False is returned for the caller to refuse."""
+    relevant = dict(units)
+    signature: dict[str, frozenset[str]] = {}
+    for key, members in relevant.items():
+        for area in members:
+            signature[area] = signature.get(area, frozenset()) | {key}
+    atoms: dict[frozenset[str], list[str]] = {}
+    for area, sig in signature.items():
+        atoms.setdefault(sig, []).append(area)
+    order = sorted(atoms, key=lambda sig: min(atoms[sig]))
+    if len(relevant) > MAX_LINEAR or len(order) > MAX_LINEAR:
+        return [Leftover("*", (), frozenset(), 0, 0, False)]
+    column = {sig: i for i, sig in enumerate(order)}
+
+    def size(areas: Collection[str]) -> tuple[int, int]:
+        return (sum(sizes.get(a, (0, 0))[0] for a in areas),
+                sum(sizes.get(a, (0, 0))[1] for a in areas))
+
+    def something(areas: Collection[str]) -> bool:
+        return any(sizes.get(a, (0, 0)) != (0, 0) or (holds is not None and a in holds)
+                   for a in areas)
+
+    def small(areas: Collection[str]) -> bool:
+        persons, households = size(areas)
+        return persons < min_persons or households < min_households
+
+    candidates = [sig for sig in order if something(atoms[sig]) and small(atoms[sig])]
+    if not candidates:
+        return []
+    if len(candidates) > MAX_SMALL:
+        areas = frozenset(a for sig in candidates for a in atoms[sig])
+        return [Leftover("*", (), areas, *size(areas), False)]
+
+    def rows(keys: Collection[str]) -> list[dict[int, int]]:
+        return [{column[signature[a]]: 1 for a in relevant[k]} for k in sorted(keys)]
+
+    after = _nullspace(rows(relevant), len(order))
+    before = _nullspace(rows([k for k in relevant if k not in new]), len(order))
+
+    def derivable(chosen: tuple[frozenset[str], ...], basis: list[dict[int, int]]) -> bool:
+        cols = [column[sig] for sig in chosen]
+        return all(sum(z.get(c, 0) for c in cols) % PRIME == 0 for z in basis)
+
+    found: list[Leftover] = []
+    for n in range(1, len(candidates) + 1):
+        for chosen in combinations(candidates, n):
+            areas = frozenset(a for sig in chosen for a in atoms[sig])
+            if not small(areas) or not something(areas):
+                continue
+            if derivable(chosen, after) and not derivable(chosen, before):
+                holders = sorted({k for sig in chosen for k in sig})
+                found.append(Leftover("*", tuple(holders), areas, *size(areas)))
+                return found
     return found

@@ -320,3 +320,34 @@ def test_a_variance_made_by_two_keys_is_no_protection(tmp_path: Path) -> None:
     checked = run_cli(CliRunner(), "ptable", "check", path)
     assert checked.exit_code == 1 and "but for a few cell keys" in checked.output, \
         checked.output
+
+
+def test_adding_and_subtracting_overlapping_units_is_refused(tmp_path: Path) -> None:
+    """As found by the second review: R01:other ({S1, S2, S3}, EA level, asked for with
+    --areas), D01 with S1 (district level, --areas), then R01: R01:other + D01 - R01 is S1,
+    exactly in the dwellings table. The region is refused: the indicator of {S1} lies in the
+    span of the published units' indicators."""
+    s = field(tmp_path / "f.db", 200, (S1, S2, S3))
+    try:
+        export(s, Request(level="ea", areas=(S1,)), tmp_path / "ea")
+        export(s, Request(level="district", areas=("R01-D01",)), tmp_path / "district")
+        with pytest.raises(ExportError) as info:
+            export(s, Request(level="region", areas=("R01",)), tmp_path / "region")
+        assert S1 in str(info.value) and "adding and subtracting" in str(info.value)
+    finally:
+        s.close()
+
+
+def test_the_linear_check_finds_what_a_combination_gives() -> None:
+    from census.privacy.differencing import combinations_found
+
+    d = [f"d{i}" for i in range(6)]
+    units = {"A": frozenset({"s1", "s2", "s3"}), "B": frozenset([*d, "s1"]),
+             "C": frozenset([*d, "s1", "s2", "s3"])}
+    sizes = {**{x: (500, 200) for x in d}, "s1": (119, 26), "s2": (117, 27), "s3": (118, 29)}
+    (hit,) = combinations_found(units, {"C"}, sizes, 200, 10)
+    assert hit.areas == frozenset({"s1"}) and hit.checked
+    # Without B, nothing small comes out; a plain hierarchy gives nothing away either.
+    assert combinations_found({k: units[k] for k in ("A", "C")}, {"C"}, sizes, 200, 10) == []
+    tree = {**{x: frozenset([x]) for x in d}, "D01": frozenset(d), "R01": frozenset(d)}
+    assert combinations_found(tree, {"R01"}, sizes, 200, 10) == []

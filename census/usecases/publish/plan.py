@@ -7,7 +7,7 @@ Nothing is written; `census.usecases.publish.write` writes what a plan says.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,6 @@ from census.domain.model import RELEASE_OVERRIDES, AreaStatus, Role
 from census.formats.ptable_file import PTableFileError, read_ptable
 from census.i18n import _
 from census.privacy import dp
-from census.privacy.differencing import leftovers
 from census.privacy.ptable.generate import generate
 from census.privacy.ptable.table import PTable, measure, publication_problem
 from census.storage.areas import all_areas
@@ -26,7 +25,6 @@ from census.storage.dp import Noise
 from census.storage.releases import (
     published,
     published_cells,
-    published_units,
     same_content,
 )
 from census.storage.store import Store
@@ -34,6 +32,7 @@ from census.storage.sums import dwelling_outcomes, household_sizes, person_total
 from census.tabulate import release as rel
 from census.tabulate.households import LARGEST
 from census.usecases.publish.noise import DP_NOTICE, NoiseError, add_noise, privacy
+from census.usecases.publish.subtraction import SubtractionError, _listed, refuse_leftovers
 
 FORMATS = ("csv", "json", "parquet")
 Progress = Callable[[float, str], None]
@@ -291,16 +290,6 @@ def _geography(store: Store, request: Request
     return concerned, selected & closed, sorted(selected - closed), leaves
 
 
-LISTED_LIMIT = 20_000
-"""More areas than this are not bound one by one into a query (SQLite limits the number of
-parameters): every area is read and the rest left out here."""
-
-
-def _listed(codes: Iterable[str]) -> list[str] | None:
-    chosen = sorted(codes)
-    return chosen if len(chosen) <= LISTED_LIMIT else None
-
-
 def plan_export(store: Store, request: Request, progress: Progress | None = None) -> Plan:
     """Everything an export publishes, decided and tabulated; nothing written yet."""
     _check_request(store, request)
@@ -416,7 +405,10 @@ def check_ledger(store: Store, plan: Plan) -> None:
     if method in ("rr3", "ckm") or (method == "dp" and "dwellings" in request.tables):
         # Under differential privacy a subtraction of noisy tables is post-processing, which
         # the guarantee covers; but the dwellings table is exact under every method.
-        _refuse_leftovers(store, plan)
+        try:
+            refuse_leftovers(store, plan)
+        except SubtractionError as exc:
+            raise ExportError(str(exc)) from None
     method_changed = any(c.changed == "method" for c in plan.conflicts)
     if plan.conflicts and (request.override is None
                            or (method_changed and request.override != "method_change")):
@@ -486,46 +478,6 @@ def _conflicts(store: Store, plan: Plan) -> list[Conflict]:
                 found.setdefault((unit, c.table, "method"),
                                  Conflict(unit, c.table, c.release, c.released_at, "method"))
     return sorted(found.values(), key=lambda c: (not c.area, c.unit, c.table, c.changed))
-
-
-def _refuse_leftovers(store: Store, plan: Plan) -> None:
-    """Refuse a release when a unit of it, or a unit published before that holds one of its
-    units, can be tiled by disjoint units published inside it but for areas below the minimum
-    size that hold people or dwellings: the subtraction would publish them (README: Protected
-    tables, units are the areas they cover)."""
-    d = plan.config.disclosure
-    known = {p.cells: p for p in published_units(store)}
-    units = {p.cells: p.members for p in known.values()}
-    names = {p.cells: f"{p.code} ({p.level})" for p in known.values()}
-    for unit, key in plan.cells.items():
-        units[key] = frozenset(plan.unit_areas[unit])
-        names[key] = f"{unit} ({plan.request.level})"
-    new = set(plan.cells.values())
-    areas = sorted(set().union(*units.values()))
-    sizes = {leaf: (sum(counts), households) for leaf, households, counts, _keys
-             in person_totals(store, _listed(areas))}
-    listed = {leaf for leaf, _outcome, n in dwelling_outcomes(store, _listed(areas)) if n}
-    found = leftovers(units, new, sizes, d.min_persons, d.min_households, listed)
-    if not found:
-        return
-    first = found[0]
-    shown = sorted(first.areas)
-    inner = [names[k] for k in first.inner]
-    if not first.checked:
-        raise ExportError(_(
-            "{outer} holds too many small areas or overlapping units ({n} small areas) to be "
-            "checked for areas that a subtraction would give away; nothing was exported. "
-            "Publish at another level, or fewer areas (--areas).").format(
-            outer=names[first.outer], n=len(shown)))
-    raise ExportError(_(
-        "Publishing this would give away {n} area(s) too small to publish ({areas}: {persons} "
-        "persons, {households} households): they are what is left of {outer} once the units "
-        "published inside it ({inner}) are subtracted from it. Publish at a level where this "
-        "does not happen, or leave out the unit that completes the subtraction; nothing was "
-        "exported.").format(
-        n=len(shown), areas=", ".join(shown[:10]) + (" …" if len(shown) > 10 else ""),
-        persons=first.persons, households=first.households, outer=names[first.outer],
-        inner=", ".join(inner[:5]) + (" …" if len(inner) > 5 else "")))
 
 
 def metadata(plan: Plan, release: str, released_at: str, files: Sequence[tuple[str, int]]

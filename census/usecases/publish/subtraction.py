@@ -1,0 +1,92 @@
+"""The subtraction check of an export (issue 17): units known by the areas they cover, and a
+release refused when subtracting (or adding and subtracting) published units would give away
+areas too small to publish. The search itself is pure (`census.privacy.differencing`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from census.domain.errors import CensusError
+from census.i18n import _
+from census.privacy.differencing import combinations_found, leftovers
+from census.storage.releases import published_units
+from census.storage.store import Store
+from census.storage.sums import dwelling_outcomes, person_totals
+
+if TYPE_CHECKING:
+    from census.usecases.publish.plan import Plan
+
+
+class SubtractionError(CensusError):
+    """A release a subtraction would turn into a disclosure (plan makes it an ExportError)."""
+
+
+LISTED_LIMIT = 20_000
+"""More areas than this are not bound one by one into a query (SQLite limits the number of
+parameters): every area is read and the rest left out here."""
+
+
+def _listed(codes: Iterable[str]) -> list[str] | None:
+    chosen = sorted(codes)
+    return chosen if len(chosen) <= LISTED_LIMIT else None
+
+
+def refuse_leftovers(store: Store, plan: Plan) -> None:
+    """Refuse a release when a unit of it, or a unit published before that holds one of its
+    units, can be tiled by disjoint units published inside it but for areas below the minimum
+    size that hold people or dwellings: the subtraction would publish them (README: Protected
+    tables, units are the areas they cover)."""
+    d = plan.config.disclosure
+    known = {p.cells: p for p in published_units(store)}
+    units = {p.cells: p.members for p in known.values()}
+    names = {p.cells: f"{p.code} ({p.level})" for p in known.values()}
+    for unit, key in plan.cells.items():
+        units[key] = frozenset(plan.unit_areas[unit])
+        names[key] = f"{unit} ({plan.request.level})"
+    new = set(plan.cells.values())
+    areas = sorted(set().union(*units.values()))
+    sizes = {leaf: (sum(counts), households) for leaf, households, counts, _keys
+             in person_totals(store, _listed(areas))}
+    listed = {leaf for leaf, _outcome, n in dwelling_outcomes(store, _listed(areas)) if n}
+    found = leftovers(units, new, sizes, d.min_persons, d.min_households, listed)
+    if not found:
+        linear = combinations_found(units, new, sizes, d.min_persons, d.min_households, listed)
+        # Beyond MAX_LINEAR units or atoms the linear check is not made (README says so);
+        # too many small atoms to try is refused like an uncheckable tiling.
+        found = [f for f in linear if f.checked or f.areas]
+        if found and found[0].checked:
+            first = found[0]
+            shown = sorted(first.areas)
+            raise SubtractionError(_(
+                "Publishing this would give away {n} area(s) too small to publish ({areas}: "
+                "{persons} persons, {households} households): adding and subtracting units "
+                "published now and before ({units}) gives them exactly. Publish at a level "
+                "where this does not happen, or leave out the unit that completes the "
+                "combination; nothing was exported.").format(
+                n=len(shown), areas=", ".join(shown[:10]) + (" …" if len(shown) > 10 else ""),
+                persons=first.persons, households=first.households,
+                units=", ".join(names.get(k, k) for k in first.inner[:6])
+                + (" …" if len(first.inner) > 6 else "")))
+    if not found:
+        return
+    first = found[0]
+    shown = sorted(first.areas)
+    inner = [names[k] for k in first.inner]
+    if not first.checked:
+        raise SubtractionError(_(
+            "{outer} holds too many small areas or overlapping units ({n} small areas) to be "
+            "checked for areas that a subtraction would give away; nothing was exported. "
+            "Publish at another level, or fewer areas (--areas).").format(
+            outer=names.get(first.outer, _("the units concerned")), n=len(shown)))
+    raise SubtractionError(_(
+        "Publishing this would give away {n} area(s) too small to publish ({areas}: {persons} "
+        "persons, {households} households): they are what is left of {outer} once the units "
+        "published inside it ({inner}) are subtracted from it. Publish at a level where this "
+        "does not happen, or leave out the unit that completes the subtraction; nothing was "
+        "exported.").format(
+        n=len(shown), areas=", ".join(shown[:10]) + (" …" if len(shown) > 10 else ""),
+        persons=first.persons, households=first.households, outer=names[first.outer],
+        inner=", ".join(inner[:5]) + (" …" if len(inner) > 5 else "")))
+
+
