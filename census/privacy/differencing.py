@@ -5,16 +5,17 @@ areas' counts (exactly with weak protection or in the exact dwellings table, app
 otherwise): the areas withheld as too small, or the small areas of a group published under the
 same name at two levels. Pure: sets in, the remainders found out.
 
-The search is exact for subtractions of disjoint units: for every unit concerned, every set
-R of its small areas (an area below the minimum size on its own, holding people or dwellings)
-is tried as a remainder, and R is found when the rest of the unit can be tiled exactly by
-disjoint units published inside it (an exact cover, searched depth first with memory, the
-most constrained area first). Units overlapping each other cannot hide a remainder this way (a
+The search is exact for subtractions of disjoint units: for every unit concerned, every set R
+of its small areas (an area below the minimum size on its own, holding people or dwellings) is
+tried as a remainder, and R is found when the rest of the unit can be tiled exactly by disjoint
+units published inside it (an exact cover, searched depth first with memory, the most
+constrained area first). Units overlapping each other cannot hide a remainder this way (a
 reviewer found that a union of all the inner units did). Combinations that add overlapping
-units (A + B - C, whose result is the areas A and B share; a second review found one) are
-found by `combinations_found`: linear algebra on the units' indicators over atoms of areas. When a unit has more small areas, or more
-ways to tile it, than the search may try, the unit is reported as not checked, and the caller
-refuses: a release that cannot be checked is not published.
+units (A + B - C, whose result is the areas A and B share; a second review found one) are found
+by `combinations_found`: linear algebra on the units' indicators over atoms of areas. When a
+unit has more small areas, or more ways to tile it, than the search may try, the unit is
+reported as not checked, and the caller refuses: a release that cannot be checked is not
+published.
 """
 
 from __future__ import annotations
