@@ -144,13 +144,14 @@ PRIME = (1 << 61) - 1
 MAX_LINEAR = 2_000
 
 
-def _nullspace(rows: list[dict[int, int]], width: int) -> list[dict[int, int]]:
-    """A basis of {z : row · z = 0 for every row} modulo PRIME, rows and vectors as sparse
-    dicts column -> value."""
-    pivots: dict[int, dict[int, int]] = {}  # pivot column -> reduced row (pivot value 1)
+def _reduced(rows: list[dict[int, int]], priority: Mapping[int, int]) -> dict[int, dict[int, int]]:
+    """The rows in reduced row echelon form modulo PRIME, a column's `priority` (lower first)
+    deciding which column leads: pivot column -> its row (pivot value 1, zero in every other
+    pivot column and in every column of lower priority)."""
+    pivots: dict[int, dict[int, int]] = {}
     for original in rows:
         row = {c: v % PRIME for c, v in original.items() if v % PRIME}
-        for col in sorted(set(row) & set(pivots)):
+        for col in sorted(set(row) & set(pivots), key=priority.__getitem__):
             factor = row.get(col, 0)
             if factor:
                 for c, v in pivots[col].items():
@@ -159,7 +160,7 @@ def _nullspace(rows: list[dict[int, int]], width: int) -> list[dict[int, int]]:
                         del row[c]
         if not row:
             continue
-        lead = min(row)
+        lead = min(row, key=priority.__getitem__)
         inverse = pow(row[lead], PRIME - 2, PRIME)
         row = {c: v * inverse % PRIME for c, v in row.items()}
         for other in pivots.values():  # keep the other pivot rows reduced
@@ -169,19 +170,22 @@ def _nullspace(rows: list[dict[int, int]], width: int) -> list[dict[int, int]]:
                     other[c] = (other.get(c, 0) - factor * v) % PRIME
                     if not other[c]:
                         del other[c]
-        # Rows added later are reduced against this one when they come.
         pivots[lead] = row
-    basis: list[dict[int, int]] = []
-    for free in range(width):
-        if free in pivots:
-            continue
-        z = {free: 1}
-        for col, row in pivots.items():
-            value = row.get(free, 0)
-            if value:
-                z[col] = (-value) % PRIME
-        basis.append(z)
-    return basis
+    return pivots
+
+
+def _member(vector: dict[int, int], pivots: Mapping[int, dict[int, int]],
+            priority: Mapping[int, int]) -> bool:
+    """`vector` lies in the span of the reduced `pivots`."""
+    v = dict(vector)
+    for lead in sorted(pivots, key=priority.__getitem__):
+        factor = v.get(lead, 0)
+        if factor:
+            for c, x in pivots[lead].items():
+                v[c] = (v.get(c, 0) - factor * x) % PRIME
+                if not v[c]:
+                    del v[c]
+    return not v
 
 
 def combinations_found(units: Mapping[str, frozenset[str]], new: Collection[str],
@@ -192,18 +196,20 @@ def combinations_found(units: Mapping[str, frozenset[str]], new: Collection[str]
     subtracting, e.g. A + B - C) gives exactly once the new units are published, and did not
     before: the indicator of the set lies in the span of the units' indicators (rationals,
     computed modulo a large prime). Areas are grouped into atoms (the same units hold them);
-    a set is a union of small atoms. When there are too many units or small atoms, a
-    Leftover with `checked` False is returned for the caller to refuse."""
-    relevant = dict(units)
+    a set is a union of small atoms. Only the small atoms that some combination isolates from
+    every other atom are tried (the span's part on small atoms, from the echelon form with the
+    other atoms leading); when they are too many, a Leftover with `checked` False is returned
+    for the caller to refuse; beyond MAX_LINEAR units or atoms, nothing is checked (the
+    Leftover has no areas)."""
     signature: dict[str, frozenset[str]] = {}
-    for key, members in relevant.items():
+    for key, members in units.items():
         for area in members:
             signature[area] = signature.get(area, frozenset()) | {key}
     atoms: dict[frozenset[str], list[str]] = {}
     for area, sig in signature.items():
         atoms.setdefault(sig, []).append(area)
     order = sorted(atoms, key=lambda sig: min(atoms[sig]))
-    if len(relevant) > MAX_LINEAR or len(order) > MAX_LINEAR:
+    if len(units) > MAX_LINEAR or len(order) > MAX_LINEAR:
         return [Leftover("*", (), frozenset(), 0, 0, False)]
     column = {sig: i for i, sig in enumerate(order)}
 
@@ -219,31 +225,35 @@ def combinations_found(units: Mapping[str, frozenset[str]], new: Collection[str]
         persons, households = size(areas)
         return persons < min_persons or households < min_households
 
-    candidates = [sig for sig in order if something(atoms[sig]) and small(atoms[sig])]
+    candidates = {column[sig] for sig in order if something(atoms[sig]) and small(atoms[sig])}
     if not candidates:
         return []
-    if len(candidates) > MAX_SMALL:
-        areas = frozenset(a for sig in candidates for a in atoms[sig])
+    # The other atoms lead: a reduced row led by a small atom is zero on every other atom.
+    priority = {c: (c in candidates, c) for c in range(len(order))}
+    rank = {c: i for i, c in enumerate(sorted(priority, key=priority.__getitem__))}
+
+    def reduced(keys: Collection[str]) -> dict[int, dict[int, int]]:
+        rows = [{column[signature[a]]: 1 for a in units[k]} for k in sorted(keys)]
+        every = _reduced(rows, rank)
+        return {lead: row for lead, row in every.items() if lead in candidates}
+
+    after = reduced(units)
+    support = sorted({c for row in after.values() for c in row})
+    if not support:
+        return []
+    if len(support) > MAX_SMALL:
+        areas = frozenset(a for c in support for a in atoms[order[c]])
         return [Leftover("*", (), areas, *size(areas), False)]
-
-    def rows(keys: Collection[str]) -> list[dict[int, int]]:
-        return [{column[signature[a]]: 1 for a in relevant[k]} for k in sorted(keys)]
-
-    after = _nullspace(rows(relevant), len(order))
-    before = _nullspace(rows([k for k in relevant if k not in new]), len(order))
-
-    def derivable(chosen: tuple[frozenset[str], ...], basis: list[dict[int, int]]) -> bool:
-        cols = [column[sig] for sig in chosen]
-        return all(sum(z.get(c, 0) for c in cols) % PRIME == 0 for z in basis)
-
+    before = reduced([k for k in units if k not in new])
     found: list[Leftover] = []
-    for n in range(1, len(candidates) + 1):
-        for chosen in combinations(candidates, n):
-            areas = frozenset(a for sig in chosen for a in atoms[sig])
+    for n in range(1, len(support) + 1):
+        for chosen in combinations(support, n):
+            areas = frozenset(a for c in chosen for a in atoms[order[c]])
             if not small(areas) or not something(areas):
                 continue
-            if derivable(chosen, after) and not derivable(chosen, before):
-                holders = sorted({k for sig in chosen for k in sig})
+            vector = dict.fromkeys(chosen, 1)
+            if _member(vector, after, rank) and not _member(vector, before, rank):
+                holders = sorted({k for c in chosen for k in order[c]})
                 found.append(Leftover("*", tuple(holders), areas, *size(areas)))
                 return found
     return found
