@@ -20,7 +20,7 @@ published.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from itertools import combinations
 
@@ -45,6 +45,22 @@ class Leftover:
 
 class _TooMany(Exception):
     pass
+
+
+def _measures(sizes: Mapping[str, tuple[int, int]], holds: Collection[str] | None
+              ) -> tuple[Callable[[Collection[str]], tuple[int, int]],
+                         Callable[[Collection[str]], bool]]:
+    """The persons and households of a set of areas, and whether it holds anything (people,
+    or with `holds` an area listed there)."""
+    def size(areas: Collection[str]) -> tuple[int, int]:
+        return (sum(sizes.get(a, (0, 0))[0] for a in areas),
+                sum(sizes.get(a, (0, 0))[1] for a in areas))
+
+    def something(areas: Collection[str]) -> bool:
+        return any(sizes.get(a, (0, 0)) != (0, 0) or (holds is not None and a in holds)
+                   for a in areas)
+
+    return size, something
 
 
 def _tiling(rest: frozenset[str], inside: list[str], units: Mapping[str, frozenset[str]],
@@ -92,13 +108,7 @@ def leftovers(units: Mapping[str, frozenset[str]], new: Collection[str],
     for keys in holding.values():
         keys.sort(key=lambda k: (-len(units[k]), k))
 
-    def size(areas: Collection[str]) -> tuple[int, int]:
-        return (sum(sizes.get(a, (0, 0))[0] for a in areas),
-                sum(sizes.get(a, (0, 0))[1] for a in areas))
-
-    def something(areas: Collection[str]) -> bool:
-        return any(sizes.get(a, (0, 0)) != (0, 0) or (holds is not None and a in holds)
-                   for a in areas)
+    size, something = _measures(sizes, holds)
 
     found: list[Leftover] = []
     for key in sorted(units):
@@ -213,13 +223,7 @@ def combinations_found(units: Mapping[str, frozenset[str]], new: Collection[str]
         return [Leftover("*", (), frozenset(), 0, 0, False)]
     column = {sig: i for i, sig in enumerate(order)}
 
-    def size(areas: Collection[str]) -> tuple[int, int]:
-        return (sum(sizes.get(a, (0, 0))[0] for a in areas),
-                sum(sizes.get(a, (0, 0))[1] for a in areas))
-
-    def something(areas: Collection[str]) -> bool:
-        return any(sizes.get(a, (0, 0)) != (0, 0) or (holds is not None and a in holds)
-                   for a in areas)
+    size, something = _measures(sizes, holds)
 
     def small(areas: Collection[str]) -> bool:
         persons, households = size(areas)
