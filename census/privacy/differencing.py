@@ -93,6 +93,16 @@ def _tiling(rest: frozenset[str], inside: list[str], units: Mapping[str, frozens
     return found
 
 
+def _without_empty(units: Mapping[str, frozenset[str]], sizes: Mapping[str, tuple[int, int]],
+                   holds: Collection[str] | None) -> dict[str, frozenset[str]]:
+    """The units without the areas that hold nothing (no people, no dwellings): such an area
+    changes no published value, so a combination that isolates a set of areas with it
+    isolates the same counts without it (a reviewer found that an empty area kept in its own
+    atom hid a small remainder)."""
+    _size, something = _measures(sizes, holds)
+    return {k: frozenset(a for a in members if something([a])) for k, members in units.items()}
+
+
 def leftovers(units: Mapping[str, frozenset[str]], new: Collection[str],
               sizes: Mapping[str, tuple[int, int]], min_persons: int, min_households: int,
               holds: Collection[str] | None = None) -> list[Leftover]:
@@ -101,6 +111,7 @@ def leftovers(units: Mapping[str, frozenset[str]], new: Collection[str],
     with `holds` any area listed there, e.g. one with dwellings) and is below the minimum
     size (`sizes`: persons and households per area). `units` maps a unit's key to its areas,
     published and new alike."""
+    units = _without_empty(units, sizes, holds)
     holding: dict[str, list[str]] = {}
     for key, members in units.items():
         for area in members:
@@ -211,6 +222,7 @@ def combinations_found(units: Mapping[str, frozenset[str]], new: Collection[str]
     other atoms leading); when they are too many, a Leftover with `checked` False is returned
     for the caller to refuse; beyond MAX_LINEAR units or atoms, nothing is checked (the
     Leftover has no areas)."""
+    units = _without_empty(units, sizes, holds)
     signature: dict[str, frozenset[str]] = {}
     for key, members in units.items():
         for area in members:
@@ -242,22 +254,39 @@ def combinations_found(units: Mapping[str, frozenset[str]], new: Collection[str]
         return {lead: row for lead, row in every.items() if lead in candidates}
 
     after = reduced(units)
-    support = sorted({c for row in after.values() for c in row})
-    if not support:
+    if not after:
         return []
-    if len(support) > MAX_SMALL:
-        areas = frozenset(a for c in support for a in atoms[order[c]])
-        return [Leftover("*", (), areas, *size(areas), False)]
+    # Rows that share no atom span independent pieces: a set derivable now and not before has
+    # a piece in one group that is too (small, holding something), so each group is tried
+    # alone (a reviewer found 9 unrelated pairs refusing a release as "not checkable").
+    group: dict[int, int] = {}
+
+    def root(c: int) -> int:
+        while group.setdefault(c, c) != c:
+            c = group[c]
+        return c
+
+    for row in after.values():
+        first, *rest_cols = list(row)
+        for c in rest_cols:
+            group[root(c)] = root(first)
+    pieces: dict[int, list[int]] = {}
+    for c in {c for row in after.values() for c in row}:
+        pieces.setdefault(root(c), []).append(c)
     before = reduced([k for k in units if k not in new])
     found: list[Leftover] = []
-    for n in range(1, len(support) + 1):
-        for chosen in combinations(support, n):
-            areas = frozenset(a for c in chosen for a in atoms[order[c]])
-            if not small(areas) or not something(areas):
-                continue
-            vector = dict.fromkeys(chosen, 1)
-            if _member(vector, after, rank) and not _member(vector, before, rank):
-                holders = sorted({k for c in chosen for k in order[c]})
-                found.append(Leftover("*", tuple(holders), areas, *size(areas)))
-                return found
+    for support in sorted(sorted(p) for p in pieces.values()):
+        if len(support) > MAX_SMALL:
+            areas = frozenset(a for c in support for a in atoms[order[c]])
+            return [Leftover("*", (), areas, *size(areas), False)]
+        for n in range(1, len(support) + 1):
+            for chosen in combinations(support, n):
+                areas = frozenset(a for c in chosen for a in atoms[order[c]])
+                if not small(areas) or not something(areas):
+                    continue
+                vector = dict.fromkeys(chosen, 1)
+                if _member(vector, after, rank) and not _member(vector, before, rank):
+                    holders = sorted({k for c in chosen for k in order[c]})
+                    found.append(Leftover("*", tuple(holders), areas, *size(areas)))
+                    return found
     return found

@@ -351,3 +351,30 @@ def test_the_linear_check_finds_what_a_combination_gives() -> None:
     assert combinations_found({k: units[k] for k in ("A", "C")}, {"C"}, sizes, 200, 10) == []
     tree = {**{x: frozenset([x]) for x in d}, "D01": frozenset(d), "R01": frozenset(d)}
     assert combinations_found(tree, {"R01"}, sizes, 200, 10) == []
+
+
+def test_an_area_holding_nothing_hides_no_remainder() -> None:
+    """As found by the third review: an area with no people and no dwellings, in an atom of
+    its own, made both searches miss A - B = {a, e}, whose counts are a's."""
+    from census.privacy.differencing import combinations_found, leftovers
+
+    units = {"A": frozenset("aeb"), "B": frozenset("b"), "D": frozenset("ed")}
+    sizes = {"a": (3, 1), "e": (0, 0), "b": (50, 20), "d": (50, 20)}
+    (tiled,) = leftovers(units, {"B"}, sizes, 10, 3)
+    (combined,) = combinations_found(units, {"B"}, sizes, 10, 3)
+    assert tiled.areas == combined.areas == frozenset("a")
+
+
+def test_unrelated_differences_do_not_make_a_release_uncheckable() -> None:
+    """As found by the third review: nine published pairs that each give only a difference of
+    two small areas (a_i - c_i) made any later release "not checkable". Each group of the
+    span is tried alone; nothing is found."""
+    from census.privacy.differencing import combinations_found
+
+    units: dict[str, frozenset[str]] = {"N": frozenset({"z"})}
+    sizes = {"z": (100, 40)}
+    for i in range(9):
+        units[f"A{i}"] = frozenset({f"a{i}", f"L{i}"})
+        units[f"B{i}"] = frozenset({f"L{i}", f"c{i}"})
+        sizes.update({f"a{i}": (3, 1), f"c{i}": (3, 1), f"L{i}": (100, 40)})
+    assert combinations_found(units, {"N"}, sizes, 100, 40) == []
