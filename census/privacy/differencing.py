@@ -15,7 +15,8 @@ units (A + B - C, whose result is the areas A and B share; a second review found
 by `combinations_found`: linear algebra on the units' indicators over atoms of areas. When a
 unit has more small areas, or more ways to tile it, than the search may try, the unit is
 reported as not checked, and the caller refuses: a release that cannot be checked is not
-published.
+published. (The linear check is not made beyond MAX_LINEAR units or atoms: a national office's
+ledger; README says so.)
 """
 
 from __future__ import annotations
