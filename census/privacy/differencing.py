@@ -166,6 +166,18 @@ PRIME = (1 << 61) - 1
 MAX_LINEAR = 2_000
 
 
+def _subtract(target: dict[int, int], factor: int, row: Mapping[int, int]) -> None:
+    """target -= factor * row, modulo PRIME, keeping only non-zero entries."""
+    if not factor:
+        return
+    for c, v in row.items():
+        value = (target.get(c, 0) - factor * v) % PRIME
+        if value:
+            target[c] = value
+        else:
+            target.pop(c, None)
+
+
 def _reduced(rows: list[dict[int, int]], priority: Mapping[int, int]) -> dict[int, dict[int, int]]:
     """The rows in reduced row echelon form modulo PRIME, a column's `priority` (lower first)
     deciding which column leads: pivot column -> its row (pivot value 1, zero in every other
@@ -174,24 +186,14 @@ def _reduced(rows: list[dict[int, int]], priority: Mapping[int, int]) -> dict[in
     for original in rows:
         row = {c: v % PRIME for c, v in original.items() if v % PRIME}
         for col in sorted(set(row) & set(pivots), key=priority.__getitem__):
-            factor = row.get(col, 0)
-            if factor:
-                for c, v in pivots[col].items():
-                    row[c] = (row.get(c, 0) - factor * v) % PRIME
-                    if not row[c]:
-                        del row[c]
+            _subtract(row, row.get(col, 0), pivots[col])
         if not row:
             continue
         lead = min(row, key=priority.__getitem__)
         inverse = pow(row[lead], PRIME - 2, PRIME)
         row = {c: v * inverse % PRIME for c, v in row.items()}
         for other in pivots.values():  # keep the other pivot rows reduced
-            factor = other.get(lead, 0)
-            if factor:
-                for c, v in row.items():
-                    other[c] = (other.get(c, 0) - factor * v) % PRIME
-                    if not other[c]:
-                        del other[c]
+            _subtract(other, other.get(lead, 0), row)
         pivots[lead] = row
     return pivots
 
@@ -201,12 +203,7 @@ def _member(vector: dict[int, int], pivots: Mapping[int, dict[int, int]],
     """`vector` lies in the span of the reduced `pivots`."""
     v = dict(vector)
     for lead in sorted(pivots, key=priority.__getitem__):
-        factor = v.get(lead, 0)
-        if factor:
-            for c, x in pivots[lead].items():
-                v[c] = (v.get(c, 0) - factor * x) % PRIME
-                if not v[c]:
-                    del v[c]
+        _subtract(v, v.get(lead, 0), pivots[lead])
     return not v
 
 

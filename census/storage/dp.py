@@ -9,7 +9,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from census.storage.store import Store, utc_now
+from census.storage.store import Store, in_query, utc_now
 
 
 @dataclass(frozen=True)
@@ -22,31 +22,19 @@ class Noise:
     cells: tuple[int, ...]
 
 
-def _chunks(codes: Sequence[str], size: int = 500) -> Iterable[list[str]]:
-    for i in range(0, len(codes), size):
-        yield list(codes[i : i + size])
-
-
 def stored_noise(store: Store, areas: Sequence[str], table: str) -> dict[str, Noise]:
     """The noisy counts kept for `areas` in `table`."""
-    out: dict[str, Noise] = {}
-    for chunk in _chunks(sorted(set(areas))):
-        marks = ", ".join("?" * len(chunk))
-        for area, digest, rho, cells in store.conn.execute(
-                f"SELECT area, digest, rho, cells FROM dp_cells WHERE tbl = ? AND area IN "
-                f"({marks})", [table, *chunk]):
-            out[area] = Noise(digest, float(rho), tuple(json.loads(cells)))
-    return out
+    return {area: Noise(digest, float(rho), tuple(json.loads(cells)))
+            for area, digest, rho, cells in in_query(
+                store, "SELECT area, digest, rho, cells FROM dp_cells WHERE tbl = ? AND area "
+                "IN ({marks})", sorted(set(areas)), (table,))}
 
 
 def spent(store: Store, areas: Sequence[str]) -> dict[str, float]:
     """The rho spent so far on the people of each of `areas` (0 when none)."""
     out = dict.fromkeys(areas, 0.0)
-    for chunk in _chunks(sorted(set(areas))):
-        marks = ", ".join("?" * len(chunk))
-        for area, rho in store.conn.execute(
-                f"SELECT area, rho FROM dp_spent WHERE area IN ({marks})", chunk):
-            out[area] = float(rho)
+    out.update((area, float(rho)) for area, rho in in_query(
+        store, "SELECT area, rho FROM dp_spent WHERE area IN ({marks})", sorted(set(areas))))
     return out
 
 

@@ -34,13 +34,15 @@ def utc_now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def in_query(store: Store, sql: str, ids: Sequence[str]) -> list[tuple[Any, ...]]:
-    """Rows of `sql` (with `{marks}` where the ids go) for any number of ids, BATCH at a time."""
+def in_query(store: Store, sql: str, ids: Sequence[str], params: Sequence[Any] = ()
+             ) -> list[tuple[Any, ...]]:
+    """Rows of `sql` (with `{marks}` where the ids go, after any `params`) for any number of
+    ids, BATCH at a time."""
     out: list[tuple[Any, ...]] = []
     for i in range(0, len(ids), BATCH):
-        part = ids[i:i + BATCH]
+        part = list(ids[i:i + BATCH])
         marks = ",".join("?" * len(part))
-        out += store.conn.execute(sql.format(marks=marks), part).fetchall()
+        out += store.conn.execute(sql.format(marks=marks), [*params, *part]).fetchall()
     return out
 
 

@@ -230,14 +230,15 @@ SIZE_CELLS = tuple(range(1, hh_table.LARGEST + 1))
 """The inner cells of the households table: sizes 1 … LARGEST (the last: that or more)."""
 
 
-def exact_cells(table: str, sums: Sums) -> list[int]:
+def exact_cells(table: str, config: SurveyConfig, sums: Sums) -> list[int]:
     """The inner cells of a protected table, exact, in publication order: persons by sex ×
-    age band; households by size 1 … LARGEST (the last: that size or more)."""
+    age band; households by size 1 … LARGEST (the last: that size or more); zeros for a unit
+    without households."""
     if table == "persons":
-        return list(sums.counts)
-    found = {min(size, hh_table.LARGEST): 0 for size in sums.sizes}
+        return list(sums.counts) or [0] * len(config.cells)
+    found: dict[int, int] = {}
     for size, (n, _key) in sums.sizes.items():
-        found[min(size, hh_table.LARGEST)] += n
+        found[min(size, hh_table.LARGEST)] = found.get(min(size, hh_table.LARGEST), 0) + n
     return [found.get(size, 0) for size in SIZE_CELLS]
 
 
@@ -261,7 +262,7 @@ def noisy_rows(table: str, config: SurveyConfig, level: str, unit: str, sums: Su
     if table == "households":
         sizes = list(noisy["households"])
         out = [(unit, level, hh_table.size_label(size), n)
-               for size, n in zip(range(1, hh_table.LARGEST + 1), sizes, strict=True)]
+               for size, n in zip(SIZE_CELLS, sizes, strict=True)]
         out.append((unit, level, TOTAL, sum(sizes)))
         return out
     return [dwelling_row(level, unit, sums)]

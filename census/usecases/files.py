@@ -126,7 +126,8 @@ def remove_imported(store: Store, path: Path) -> None:
     of a file this database imported (read again from the file that is overwritten; never
     through a symbolic link)."""
     def imported(data: bytes) -> bool:
-        record = files_by_digest(store, [_digest(data)]).get(_digest(data))
+        digest = _digest(data)
+        record = files_by_digest(store, [digest]).get(digest)
         return record is not None and record.direction == "in"
 
     if path.is_symlink():

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from census.storage import audit
-from census.storage.store import Store, utc_now
+from census.storage.store import Store, in_query, utc_now
 
 
 @dataclass(frozen=True)
@@ -122,12 +122,6 @@ class FileRecord(Transfer):
 
 def files_by_digest(store: Store, digests: Sequence[str]) -> dict[str, FileRecord]:
     """The logged transfers whose file had one of `digests`, by digest."""
-    out: dict[str, FileRecord] = {}
-    for i in range(0, len(digests), 500):
-        chunk = list(digests[i : i + 500])
-        marks = ", ".join("?" * len(chunk))
-        for row in store.conn.execute(
-                "SELECT file_sha256, id, kind, direction, peer, seq, created, at, summary, "
-                f"acked_at, ack_sent_at FROM transfer WHERE file_sha256 IN ({marks})", chunk):
-            out[row[0]] = FileRecord(*row[1:])
-    return out
+    return {row[0]: FileRecord(*row[1:]) for row in in_query(
+        store, "SELECT file_sha256, id, kind, direction, peer, seq, created, at, summary, "
+        "acked_at, ack_sent_at FROM transfer WHERE file_sha256 IN ({marks})", digests)}

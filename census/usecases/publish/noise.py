@@ -43,7 +43,6 @@ def add_noise(store: Store, plan: Plan, leaf_sums: dict[str, rel.Sums]) -> None:
     d = plan.config.disclosure
     tables = [t for t in plan.request.tables if t in rel.PROTECTED]
     leaves = sorted({leaf for areas in plan.unit_areas.values() for leaf in areas})
-    cells = {"persons": len(plan.config.cells), "households": len(rel.SIZE_CELLS)}
     with store.write():
         kept = {t: stored_noise(store, leaves, t) for t in tables}
         need = {t: [leaf for leaf in leaves
@@ -69,7 +68,7 @@ def add_noise(store: Store, plan: Plan, leaf_sums: dict[str, rel.Sums]) -> None:
                     left=max(0.0, d.dp_rho_total - already[worst])))
             for t in drawing:
                 for leaf in need[t]:
-                    exact = rel.exact_cells(t, leaf_sums.get(leaf, rel.Sums())) or [0] * cells[t]
+                    exact = rel.exact_cells(t, plan.config, leaf_sums.get(leaf, rel.Sums()))
                     noise = Noise(plan.area_digests[(leaf, t)], share,
                                   tuple(dp.noisy(t, exact, share)))
                     kept[t][leaf] = noise

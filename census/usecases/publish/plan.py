@@ -115,6 +115,11 @@ class Plan:
     dp_used: dict[str, list[Noise]] = field(default_factory=dict)
     """Method "dp": per table, the noise of every area published (stored or new)."""
     dp_new: list[tuple[str, str, Noise]] = field(default_factory=list)
+    area_sizes: dict[str, tuple[int, int]] = field(default_factory=dict)
+    area_listed: set[str] = field(default_factory=set)
+    area_seen: set[str] = field(default_factory=set)
+    """The subtraction check's facts of the areas read so far: persons and households, the
+    areas with dwellings, and which areas were read."""
     """Method "dp": noise drawn for this release, kept when it is written."""
 
     @property

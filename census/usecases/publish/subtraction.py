@@ -45,10 +45,16 @@ def refuse_leftovers(store: Store, plan: Plan) -> None:
         units[key] = frozenset(plan.unit_areas[unit])
         names[key] = f"{unit} ({plan.request.level})"
     new = set(plan.cells.values())
-    areas = sorted(set().union(*units.values()))
-    sizes = {leaf: (sum(counts), households) for leaf, households, counts, _keys
-             in person_totals(store, _listed(areas))}
-    listed = {leaf for leaf, _outcome, n in dwelling_outcomes(store, _listed(areas)) if n}
+    # The sizes of the areas are read once per plan: writing re-checks the ledger, which may
+    # have gained units (and areas) since, not the data.
+    missing = sorted(set().union(*units.values()) - plan.area_seen)
+    if missing:
+        plan.area_sizes.update((leaf, (sum(counts), households)) for leaf, households, counts,
+                               _keys in person_totals(store, _listed(missing)))
+        plan.area_listed.update(leaf for leaf, _outcome, n
+                                in dwelling_outcomes(store, _listed(missing)) if n)
+        plan.area_seen.update(missing)
+    sizes, listed = plan.area_sizes, plan.area_listed
     found = leftovers(units, new, sizes, d.min_persons, d.min_households, listed)
     if not found:
         linear = combinations_found(units, new, sizes, d.min_persons, d.min_households, listed)
