@@ -139,20 +139,81 @@ ORDER BY a.code"""
     return [ProgressRow(*r) for r in store.conn.execute(sql, params).fetchall()]
 
 
+APPOINTMENT_DAYS = 7
+"""How far ahead appointments are shown: overdue, today, tomorrow and up to this many days."""
+
+WHEN = ("overdue", "today", "tomorrow", "later")
+"""The groups of appointments, in order: before now, later today, tomorrow, and the days after
+tomorrow up to APPOINTMENT_DAYS from today."""
+
+
+@dataclass(frozen=True)
+class Appointment:
+    """A callback appointment: the newest visit of a dwelling left no one home or a callback."""
+
+    area: str
+    dwelling_id: str
+    at: datetime
+    structure: int
+    number: int
+    when: str
+    """Its group (one of WHEN) at the time it was read."""
+
+
+def when_group(at: datetime, now: datetime) -> str:
+    """The group of an appointment at `at`, seen at `now` (one of WHEN)."""
+    if at < now:
+        return "overdue"
+    days = (at.date() - now.date()).days
+    return "today" if days == 0 else "tomorrow" if days == 1 else "later"
+
+
+def _day(now: datetime, days: int) -> str:
+    return (now.date() + timedelta(days=days)).isoformat() + "T00:00"
+
+
+_OPEN_APPOINTMENT = (
+    "FROM visit v JOIN dwelling d ON d.id = v.dwelling_id JOIN area a ON a.code = d.area "
+    "WHERE v.callback_at < :until AND v.attempt = "
+    "(SELECT max(attempt) FROM visit WHERE dwelling_id = v.dwelling_id) AND v.outcome IN "
+    "('no_one_home', 'callback') AND (:who IS NULL OR a.enumerator = :who)")
+
+
+def appointments(store: Store, now: datetime, limit: int = 100, enumerator: str | None = None,
+                 days: int = APPOINTMENT_DAYS) -> list[Appointment]:
+    """Open appointments before the end of the day `days` days from today (0: today), earliest
+    first, overdue ones included; only in the areas of `enumerator` when given."""
+    rows = store.conn.execute(
+        "SELECT d.area, d.id, v.callback_at, d.structure, d.number " + _OPEN_APPOINTMENT
+        + " ORDER BY v.callback_at LIMIT :limit",
+        {"until": _day(now, days + 1), "who": enumerator, "limit": limit}).fetchall()
+    found = []
+    for area, did, at, structure, number in rows:
+        when = datetime.fromisoformat(at)
+        found.append(Appointment(area, did, when, structure, number, when_group(when, now)))
+    return found
+
+
+def appointment_counts(store: Store, now: datetime, enumerator: str | None = None,
+                       days: int = APPOINTMENT_DAYS) -> dict[str, int]:
+    """How many open appointments fall in each group of WHEN (every group present, 0 when
+    none), up to the end of the day `days` days from today."""
+    row = store.conn.execute(
+        "SELECT coalesce(sum(v.callback_at < :now), 0), "
+        "coalesce(sum(v.callback_at >= :now AND v.callback_at < :tomorrow), 0), "
+        "coalesce(sum(v.callback_at >= :tomorrow AND v.callback_at < :after), 0), "
+        "coalesce(sum(v.callback_at >= :after), 0) " + _OPEN_APPOINTMENT,
+        {"now": now.isoformat(timespec="minutes"), "tomorrow": _day(now, 1),
+         "after": _day(now, 2), "until": _day(now, days + 1), "who": enumerator}).fetchone()
+    return dict(zip(WHEN, (int(x) for x in row), strict=True))
+
+
 def callbacks_due(store: Store, now: datetime, limit: int = 100, enumerator: str | None = None
                   ) -> list[tuple[str, str, datetime, int, int]]:
     """(area, dwelling id, appointment, structure, dwelling number) of callbacks due before
     tomorrow, earliest first; only in the areas of `enumerator` when given."""
-    tomorrow = (now.date() + timedelta(days=1)).isoformat() + "T00:00"
-    rows = store.conn.execute(
-        "SELECT d.area, d.id, v.callback_at, d.structure, d.number FROM visit v "
-        "JOIN dwelling d ON d.id = v.dwelling_id JOIN area a ON a.code = d.area "
-        "WHERE v.callback_at < ? AND v.attempt = "
-        "(SELECT max(attempt) FROM visit WHERE dwelling_id = v.dwelling_id) AND v.outcome IN "
-        "('no_one_home', 'callback') AND (? IS NULL OR a.enumerator = ?) "
-        "ORDER BY v.callback_at LIMIT ?",
-        (tomorrow, enumerator, enumerator, limit)).fetchall()
-    return [(r[0], r[1], datetime.fromisoformat(r[2]), r[3], r[4]) for r in rows]
+    return [(a.area, a.dwelling_id, a.at, a.structure, a.number)
+            for a in appointments(store, now, limit, enumerator, days=0)]
 
 
 def returned_households(store: Store, limit: int = 200, enumerator: str | None = None

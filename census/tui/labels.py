@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from census.domain.model import (
     RETURN_REASON_LABELS,
     DwellingType,
@@ -12,6 +14,7 @@ from census.domain.model import (
     Role,
 )
 from census.i18n import N_, _
+from census.storage.progress import APPOINTMENT_DAYS
 from census.validation.rules import Problem, Severity
 
 OUTCOMES: dict[Outcome, str] = {
@@ -112,3 +115,24 @@ def return_reason(code: str | None) -> str:
         return _(RETURN_REASON_LABELS[ReturnReason(code)])
     except ValueError:
         return code
+
+
+#: Weekdays, Monday first, as an appointment's day is shown.
+WEEKDAYS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
+
+
+def appointment_day(group: str, at: datetime) -> str:
+    """The day of an appointment in words: `⚠ overdue`, `today`, `tomorrow`, or the weekday."""
+    if group == "overdue":
+        return "⚠ " + _("overdue")
+    if group == "today":
+        return _("today")
+    if group == "tomorrow":
+        return _("tomorrow")
+    return _(WEEKDAYS[at.weekday()])
+
+
+def appointments_line(counts: dict[str, int]) -> str:
+    """The appointments ahead in one line: `Appointments: ⚠ 1 overdue · 2 today · …`."""
+    return _("Appointments: ⚠ {overdue} overdue · {today} today · {tomorrow} tomorrow · "
+             "{later} in 2-{days} days").format(days=APPOINTMENT_DAYS, **counts)

@@ -1,5 +1,5 @@
-"""The enumerator's home (HomeScreen: returned forms, callbacks due, their areas with progress)
-and the list of every callback due (CallbacksScreen)."""
+"""The enumerator's home (HomeScreen: returned forms, appointments ahead, their areas with
+progress) and the list of every appointment of the coming week (CallbacksScreen)."""
 
 from __future__ import annotations
 
@@ -8,14 +8,21 @@ from textual.binding import Binding
 from textual.widgets import Footer
 
 from census.i18n import _
-from census.storage.progress import callbacks_due, returned_households
+from census.storage.progress import (
+    APPOINTMENT_DAYS,
+    Appointment,
+    appointment_counts,
+    appointments,
+    returned_households,
+)
 from census.tui.base import CensusScreen, row_key
-from census.tui.labels import ROLES, bar
+from census.tui.labels import ROLES, appointment_day, appointments_line, bar
 from census.tui.widgets.plain import DataTable, Label
 
 
 class HomeScreen(CensusScreen):
-    """The enumerator's areas with progress, callbacks due today at the top."""
+    """The enumerator's areas with progress; returned forms and the appointments of the coming
+    days (overdue, today, tomorrow, the week) above them."""
 
     BINDINGS = [
         Binding("enter", "open_area", _("Open area"), id="home.open"),
@@ -30,7 +37,7 @@ class HomeScreen(CensusScreen):
             classes="title")
         yield Label("", id="returned-title", classes="section")
         yield DataTable(id="returned", cursor_type="row")
-        yield Label(_("Callbacks due (today and overdue)"), classes="section")
+        yield Label("", id="due-title", classes="section")
         yield DataTable(id="due", cursor_type="row")
         yield Label(_("My areas"), classes="section")
         yield DataTable(id="areas", cursor_type="row")
@@ -39,8 +46,8 @@ class HomeScreen(CensusScreen):
     def on_mount(self) -> None:
         self.query_one("#returned", DataTable).add_columns(_("Area"), _("Dwelling"),
                                                           _("Household"))
-        self.query_one("#due", DataTable).add_columns(_("When"), _("Area"), _("Dwelling"),
-                                                     _("Note"))
+        self.query_one("#due", DataTable).add_columns(_("When"), _("Day"), _("Area"),
+                                                     _("Dwelling"))
         self.query_one("#areas", DataTable).add_columns(
             _("Area"), _("Name"), _("Listed"), _("Visited"), _("Completed"), _("Due"),
             _("Progress"))
@@ -64,13 +71,16 @@ class HomeScreen(CensusScreen):
         due = self.query_one("#due", DataTable)
         due_cursor = due.cursor_row
         due.clear()
-        callbacks = callbacks_due(store, now, limit=50, enumerator=self.census.my_code())
-        for area, did, when, structure, number in callbacks:
-            note = "⚠ " + _("overdue") if when < now else ""
-            due.add_row(when.strftime("%H:%M %d/%m"), area, f"{structure}/{number}", note,
-                        key=did)
-        if not callbacks:
-            due.add_row("—", _("no callbacks due today"), "", "")
+        mine = self.census.my_code()
+        counts = appointment_counts(store, now, enumerator=mine)
+        self.query_one("#due-title", Label).update(appointments_line(counts))
+        ahead = appointments(store, now, limit=50, enumerator=mine)
+        for a in ahead:
+            due.add_row(a.at.strftime("%H:%M %d/%m"), appointment_day(a.when, a.at), a.area,
+                        f"{a.structure}/{a.number}", key=a.dwelling_id)
+        if not ahead:
+            due.add_row("—", "", _("no appointments in the coming {n} days").format(
+                n=APPOINTMENT_DAYS), "")
         due.move_cursor(row=min(due_cursor, due.row_count - 1))
         areas = self.query_one("#areas", DataTable)
         cursor = areas.cursor_row
@@ -103,18 +113,19 @@ class HomeScreen(CensusScreen):
 
 
 class CallbacksScreen(CensusScreen):
-    """Every callback due (today and overdue), overdue ones marked; Enter opens the dwelling."""
+    """Every open appointment up to a week ahead (overdue, today, tomorrow, the days after),
+    with their counts; Enter opens the dwelling."""
 
     BINDINGS = [Binding("escape", "app.pop_screen", _("Back"), id="callbacks.back"),
                 Binding("enter", "open", _("Open dwelling"), id="callbacks.open")]
 
     def compose(self) -> ComposeResult:
-        yield Label(_("Callbacks due"), classes="title")
+        yield Label(_("Appointments"), id="title", classes="title")
         yield DataTable(id="callbacks", cursor_type="row")
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one(DataTable).add_columns(_("When"), _("Status"), _("Area"), _("Dwelling"))
+        self.query_one(DataTable).add_columns(_("When"), _("Day"), _("Area"), _("Dwelling"))
         self.query_one(DataTable).focus()  # rows come in on_screen_resume
 
     def on_screen_resume(self) -> None:
@@ -124,12 +135,13 @@ class CallbacksScreen(CensusScreen):
         table = self.query_one(DataTable)
         cursor = table.cursor_row
         table.clear()
-        now = self.census.now()
-        for area, did, when, structure, number in callbacks_due(self.census.store,
-                now, 500, enumerator=self.census.my_code()):
-            status = "⚠ " + _("overdue") if when < now else _("today")
-            table.add_row(when.strftime("%Y-%m-%d %H:%M"), status, area,
-                          f"{structure}/{number}", key=did)
+        now, store, mine = self.census.now(), self.census.store, self.census.my_code()
+        self.query_one("#title", Label).update(appointments_line(
+            appointment_counts(store, now, enumerator=mine)))
+        shown: list[Appointment] = appointments(store, now, 500, enumerator=mine)
+        for a in shown:
+            table.add_row(a.at.strftime("%Y-%m-%d %H:%M"), appointment_day(a.when, a.at),
+                          a.area, f"{a.structure}/{a.number}", key=a.dwelling_id)
         if table.row_count:
             table.move_cursor(row=min(cursor, table.row_count - 1))
 
