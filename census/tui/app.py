@@ -39,6 +39,7 @@ from census.tui.dialogs import (
     ReturnDialog,
     VisitDialog,
 )
+from census.tui.labels import key_name
 from census.tui.widgets.plain import printable
 from census.usecases.entry import Entry
 
@@ -77,6 +78,10 @@ class CensusApp(App[None]):
         values (a `[` in a folder name is not a style)."""
         super().notify(printable(message), title=title, severity=severity, timeout=timeout,
                        markup=False)
+
+    def get_key_display(self, binding: Binding) -> str:
+        """Keys are written one way everywhere: the footer as the help (`key_name`)."""
+        return binding.key_display or key_name(binding.key)
 
     @property
     def store(self) -> Store:
@@ -212,8 +217,7 @@ class CensusApp(App[None]):
             if binding.id == "app.quit.ctrl_c":
                 continue
             key = keymap.get(binding.id, binding.key) if binding.id else binding.key
-            keys.append((key.replace("ctrl+", "Ctrl+").replace("escape", "Esc"),
-                         binding.description))
+            keys.append((key_name(key), binding.description))
         moving = getattr(self.screen, "MOVING", _("Arrows, PgUp/PgDn, Home/End move; Tab goes "
                                                   "to the next field."))
         self.push_screen(HelpScreen(keys, moving))

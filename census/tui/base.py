@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar, cast
 
+from textual.binding import ActiveBinding
 from textual.screen import Screen
 
 from census.domain.errors import CensusError
@@ -44,6 +45,14 @@ class CensusScreen(Screen[None]):
     def census(self) -> CensusApp:
         """The app this screen runs in (census screens are only pushed by `CensusApp`)."""
         return cast("CensusApp", self.app)
+
+    @property
+    def active_bindings(self) -> dict[str, ActiveBinding]:
+        """The keys of this screen, Help first: the footer is cut at the right on a narrow
+        terminal, and F1 must never be the key that disappears."""
+        bindings = super().active_bindings
+        first = {k: v for k, v in bindings.items() if v.binding.id == "app.help"}
+        return {**first, **{k: v for k, v in bindings.items() if k not in first}}
 
     @property
     def unsaved(self) -> bool:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
+from census.domain.config import SurveyConfig
 from census.domain.model import (
     RETURN_REASON_LABELS,
     DwellingType,
@@ -87,9 +89,64 @@ SYMBOL = {Severity.ERROR: "✗", Severity.WARNING: "⚠", Severity.INFO: "ℹ"}
 WORD = {Severity.ERROR: N_("Error"), Severity.WARNING: N_("Warning"), Severity.INFO: N_("Note")}
 
 
-def problem_line(p: Problem) -> str:
-    """`✗ Error E001 residents.female.0-4: message` (symbol and word: not colour alone)."""
-    where = f" {p.field}" if p.field else ""
+#: The form's fields, named as the screens label them (a problem's path is shown in these words).
+FIELDS: dict[str, str] = {
+    "residents": N_("Usual residents"),
+    "away": N_("Usual residents away"),
+    "visitors": N_("Visitors tonight"),
+    "respondent": N_("Respondent"),
+    "declared_total": N_("Declared total"),
+    "status": N_("Status"),
+    "overrides": N_("Confirmations"),
+    "callback_at": N_("Callback date and time"),
+    "callback_at.date": N_("Callback date"),
+    "callback_at.time": N_("Callback time"),
+    "at": N_("Visit date and time"),
+    "attempt": N_("Visit number"),
+    "outcome": N_("Outcome"),
+    "locator": N_("Locator"),
+    "occupancy": N_("Occupancy"),
+    "type": N_("Dwelling type"),
+    "visits": N_("Visits"),
+    "households": N_("Households"),
+    "area": N_("Area"),
+    "structure": N_("Structure"),
+    "number": N_("Number"),
+    "listing": N_("Listing"),
+}
+_PLACE = re.compile(r"(?:(households|visits)\[(\d+)\]\.?)?(.*)")
+
+
+def field_label(path: str, config: SurveyConfig | None = None) -> str:
+    """A problem's field in the words of the screen: `residents.female.0-4` → `Female 0-4`,
+    `households[0].away` → `Household 1: Usual residents away`, `visits[1].callback_at` →
+    `Visit 2: Callback date and time`. Sex labels come from `config` (built-in ones are
+    translated); a path not known here is shown as it is."""
+    match = _PLACE.fullmatch(path)
+    if not match:
+        return path
+    kind, index, rest = match.groups()
+    parts = rest.split(".")
+    if parts[0] == "residents" and len(parts) == 3:
+        labels = {c.code: c.label for c in config.sexes} if config else {}
+        name = f"{_(labels.get(parts[1], parts[1].capitalize()))} {parts[2]}"
+    elif rest in FIELDS:
+        name = _(FIELDS[rest])
+    elif parts[0] in FIELDS and len(parts) == 2:
+        name = f"{_(FIELDS[parts[0]])} {parts[1]}"
+    else:
+        name = rest
+    if kind is None:
+        return name
+    place = (_("Household {n}") if kind == "households" else _("Visit {n}")).format(
+        n=int(index) + 1)
+    return f"{place}: {name}" if name else place
+
+
+def problem_line(p: Problem, config: SurveyConfig | None = None) -> str:
+    """`✗ Error E001 Female 0-4: message` (symbol and word: not colour alone; the field as the
+    screen names it)."""
+    where = f" {field_label(p.field, config)}" if p.field else ""
     return f"{SYMBOL[p.severity]} {_(WORD[p.severity])} {p.rule_id}{where}: {p.message()}"
 
 
@@ -136,3 +193,23 @@ def appointments_line(counts: dict[str, int]) -> str:
     """The appointments ahead in one line: `Appointments: ⚠ 1 overdue · 2 today · …`."""
     return _("Appointments: ⚠ {overdue} overdue · {today} today · {tomorrow} tomorrow · "
              "{later} in 2-{days} days").format(days=APPOINTMENT_DAYS, **counts)
+
+
+#: How keys are written everywhere (footer, help, messages): one way for each.
+KEY_NAMES = {"enter": "Enter", "escape": "Esc", "tab": "Tab", "pagedown": "PgDn",
+             "pageup": "PgUp", "delete": "Del", "backspace": "Backspace", "home": "Home",
+             "end": "End", "space": "Space", "up": "↑", "down": "↓", "left": "←",
+             "right": "→", "insert": "Ins"}
+
+
+def key_name(key: str) -> str:
+    """A key as written to users: `Enter`, `Esc`, `F1`, `Ctrl+Q`, `PgDn`, `a`; several keys
+    bound to one action are joined by ` / `."""
+    names = []
+    for one in key.split(","):
+        *modifiers, last = one.strip().split("+")
+        last = KEY_NAMES.get(last, last)
+        if (last[:1] == "f" and last[1:].isdigit()) or (modifiers and len(last) == 1):
+            last = last.upper()
+        names.append("+".join([*(m.capitalize() for m in modifiers), last]))
+    return " / ".join(names)

@@ -105,6 +105,28 @@ def parse_number(value: object, field: str, kind: str, low: int = 1,
     return value
 
 
+_TIME = re.compile(r"(\d{1,2})(?:[:.h]?(\d{2}))?")
+
+
+def parse_date_and_time(date: str, time: str, field: str) -> datetime | list[Problem]:
+    """A date and a time of day typed in two fields, as on the visit screen: the date as
+    YYYY-MM-DD, the time as HH:MM (also 17.30, 17h30, 1730, or 17 for the full hour). Each
+    field's own problem is named (`{field}.date`, `{field}.time`: E023, E024)."""
+    problems: list[Problem] = []
+    day = None
+    try:
+        day = datetime.strptime(date.strip(), "%Y-%m-%d")
+    except ValueError:
+        problems.append(Problem("E023", f"{field}.date", {"value": _fmt(date.strip())}))
+    match = _TIME.fullmatch(time.strip())
+    hour, minute = (int(match[1]), int(match[2] or 0)) if match else (99, 99)
+    if hour > 23 or minute > 59:
+        problems.append(Problem("E024", f"{field}.time", {"value": _fmt(time.strip())}))
+    if problems or day is None:
+        return problems
+    return day.replace(hour=hour, minute=minute)
+
+
 def parse_datetime(value: object, field: str) -> datetime | Problem:
     """A local date and time written as YYYY-MM-DDTHH:MM (seconds are accepted and dropped:
     visits and appointments are kept to the minute)."""

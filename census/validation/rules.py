@@ -106,6 +106,10 @@ RULES: dict[str, Rule] = _rules(
     Rule("E022", E, V, N_("Visits out of order"),
          N_("visit {attempt} at {at} is before visit {previous} at {previous_at}; number the "
             "visits in the order they were made, or correct the date.")),
+    Rule("E023", E, V, N_("Unreadable date"),
+         N_("{value} is not a date; write it as YYYY-MM-DD, e.g. 2026-11-28.")),
+    Rule("E024", E, V, N_("Unreadable time"),
+         N_("{value} is not a time of day; write it as HH:MM (0:00 to 23:59), e.g. 17:30.")),
     Rule("E030", E, V, N_("Not valid JSON"),
          N_("the line is not valid JSON ({error}); write one JSON object per line.")),
     Rule("E031", E, V, N_("Unknown field"),

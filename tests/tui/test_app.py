@@ -67,7 +67,7 @@ def test_an_error_blocks_completion_and_shows_its_message(db: Path) -> None:
         await new_dwelling_with_contact(app, pilot)
         await press(pilot, "right", "right", "right", "9", "9")  # 99 > 60
         problems = str(app.screen.query_one("#problems", Static).render())
-        assert "✗ Error E001 residents.female.25-34: 99 is outside 0 to 60" in problems
+        assert "✗ Error E001 Female 25-34: 99 is outside 0 to 60" in problems
         await press(pilot, "ctrl+d")
         assert isinstance(app.screen, HouseholdScreen)
         assert app.screen.unsaved
@@ -439,7 +439,7 @@ def test_callbacks_of_other_enumerators_are_not_shown(db: Path) -> None:
 
     async def script(app: CensusApp, pilot: Pilot[None]) -> None:
         due = app.screen.query_one("#due", DataTable)
-        assert [str(due.get_row_at(i)[1]) for i in range(due.row_count)] == [EA]
+        assert [str(due.get_row_at(i)[2]) for i in range(due.row_count)] == [EA]
         await press(pilot, "c")
         table = app.screen.query_one(DataTable)
         assert [str(table.get_row_at(i)[2]) for i in range(table.row_count)] == [EA]

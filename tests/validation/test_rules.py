@@ -40,6 +40,7 @@ from census.validation.engine import (
     check_locator,
     parse_code,
     parse_count,
+    parse_date_and_time,
     parse_datetime,
     parse_number,
 )
@@ -102,6 +103,11 @@ def one(result: object) -> list[Problem]:
     return [result] if isinstance(result, Problem) else []
 
 
+def listed(result: object) -> list[Problem]:
+    """A parse result that is a value or a list of problems, as that list."""
+    return result if isinstance(result, list) else []
+
+
 def ids(problems: list[Problem]) -> set[str]:
     return {p.rule_id for p in problems}
 
@@ -139,6 +145,8 @@ REJECT: dict[str, Case] = {
     "E015": lambda: check_dwelling(dw(visits=(visit(1), visit(1, MORNING + timedelta(hours=1)))),
                                    CTX),
     "E016": lambda: one(parse_datetime("tomorrow", "visits[0].at")),
+    "E023": lambda: listed(parse_date_and_time("28/11/2026", "17:30", "callback_at")),
+    "E024": lambda: listed(parse_date_and_time("2026-11-28", "25:00", "callback_at")),
     "E017": lambda: check_dwelling(dw(area="EA999"), CTX),
     "E018": lambda: check_household(hh(overrides={"W001": CONFIRM}), CTX),
     "E020": lambda: check_dwelling(dw(visits=(visit(at=NOW + timedelta(minutes=11)),)), CTX),
@@ -187,6 +195,8 @@ ACCEPT: dict[str, Case] = {
     "E015": lambda: check_dwelling(dw(visits=(visit(1), visit(2, MORNING + timedelta(hours=1)))),
                                    CTX),
     "E016": lambda: one(parse_datetime("2026-11-28T17:30", "visits[0].at")),
+    "E023": lambda: listed(parse_date_and_time("2026-11-28", "17:30", "callback_at")),
+    "E024": lambda: listed(parse_date_and_time("2026-11-28", "1730", "callback_at")),
     "E017": lambda: check_dwelling(dw(area="EA001"), CTX),
     "E018": lambda: check_household(hh(residents={("female", "25-34"): 16},
                                        overrides={"W001": CONFIRM}), CTX),
@@ -641,3 +651,32 @@ def test_long_locator_is_checked_quickly() -> None:
     elapsed = time.perf_counter() - start
     assert ids(problems) == {"E009"}
     assert elapsed < 0.5, f"{elapsed:.2f} s for a {len(text)}-character locator"
+
+
+@pytest.mark.parametrize(("date", "time", "expected"), [
+    ("2026-11-28", "17:30", datetime(2026, 11, 28, 17, 30)),
+    (" 2026-11-28 ", "1730", datetime(2026, 11, 28, 17, 30)),
+    ("2026-11-28", "9:05", datetime(2026, 11, 28, 9, 5)),
+    ("2026-11-28", "17.30", datetime(2026, 11, 28, 17, 30)),
+    ("2026-11-28", "17h30", datetime(2026, 11, 28, 17, 30)),
+    ("2026-11-28", "17", datetime(2026, 11, 28, 17, 0)),
+    ("2026-11-28", "0:00", datetime(2026, 11, 28, 0, 0)),
+])
+def test_date_and_time_fields_accept(date: str, time: str, expected: datetime) -> None:
+    assert parse_date_and_time(date, time, "callback_at") == expected
+
+
+@pytest.mark.parametrize(("date", "time", "rules"), [
+    ("2026-11-31", "17:30", ["E023"]), ("tomorrow", "17:30", ["E023"]),
+    ("2026-11-28", "24:00", ["E024"]), ("2026-11-28", "17:60", ["E024"]),
+    ("2026-11-28", "", ["E024"]), ("2026-11-28", "5pm", ["E024"]),
+    ("", "", ["E023", "E024"]),
+])
+def test_date_and_time_fields_name_the_field_that_is_wrong(date: str, time: str,
+                                                            rules: list[str]) -> None:
+    problems = parse_date_and_time(date, time, "callback_at")
+    assert isinstance(problems, list)
+    assert [p.rule_id for p in problems] == rules
+    assert [p.field for p in problems] == [
+        {"E023": "callback_at.date", "E024": "callback_at.time"}[r] for r in rules]
+    assert all("YYYY-MM-DDTHH:MM" not in p.message() for p in problems)
