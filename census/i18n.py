@@ -37,6 +37,12 @@ def ngettext(singular: str, plural: str, n: int) -> str:
     return _translation.ngettext(singular, plural, n)
 
 
+def counted(singular: str, plural: str, n: int) -> str:
+    """A count with its words in the plural form `n` takes: `counted("{n} household",
+    "{n} households", 1)` is `1 household` (extracted like ngettext)."""
+    return ngettext(singular, plural, n).format(n=n)
+
+
 def N_(message: str) -> str:
     """Mark `message` for translation without translating it now (templates kept as data)."""
     return message

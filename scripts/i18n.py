@@ -46,7 +46,8 @@ PLURAL_FORMS = {
           "(n%100<10 || n%100>=20) ? 1 : 2);",
     "zh_CN": "nplurals=1; plural=0;",
 }
-MARKERS = {"_": 1, "N_": 1, "ngettext": 2}  # function name -> how many leading literal args
+# function name -> how many leading literal args
+MARKERS = {"_": 1, "N_": 1, "ngettext": 2, "counted": 2}
 DATE_FIELDS = ("POT-Creation-Date", "PO-Revision-Date")
 
 

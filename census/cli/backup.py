@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from census.cli.common import UserError, db_options, db_path, get_passphrase, open_store
-from census.i18n import _
+from census.i18n import _, counted
 
 
 @click.command()
@@ -33,9 +33,10 @@ def backup(db: Path | None, passphrase_file: Path | None, out: Path,
             if weak is not None:
                 raise UserError(_("{why} Nothing was written.").format(why=weak))
         done = write_backup(store, out, phrase)
-    click.echo(_("Backup written to {path} and checked: {households} households, audit log "
-                 "intact ({entries} entries). It opens with {which}.").format(
-        path=done.path, households=done.households, entries=done.audit_entries,
+    click.echo(_("Backup written to {path} and checked: {households}, audit log intact "
+                 "({entries} entries). It opens with {which}.").format(
+        path=done.path, households=counted("{n} household", "{n} households", done.households),
+        entries=done.audit_entries,
         which=_("the backup passphrase") if backup_passphrase_file else
         _("the database's passphrase")))
 
@@ -52,10 +53,11 @@ def restore(db: Path | None, passphrase_file: Path | None, file: Path, force: bo
 
     target = db_path(db)
     done = restore_backup(file, target, get_passphrase(passphrase_file), force)
-    click.echo(_("Restored {path} from {file}: {households} households, audit log intact "
+    click.echo(_("Restored {path} from {file}: {households}, audit log intact "
                  "({entries} entries). If this device sends bundles, its supervisor must accept "
                  "its history again: `census keys trust USER --card CARD --replace-key` at the "
-                 "supervisor.").format(path=done.path, file=file, households=done.households,
+                 "supervisor.").format(path=done.path, file=file, households=counted(
+                     "{n} household", "{n} households", done.households),
                                         entries=done.audit_entries))
 
 

@@ -20,7 +20,7 @@ from census.cli.common import (
     remove_option,
     removed,
 )
-from census.i18n import _
+from census.i18n import _, counted
 
 #: Bundles with at least this many records say that they are being merged (it takes a while).
 LARGE = 20_000
@@ -50,9 +50,11 @@ def bundle_export(db: Path | None, passphrase_file: Path | None, as_json: bool, 
         print_json({"file": str(out), "id": done.id, "seq": done.seq,
                     "recipient": done.recipient, **done.counts})
         return
-    click.echo(_("{path}: bundle {seq} for {code}: {d} dwellings, {h} households.").format(
-        path=out, seq=done.seq, code=done.recipient, d=done.counts["dwellings"],
-        h=done.counts["households"]))
+    d, h = done.counts["dwellings"], done.counts["households"]
+    click.echo(_("{path}: bundle {seq} for {code}: {dwellings}, {households}.").format(
+        path=out, seq=done.seq, code=done.recipient,
+        dwellings=counted("{n} dwelling", "{n} dwellings", d),
+        households=counted("{n} household", "{n} households", h)))
 
 
 @bundle.command("import")
@@ -80,8 +82,11 @@ def bundle_import(db: Path | None, passphrase_file: Path | None, as_json: bool,
             for path in items:
                 def tell(dwellings: int, households: int, path: Path = path) -> None:
                     if dwellings + households >= LARGE and not as_json:
-                        click.echo(_("{path}: merging {d} dwellings and {h} households…").format(
-                            path=path, d=dwellings, h=households), err=True)
+                        click.echo(_("{path}: merging {dwellings} and {households}…").format(
+                            path=path,
+                            dwellings=counted("{n} dwelling", "{n} dwellings", dwellings),
+                            households=counted("{n} household", "{n} households",
+                                               households)), err=True)
 
                 try:
                     got = import_bundle(store, path, started, tell)

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from census.cli.common import CensusGroup, db_options, json_option, open_store, print_json, table
-from census.i18n import _
+from census.i18n import _, ngettext
 
 
 @click.group(cls=CensusGroup)
@@ -77,13 +77,18 @@ def export_tables(db: Path | None, passphrase_file: Path | None, as_json: bool, 
                      "every published value is the same.").format(release=report.release,
                                                         at=report.released_at[:10]))
     else:
-        click.echo(_("Release {release}: {units} areas written to {out}.").format(
-            release=report.release, units=report.units, out=report.out))
+        click.echo(ngettext("Release {release}: {units} area written to {out}.",
+                            "Release {release}: {units} areas written to {out}.",
+                            report.units).format(release=report.release, units=report.units,
+                                                 out=report.out))
     for name, n in report.files:
-        click.echo(_("  {table}: {rows} rows").format(table=name, rows=n))
+        click.echo(ngettext("  {table}: {rows} row", "  {table}: {rows} rows", n).format(
+            table=name, rows=n))
     if report.combined:
-        click.echo(_("{n} group(s) of small areas were combined with their parent "
-                     "(see metadata.json).").format(n=report.combined))
+        click.echo(ngettext("{n} group of small areas was combined with its parent (see "
+                            "metadata.json).", "{n} groups of small areas were combined with "
+                            "their parent (see metadata.json).", report.combined).format(
+            n=report.combined))
     if report.withheld:
         click.echo(_("Withheld, too small even combined: {areas}.").format(
             areas=", ".join(report.withheld)))

@@ -81,3 +81,20 @@ def test_f1_is_never_cut_off_the_footer(tmp_path: Path, width: int) -> None:
 
     drive(db, script, size=(width, 24))
     assert seen == ["HomeScreen", "HouseholdScreen", "DwellingScreen", "ListingScreen"]
+
+
+def test_counts_take_the_plural_form_of_their_number(tmp_path: Path) -> None:
+    from census.i18n import counted
+    from census.tui.screens.listing import ListingScreen
+
+    assert counted("{n} household", "{n} households", 1) == "1 household"
+    assert counted("{n} household", "{n} households", 0) == "0 households"
+    db = enumerator_db(tmp_path / "tui.db")
+
+    async def script(app: CensusApp, pilot: Pilot[None]) -> None:
+        await press(pilot, "enter", "a", "ctrl+s")
+        assert isinstance(app.screen, ListingScreen)
+        title = str(app.screen.query_one("#title").render())
+        assert " · 1 dwelling · " in title, title
+
+    drive(db, script)

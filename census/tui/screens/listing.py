@@ -8,7 +8,7 @@ from textual.binding import Binding
 from textual.widgets import Footer
 
 from census.domain.model import AreaStatus, DwellingType, Occupancy, Outcome
-from census.i18n import _
+from census.i18n import _, counted
 from census.storage.areas import get_area
 from census.storage.listing import listing_count, listing_page, listing_position
 from census.tui.base import PAGE, CensusScreen, page_count, row_key
@@ -77,8 +77,9 @@ class ListingScreen(CensusScreen):
         self.page = min(self.page, pages - 1)
         name = area.name if area else ""
         shown = _(STATUSES[self.status_filter]) if self.status_filter else _("all")
-        title = _("Area {code} {name} · {n} dwellings · filter: {filter}").format(
-            code=self.area, name=name, n=total, filter=shown)
+        title = _("Area {code} {name} · {dwellings} · filter: {filter}").format(
+            code=self.area, name=name, dwellings=counted("{n} dwelling", "{n} dwellings", total),
+            filter=shown)
         if area is not None and area.status is AreaStatus.CLOSED:
             title += " · " + _(AREA_STATUS["closed"])
         self.query_one("#title", Label).update(title)

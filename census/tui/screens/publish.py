@@ -13,7 +13,7 @@ from textual.containers import Horizontal
 from textual.widgets import Footer, Input, ProgressBar, Select
 
 from census.domain.model import RELEASE_OVERRIDES
-from census.i18n import N_, _
+from census.i18n import N_, _, ngettext
 from census.storage.connection import StoreError
 from census.tabulate import release as rel
 from census.tui.base import CensusScreen
@@ -126,11 +126,13 @@ class ExportScreen(CensusScreen):
 
     def describe(self, plan: Plan) -> None:
         combined = sum(1 for u in plan.units if u.combined)
-        parts = [_("{n} areas ready ({method}).").format(
+        parts = [ngettext("{n} area ready ({method}).", "{n} areas ready ({method}).",
+                          len(plan.units)).format(
             n=len(plan.units), method=_(METHOD_LABELS.get(plan.method, plan.method)))]
         if combined:
-            parts.append(_("{n} group(s) of small areas combined with their parent.")
-                         .format(n=combined))
+            parts.append(ngettext("{n} group of small areas combined with its parent.",
+                                  "{n} groups of small areas combined with their parent.",
+                                  combined).format(n=combined))
         if plan.withheld:
             parts.append(_("Withheld, too small: {areas}.").format(
                 areas=", ".join(plan.withheld[:5])))
