@@ -54,6 +54,11 @@ class CensusScreen(Screen[None]):
         first = {k: v for k, v in bindings.items() if v.binding.id == "app.help"}
         return {**first, **{k: v for k, v in bindings.items() if k not in first}}
 
+    def table_width(self) -> int:
+        """The terminal cells a full-width table of this screen has for its columns (the
+        screen's padding and a scroll bar set aside)."""
+        return max(20, self.app.size.width - 4)
+
     @property
     def unsaved(self) -> bool:
         """True when something typed could not be stored yet (asked about before quitting)."""

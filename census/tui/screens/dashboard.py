@@ -1,5 +1,6 @@
 """The supervisor's or office's home (DashboardScreen): progress per enumeration area and per
-enumerator, a page of rows at a time, and the open review items per kind.
+enumerator, a page of rows at a time, and the open review items per kind; the secondary figures
+of one row on a detail view (ProgressDetailScreen).
 
 Figures come from `census.storage.progress` (area_progress through the app, by_enumerator); the
 counts of the review queue from `census.storage.exchange.review`. No SQL here.
@@ -20,7 +21,7 @@ from census.storage.progress import ProgressRow, by_enumerator
 from census.tui.base import PAGE, CensusScreen, page_count, row_key
 from census.tui.labels import AREA_STATUS, REVIEW_KINDS, ROLES, bar
 from census.tui.screens.review import ReviewScreen
-from census.tui.widgets.plain import DataTable, Label, Static
+from census.tui.widgets.plain import DataTable, Label, Static, fit
 
 BY_AREA, BY_ENUMERATOR = "by-area", "by-enumerator"
 
@@ -29,20 +30,36 @@ def _figure(value: float | int | None, spec: str = "") -> str:
     return "—" if value is None else format(value, spec)
 
 
-def figures(r: ProgressRow, now: datetime) -> list[str]:
+def figures(r: ProgressRow) -> list[str]:
     """The dashboard's cells of one row, after its name columns; the bar first, so that a
     narrow terminal shows it. The bar is completed over expected dwellings, or over listed ones
-    when the register gives no expected number."""
+    when the register gives no expected number. The other figures are on the detail view."""
     expected = "?" if r.expected is None else str(r.expected)
-    return [bar(r.completed, r.expected or r.listed, width=10), f"{r.listed}/{expected}",
-            str(r.visited), str(r.completed), str(r.callbacks_due),
-            _figure(r.refusal_rate, ".1f"), _figure(r.vacancy_rate, ".1f"),
-            _figure(r.mean_household_size, ".2f"), _figure(r.days_idle(now))]
+    return [bar(r.completed, r.expected or r.listed, width=8), f"{r.listed}/{expected}",
+            str(r.visited), str(r.completed), str(r.callbacks_due)]
 
 
 def figure_columns() -> list[str]:
-    return [_("Progress"), _("Listed/expected"), _("Visited"), _("Completed"), _("Due"),
-            _("Refused %"), _("Vacant %"), _("HH size"), _("Idle days")]
+    return [_("Progress"), _("Listed"), _("Visited"), _("Completed"), _("Due")]
+
+
+def details(r: ProgressRow, now: datetime) -> list[tuple[str, str]]:
+    """Every figure of one row, as (label, value) lines for the detail view."""
+    expected = "?" if r.expected is None else str(r.expected)
+    return [
+        (_("Dwellings listed / expected"), f"{r.listed} / {expected}"),
+        (_("Visited"), str(r.visited)),
+        (_("Completed"), str(r.completed)),
+        (_("Callbacks due"), str(r.callbacks_due)),
+        (_("Refused"), str(r.refused)),
+        (_("Vacant or gone"), str(r.vacant)),
+        (_("Response rate %"), _figure(r.response_rate, ".1f")),
+        (_("Refusal rate %"), _figure(r.refusal_rate, ".1f")),
+        (_("Vacancy rate %"), _figure(r.vacancy_rate, ".1f")),
+        (_("Households"), str(r.households)),
+        (_("Mean household size"), _figure(r.mean_household_size, ".2f")),
+        (_("Days since the last visit"), _figure(r.days_idle(now))),
+    ]
 
 
 class DashboardScreen(CensusScreen):
@@ -55,6 +72,7 @@ class DashboardScreen(CensusScreen):
         Binding("a", f"show('{BY_AREA}')", _("By area"), id="dashboard.areas", show=False),
         Binding("e", f"show('{BY_ENUMERATOR}')", _("By enumerator"),
                 id="dashboard.enumerators", show=False),
+        Binding("d", "details", _("Details"), id="dashboard.details"),
         Binding("v", "review", _("Review queue"), id="dashboard.review"),
         Binding("x", "export", _("Publish tables"), id="dashboard.export"),
         Binding("r", "refresh", _("Refresh"), id="dashboard.refresh"),
@@ -85,14 +103,24 @@ class DashboardScreen(CensusScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one(f"#{BY_AREA}", DataTable).add_columns(
-            _("Area"), _("Name"), _("Enumerator"), _("Status"), *figure_columns())
-        self.query_one(f"#{BY_ENUMERATOR}", DataTable).add_columns(
-            _("Enumerator"), _("Areas"), *figure_columns())
+        self.query_one(f"#{BY_AREA}", DataTable).add_columns(*self.headers(BY_AREA))
+        self.query_one(f"#{BY_ENUMERATOR}", DataTable).add_columns(*self.headers(BY_ENUMERATOR))
         self.query_one(f"#{BY_AREA}", DataTable).focus()  # rows come in on_screen_resume
+
+    @staticmethod
+    def headers(view: str) -> list[str]:
+        if view == BY_AREA:
+            return [_("Area"), _("Name"), _("Enumerator"), _("Status"), *figure_columns()]
+        return [_("Enumerator"), _("Areas"), *figure_columns()]
 
     def on_screen_resume(self) -> None:
         self.action_refresh()
+
+    def on_resize(self) -> None:
+        """Columns take the width there is."""
+        if self.is_current:
+            for view in (BY_AREA, BY_ENUMERATOR):
+                self.fill(view)
 
     @property
     def view(self) -> str:
@@ -124,13 +152,16 @@ class DashboardScreen(CensusScreen):
         table = self.query_one(f"#{view}", DataTable)
         cursor = table.cursor_row
         table.clear()
-        now = self.census.now()
-        for r in rows[start:start + PAGE]:
-            if view == BY_AREA:
-                names = [r.area, r.name[:12], r.enumerator or "—", _(AREA_STATUS[r.status])]
-            else:
-                names = [r.area, r.name]
-            table.add_row(*names, *figures(r, now), key=r.area)
+        page = rows[start:start + PAGE]
+        if view == BY_AREA:
+            texts = [[r.area, r.name, r.enumerator or "—", _(AREA_STATUS[r.status]),
+                      *figures(r)] for r in page]
+        else:
+            texts = [[r.area, r.name, *figures(r)] for r in page]
+        flexible = (1, 2) if view == BY_AREA else (1,)
+        for r, cells in zip(page, fit(texts, self.headers(view), self.table_width(), flexible),
+                            strict=True):
+            table.add_row(*cells, key=r.area)
         if table.row_count:
             row = select - start if select is not None else cursor
             table.move_cursor(row=max(0, min(row, table.row_count - 1)))
@@ -178,6 +209,20 @@ class DashboardScreen(CensusScreen):
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         self.action_open_area()
 
+    def action_details(self) -> None:
+        """Every figure of the row under the cursor."""
+        view = self.view
+        key = row_key(self.query_one(f"#{view}", DataTable))
+        row = next((r for r in self.rows[view] if r.area == key), None)
+        if row is not None:
+            if view == BY_AREA:
+                title = _("Area {code} {name}").format(code=row.area, name=row.name)
+            elif row.area == "-":
+                title = _("Areas without an enumerator")
+            else:
+                title = _("Enumerator {code}").format(code=row.area)
+            self.app.push_screen(ProgressDetailScreen(title, details(row, self.census.now())))
+
     def action_review(self) -> None:
         self.app.push_screen(ReviewScreen())
 
@@ -185,3 +230,26 @@ class DashboardScreen(CensusScreen):
         from census.tui.screens.publish import ExportScreen
 
         self.app.push_screen(ExportScreen())
+
+
+class ProgressDetailScreen(CensusScreen):
+    """Every figure of one area or enumerator, one per line (the dashboard shows the main ones)."""
+
+    BINDINGS = [Binding("escape", "app.pop_screen", _("Back"), id="progress_detail.back")]
+
+    def __init__(self, title: str, lines: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self.title_text = title
+        self.lines = lines
+
+    def compose(self) -> ComposeResult:
+        yield Label(self.title_text, classes="title")
+        table = DataTable(id="details", cursor_type="none", show_header=False)
+        yield table
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_columns(_("Figure"), _("Value"))
+        for label, value in self.lines:
+            table.add_row(label, value)

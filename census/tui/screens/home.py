@@ -17,7 +17,7 @@ from census.storage.progress import (
 )
 from census.tui.base import CensusScreen, row_key
 from census.tui.labels import ROLES, appointment_day, appointments_line, bar
-from census.tui.widgets.plain import DataTable, Label
+from census.tui.widgets.plain import DataTable, Label, fit
 
 
 class HomeScreen(CensusScreen):
@@ -48,13 +48,21 @@ class HomeScreen(CensusScreen):
                                                           _("Household"))
         self.query_one("#due", DataTable).add_columns(_("When"), _("Day"), _("Area"),
                                                      _("Dwelling"))
-        self.query_one("#areas", DataTable).add_columns(
-            _("Area"), _("Name"), _("Listed"), _("Visited"), _("Completed"), _("Due"),
-            _("Progress"))
+        self.query_one("#areas", DataTable).add_columns(*self.area_headers())
         self.query_one("#areas", DataTable).focus()  # rows come in on_screen_resume
+
+    @staticmethod
+    def area_headers() -> list[str]:
+        return [_("Area"), _("Name"), _("Listed"), _("Visited"), _("Completed"), _("Due"),
+                _("Progress")]
 
     def on_screen_resume(self) -> None:
         self.action_refresh()
+
+    def on_resize(self) -> None:
+        """Columns take the width there is."""
+        if self.is_current:
+            self.action_refresh()
 
     def action_refresh(self) -> None:
         store = self.census.store
@@ -85,11 +93,13 @@ class HomeScreen(CensusScreen):
         areas = self.query_one("#areas", DataTable)
         cursor = areas.cursor_row
         areas.clear()
-        for r in self.census.my_areas():
-            target = max(r.expected or 0, r.listed)
-            areas.add_row(r.area, r.name[:12], f"{r.listed}/{r.expected or '?'}",
-                          str(r.visited), str(r.completed), str(r.callbacks_due),
-                          bar(r.completed, target, width=8), key=r.area)
+        progress = self.census.my_areas()
+        texts = [[r.area, r.name, f"{r.listed}/{r.expected or '?'}", str(r.visited),
+                  str(r.completed), str(r.callbacks_due),
+                  bar(r.completed, max(r.expected or 0, r.listed), width=8)] for r in progress]
+        for r, cells in zip(progress, fit(texts, self.area_headers(), self.table_width(), (1,)),
+                            strict=True):
+            areas.add_row(*cells, key=r.area)
         if areas.row_count:
             areas.move_cursor(row=min(cursor, areas.row_count - 1))
 

@@ -15,7 +15,7 @@ from census.tui.base import PAGE, CensusScreen, page_count, row_key
 from census.tui.dialogs import ListingDialog
 from census.tui.labels import AREA_STATUS, OCCUPANCY, OUTCOMES, STATUSES, TYPES
 from census.tui.screens.dwelling import DwellingScreen
-from census.tui.widgets.plain import DataTable, Label
+from census.tui.widgets.plain import DataTable, Label, fit
 from census.usecases.entry import Saved
 
 FILTERS: list[str | None] = [None, "to_visit", "callback", "in_progress", "done", "refused",
@@ -49,10 +49,18 @@ class ListingScreen(CensusScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one(DataTable).add_columns(_("Str/Dw"), _("Type"), _("Occupancy"),
-                                              _("Status"), _("Last visit"), _("HH"),
-                                              _("Locator"))
+        self.query_one(DataTable).add_columns(*self.headers())
         self.query_one(DataTable).focus()  # rows come in on_screen_resume
+
+    @staticmethod
+    def headers() -> list[str]:
+        return [_("Str/Dw"), _("Type"), _("Occupancy"), _("Status"), _("Last visit"), _("HH"),
+                _("Locator")]
+
+    def on_resize(self) -> None:
+        """Columns take the width there is: cut again for the new width."""
+        if self.is_current:
+            self.reload()
 
     def on_screen_resume(self) -> None:
         self.census.remember(area=self.area)
@@ -95,13 +103,17 @@ class ListingScreen(CensusScreen):
         cursor = table.cursor_row
         table.clear()
         rows = listing_page(store, self.area, self.page * PAGE, PAGE, self.status_filter)
+        texts = []
         for r in rows:
-            last = _(OUTCOMES[Outcome(r.last_outcome)])[:14] if r.last_outcome else "—"
+            last = _(OUTCOMES[Outcome(r.last_outcome)]) if r.last_outcome else "—"
             if r.callback_at and r.status == "callback":
                 last = "→ " + r.callback_at.replace("T", " ")  # the appointment says more
-            table.add_row(f"{r.structure}/{r.number}", _(TYPES[DwellingType(r.type)])[:10],
-                          _(OCCUPANCY[Occupancy(r.occupancy)])[:9], _(STATUSES[r.status]),
-                          last, str(r.households), (r.locator or "")[:20], key=r.id)
+            texts.append([f"{r.structure}/{r.number}", _(TYPES[DwellingType(r.type)]),
+                          _(OCCUPANCY[Occupancy(r.occupancy)]), _(STATUSES[r.status]), last,
+                          str(r.households), r.locator or ""])
+        fitted = fit(texts, self.headers(), self.table_width(), flexible=(1, 2, 4, 6))
+        for r, cells in zip(rows, fitted, strict=True):
+            table.add_row(*cells, key=r.id)
         if select is not None:
             for i, r in enumerate(rows):
                 if r.id == select:

@@ -5,8 +5,10 @@ just a character: as markup, "gate [/] by the well" stopped the app. Control cha
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.visual import VisualType
 from textual.widgets import DataTable as _DataTable
@@ -54,3 +56,39 @@ class DataTable(_DataTable[Any]):
                 label: Any = None) -> RowKey:
         return super().add_row(*(Text(printable(c)) if isinstance(c, str) else c
                                  for c in cells), height=height, key=key, label=label)
+
+
+def cut(text: str, width: int) -> str:
+    """`text` cut to `width` terminal cells, ending with … when cut."""
+    if cell_len(text) <= width:
+        return text
+    out = ""
+    for ch in text:
+        if cell_len(out + ch) > width - 1:
+            break
+        out += ch
+    return out + "…"
+
+
+def fit(rows: Sequence[Sequence[str]], headers: Sequence[str], width: int,
+        flexible: Sequence[int], least: int = 6, padding: int = 2) -> list[list[str]]:
+    """The rows of a table, the texts of its `flexible` columns cut only as far as `width`
+    terminal cells require (each column takes its widest text, header included, plus
+    `padding`); the room left is shared between the flexible columns, narrow ones keeping all
+    they need, and none cut below `least` cells or its header's width. Other columns and the
+    headers are never cut."""
+    natural = [max([cell_len(headers[i])] + [cell_len(r[i]) for r in rows])
+               for i in range(len(headers))]
+    floor = {i: min(natural[i], max(least, cell_len(headers[i]))) for i in flexible}
+    room = width - sum(n + padding for i, n in enumerate(natural) if i not in flexible)
+    room -= padding * len(flexible)
+    allowed = {i: natural[i] for i in flexible}
+    if sum(allowed.values()) > room:
+        left, waiting = room, sorted(flexible, key=lambda i: natural[i])
+        while waiting:
+            i = waiting[0]
+            share = max(floor[i], left // len(waiting))
+            waiting.pop(0)
+            allowed[i] = min(natural[i], share)
+            left -= allowed[i]
+    return [[cut(c, allowed[i]) if i in allowed else c for i, c in enumerate(r)] for r in rows]

@@ -1,0 +1,51 @@
+"""The supervisor's dashboard in the width there is: the main figures fit 100 columns without
+sideways scrolling, names are cut only as far as needed, every figure is on the detail view."""
+
+from __future__ import annotations
+
+from textual.pilot import Pilot
+from textual.widgets import DataTable
+
+from census.tui.app import CensusApp
+from census.tui.labels import bar
+from census.tui.screens.dashboard import DashboardScreen, ProgressDetailScreen
+from census.usecases.bundles import import_bundle
+from tests.tui import driving
+from tests.tui.driving import press, texts
+from tests.usecases.fieldwork import NOW, Site, bundle, enter
+
+EA = "R01-D01-EA001"
+
+
+def test_the_dashboard_fits_100_columns_and_details_show_every_figure(
+        team: tuple[Site, Site]) -> None:
+    sup, enu = team
+    enter(enu, EA, range(1, 6))
+    import_bundle(sup.store, bundle(enu), NOW)
+
+    async def script(app: CensusApp, pilot: Pilot[None]) -> None:
+        assert isinstance(app.screen, DashboardScreen)
+        areas = app.screen.query_one("#by-area", DataTable)
+        await pilot.pause()
+        assert areas.virtual_size.width <= areas.scrollable_content_region.width, (
+            areas.virtual_size, areas.scrollable_content_region)
+        assert texts(areas.get_row(EA)) == [EA, "Riverside 1", "E001", "open",
+                                            bar(5, 120, width=8), "5/120", "5", "5", "0"]
+        await press(pilot, "d")
+        assert isinstance(app.screen, ProgressDetailScreen)
+        table = app.screen.query_one(DataTable)
+        shown = dict(texts(table.get_row_at(i)) for i in range(table.row_count))
+        assert shown["Dwellings listed / expected"] == "5 / 120"
+        assert shown["Response rate %"] == "100.0"
+        assert shown["Refusal rate %"] == "0.0"
+        assert shown["Mean household size"] == "3.00"
+        assert shown["Days since the last visit"] == "0"
+        await press(pilot, "escape", "tab")
+        people = app.screen.query_one("#by-enumerator", DataTable)
+        assert [texts(people.get_row_at(i))[0] for i in range(people.row_count)] == ["-", "E001"]
+        await press(pilot, "d")
+        assert str(app.screen.query_one(".title").render()) == "Areas without an enumerator"
+        await press(pilot, "escape", "down", "d")
+        assert str(app.screen.query_one(".title").render()) == "Enumerator E001"
+
+    driving.drive(sup.store.path, script, now=NOW, size=(100, 30))
