@@ -157,3 +157,42 @@ def test_an_impossible_folder_name_is_a_message(tmp_path: Path) -> None:
     seen = exports_tried(db, "~nosuchuser-census/tables", tries=2)
     assert len(seen) == 2
     assert all(text.startswith("✗") and "nothing was exported" in text for text, _s in seen)
+
+
+def test_publish_fields_are_labelled_and_a_long_refusal_is_shown_whole(tmp_path: Path) -> None:
+    """At 80×24: each choice has its label; a refusal longer than four lines is not cut (it
+    scrolls in its box, which the keyboard reaches)."""
+    from textual.containers import VerticalScroll
+    from textual.widgets import Label
+
+    db = tmp_path / "s.db"
+    supervisor(db, households=12).close()  # every area below the minimum size
+    seen: dict[str, object] = {}
+
+    async def run() -> None:
+        app = CensusApp(db, RAW_KEY, clock=lambda: NOW)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            await pilot.press("x")
+            await pilot.pause()
+            screen = app.screen
+            seen["labels"] = [str(w.render()) for w in screen.query(".choices Label")]
+            seen["visible"] = all(w.region.width > 0 and w.region.right <= 80
+                                  for w in screen.query(".choices Label"))
+            await pilot.resize_terminal(40, 24)  # the refusal takes more than four lines
+            await pilot.press("ctrl+p")
+            await pilot.pause()
+            summary = screen.query_one("#summary")
+            box = screen.query_one("#summary-box", VerticalScroll)
+            seen["text"] = str(summary.render())
+            seen["lines"] = summary.virtual_size.height
+            seen["box"] = box.size.height + box.max_scroll_y
+            seen["focusable"] = box.can_focus
+
+    asyncio.run(run())
+    assert seen["labels"] == ["Level", "Method", "Format", "Folder", "Override"]
+    assert seen["visible"]
+    assert str(seen["text"]).endswith("nothing can be published.")
+    assert isinstance(seen["lines"], int) and seen["lines"] > 4  # longer than the old cut
+    assert seen["box"] >= seen["lines"]  # every line is reachable
+    assert seen["focusable"]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal
+from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Footer, Input, ProgressBar, Select
 
 from census.domain.model import RELEASE_OVERRIDES
@@ -59,20 +59,26 @@ class ExportScreen(CensusScreen):
         cfg = store.config
         yield Label(_("Publish tables · {survey}").format(survey=cfg.name), classes="title")
         with Horizontal(classes="choices"):
+            yield Label(_("Level"), classes="key")
             yield Select([(lv, lv) for lv in cfg.levels], value=cfg.levels[-1],
                          allow_blank=False, id="level", compact=True)
+            yield Label(_("Method"), classes="key")
             yield Select([(_(label), code) for code, label in METHOD_LABELS.items()],
                          value=cfg.disclosure.method, allow_blank=False, id="method",
                          compact=True)
+            yield Label(_("Format"), classes="key")
             yield Select([(f, f) for f in ("csv", "json", "parquet")], value="csv",
                          allow_blank=False, id="format", compact=True)
         with Horizontal(classes="choices"):
+            yield Label(_("Folder"), classes="key")
             yield Input(str(Path.cwd() / f"census-tables-{cfg.levels[-1]}"), id="out",
                         compact=True, placeholder=_("Folder for the files"))
+            yield Label(_("Override"), classes="key")
             yield Select([(_(OVERRIDE_LABELS[r]), r) for r in RELEASE_OVERRIDES],
                          prompt=_("No override"), id="override", compact=True)
-        yield Static(_("Choose, then Ctrl+P to preview and Ctrl+S to export. Only closed areas "
-                       "are published."), id="summary")
+        with VerticalScroll(id="summary-box"):  # a long refusal is read whole, scrolling
+            yield Static(_("Choose, then Ctrl+P to preview and Ctrl+S to export. Only closed "
+                           "areas are published."), id="summary")
         yield Label("", id="table-title", classes="section")
         yield DataTable(id="preview", cursor_type="row", zebra_stripes=True)
         yield ProgressBar(total=100, show_eta=False, id="progress")
@@ -101,6 +107,7 @@ class ExportScreen(CensusScreen):
         widget = self.query_one("#summary", Static)
         widget.update(f"{SYMBOL[Severity.ERROR]} {text}" if error else text)
         widget.set_class(error, "error")
+        self.query_one("#summary-box", VerticalScroll).scroll_home(animate=False)
 
     def failed(self, exc: Exception) -> None:
         """Say why the export did not happen; nothing was written or recorded."""
