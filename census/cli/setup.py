@@ -21,7 +21,6 @@ from census.cli.common import (
 from census.cli.progress import progress_dict, progress_table
 from census.i18n import _
 
-DEMO_PASSPHRASE = "demo"
 CONFIG_FILE_BYTES = 1 << 20  # a survey config is a few KiB
 
 
@@ -222,7 +221,7 @@ def demo(db: Path | None, passphrase_file: Path | None, households: int,
     every area but the last (still being worked) is closed.
     """
     from census.domain.model import Role
-    from census.usecases.demo import DemoError, make_demo
+    from census.usecases.demo import DEMO_PASSPHRASE, DemoError, make_demo
 
     path = db_path(db)
     if path.exists():

@@ -96,6 +96,15 @@ def cipher_settings(conn: Any) -> dict[str, str]:
     return found
 
 
+def opens_with(path: Path, passphrase: str) -> bool:
+    """True when the database at `path` opens with `passphrase` (read only, in any thread)."""
+    try:
+        connect(path, passphrase, create=False, any_thread=True, read_only=True).close()
+    except StoreError:
+        return False
+    return True
+
+
 def connect(path: Path, passphrase: str, *, create: bool, any_thread: bool = False,
             read_only: bool = False) -> Any:
     """Open (or with `create`, make) the encrypted database at `path`; return the connection.

@@ -50,6 +50,9 @@ DWELLINGS_PER_EA = 150
 EAS_PER_DISTRICT = 40
 DISTRICTS_PER_REGION = 25
 
+DEMO_PASSPHRASE = "demo"
+"""The passphrase of a demo database made without one (it protects nothing: a demo only)."""
+
 
 @dataclass(frozen=True)
 class DemoPlan:

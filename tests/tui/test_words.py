@@ -15,7 +15,7 @@ from census.tui.dialogs import HelpScreen
 from census.tui.labels import field_label, key_name, problem_line
 from census.validation.engine import parse_count
 from census.validation.rules import Problem
-from tests.helpers import enumerator_db
+from tests.helpers import PASSPHRASE, enumerator_db
 from tests.tui.driving import drive, new_dwelling_with_contact, press
 
 
@@ -98,3 +98,19 @@ def test_counts_take_the_plural_form_of_their_number(tmp_path: Path) -> None:
         assert " · 1 dwelling · " in title, title
 
     drive(db, script)
+
+
+@pytest.mark.parametrize(("phrase", "shown"), [("demo", True), (PASSPHRASE, False)])
+def test_the_demo_passphrase_is_told_only_for_the_demo_database(tmp_path: Path, phrase: str,
+                                                                shown: bool) -> None:
+    from census.tui.screens.unlock import UnlockScreen
+
+    db = enumerator_db(tmp_path / "tui.db", phrase)
+
+    async def script(app: CensusApp, pilot: Pilot[None]) -> None:
+        assert isinstance(app.screen, UnlockScreen)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.screen.query_one("#demo-hint").display is shown
+
+    drive(db, script, passphrase=None)
