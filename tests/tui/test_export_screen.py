@@ -163,7 +163,6 @@ def test_publish_fields_are_labelled_and_a_long_refusal_is_shown_whole(tmp_path:
     """At 80×24: each choice has its label; a refusal longer than four lines is not cut (it
     scrolls in its box, which the keyboard reaches)."""
     from textual.containers import VerticalScroll
-    from textual.widgets import Label
 
     db = tmp_path / "s.db"
     supervisor(db, households=12).close()  # every area below the minimum size

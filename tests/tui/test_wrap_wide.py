@@ -13,7 +13,8 @@ from census.tui.widgets.plain import NO_END, NO_START, Static, wrap_wide
 
 MESSAGE = ("✗ 无法打开 /root/.local/share/census/census.db：口令错误，或该文件不是 census 数据库"
            "（可能已损坏）。请检查口令；如果口令正确，请从备份恢复该文件。")
-CJK = st.text(st.sampled_from("口令错误文件数据库可能已损坏请检查，。；：（）「」 abc/"), max_size=80)
+CJK = st.text(st.sampled_from("口令错误文件数据库可能已损坏请检查，。；：（）「」 abc/"),
+              max_size=80)
 
 
 def test_the_wrong_passphrase_message_breaks_after_clauses() -> None:
