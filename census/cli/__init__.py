@@ -30,6 +30,7 @@ from census.cli import (
     progress,
     ptable,
     receipts,
+    report,
     review,
     setup,
 )
@@ -61,6 +62,7 @@ areas.register(cli)
 forms.register(cli)
 check.register(cli)
 progress.register(cli)
+report.register(cli)
 audit.register(cli)
 backup.register(cli)
 passphrase.register(cli)
