@@ -1,4 +1,6 @@
-"""`census review list | show | resolve | approve | return`: the supervisor's review queue."""
+"""`census review list | show | resolve | pending | approve | return`: the supervisor's review
+queue, and the decisions on complete households (named by id or by address,
+AREA/STRUCTURE/DWELLING/HOUSEHOLD)."""
 
 from __future__ import annotations
 
@@ -19,10 +21,12 @@ from census.cli.common import (
     print_json,
     table,
 )
-from census.i18n import _
+from census.i18n import _, ngettext
 
 if TYPE_CHECKING:
     from census.storage.exchange.review import ReviewItem
+    from census.storage.pending import PendingHousehold
+    from census.storage.store import Store
 
 
 @click.group(cls=CensusGroup)
@@ -38,6 +42,32 @@ def item_dict(item: ReviewItem) -> dict[str, Any]:
             "revision": item.revision, "source": item.source, "detail": item.detail,
             "status": item.status, "resolution": item.resolution,
             "created_at": item.created_at}
+
+
+def record_name(store: Store, item: ReviewItem) -> str:
+    """A review item's record by its address (`household R01-D01-EA001/4/1/1`, `dwelling
+    R01-D01-EA001/4/1`), from the stored record or the held version; else the end of its id."""
+    from census.storage.pending import address, dwelling_place, household_address
+
+    held = item.incoming or {}
+    where: str | None = None
+    if item.record_type == "household":
+        where = household_address(store, item.record_id)
+        place = dwelling_place(store, str(held.get("dwelling", "")))
+        if where is None and place is not None and isinstance(held.get("number"), int):
+            where = address(*place, held["number"])
+    else:
+        place = dwelling_place(store, item.record_id)
+        if place is None and all(isinstance(held.get(k), int) for k in ("structure",
+                                                                         "dwelling")):
+            place = (item.area, held["structure"], held["dwelling"])
+        where = "/".join(str(x) for x in place) if place else None
+    return f"{_(item.record_type)} {where or '…' + item.record_id[-8:]}"
+
+
+def printable(text: str) -> str:
+    """Text from another device, safe for a terminal (control characters escaped)."""
+    return "".join(c if c.isprintable() else json.dumps(c)[1:-1] for c in text)
 
 
 def printable_json(data: Any) -> str:
@@ -58,21 +88,28 @@ def review_list(db: Path | None, passphrase_file: Path | None, as_json: bool,
                 area_code: str | None, kind: str | None, everything: bool) -> None:
     """List review items (open ones unless --all)."""
     from census.storage.exchange.review import review_items
+    from census.storage.pending import pending_count
 
     with open_store(db, passphrase_file) as store:
         items = review_items(store, status=None if everything else "open", area=area_code,
                              kind=kind, limit=10_000)
+        waiting = 0 if as_json or items else pending_count(store, area_code)
+        names = {} if as_json else {i.id: printable(record_name(store, i)) for i in items}
     if as_json:
         print_json([item_dict(i) for i in items])
         return
     if not items:
         click.echo(_("Nothing to review."))
+        if waiting:
+            click.echo(ngettext(
+                "{n} complete household awaits a decision: `census review pending` lists it.",
+                "{n} complete households await a decision: `census review pending` lists them.",
+                waiting).format(n=waiting))
         return
     table([_("id"), _("kind"), _("record"), _("area"), _("from"), _("rev."), _("detail"),
            _("status")],
-          [[i.id, _(str(i.kind)), f"{_(i.record_type)} {i.record_id[:13]}…", i.area, i.source,
-            i.revision, i.detail, _(WORDS[i.status if i.status == "open"
-                                         else str(i.resolution)])]
+          [[i.id, _(str(i.kind)), names[i.id], i.area, i.source, i.revision, i.detail,
+            _(WORDS[i.status if i.status == "open" else str(i.resolution)])]
            for i in items])
 
 
@@ -135,38 +172,98 @@ def review_resolve(db: Path | None, passphrase_file: Path | None, item_id: int,
                    .format(id=item.id))
 
 
-@review.command("approve")
+def pending_dict(p: PendingHousehold) -> dict[str, Any]:
+    """A household awaiting a decision as JSON shows it."""
+    return {"address": p.address, "id": p.household_id, "area": p.area,
+            "structure": p.structure, "dwelling": p.dwelling, "household": p.number,
+            "enumerator": p.enumerator, "completed_at": p.completed_at,
+            "usual_residents": p.usual_residents, "visitors": p.visitors,
+            "warnings": p.warnings, "flagged": list(p.flags)}
+
+
+def _when(stamp: str) -> str:
+    """`2026-11-28T12:00:00Z` as `2026-11-28 12:00 UTC`."""
+    return f"{stamp[:10]} {stamp[11:16]} UTC" if stamp.endswith("Z") else stamp[:16]
+
+
+def _warnings(p: PendingHousehold) -> str:
+    shown = [f"{r} ({_('confirmed')})" for r in sorted(p.warnings)]
+    shown += [f"{r} ({_('flagged')})" for r in p.flags if r not in p.warnings]
+    return ", ".join(shown) or "—"
+
+
+@review.command("pending")
 @db_options
-@click.argument("household_id")
-def review_approve(db: Path | None, passphrase_file: Path | None, household_id: str) -> None:
-    """Approve a complete household (its flags are closed as approved)."""
-    from census.usecases.review import decide
+@json_option
+@click.option("--area", "area_code", help="Only this area (and the areas below it).")
+@click.option("--enumerator", help="Only the households of this enumerator (who completed "
+                                   "them).")
+def review_pending(db: Path | None, passphrase_file: Path | None, as_json: bool,
+                   area_code: str | None, enumerator: str | None) -> None:
+    """List the complete households awaiting a decision (in open areas), with the address that
+    `census review approve` and `return` take."""
+    from census.storage.areas import get_area
+    from census.storage.pending import pending_page
 
     with open_store(db, passphrase_file) as store:
-        h = decide(store, household_id, "approved")
-    click.echo(_("Household {id} approved (revision {rev}).").format(id=h.id, rev=h.revision))
+        if area_code is not None and get_area(store, area_code) is None:
+            raise UserError(_("Unknown area {code}; `census area list` shows the areas.")
+                            .format(code=area_code))
+        rows = pending_page(store, area_code, enumerator, any_enumerator=enumerator is None,
+                            limit=1_000_000)
+    if as_json:
+        print_json([pending_dict(p) for p in rows])
+        return
+    if not rows:
+        click.echo(_("No household awaits a decision."))
+        return
+    table([_("address"), _("enumerator"), _("completed"), _("persons"), _("visitors"),
+           _("warnings")],
+          [[p.address, p.enumerator or "—", _when(p.completed_at), p.usual_residents,
+            p.visitors, _warnings(p)] for p in rows])
+    click.echo(ngettext("{n} household awaits a decision.",
+                        "{n} households await a decision.", len(rows)).format(n=len(rows)))
+    click.echo(_("Approve one with `census review approve ADDRESS`, or return it with `census "
+                 "review return ADDRESS --reason CODE`."))
+
+
+@review.command("approve")
+@db_options
+@click.argument("household")
+def review_approve(db: Path | None, passphrase_file: Path | None, household: str) -> None:
+    """Approve a complete household (its flags are closed as approved). HOUSEHOLD is its
+    address AREA/STRUCTURE/DWELLING/HOUSEHOLD (e.g. R01-D01-EA001/4/1/1, as `census review
+    pending` lists it) or its id."""
+    from census.usecases.review import decide, find_household
+
+    with open_store(db, passphrase_file) as store:
+        h = decide(store, find_household(store, household), "approved")
+    click.echo(_("Household {id} approved (revision {rev}).").format(id=household,
+                                                                     rev=h.revision))
 
 
 @review.command("return")
 @db_options
-@click.argument("household_id")
+@click.argument("household")
 @click.option("--reason", required=True,
               type=click.Choice(["counts_wrong", "missing_persons", "wrong_dwelling",
                                  "duplicate", "revisit", "other"]),
               help="Why it goes back (a code).")
 @click.option("--note", help="A short note for the enumerator (at most 80 characters, no "
                              "names or phone numbers; purged when the area is closed).")
-def review_return(db: Path | None, passphrase_file: Path | None, household_id: str,
+def review_return(db: Path | None, passphrase_file: Path | None, household: str,
                   reason: str, note: str | None) -> None:
     """Return a household to its enumerator for correction; it travels in the next assignment
-    file with its rule ids and your note."""
+    file with its rule ids and your note. HOUSEHOLD is its address
+    AREA/STRUCTURE/DWELLING/HOUSEHOLD (e.g. R01-D01-EA001/4/1/1) or its id."""
     from census.domain.model import ReturnReason
-    from census.usecases.review import decide
+    from census.usecases.review import decide, find_household
 
     with open_store(db, passphrase_file) as store:
-        h = decide(store, household_id, "returned", reason=ReturnReason(reason), note=note)
+        h = decide(store, find_household(store, household), "returned",
+                   reason=ReturnReason(reason), note=note)
     click.echo(_("Household {id} returned for correction (revision {rev}); it goes out with "
-                 "the next `census assign` file.").format(id=h.id, rev=h.revision))
+                 "the next `census assign` file.").format(id=household, rev=h.revision))
 
 
 def register(group: click.Group) -> None:

@@ -183,7 +183,11 @@ class CensusApp(App[None]):
             self.push_screen(ListingScreen(area))
         if dwelling and load_dwelling(self.store, dwelling, with_households=False) is not None:
             self.push_screen(DwellingScreen(dwelling))
-            if household:
+            if household and self.store.role is not Role.ENUMERATOR:
+                from census.tui.screens.pending import HouseholdViewScreen
+
+                self.push_screen(HouseholdViewScreen(dwelling, household))
+            elif household:
                 self.push_screen(HouseholdScreen(dwelling, household))
                 self.notify(_("Reopened where you were, with the draft."))
 

@@ -1,16 +1,22 @@
 """The supervisor's review and decisions: approve a household or return it for correction, and
 resolve what the review queue holds (keep the stored record, or take the incoming version).
-Each asks the lifecycle policy (`census.domain.lifecycle`) first, as every write path does."""
+Each asks the lifecycle policy (`census.domain.lifecycle`) first, as every write path does.
+A household is named by its id or by its address, AREA/STRUCTURE/DWELLING/HOUSEHOLD
+(`find_household`)."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
+from census.domain.config import SurveyConfig
 from census.domain.errors import CensusError
+from census.domain.ids import is_code, is_id
 from census.domain.lifecycle import Act, Refusal
 from census.domain.model import (
     NOTE_LIMIT,
+    Dwelling,
     Household,
     HouseholdStatus,
     Resolution,
@@ -18,7 +24,7 @@ from census.domain.model import (
     ReviewKind,
 )
 from census.formats.record_json import dwelling_digest, dwelling_from_json, household_digest
-from census.i18n import _
+from census.i18n import Quoted, _
 from census.storage.audit import Chain
 from census.storage.exchange.decisions import record_decision
 from census.storage.exchange.review import (
@@ -27,6 +33,7 @@ from census.storage.exchange.review import (
     dwelling_held_with,
     open_item,
 )
+from census.storage.pending import at_address
 from census.storage.records import (
     DwellingRow,
     HouseholdRow,
@@ -83,6 +90,95 @@ def decide(store: Store, household_id: str, action: str, *, reason: ReturnReason
         if no is not None:
             raise DecisionError(refusal_text(store, no, area, h.id, h.status))
         return record_decision(store, chain, dwelling_id, h, status, reason, note, store.user)
+
+
+ADDRESS_EXAMPLE = "R01-D01-EA001/4/1/1"
+#: The most a structure, dwelling and household number can be (as the store holds them).
+NUMBER_LIMITS = (9999, 9999, 99)
+
+
+def find_household(store: Store, ref: str) -> str:
+    """The id of the household `ref` names: a household id, or an address
+    AREA/STRUCTURE/DWELLING/HOUSEHOLD (`R01-D01-EA001/4/1/1`: household 1 of dwelling 4/1 in
+    area R01-D01-EA001). Nothing is changed; a reference that names no household is refused
+    with what was wrong, where, and how to write it."""
+    ref = ref.strip()
+    if "/" not in ref:
+        if is_id(ref):
+            return ref
+        raise DecisionError(_(
+            "{ref!r} is neither a household id nor an address. Write the address as "
+            "AREA/STRUCTURE/DWELLING/HOUSEHOLD, e.g. {example}; `census review pending` lists "
+            "the households awaiting a decision with their addresses.").format(
+            ref=Quoted(ref), example=ADDRESS_EXAMPLE))
+    parts = ref.split("/")
+    if len(parts) != 4:
+        raise DecisionError(_(
+            "{ref!r} has {n} parts; a household address has four: AREA/STRUCTURE/DWELLING/"
+            "HOUSEHOLD, e.g. {example}.").format(ref=Quoted(ref), n=len(parts),
+                                                 example=ADDRESS_EXAMPLE))
+    area = parts[0]
+    if not is_code(area):
+        raise DecisionError(_(
+            "{ref!r}: {area!r} is not an area code (letters, digits, - and _); the address "
+            "begins with the area, e.g. {example}.").format(ref=Quoted(ref), area=Quoted(area),
+                                                            example=ADDRESS_EXAMPLE))
+    names = (_("structure"), _("dwelling"), _("household"))
+    numbers = []
+    for name, text, top in zip(names, parts[1:], NUMBER_LIMITS, strict=True):
+        if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= top:
+            raise DecisionError(_(
+                "{ref!r}: the {what} number {value!r} is not a number from 1 to {max}; write "
+                "AREA/STRUCTURE/DWELLING/HOUSEHOLD, e.g. {example}.").format(
+                ref=Quoted(ref), what=name, value=Quoted(text), max=top,
+                example=ADDRESS_EXAMPLE))
+        numbers.append(int(text))
+    structure, dwelling, number = numbers
+    found = at_address(store, area, structure, dwelling, number)
+    if not found.area_known:
+        raise DecisionError(_("{ref!r}: there is no area {area} here; `census area list` shows "
+                              "the areas.").format(ref=Quoted(ref), area=area))
+    if found.dwelling_id is None:
+        raise DecisionError(_(
+            "{ref!r}: area {area} has no dwelling {s}/{d}; `census review pending --area "
+            "{area}` lists the households awaiting a decision there.").format(
+            ref=Quoted(ref), area=area, s=structure, d=dwelling))
+    if found.household_id is None:
+        there = ", ".join(str(n) for n in found.numbers) or "—"
+        raise DecisionError(_(
+            "{ref!r}: dwelling {s}/{d} of {area} has no household {h} (its households: "
+            "{there}).").format(ref=Quoted(ref), s=structure, d=dwelling, area=area,
+                                h=number, there=there))
+    return found.household_id
+
+
+INTERNAL = ("base", "updated_at", "updated_by", "seed")
+"""Fields a held version carries for the merge, not entered by anyone."""
+
+
+def held_dwelling(incoming: dict[str, Any] | None, cfg: SurveyConfig) -> Dwelling | None:
+    """The dwelling (listing line and visits) a review item holds, or None when it holds
+    none or it cannot be read."""
+    if not incoming or "row" in incoming:
+        return None
+    d, _problems = dwelling_from_json({k: v for k, v in incoming.items() if k not in INTERNAL},
+                                      cfg)
+    return d
+
+
+def held_household(incoming: dict[str, Any] | None, cfg: SurveyConfig
+                   ) -> tuple[str, Household] | None:
+    """(dwelling id, household) of the household a review item holds, or None when it holds
+    none or it cannot be read."""
+    if not incoming or "row" in incoming or not isinstance(incoming.get("dwelling"), str):
+        return None
+    data = {k: v for k, v in incoming.items() if k not in (*INTERNAL, "dwelling")}
+    wrapper = {"id": incoming["dwelling"], "area": "A", "structure": 1, "dwelling": 1,
+               "households": [data]}
+    d, _problems = dwelling_from_json(wrapper, cfg)
+    if d is None or not d.households:
+        return None
+    return incoming["dwelling"], d.households[0]
 
 
 def _area_of(store: Store, dwelling_id: str) -> str:

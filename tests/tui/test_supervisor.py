@@ -31,6 +31,7 @@ from census.usecases.forms import store_dwellings
 from census.usecases.review import decide
 from tests.tui import driving
 from tests.tui.driving import press, texts
+from tests.tui.test_review_grid import row, shown
 from tests.usecases.fieldwork import NOW, Site, assign, bundle, enter
 
 EA = "R01-D01-EA001"
@@ -95,18 +96,22 @@ def test_dashboard_figures_and_approving_and_returning_from_the_review_queue(
         # 5 listed of 120 expected, 5 visited and completed, no callback, no refusal or
         # vacancy, 13 persons in 5 households, last visit today.
         assert texts(areas.get_row(EA)) == [EA, "Riverside 1", "E001", "open",
-                                            bar(5, 120, width=10), "5/120", "5", "5", "0",
-                                            "0.0", "0.0", "2.60", "0"]
-        assert texts(areas.get_row("R01-D02-EA001"))[3:] == ["open", bar(0, 100, width=10),
-                                                             "0/100", "0", "0", "0", "—", "—",
-                                                             "—", "—"]
+                                            bar(5, 120, width=8), "5/120", "5", "5", "0"]
+        assert texts(areas.get_row("R01-D02-EA001"))[3:] == ["open", bar(0, 100, width=8),
+                                                             "0/100", "0", "0", "0"]
+        await press(pilot, "d")  # the other figures are on the detail view
+        table = app.screen.query_one(DataTable)
+        detail = dict(texts(table.get_row_at(i)) for i in range(table.row_count))
+        assert [detail[k] for k in ("Refusal rate %", "Vacancy rate %", "Mean household size",
+                                   "Days since the last visit")] == ["0.0", "0.0", "2.60", "0"]
+        await press(pilot, "escape")
         assert text(app, "#review-counts") == "Open review items: 2 flagged"
         await press(pilot, "tab")
         people = app.screen.query_one("#by-enumerator", DataTable)
         assert people.has_focus and "By enumerator (2)" in text(app, "#view-title")
-        assert texts(people.get_row("E001"))[:7] == ["E001", "1", bar(5, 120, width=10),
+        assert texts(people.get_row("E001"))[:7] == ["E001", "1", bar(5, 120, width=8),
                                                      "5/120", "5", "5", "0"]
-        assert texts(people.get_row("-"))[2:4] == [bar(0, 270, width=10), "0/270"]
+        assert texts(people.get_row("-"))[2:4] == [bar(0, 270, width=8), "0/270"]
         await press(pilot, "enter")  # an enumerator's row leads to their first area
         assert areas.has_focus and str(areas.get_row_at(areas.cursor_row)[0]) == "R01-D01-EA002"
         await press(pilot, "e", "down", "enter")
@@ -125,7 +130,11 @@ def test_dashboard_figures_and_approving_and_returning_from_the_review_queue(
         await press(pilot, "enter")
         assert isinstance(app.screen, ReviewItemScreen)
         assert "W002 No adult present" in text(app, "#rules")
-        assert '"status": "complete"' in text(app, "#stored-json")
+        assert text(app, "#what").endswith(" · complete")
+        stored = shown(app.screen.query_one("#stored-grid"))
+        assert row(stored, "0-4").split() == ["0-4", "2", "·", "2"]  # two girls, no mark
+        assert row(stored, "Status").split() == ["Status", "complete"]
+        assert not app.screen.query_one("#held-side").display  # a flag holds no version
         assert app.screen.household is not None
         first = app.screen.household.id
         decided["approved"] = first
@@ -193,7 +202,9 @@ def test_taking_the_incoming_version_of_a_conflict(
         await press(pilot, "enter")
         assert isinstance(app.screen, ReviewItemScreen)
         assert "same revision, other content" in text(app, "#title")
-        assert '"25-34": 1' in text(app, "#held-json")
+        assert "Female 25-34: stored 0, incoming 1" in text(app, "#differences")
+        held = shown(app.screen.query_one("#held-grid"))
+        assert row(held, "25-34").split() == ["25-34", "1◆", "·", "1"]
         await press(pilot, "t")
         assert isinstance(app.screen, ConfirmDialog)
         await press(pilot, "y")

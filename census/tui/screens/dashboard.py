@@ -74,6 +74,8 @@ class DashboardScreen(CensusScreen):
                 id="dashboard.enumerators", show=False),
         Binding("d", "details", _("Details"), id="dashboard.details"),
         Binding("v", "review", _("Review queue"), id="dashboard.review"),
+        Binding("p", "pending", _("Decisions"), id="dashboard.pending"),
+        Binding("o", "reports", _("Reports"), id="dashboard.reports"),
         Binding("x", "export", _("Publish tables"), id="dashboard.export"),
         Binding("r", "refresh", _("Refresh"), id="dashboard.refresh"),
         Binding("pagedown", "page(1)", _("Next page"), id="dashboard.next_page", priority=True,
@@ -225,6 +227,18 @@ class DashboardScreen(CensusScreen):
 
     def action_review(self) -> None:
         self.app.push_screen(ReviewScreen())
+
+    def action_pending(self) -> None:
+        """Completed households awaiting the supervisor's approval or return."""
+        from census.tui.screens.pending import PendingScreen
+
+        self.app.push_screen(PendingScreen())
+
+    def action_reports(self) -> None:
+        """The daily figures per enumerator, and the completions of the last 14 days."""
+        from census.tui.screens.reports import ReportsScreen
+
+        self.app.push_screen(ReportsScreen())
 
     def action_export(self) -> None:
         from census.tui.screens.publish import ExportScreen

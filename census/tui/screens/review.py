@@ -1,6 +1,7 @@
 """The supervisor's review queue (ReviewScreen), read a page at a time with a filter by kind, and
-one review item (ReviewItemScreen) with its held and stored versions side by side and the
-decisions that apply to it.
+one review item (ReviewItemScreen) with its stored and held versions side by side (count grids,
+or listing lines, the values that differ marked ◆ and said in words) and the decisions that
+apply to it.
 
 The queue, and every decision taken on it, goes through `census.storage.exchange` (review,
 decisions); stored records are read through `census.storage.records`. No SQL here.
@@ -8,19 +9,16 @@ decisions); stored records are read through `census.storage.records`. No SQL her
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
-from typing import Any
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Footer
 
 from census.domain.errors import CensusError
 from census.domain.model import Household, ReviewKind
-from census.formats.record_json import dwelling_to_json, household_to_json
-from census.i18n import _
+from census.i18n import _, ngettext
 from census.storage.exchange.decisions import decisions_of
 from census.storage.exchange.review import (
     ReviewItem,
@@ -42,8 +40,16 @@ from census.tui.labels import (
     return_reason,
     review_detail,
 )
+from census.tui.widgets.count_view import (
+    MARK,
+    CountView,
+    differences,
+    listing_table,
+    visits_table,
+)
 from census.tui.widgets.plain import DataTable, Label, Static
 from census.usecases import review as review_steps
+from census.usecases.review import held_dwelling, held_household
 from census.validation.rules import RULES
 
 KINDS: list[ReviewKind | None] = [None, *ReviewKind]
@@ -167,13 +173,19 @@ def _rules(detail: str, symbols: bool = True) -> str:
     return "  ".join(shown) if symbols else ", ".join(shown)
 
 
-def _json(data: dict[str, Any] | None) -> str:
-    return "—" if data is None else json.dumps(data, indent=2, ensure_ascii=False)
-
-
 class ReviewItemScreen(CensusScreen):
-    """One review item: the held (incoming) version next to the stored record, and the
-    decisions that apply to it. After a decision the queue shows again and says what was done."""
+    """One review item: the stored record and the held (incoming) version side by side (count
+    grids for a household, the listing line for a dwelling), every value that differs marked ◆
+    and said in words, the dwelling's visits below; and the decisions that apply to it. After a
+    decision the queue shows again and says what was done."""
+
+    DEFAULT_CSS = """
+    ReviewItemScreen #body { height: 1fr; }
+    ReviewItemScreen #compare { height: auto; }
+    ReviewItemScreen .side { width: auto; height: auto; margin-right: 2; }
+    ReviewItemScreen #differences, ReviewItemScreen #lines { height: auto; }
+    ReviewItemScreen #visits { height: auto; }
+    """
 
     BINDINGS = [
         Binding("escape", "app.pop_screen", _("Back"), id="review_item.back"),
@@ -182,6 +194,7 @@ class ReviewItemScreen(CensusScreen):
         Binding("k", "keep", _("Keep stored"), id="review_item.keep"),
         Binding("t", "take", _("Take incoming"), id="review_item.take"),
     ]
+    MOVING = _("Arrows and PgUp/PgDn scroll the versions and the visits.")
 
     def __init__(self, item_id: int) -> None:
         super().__init__()
@@ -191,22 +204,29 @@ class ReviewItemScreen(CensusScreen):
         self.where = ""  # the stored record in words, for titles and notifications
 
     def compose(self) -> ComposeResult:
-        yield Label("", id="title", classes="title")
+        config = self.census.store.config
+        yield Label("", id="title", classes="title tight")
         yield Label("", id="what")
-        yield Static("", id="where")
         yield Static("", id="rules", classes="warning")
-        with Horizontal(id="versions"):
-            with VerticalScroll(id="held"):
-                yield Label(_("Held (incoming):"), classes="section")
-                yield Static("", id="held-json")
-            with VerticalScroll(id="stored"):
-                yield Label(_("Stored:"), classes="section")
-                yield Static("", id="stored-json")
+        with VerticalScroll(id="body"):
+            yield Static("", id="differences")
+            with Horizontal(id="compare"):
+                with Vertical(id="stored-side", classes="side"):
+                    yield Label("", id="stored-caption", classes="section")
+                    yield CountView(config, tall=True, id="stored-grid")
+                with Vertical(id="held-side", classes="side"):
+                    yield Label("", id="held-caption", classes="section")
+                    yield CountView(config, tall=True, id="held-grid")
+            yield Static("", id="lines")
+            yield Label(_("Visits"), classes="section")
+            yield Static("", id="visits")
         yield Static("", id="errors", classes="errors")
         yield Footer()
 
     def on_mount(self) -> None:
+        self.query_one("#errors").display = False  # until a decision is refused
         self.load()
+        self.query_one("#body", VerticalScroll).focus()
 
     def load(self) -> None:
         store = self.census.store
@@ -217,37 +237,98 @@ class ReviewItemScreen(CensusScreen):
         self.item = item
         self.query_one("#title", Label).update(_("Review item {id}: {kind} — {detail}").format(
             id=item.id, kind=_(REVIEW_KINDS[item.kind]), detail=review_detail(item.detail)))
-        self.query_one("#what", Label).update(
-            _("{type} {id} in {area}, revision {rev}, from {source}").format(
-                type=_(RECORD_TYPES.get(item.record_type, item.record_type)), id=item.record_id,
-                area=item.area, rev=item.revision, source=item.source))
+        rules = self.query_one("#rules", Static)
+        rules.display = item.kind is ReviewKind.FLAGGED
         if item.kind is ReviewKind.FLAGGED:
-            self.query_one("#rules", Static).update(_rules(item.detail))
-        shown_id = item.other_id or item.record_id
-        stored: dict[str, Any] | None = None
+            rules.update(_rules(item.detail))
         if item.record_type == "dwelling":
-            d = load_dwelling(store, shown_id, with_households=False)
-            if d is not None:
-                stored = dwelling_to_json(d, store.config, with_households=False)
-                self.where = _("Dwelling {s}/{n} · {type} · {occ}").format(
-                    s=d.structure, n=d.number, type=_(TYPES[d.type]),
-                    occ=_(OCCUPANCY[d.occupancy]))
+            words = self.load_dwelling(item)
         else:
-            found = load_household(store, shown_id)
-            if found:
-                dwelling_id, h = found
-                stored = {**household_to_json(h, store.config), "dwelling": dwelling_id}
-                d = load_dwelling(store, dwelling_id, with_households=False)
-                self.where = _("Household {h} · dwelling {s}/{n} · {area}").format(
-                    h=h.number, s=d.structure if d else "?", n=d.number if d else "?",
-                    area=d.area if d else item.area)
-                if h.id == item.record_id:  # not a duplicate: the record held is this one
-                    self.household = h
+            words = self.load_household(item)
         status = f" · {_(HOUSEHOLD_STATUS[self.household.status])}" if self.household else ""
-        self.query_one("#where", Static).update(self.where + status)
-        self.query_one("#held-json", Static).update(_json(item.incoming))
-        self.query_one("#stored-json", Static).update(_json(stored))
+        self.query_one("#what", Label).update(_(
+            "{record} in {area} · revision {rev} from {source}").format(
+            record=_place(store, item), area=item.area, rev=item.revision,
+            source=item.source) + status)
+        self.query_one("#differences", Static).update(words)
         self.refresh_bindings()
+
+    def _differences(self, words: list[str], compared: bool) -> str:
+        if not compared:
+            return ""
+        if not words:
+            return _("The versions show the same values (they differ in what is not shown, "
+                     "e.g. a confirmed warning's reason).")
+        return f"{MARK} " + ngettext("{n} difference: {list}", "{n} differences: {list}",
+                                     len(words)).format(n=len(words), list="; ".join(words))
+
+    def _captions(self, item: ReviewItem, stored_id: str | None, stored_rev: int | None,
+                  readable: bool) -> None:
+        """Name both versions, with the end of their ids when they are two records."""
+        two = stored_id is not None and stored_id != item.record_id
+        stored = _("Stored: none") if stored_rev is None else _(
+            "Stored · revision {rev}").format(rev=stored_rev)
+        if two and stored_id:
+            stored += f" · …{stored_id[-8:]}"
+        held = _("Incoming · revision {rev} · from {source}").format(rev=item.revision,
+                                                                   source=item.source)
+        if two:
+            held += f" · …{item.record_id[-8:]}"
+        if item.incoming is not None and not readable:
+            held = _("Incoming: it cannot be read ({detail})").format(
+                detail=review_detail(item.detail))
+        self.query_one("#stored-caption", Label).update(stored)
+        self.query_one("#held-caption", Label).update(held)
+        self.query_one("#held-side").display = item.incoming is not None
+
+    def load_household(self, item: ReviewItem) -> str:
+        """Show the stored household and the held one as grids; the differences in words."""
+        store = self.census.store
+        config = store.config
+        self.query_one("#lines").display = False
+        found = load_household(store, item.other_id or item.record_id)
+        stored = found[1] if found else None
+        held = held_household(item.incoming, config)
+        incoming = held[1] if held else None
+        d = load_dwelling(store, found[0], with_households=False) if found else None
+        if found and stored is not None:
+            self.where = _("Household {h} · dwelling {s}/{n} · {area}").format(
+                h=stored.number, s=d.structure if d else "?", n=d.number if d else "?",
+                area=d.area if d else item.area)
+            if stored.id == item.record_id:  # not a duplicate: the record held is this one
+                self.household = stored
+        self._captions(item, stored.id if stored else None,
+                       stored.revision if stored else None, held is not None)
+        self.query_one("#stored-grid", CountView).show(stored, incoming)
+        self.query_one("#held-grid", CountView).show(incoming, stored)
+        words = differences(config, stored, incoming) if stored and incoming else []
+        if found and held and held[0] != found[0]:
+            there = load_dwelling(store, held[0], with_households=False)
+            words.insert(0, _("{field}: stored {stored}, incoming {incoming}").format(
+                field=_("Dwelling"), stored=f"{d.structure}/{d.number}" if d else "?",
+                incoming=f"{there.structure}/{there.number}" if there else "?"))
+        self.query_one("#visits", Static).update(visits_table(d.visits if d else []))
+        return self._differences(words, stored is not None and incoming is not None)
+
+    def load_dwelling(self, item: ReviewItem) -> str:
+        """Show the stored listing line and the held one side by side, with both versions'
+        visits; the differences in words."""
+        store = self.census.store
+        self.query_one("#compare").display = False
+        stored = load_dwelling(store, item.other_id or item.record_id, with_households=False)
+        incoming = held_dwelling(item.incoming, store.config)
+        if stored is not None:
+            self.where = _("Dwelling {s}/{n} · {type} · {occ}").format(
+                s=stored.structure, n=stored.number, type=_(TYPES[stored.type]),
+                occ=_(OCCUPANCY[stored.occupancy]))
+        lines, words = listing_table(stored, incoming)
+        self.query_one("#lines", Static).update(lines)
+        self.query_one("#visits", Static).update(visits_table(
+            stored.visits if stored else [], incoming.visits if incoming else None))
+        if item.incoming is not None and incoming is None:
+            return _("Incoming: it cannot be read ({detail})").format(
+                detail=review_detail(item.detail))
+        return self._differences(words, stored is not None and incoming is not None)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Only the decisions that fit the item show in the footer and run."""
@@ -267,7 +348,9 @@ class ReviewItemScreen(CensusScreen):
         self.app.pop_screen()
 
     def refused(self, exc: CensusError) -> None:
-        self.query_one("#errors", Static).update("✗ " + str(exc))
+        errors = self.query_one("#errors", Static)
+        errors.display = True
+        errors.update("✗ " + str(exc))
         self.notify(str(exc), severity="error", timeout=8)
 
     def decide(self, step: Callable[[], object], message: str) -> None:

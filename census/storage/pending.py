@@ -1,0 +1,184 @@
+"""Households awaiting a supervisor's decision, and households found by their address.
+
+A household awaits a decision while it is complete in an open area: approving or returning it
+changes its status, and a correction completed again makes it wait again. Lists are read a page
+at a time, in address order (area, structure, dwelling, household number). The address is how
+the enumerator wrote the household down: `R01-D01-EA001/4/1/1` is household 1 of dwelling 4/1
+in area R01-D01-EA001 (area codes hold no `/`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from census.storage.areas import subtree
+from census.storage.store import Store, in_query
+
+ENUMERATOR = "coalesce(h.updated_by, a.enumerator)"
+"""Who a pending household is shown under: who completed it, else its area's enumerator."""
+
+
+@dataclass(frozen=True)
+class PendingHousehold:
+    """One household awaiting a decision, with what a supervisor decides from."""
+
+    household_id: str
+    dwelling_id: str
+    area: str
+    structure: int
+    dwelling: int
+    number: int
+    enumerator: str | None
+    completed_at: str
+    """When it was last changed (completed), as stored: `2026-11-28T12:00:00Z`."""
+    usual_residents: int
+    visitors: int
+    warnings: dict[str, str] = field(default_factory=dict)
+    """Warnings confirmed on the household or its dwelling: rule id → reason code."""
+    flags: tuple[str, ...] = ()
+    """Rules flagged when it was merged and not decided yet (open review items)."""
+
+    @property
+    def address(self) -> str:
+        return address(self.area, self.structure, self.dwelling, self.number)
+
+
+def address(area: str, structure: int, dwelling: int, household: int) -> str:
+    """`AREA/STRUCTURE/DWELLING/HOUSEHOLD`, as `census review approve` reads it."""
+    return f"{area}/{structure}/{dwelling}/{household}"
+
+
+_FROM = ("FROM household h JOIN dwelling d ON d.id = h.dwelling_id JOIN area a ON "
+         "a.code = h.area WHERE h.status = 'complete' AND a.status = 'open'")
+_SELECT = (f"SELECT h.id, d.id, h.area, d.structure, d.number, h.number, {ENUMERATOR}, "
+           f"h.updated_at, h.usual_residents, h.visitors {_FROM}")
+_ORDER = " ORDER BY h.area, d.structure, d.number, h.number"
+
+
+def _where(store: Store, area: str | None, enumerator: str | None, any_enumerator: bool
+           ) -> tuple[str, list[Any]]:
+    sql = ""
+    params: list[Any] = []
+    if area is not None:
+        codes = subtree(store, area)
+        sql += " AND h.area IN (" + ",".join("?" * len(codes)) + ")"
+        params += codes
+    if not any_enumerator:
+        sql += f" AND {ENUMERATOR} IS ?"
+        params.append(enumerator)
+    return sql, params
+
+
+def _rows(store: Store, rows: Sequence[Sequence[Any]]) -> list[PendingHousehold]:
+    households = [r[0] for r in rows]
+    ids = households + sorted({r[1] for r in rows})
+    warnings: dict[str, dict[str, str]] = {}
+    for rid, rule, reason in in_query(store, "SELECT record_id, rule_id, reason FROM override "
+                                             "WHERE record_id IN ({marks})", ids):
+        warnings.setdefault(rid, {})[rule] = reason
+    flags: dict[str, set[str]] = {}
+    for rid, detail in in_query(store, "SELECT record_id, detail FROM review WHERE kind = "
+                                       "'flagged' AND status = 'open' AND record_id IN "
+                                       "({marks})", households):
+        flags.setdefault(rid, set()).update(x for x in detail.split(",") if x)
+    return [PendingHousehold(
+        r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9],
+        {**warnings.get(r[1], {}), **warnings.get(r[0], {})},
+        tuple(sorted(flags.get(r[0], set())))) for r in rows]
+
+
+def pending_count(store: Store, area: str | None = None, enumerator: str | None = None,
+                  any_enumerator: bool = True) -> int:
+    """How many households await a decision (in `area` and the areas below it; of
+    `enumerator` unless `any_enumerator`, None meaning none known)."""
+    where, params = _where(store, area, enumerator, any_enumerator)
+    return int(store.conn.execute(f"SELECT count(*) {_FROM}{where}", params).fetchone()[0])
+
+
+def pending_page(store: Store, area: str | None = None, enumerator: str | None = None,
+                 any_enumerator: bool = True, limit: int = 50, offset: int = 0
+                 ) -> list[PendingHousehold]:
+    """A page of the households awaiting a decision, in address order."""
+    where, params = _where(store, area, enumerator, any_enumerator)
+    rows = store.conn.execute(f"{_SELECT}{where}{_ORDER} LIMIT ? OFFSET ?",
+                              [*params, limit, offset]).fetchall()
+    return _rows(store, rows)
+
+
+def pending_after(store: Store, after: PendingHousehold | tuple[str, int, int, int],
+                  area: str | None = None, enumerator: str | None = None,
+                  any_enumerator: bool = True) -> PendingHousehold | None:
+    """The first household awaiting a decision after the address `after` (area, structure,
+    dwelling, household number), or None when none follows."""
+    key = (after.area, after.structure, after.dwelling, after.number) if isinstance(
+        after, PendingHousehold) else after
+    where, params = _where(store, area, enumerator, any_enumerator)
+    rows = store.conn.execute(
+        f"{_SELECT}{where} AND (h.area, d.structure, d.number, h.number) > (?, ?, ?, ?)"
+        f"{_ORDER} LIMIT 1", [*params, *key]).fetchall()
+    found = _rows(store, rows)
+    return found[0] if found else None
+
+
+def pending_of(store: Store, household_id: str) -> PendingHousehold | None:
+    """The household `household_id` as the pending list shows it, or None when it does not
+    await a decision."""
+    rows = store.conn.execute(f"{_SELECT} AND h.id = ?", (household_id,)).fetchall()
+    found = _rows(store, rows)
+    return found[0] if found else None
+
+
+def pending_areas(store: Store) -> list[str]:
+    """The areas holding households that await a decision, in order."""
+    return [r[0] for r in store.conn.execute(f"SELECT DISTINCT h.area {_FROM} ORDER BY 1")]
+
+
+def pending_enumerators(store: Store, area: str | None = None) -> list[str | None]:
+    """Who the households awaiting a decision (in `area`) are shown under, in order; None
+    for households of no known enumerator."""
+    where, params = _where(store, area, None, True)
+    rows = store.conn.execute(f"SELECT DISTINCT {ENUMERATOR} {_FROM}{where} ORDER BY 1",
+                              params).fetchall()
+    return [r[0] for r in rows]
+
+
+@dataclass(frozen=True)
+class AtAddress:
+    """What the store holds at an address: the area, the dwelling, the household (each None
+    when missing), and the numbers of the dwelling's households (to say which exist)."""
+
+    area_known: bool
+    dwelling_id: str | None = None
+    household_id: str | None = None
+    numbers: tuple[int, ...] = ()
+
+
+def at_address(store: Store, area: str, structure: int, dwelling: int, household: int
+               ) -> AtAddress:
+    """The household at (area, structure, dwelling, household number), and what is there."""
+    if store.conn.execute("SELECT 1 FROM area WHERE code = ?", (area,)).fetchone() is None:
+        return AtAddress(False)
+    row = store.conn.execute("SELECT id FROM dwelling WHERE area = ? AND structure = ? AND "
+                             "number = ?", (area, structure, dwelling)).fetchone()
+    if row is None:
+        return AtAddress(True)
+    numbers = dict(store.conn.execute("SELECT number, id FROM household WHERE dwelling_id = ? "
+                                      "ORDER BY number", (row[0],)).fetchall())
+    return AtAddress(True, row[0], numbers.get(household), tuple(numbers))
+
+
+def household_address(store: Store, household_id: str) -> str | None:
+    """The address of a stored household, or None when there is none with this id."""
+    row = store.conn.execute(
+        "SELECT d.area, d.structure, d.number, h.number FROM household h JOIN dwelling d ON "
+        "d.id = h.dwelling_id WHERE h.id = ?", (household_id,)).fetchone()
+    return None if row is None else address(*row)
+
+
+def dwelling_place(store: Store, dwelling_id: str) -> tuple[str, int, int] | None:
+    """(area, structure, dwelling number) of a stored dwelling, or None."""
+    row = store.conn.execute("SELECT area, structure, number FROM dwelling WHERE id = ?",
+                             (dwelling_id,)).fetchone()
+    return None if row is None else (row[0], row[1], row[2])

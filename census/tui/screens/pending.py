@@ -1,0 +1,352 @@
+"""A supervisor's decisions in the app: the complete households awaiting a decision
+(PendingScreen), read a page at a time with filters by area and by enumerator, and one household
+read only (HouseholdViewScreen): its count grid, away, visitors, respondent, the warnings
+confirmed with their reasons, and the dwelling's visits; `a` approves it, `r` returns it with a
+reason code and an optional note. After a decision the next household awaiting one opens (or the
+list shows again), and a notification says what was done.
+
+Lists come from `census.storage.pending`; decisions go through `census.usecases.review.decide`
+(the same policy, refusals and audit as `census review approve|return`). No SQL here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.widgets import Footer
+
+from census.domain.errors import CensusError
+from census.domain.model import (
+    OVERRIDE_REASON_LABELS,
+    Dwelling,
+    Household,
+    HouseholdStatus,
+    OverrideReason,
+    Role,
+)
+from census.i18n import _, ngettext
+from census.storage.exchange.decisions import decisions_of
+from census.storage.pending import (
+    PendingHousehold,
+    address,
+    pending_after,
+    pending_areas,
+    pending_count,
+    pending_enumerators,
+    pending_of,
+    pending_page,
+)
+from census.storage.records import load_dwelling
+from census.tui.base import PAGE, CensusScreen, page_count, row_key
+from census.tui.dialogs import ReturnDialog
+from census.tui.labels import HOUSEHOLD_STATUS, problem_line, return_reason
+from census.tui.widgets.count_view import CountView, visits_table
+from census.tui.widgets.plain import DataTable, Label, Static
+from census.usecases import review as review_steps
+from census.validation.rules import RULES
+
+Address = tuple[str, int, int, int]
+"""(area, structure, dwelling number, household number): the order households are listed in."""
+Next = Callable[[Address], tuple[str, str] | None]
+"""Given a household's address, the (dwelling id, household id) of the next one to decide."""
+
+
+def when(stamp: str) -> str:
+    """A stored time (`2026-11-28T12:00:00Z`) as the lists show it: `2026-11-28 12:00 UTC`."""
+    return f"{stamp[:10]} {stamp[11:16]} UTC" if stamp.endswith("Z") else stamp[:16]
+
+
+def warnings_cell(p: PendingHousehold) -> str:
+    """The warnings of a pending household: confirmed ones as they are, flagged ones
+    (confirmed by nobody) with ⚠."""
+    shown = sorted(p.warnings) + [f"⚠ {r}" for r in p.flags if r not in p.warnings]
+    return " ".join(shown) or "—"
+
+
+@dataclass
+class Filters:
+    """The pending list's filters: an area (None: all), an enumerator (`everyone`: all)."""
+
+    area: str | None = None
+    enumerator: str | None = None
+    everyone: bool = True
+
+    def enumerator_shown(self) -> str:
+        if self.everyone:
+            return _("all")
+        return self.enumerator or "—"
+
+
+class PendingScreen(CensusScreen):
+    """The complete households of open areas awaiting a decision, a page at a time; `f` cycles
+    the area, `e` the enumerator; Enter opens one, read only, to approve or return it."""
+
+    DEFAULT_CSS = """
+    PendingScreen #pending { height: 1fr; max-height: 100%; }
+    """
+
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", _("Back"), id="pending.back"),
+        Binding("enter", "open", _("Open"), id="pending.open"),
+        Binding("f", "filter_area", _("Area filter"), id="pending.area"),
+        Binding("e", "filter_enumerator", _("Enumerator filter"), id="pending.enumerator"),
+        Binding("pagedown", "page(1)", _("Next page"), id="pending.next_page", priority=True,
+                show=False),
+        Binding("pageup", "page(-1)", _("Previous page"), id="pending.previous_page",
+                priority=True, show=False),
+    ]
+    MOVING = _("Arrows move in the table; PgUp/PgDn turn the pages; f cycles the areas and e "
+               "the enumerators shown.")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.page = 0
+        self.filters = Filters()
+        self.dwellings: dict[str, str] = {}  # household id → dwelling id, on this page
+
+    def compose(self) -> ComposeResult:
+        yield Label("", id="title", classes="title")
+        yield DataTable(id="pending", cursor_type="row")
+        yield Label("", id="pager", classes="hint")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(DataTable).add_columns(_("Address"), _("Enumerator"), _("Completed"),
+                                              _("Persons"), _("Warnings"))
+        self.query_one(DataTable).focus()  # rows come in on_screen_resume
+
+    def on_screen_resume(self) -> None:
+        self.reload()
+
+    def reload(self) -> None:
+        store = self.census.store
+        f = self.filters
+        total = pending_count(store, f.area, f.enumerator, f.everyone)
+        pages = page_count(total)
+        self.page = max(0, min(self.page, pages - 1))
+        self.query_one("#title", Label).update(_(
+            "Awaiting a decision: {households} · area: {area} · enumerator: {enumerator}").format(
+            households=ngettext("{n} household", "{n} households", total).format(n=total),
+            area=f.area or _("all"), enumerator=f.enumerator_shown()))
+        if total == 0 and (f.area or not f.everyone):
+            pager = _("None with these filters; press f or e for the next filter.")
+        elif total == 0:
+            pager = _("No household awaits a decision.")
+        else:
+            pager = _("Page {page} of {pages} (PgUp/PgDn)").format(page=self.page + 1,
+                                                                   pages=pages)
+        self.query_one("#pager", Label).update(pager)
+        table = self.query_one(DataTable)
+        cursor = table.cursor_row
+        table.clear()
+        self.dwellings = {}
+        for p in pending_page(store, f.area, f.enumerator, f.everyone, limit=PAGE,
+                              offset=self.page * PAGE):
+            self.dwellings[p.household_id] = p.dwelling_id
+            table.add_row(p.address, p.enumerator or "—", when(p.completed_at),
+                          str(p.usual_residents), warnings_cell(p), key=p.household_id)
+        if table.row_count:
+            table.move_cursor(row=min(cursor, table.row_count - 1))
+
+    def action_page(self, delta: int) -> None:
+        self.page = max(0, self.page + delta)
+        self.reload()
+
+    def action_filter_area(self) -> None:
+        """The next area holding households to decide (after the last: all areas)."""
+        choices: list[str | None] = [None, *pending_areas(self.census.store)]
+        if self.filters.area not in choices:
+            choices.insert(1, self.filters.area)
+        at = choices.index(self.filters.area)
+        self.filters = Filters(choices[(at + 1) % len(choices)])
+        self.page = 0
+        self.reload()
+
+    def action_filter_enumerator(self) -> None:
+        """The next enumerator with households to decide (in the area shown; after the last:
+        everyone)."""
+        f = self.filters
+        choices: list[tuple[bool, str | None]] = [(True, None)] + [
+            (False, e) for e in pending_enumerators(self.census.store, f.area)]
+        current = (f.everyone, None if f.everyone else f.enumerator)
+        at = choices.index(current) if current in choices else 0
+        everyone, enumerator = choices[(at + 1) % len(choices)]
+        self.filters = Filters(f.area, enumerator, everyone)
+        self.page = 0
+        self.reload()
+
+    def following(self, after: Address) -> tuple[str, str] | None:
+        """The household to decide after `after`, under the filters shown."""
+        f = self.filters
+        p = pending_after(self.census.store, after, f.area, f.enumerator, f.everyone)
+        return (p.dwelling_id, p.household_id) if p else None
+
+    def action_open(self) -> None:
+        key = row_key(self.query_one(DataTable))
+        if key and key in self.dwellings:
+            self.app.push_screen(HouseholdViewScreen(self.dwellings[key], key,
+                                                     following=self.following))
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        self.action_open()
+
+
+class HouseholdViewScreen(CensusScreen):
+    """A household read only, for the supervisor: the count grid, away, visitors, respondent
+    and status, the warnings confirmed (with their reasons) or still open, and the dwelling's
+    visits; `a` approves it, `r` returns it to the enumerator (a reason, an optional note).
+
+    `following`, when given, names the next household to decide: after a decision it opens in
+    place of this one; otherwise the screen underneath shows again."""
+
+    DEFAULT_CSS = """
+    HouseholdViewScreen #body { height: 1fr; }
+    HouseholdViewScreen #warnings, HouseholdViewScreen #visits { height: auto; }
+    HouseholdViewScreen #returned-reason { height: auto; }
+    """
+
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", _("Back"), id="household_view.back"),
+        Binding("a", "approve", _("Approve"), id="household_view.approve"),
+        Binding("r", "return_household", _("Return"), id="household_view.return"),
+    ]
+    MOVING = _("Arrows and PgUp/PgDn scroll the form; nothing here can be typed into.")
+
+    def __init__(self, dwelling_id: str, household_id: str,
+                 following: Next | None = None) -> None:
+        super().__init__()
+        self.dwelling_id = dwelling_id
+        self.household_id = household_id
+        self.following = following
+        self.dwelling: Dwelling | None = None
+        self.household: Household | None = None
+        self.where = ""
+
+    def compose(self) -> ComposeResult:
+        yield Label("", id="title", classes="title tight")
+        yield Static("", id="state")
+        yield Static("", id="returned-reason", classes="warning")
+        with VerticalScroll(id="body"):
+            yield CountView(self.census.store.config, id="grid")
+            yield Label(_("Warnings"), classes="section")
+            yield Static("", id="warnings")
+            yield Label(_("Visits"), classes="section")
+            yield Static("", id="visits")
+        yield Static("", id="errors", classes="errors")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#errors").display = False  # until a decision is refused
+        self.load()
+        self.query_one("#body", VerticalScroll).focus()
+
+    def load(self) -> None:
+        store = self.census.store
+        d = load_dwelling(store, self.dwelling_id)
+        h = next((x for x in d.households if x.id == self.household_id), None) if d else None
+        if d is None or h is None:
+            self.notify(_("This household is no longer stored here."), severity="warning")
+            self.app.pop_screen()
+            return
+        self.dwelling, self.household = d, h
+        self.where = _("Household {h} · dwelling {s}/{n} · {area}").format(
+            h=h.number, s=d.structure, n=d.number, area=d.area)
+        self.query_one("#title", Label).update(self.where)
+        state = _(HOUSEHOLD_STATUS[h.status])
+        waiting = pending_of(store, h.id)
+        if waiting is not None:
+            state += " · " + _("completed {when} by {who}").format(
+                when=when(waiting.completed_at), who=waiting.enumerator or "—")
+        self.query_one("#state", Static).update(state)
+        reason = self.query_one("#returned-reason", Static)
+        reason.display = h.status is HouseholdStatus.RETURNED
+        if h.status is HouseholdStatus.RETURNED:
+            decision = next((x for x in decisions_of(store, h.id) if x.action == "returned"),
+                            None)
+            reason.update(_("Returned by the supervisor: {reason}").format(
+                reason=return_reason(decision.reason if decision else None))
+                + (f" — {decision.note}" if decision and decision.note else ""))
+        self.query_one("#grid", CountView).show(h)
+        self.query_one("#warnings", Static).update(self.warnings(d, h))
+        self.query_one("#visits", Static).update(visits_table(d.visits))
+        self.refresh_bindings()
+
+    def warnings(self, d: Dwelling, h: Household) -> str:
+        """Warnings confirmed (with the reason given) and problems still open, of this
+        household and of its dwelling."""
+        lines = []
+        confirmed: dict[str, OverrideReason] = {**d.overrides, **h.overrides}
+        for rule_id, why in sorted(confirmed.items()):
+            rule = RULES.get(rule_id)
+            lines.append(_("✓ {rule} {title} — confirmed: {reason}").format(
+                rule=rule_id, title=_(rule.title) if rule else "",
+                reason=_(OVERRIDE_REASON_LABELS[why])))
+        index = next((i for i, x in enumerate(d.households) if x.id == h.id), -1)
+        own = f"households[{index}]"
+        lines += [problem_line(p) for p in self.census.entry.check(d)
+                  if not p.confirmed and (not p.field.startswith("households[")
+                                          or p.field.startswith(own))]
+        return "\n".join(lines) or _("No warning.")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Approve shows for a complete household, return for one not returned yet; neither
+        for an enumerator (a decision is a supervisor's)."""
+        h = self.household
+        if action not in ("approve", "return_household"):
+            return True
+        if h is None or self.census.store.role is Role.ENUMERATOR:
+            return False
+        if action == "approve":
+            return h.status is HouseholdStatus.COMPLETE
+        return h.status is not HouseholdStatus.RETURNED
+
+    def refused(self, exc: CensusError) -> None:
+        errors = self.query_one("#errors", Static)
+        errors.display = True
+        errors.update("✗ " + str(exc))
+        self.notify(str(exc), severity="error", timeout=8)
+
+    def done(self, message: str) -> None:
+        """Say what was done; open the next household to decide, or go back."""
+        d, h = self.dwelling, self.household
+        nxt = None
+        if self.following is not None and d is not None and h is not None:
+            nxt = self.following((d.area, d.structure, d.number, h.number))
+        if nxt is None:
+            self.app.pop_screen()
+            self.app.notify(message)
+            return
+        self.app.switch_screen(HouseholdViewScreen(*nxt, following=self.following))
+        self.app.notify(message + " " + _("Next household awaiting a decision."))
+
+    def action_approve(self) -> None:
+        if self.household is None:
+            return
+        try:
+            review_steps.decide(self.census.store, self.household.id, "approved")
+        except CensusError as exc:
+            self.refused(exc)
+            return
+        self.done(_("Approved: {household}.").format(household=self.where))
+
+    def action_return_household(self) -> None:
+        if self.household is None:
+            return
+
+        def returned(h: Household | None) -> None:
+            if h is None:
+                return
+            decision = next((x for x in decisions_of(self.census.store, h.id)
+                             if x.action == "returned"), None)
+            self.done(_("Returned to the enumerator: {household} ({reason}).").format(
+                household=self.where, reason=return_reason(decision.reason if decision
+                                                           else None)))
+
+        d, h = self.dwelling, self.household
+        short = address(d.area, d.structure, d.number, h.number) if d else self.where
+        title = _("Return to the enumerator: {household}").format(household=short)
+        self.app.push_screen(ReturnDialog(h.id, title), returned)
