@@ -66,11 +66,21 @@ def _fold(unit: str, width: int) -> list[str]:
     pieces, piece = [], ""
     for ch in unit:
         if piece and cell_len(piece + ch) > width:
-            carried = piece[-1] if ch in NO_START and len(piece) > 1 else ""
-            pieces.append(piece[:len(piece) - len(carried)])
-            piece = carried
+            pieces.append(piece)
+            piece = ""
         piece += ch
     return [*pieces, piece]
+
+
+def _mend(lines: list[str], width: int) -> list[str]:
+    """Where a line begins with a closing mark or the one before ends with an opening mark, move
+    characters down from the line before, as far as the lines still fit."""
+    for i in range(len(lines) - 1):
+        while (len(lines[i]) > 1 and lines[i + 1] and (
+                lines[i + 1][0] in NO_START or lines[i][-1] in NO_END)
+               and cell_len(lines[i][-1] + lines[i + 1]) <= width):
+            lines[i], lines[i + 1] = lines[i][:-1], lines[i][-1] + lines[i + 1]
+    return lines
 
 
 def _phrase(units: list[str], closing: set[str]) -> str:
@@ -107,7 +117,7 @@ def wrap_wide(text: str, width: int) -> list[str]:
                 lines.append(line.rstrip())
                 line = ""
         lines.append(line.rstrip())
-    return lines
+    return _mend(lines, width)
 
 
 class Static(_Static):
