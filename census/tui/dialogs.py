@@ -6,12 +6,15 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, TypeVar, cast
 
+from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Select
 from textual.widgets.option_list import Option
+from textual.widgets.select import NULL, NoSelection
 
 from census.domain.errors import CensusError
 from census.domain.model import (
@@ -36,7 +39,7 @@ from census.usecases.entry import Saved, errors, unconfirmed_warnings
 from census.validation.engine import (
     check_callback,
     check_locator,
-    parse_datetime,
+    parse_date_and_time,
     parse_number,
 )
 from census.validation.rules import Problem
@@ -62,15 +65,70 @@ class Dialog(ModalScreen[T]):
         self.dismiss(None)
 
 
-class ListingDialog(Dialog[Saved | None]):
-    """Add or edit a listing line; next numbers are proposed."""
+def _digit(event: events.Key) -> int | None:
+    """The digit 1-9 a key types, or None (0 and other keys pick nothing)."""
+    char = event.character
+    return int(char) if char is not None and len(char) == 1 and char in "123456789" else None
 
-    BINDINGS = [Binding("ctrl+s", "save", _("Save"), id="listing.save")]
+
+class NumberedOptionList(OptionList):
+    """A short list whose options are shown numbered ("1 Completed"): a digit picks the n-th
+    option at once; arrows and Enter work as in any list."""
+
+    def __init__(self, *choices: tuple[str, str], id: str | None = None) -> None:
+        super().__init__(*[Option(Text(f"{n} {label}"), id=key)
+                           for n, (label, key) in enumerate(choices, 1)], id=id)
+
+    def on_key(self, event: events.Key) -> None:
+        n = _digit(event)
+        if n is not None and n <= self.option_count:
+            event.stop()
+            event.prevent_default()
+            self.highlighted = n - 1
+            self.action_select()
+
+
+class NumberedSelect(Select[str]):
+    """A drop-down of a few choices shown numbered: a digit picks the n-th choice, the list
+    closed or open; Enter, arrows and space open it as in any Select. Typing to search is off
+    (a digit is a pick, not a search)."""
+
+    def __init__(self, choices: list[tuple[str, str]], *, value: str | NoSelection = NULL,
+                 prompt: str = "", allow_blank: bool = True, id: str | None = None,
+                 compact: bool = False) -> None:
+        self.choice_values = [v for _label, v in choices]
+        super().__init__([(Text(f"{n} {label}"), v) for n, (label, v) in enumerate(choices, 1)],
+                         value=value, prompt=prompt, allow_blank=allow_blank,
+                         type_to_search=False, id=id, compact=compact)
+
+    def on_key(self, event: events.Key) -> None:
+        n = _digit(event)
+        if n is not None and n <= len(self.choice_values):
+            event.stop()
+            event.prevent_default()
+            self.value = self.choice_values[n - 1]
+            if self.expanded:
+                self.expanded = False
+                self.focus()
+
+
+class ListingDialog(Dialog[Saved | None]):
+    """Add or edit a listing line; next numbers are proposed. A new line can be saved and
+    visited at once (the dwelling opens with the visit dialog). Esc asks before throwing away
+    what was typed."""
+
+    BINDINGS = [Binding("ctrl+s", "save", _("Save"), id="listing.save"),
+                Binding("ctrl+r", "save_and_visit", _("Save and visit"), id="listing.visit")]
 
     def __init__(self, area: str, dwelling_id: str | None = None) -> None:
         super().__init__()
         self.area = area
         self.dwelling_id = dwelling_id
+        self.initial: tuple[str, ...] = ()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # An existing line is visited from its dwelling screen (v), not from here.
+        return not (action == "save_and_visit" and self.dwelling_id)
 
     def compose(self) -> ComposeResult:
         store = self.census.store
@@ -83,6 +141,7 @@ class ListingDialog(Dialog[Saved | None]):
         else:
             structure, number = next_numbers(store, self.area)
             dtype, occ, locator = "house", "occupied", ""
+        self.initial = (str(structure), str(number), dtype, occ, locator)
         with Vertical(classes="dialog"):
             yield Label(title, classes="title")
             with Horizontal(classes="line"):
@@ -94,19 +153,42 @@ class ListingDialog(Dialog[Saved | None]):
                             compact=True, classes="number")
             with Horizontal(classes="line"):
                 yield Label(_("Type"), classes="key")
-                yield Select([(_(TYPES[t]), str(t)) for t in DwellingType], value=dtype,
-                             id="type", allow_blank=False, compact=True)
+                yield NumberedSelect([(_(TYPES[t]), str(t)) for t in DwellingType],
+                                     value=dtype, id="type", allow_blank=False, compact=True)
             with Horizontal(classes="line"):
                 yield Label(_("Occupancy"), classes="key")
-                yield Select([(_(OCCUPANCY[o]), str(o)) for o in Occupancy], value=occ,
-                             id="occupancy", allow_blank=False, compact=True)
+                yield NumberedSelect([(_(OCCUPANCY[o]), str(o)) for o in Occupancy], value=occ,
+                                     id="occupancy", allow_blank=False, compact=True)
             with Horizontal(classes="line"):
                 yield Label(_("Locator"), classes="key")
                 yield Input(locator, id="locator", max_length=80, compact=True,
                             placeholder=_("a landmark, optional"))
             yield Label(_("A landmark only: no names, no phone numbers."), classes="hint")
             yield Static("", id="errors", classes="errors")
-            yield Label(_("Ctrl+S save · Esc cancel"), classes="hint")
+            yield Label(_("Ctrl+S save · Ctrl+R save and visit · Esc cancel")
+                        if not self.dwelling_id else _("Ctrl+S save · Esc cancel"),
+                        classes="hint")
+
+    def typed(self) -> tuple[str, ...]:
+        """What the fields hold now, as `initial` holds what they were given."""
+        fields = [self.query_one(f"#{name}", Input).value for name in ("structure", "number")]
+        fields += [str(self.query_one(f"#{name}", Select).value)
+                   for name in ("type", "occupancy")]
+        return (*fields, self.query_one("#locator", Input).value)
+
+    def action_cancel(self) -> None:
+        if self.typed() == self.initial:
+            self.dismiss(None)
+            return
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self.dismiss(None)
+
+        self.app.push_screen(ConfirmDialog(
+            _("Throw away this new listing line and what you typed on it?")
+            if not self.dwelling_id else _("Throw away the changes to this listing line?")),
+            answer)
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "structure" and not self.dwelling_id:
@@ -125,9 +207,14 @@ class ListingDialog(Dialog[Saved | None]):
             self.focus_next()
 
     def show(self, problems: list[Problem]) -> None:
-        self.query_one("#errors", Static).update("\n".join(problem_line(p) for p in problems))
+        config = self.census.store.config
+        self.query_one("#errors", Static).update("\n".join(problem_line(p, config)
+                                                           for p in problems))
 
-    def action_save(self) -> None:
+    def action_save_and_visit(self) -> None:
+        self.action_save(visit=True)
+
+    def action_save(self, visit: bool = False) -> None:
         structure = parse_number(self.query_one("#structure", Input).value, "structure",
                                  _("structure number"))
         number = parse_number(self.query_one("#number", Input).value, "dwelling",
@@ -157,6 +244,10 @@ class ListingDialog(Dialog[Saved | None]):
             self.show(saved.problems)
             return
         self.dismiss(saved)
+        if visit and saved.dwelling is not None:
+            from census.tui.screens.dwelling import DwellingScreen
+
+            self.app.push_screen(DwellingScreen(saved.dwelling.id, visit=True))
 
 
 class VisitDialog(Dialog[Saved | None]):
@@ -173,8 +264,8 @@ class VisitDialog(Dialog[Saved | None]):
         tomorrow = self.census.now() + timedelta(days=1)
         with Vertical(classes="dialog"):
             yield Label(_("Record a visit"), classes="title")
-            yield OptionList(*[Option(_(OUTCOMES[o]), id=str(o)) for o in Outcome],
-                             id="outcome")
+            yield NumberedOptionList(*[(_(OUTCOMES[o]), str(o)) for o in Outcome],
+                                     id="outcome")
             with Vertical(id="callback"):
                 yield Label(_("Callback appointment (date YYYY-MM-DD, time HH:MM)"))
                 with Horizontal(classes="line"):
@@ -185,7 +276,8 @@ class VisitDialog(Dialog[Saved | None]):
                     yield Input("17:00", id="time", max_length=5, restrict=r"[0-9:]*",
                                 compact=True, classes="number")
             yield Static("", id="errors", classes="errors")
-            yield Label(_("Enter choose · Ctrl+S save · Esc cancel"), classes="hint")
+            yield Label(_("A number or Enter chooses · Ctrl+S save · Esc cancel"),
+                        classes="hint")
 
     def on_mount(self) -> None:
         self.query_one("#callback").display = False
@@ -214,19 +306,22 @@ class VisitDialog(Dialog[Saved | None]):
         time = self.query_one("#time", Input).value.strip()
         if not date and not time and self.outcome != Outcome.CALLBACK:
             return None, []
-        when = parse_datetime(f"{date}T{time}", "callback_at")
-        if isinstance(when, Problem):
-            return None, [when]
+        when = parse_date_and_time(date, time, "callback_at")
+        if isinstance(when, list):
+            return None, when
         problems = check_callback(when, self.census.now())
         return (None, problems) if problems else (when, [])
 
     def show(self, problems: list[Problem]) -> None:
-        self.query_one("#errors", Static).update("\n".join(problem_line(p) for p in problems))
+        config = self.census.store.config
+        self.query_one("#errors", Static).update("\n".join(problem_line(p, config)
+                                                           for p in problems))
 
     def action_save(self, overrides: dict[str, OverrideReason] | None = None) -> None:
         if self.outcome is None:
             self.show([])
-            self.notify(_("Choose an outcome first (arrows, then Enter)."), severity="warning")
+            self.notify(_("Choose an outcome first (its number, or arrows and Enter)."),
+                        severity="warning")
             return
         callback = None
         if self.outcome in NO_CONTACT_OUTCOMES:
@@ -264,17 +359,17 @@ class ReasonDialog(Dialog[dict[str, OverrideReason] | None]):
         self.warnings = warnings
 
     def compose(self) -> ComposeResult:
-        options = [(_(OVERRIDE_REASON_LABELS[r]), str(r)) for r in OverrideReason]
+        choices = [(_(OVERRIDE_REASON_LABELS[r]), str(r)) for r in OverrideReason]
         with Vertical(classes="dialog"):
             yield Label(_("Please confirm"), classes="title")
             with VerticalScroll():
                 for i, p in enumerate(self.warnings):
-                    yield Static(problem_line(p), classes="warning")
-                    yield Select(options, prompt=_("Choose a reason"), id=f"reason-{i}",
-                                 compact=True)
+                    yield Static(problem_line(p, self.census.store.config), classes="warning")
+                    yield NumberedSelect(choices, prompt=_("Choose a reason"),
+                                         id=f"reason-{i}", compact=True)
             yield Static("", id="errors", classes="errors")
-            yield Static(_("Choose a reason for each · Ctrl+S confirm · Esc go back and correct"),
-                         classes="hint")
+            yield Static(_("A reason for each (its number, or Enter to see the list) · Ctrl+S "
+                           "confirm · Esc go back and correct"), classes="hint")
 
     def on_mount(self) -> None:
         self.query(Select).first().focus()
@@ -282,6 +377,8 @@ class ReasonDialog(Dialog[dict[str, OverrideReason] | None]):
     def on_select_changed(self, event: Select.Changed) -> None:
         if all(s.value != Select.NULL for s in self.query(Select)):
             self.action_confirm()
+        elif event.value != Select.NULL:  # the next warning's reason
+            self.focus_next(Select)
 
     def action_confirm(self) -> None:
         reasons: dict[str, OverrideReason] = {}
@@ -311,8 +408,8 @@ class ReturnDialog(Dialog[Household | None]):
         with Vertical(classes="dialog"):
             yield Label(self.title_text, classes="title")
             yield Label(_("Why does it go back?"))
-            yield OptionList(*[Option(_(RETURN_REASON_LABELS[r]), id=str(r))
-                               for r in ReturnReason], id="reason")
+            yield NumberedOptionList(*[(_(RETURN_REASON_LABELS[r]), str(r))
+                                       for r in ReturnReason], id="reason")
             with Horizontal(classes="line"):
                 yield Label(_("Note"), classes="key")
                 yield Input(id="note", max_length=NOTE_LIMIT, compact=True,
@@ -320,8 +417,8 @@ class ReturnDialog(Dialog[Household | None]):
                                 n=NOTE_LIMIT))
             yield Label(_("No names, no phone numbers: say what to check."), classes="hint")
             yield Static("", id="errors", classes="errors")
-            yield Label(_("Enter choose · Ctrl+S return the household · Esc cancel"),
-                        classes="hint")
+            yield Label(_("A number or Enter chooses · Ctrl+S return the household · Esc "
+                          "cancel"), classes="hint")
 
     def on_mount(self) -> None:
         self.query_one("#reason", OptionList).focus()
@@ -337,7 +434,8 @@ class ReturnDialog(Dialog[Household | None]):
     def action_save(self) -> None:
         errors_line = self.query_one("#errors", Static)
         if self.reason is None:
-            errors_line.update("✗ " + _("Choose a reason first (arrows, then Enter)."))
+            errors_line.update("✗ " + _("Choose a reason first (its number, or arrows and "
+                                        "Enter)."))
             self.query_one("#reason", OptionList).focus()
             return
         from census.usecases.review import decide

@@ -151,9 +151,11 @@ def test_no_one_home_asks_for_a_callback_which_appears_in_the_due_list(db: Path)
         await press(pilot, "enter")
         time = app.screen.query_one("#time", Input)
         time.value = ""
-        await press(pilot, *"1730", "enter")
-        assert "E016" in str(app.screen.query_one("#errors", Static).render())
-        time.value = "17:30"
+        await press(pilot, *"2530", "enter")
+        errors = str(app.screen.query_one("#errors", Static).render())
+        assert "E024 Callback time: '2530' is not a time of day; write it as HH:MM" in errors
+        assert "YYYY-MM-DDTHH:MM" not in errors  # the screen has a date and a time field
+        time.value = "1730"  # read as 17:30
         await press(pilot, "enter")
         assert "E006" in str(app.screen.query_one("#errors", Static).render())  # in the past
         date.value = "2026-11-28"

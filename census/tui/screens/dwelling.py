@@ -1,5 +1,6 @@
 """A dwelling (DwellingScreen): its listing line, visit log and households; record a visit, add
-or open a household."""
+or open a household. Opened with `visit=True` (a listing line saved and visited), it starts with
+the visit dialog."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Footer
 
-from census.domain.model import CONTACT_OUTCOMES, Dwelling
+from census.domain.model import CONTACT_OUTCOMES, Dwelling, Role
 from census.i18n import _
 from census.storage.records import load_dwelling
 from census.tui.base import CensusScreen, row_key
@@ -29,10 +30,11 @@ class DwellingScreen(CensusScreen):
         Binding("enter", "open", _("Open household"), id="dwelling.open"),
     ]
 
-    def __init__(self, dwelling_id: str) -> None:
+    def __init__(self, dwelling_id: str, visit: bool = False) -> None:
         super().__init__()
         self.dwelling_id = dwelling_id
         self.dwelling: Dwelling | None = None
+        self.visit_first = visit  # opened to record a visit at once (a line saved and visited)
 
     def compose(self) -> ComposeResult:
         yield Label("", id="title", classes="title")
@@ -52,6 +54,9 @@ class DwellingScreen(CensusScreen):
 
     def on_screen_resume(self) -> None:
         self.reload()
+        if self.visit_first:
+            self.visit_first = False
+            self.action_visit()
 
     def reload(self) -> None:
         d = load_dwelling(self.census.store, self.dwelling_id)
@@ -79,7 +84,8 @@ class DwellingScreen(CensusScreen):
             households.add_row(str(h.number), _(HOUSEHOLD_STATUS[h.status]), str(h.present),
                                str(h.away), str(h.visitors), key=h.id)
         problems = [p for p in self.census.entry.check(d) if not p.confirmed]
-        self.query_one("#problems", Static).update("\n".join(problem_line(p)
+        config = self.census.store.config
+        self.query_one("#problems", Static).update("\n".join(problem_line(p, config)
                                                              for p in problems[:4]))
 
     def action_back(self) -> None:
@@ -121,7 +127,12 @@ class DwellingScreen(CensusScreen):
 
     def action_open(self) -> None:
         key = row_key(self.query_one("#households", DataTable))
-        if key:
+        if key and self.census.store.role is not Role.ENUMERATOR:
+            # A supervisor reads the form and decides on it; the enumerator edits it.
+            from census.tui.screens.pending import HouseholdViewScreen
+
+            self.app.push_screen(HouseholdViewScreen(self.dwelling_id, key))
+        elif key:
             self.app.push_screen(HouseholdScreen(self.dwelling_id, key))
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:

@@ -1,5 +1,7 @@
 """The household form (HouseholdScreen): counts by sex and age in a grid, away, visitors and
-respondent; every valid change is saved as a draft at once, Ctrl+D completes."""
+respondent; every valid change is saved as a draft at once, Ctrl+D completes. F2 goes from the
+grid to the fields below it and back; Ctrl+T turns auto-advance after a digit on or off (a
+setting kept in the database). Warnings confirmed with a reason show that reason."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from textual.containers import Horizontal
 from textual.widgets import Footer, Input, Select
 
 from census.domain.model import (
+    OVERRIDE_REASON_LABELS,
     Dwelling,
     Household,
     HouseholdStatus,
@@ -18,30 +21,56 @@ from census.domain.model import (
     Respondent,
 )
 from census.formats.record_json import household_to_json
-from census.i18n import _
+from census.i18n import _, ngettext
 from census.storage.exchange.decisions import decisions_of
 from census.storage.records import load_dwelling
+from census.storage.settings import get_setting, put_setting
 from census.tui.base import CensusScreen
-from census.tui.dialogs import ReasonDialog
-from census.tui.labels import HOUSEHOLD_STATUS, problem_line, return_reason
+from census.tui.dialogs import NumberedSelect, ReasonDialog
+from census.tui.labels import HOUSEHOLD_STATUS, key_name, problem_line, return_reason
 from census.tui.widgets.count_grid import CountGrid
 from census.tui.widgets.plain import Label, Static
 from census.usecases.entry import errors, unconfirmed_warnings
 from census.validation.engine import parse_count
-from census.validation.rules import Problem
+from census.validation.rules import RULES, Problem
+
+AUTO_ADVANCE = "auto_advance"  # the setting: "on", or absent (off, what a new user has)
+
+
+def reason_label(code: str) -> str:
+    """The words for a warning's override reason (an unknown code is shown as it is)."""
+    try:
+        return _(OVERRIDE_REASON_LABELS[OverrideReason(code)])
+    except ValueError:
+        return code
 
 
 class HouseholdScreen(CensusScreen):
     """The household form. Every valid change is saved as a draft at once."""
 
-    MOVING = _("In the grid: digits type a count; arrows move; Tab or Enter go to the next cell; "
-               "Backspace erases a digit, Delete clears the cell. Tab leaves the last cell.")
-
     BINDINGS = [
         Binding("escape", "back", _("Back"), id="household.back"),
         Binding("ctrl+s", "save_draft", _("Save draft"), id="household.save"),
         Binding("ctrl+d", "complete", _("Complete"), id="household.complete", priority=True),
+        Binding("f2", "jump", _("Away, visitors"), id="household.jump"),
+        Binding("ctrl+t", "auto_advance", _("Auto-advance on/off"),
+                id="household.auto_advance", show=False),
     ]
+
+    def key(self, binding_id: str, default: str) -> str:
+        """The key of a binding as the user's key map has it."""
+        keymap: dict[str, str] = getattr(self.app, "_keymap", {}) or {}
+        return key_name(keymap.get(binding_id, default))
+
+    @property
+    def MOVING(self) -> str:  # read by the app's help, as the other screens' MOVING
+        return _("In the grid: digits type a count; arrows move; Tab goes along the row, Enter "
+                 "down the column (then to the next age band); Backspace erases a digit, Delete "
+                 "clears the cell; the last cell leaves the grid. {jump} goes from the grid to "
+                 "away, visitors and respondent, and back. {auto} turns auto-advance on or off "
+                 "(a digit that completes a count moves to the next cell).").format(
+            jump=self.key("household.jump", "f2"), auto=self.key("household.auto_advance",
+                                                                  "ctrl+t"))
 
     def __init__(self, dwelling_id: str, household_id: str) -> None:
         super().__init__()
@@ -52,6 +81,7 @@ class HouseholdScreen(CensusScreen):
         self.save_failed = False
         self.refused = False
         self.shown: dict[str, str] = {}  # what each fixed-size line shows now
+        self.dwelling_overrides: dict[str, OverrideReason] = {}
 
     def _household(self) -> tuple[Dwelling, Household]:
         d = load_dwelling(self.census.store, self.dwelling_id)
@@ -70,9 +100,11 @@ class HouseholdScreen(CensusScreen):
         yield Label(_("Household {h} · dwelling {s}/{n} · {area}").format(
             h=h.number, s=d.structure, n=d.number, area=d.area),
             classes="title tight" if returned else "title")
+        self.dwelling_overrides = dict(d.overrides)
         yield Label(_("Usual residents present, by sex and age (digits; arrows, Tab, Enter "
                       "move)"), classes="section")
-        yield CountGrid(self.census.store.config, dict(h.residents), id="grid")
+        yield CountGrid(self.census.store.config, dict(h.residents), id="grid",
+                        auto_advance=get_setting(self.census.store, AUTO_ADVANCE) == "on")
         with Horizontal(classes="line"):
             yield Label(_("Usual residents away"), classes="key")
             yield Input(str(h.away) if h.away else "", id="away", placeholder="0",
@@ -82,9 +114,9 @@ class HouseholdScreen(CensusScreen):
                         placeholder="0", max_length=len(cap) + 2, compact=True, classes="number")
         with Horizontal(classes="line"):
             yield Label(_("Respondent"), classes="key")
-            yield Select([(_("Member"), "member"), (_("Proxy (not a member)"), "proxy")],
-                         value=str(h.respondent), allow_blank=False, id="respondent",
-                         compact=True)
+            yield NumberedSelect([(_("Member"), "member"), (_("Proxy (not a member)"), "proxy")],
+                                 value=str(h.respondent), allow_blank=False, id="respondent",
+                                 compact=True)
         yield Static("", id="status", classes="hint")
         yield Static("", id="problems", classes="errors")
         yield Footer()
@@ -111,6 +143,7 @@ class HouseholdScreen(CensusScreen):
                              household=self.household_id)
         self.query_one(CountGrid).focus()
         self.update_status()
+        self.show_problems()  # and the reasons of warnings confirmed before
         self.call_after_refresh(self._loaded)
 
     def _loaded(self) -> None:
@@ -142,9 +175,11 @@ class HouseholdScreen(CensusScreen):
 
     def update_status(self, saved: str = "") -> None:
         h = self.current()
+        residents = ngettext("{n} usual resident", "{n} usual residents",
+                             h.usual_residents).format(n=h.usual_residents)
         self._set("#status", _(
-            "Present {present} + away {away} = {total} usual residents · visitors {visitors} · "
-            "{status}{saved}").format(present=h.present, away=h.away, total=h.usual_residents,
+            "Present {present} + away {away} = {residents} · visitors {visitors} · "
+            "{status}{saved}").format(present=h.present, away=h.away, residents=residents,
                                       visitors=h.visitors,
                                       status=_(HOUSEHOLD_STATUS[self.household.status]),
                                       saved=saved))
@@ -162,7 +197,16 @@ class HouseholdScreen(CensusScreen):
                 d = replace(d, households=tuple(h if x.id == h.id else x for x in d.households))
                 checked = [p for p in self.census.entry.check(d) if not p.confirmed]
             shown = checked
-        self._set("#problems", "\n".join(problem_line(p) for p in shown[:5]))
+        lines = [problem_line(p, self.census.store.config) for p in shown] + self.confirmed_lines()
+        self._set("#problems", "\n".join(lines[:5]))
+
+    def confirmed_lines(self) -> list[str]:
+        """The warnings confirmed with a reason (of this household, and of its dwelling), with
+        the reason: what a reopened completed form still shows."""
+        overrides = {**self.dwelling_overrides, **self.household.overrides}
+        return [_("⚠ {rule} {title} — confirmed: {reason}").format(
+            rule=rule, title=_(RULES[rule].title) if rule in RULES else "",
+            reason=reason_label(reason)) for rule, reason in sorted(overrides.items())]
 
     # -- live validation and draft saving --------------------------------------------------------
 
@@ -203,6 +247,8 @@ class HouseholdScreen(CensusScreen):
 
     def save(self, complete: bool, overrides: dict[str, OverrideReason] | None = None) -> None:
         household = self.current()
+        if household.overrides:
+            household = self.applying(household)
         dwelling_overrides: dict[str, OverrideReason] = {}
         if overrides:
             own = {k: v for k, v in overrides.items() if k not in ("W003", "W005")}
@@ -220,6 +266,7 @@ class HouseholdScreen(CensusScreen):
             return
         if saved.ok and saved.dwelling:
             self.household = next(h for h in saved.dwelling.households if h.id == household.id)
+            self.dwelling_overrides = dict(saved.dwelling.overrides)
             self.update_status(" · " + (_("completed") if complete else _("draft saved")))
             self.show_problems(checked=self.mine(saved.problems, saved.dwelling))
             if complete:
@@ -239,7 +286,21 @@ class HouseholdScreen(CensusScreen):
         else:  # a draft the rules refuse (e.g. more persons than the limit) is not stored
             self.refused = True
             self.update_status(" · " + _("NOT SAVED: correct the error below"))
-        self._set("#problems", "\n".join(problem_line(p) for p in saved.problems[:5]))
+        config = self.census.store.config
+        self._set("#problems", "\n".join(problem_line(p, config) for p in saved.problems[:5]))
+
+    def applying(self, household: Household) -> Household:
+        """`household` without the confirmations of warnings that no longer apply: the rules
+        refuse to store a confirmation of a warning not raised (E018), so a completed household
+        confirmed to have no adult could not be saved once an adult was typed in."""
+        d, _h = self._household()
+        unconfirmed = replace(household, overrides={})
+        d = replace(d, households=tuple(unconfirmed if x.id == household.id else x
+                                        for x in d.households))
+        raised = {p.rule_id for p in self.mine(self.census.entry.check(d), d)}
+        kept = {k: v for k, v in household.overrides.items() if k in raised}
+        return household if kept == dict(household.overrides) else replace(household,
+                                                                             overrides=kept)
 
     def mine(self, problems: list[Problem], dwelling: Dwelling) -> list[Problem]:
         """The problems of this household and of its dwelling, not of the other households."""
@@ -271,3 +332,21 @@ class HouseholdScreen(CensusScreen):
                           "with Delete) before leaving."), severity="warning")
             return
         self.app.pop_screen()  # the dwelling screen, on resume, remembers where the user is
+
+    # -- keys --------------------------------------------------------------------------------------
+
+    def action_jump(self) -> None:
+        """From the grid to the fields below it (away first), and from them back to the grid."""
+        grid = self.query_one(CountGrid)
+        if grid.has_focus:
+            self.query_one("#away", Input).focus()
+        else:
+            grid.focus()
+
+    def action_auto_advance(self) -> None:
+        grid = self.query_one(CountGrid)
+        on = grid.auto_advance = not grid.auto_advance  # for now, even if it cannot be kept
+        self.guarded(lambda: put_setting(self.census.store, AUTO_ADVANCE, "on" if on else None))
+        self.notify(_("Auto-advance is on: a digit that completes a count moves to the next "
+                      "cell.") if on else _("Auto-advance is off: Tab, Enter or an arrow moves "
+                                            "to the next cell."))

@@ -1,9 +1,14 @@
 """The count grid: usual residents present by sex × age band, in one focusable widget.
 
 One widget instead of a grid of Inputs (DESIGN §9: a form of 20 Inputs costs ~11 ms of CPU per
-key). Digits type into the cell under the cursor; arrows, Tab and Enter move; row, column and
-household totals update as you type. A value the rules refuse stays visible, marked with ✗ and
-its message, and is not stored until corrected.
+key). Digits type into the cell under the cursor; arrows move; Tab goes along the row (women,
+then men), Enter down the column (women then men of an age band, then the next band), as in a
+spreadsheet; row, column and household totals update as you type. A value the rules refuse stays
+visible, marked with ✗ and its message, and is not stored until corrected.
+
+With `auto_advance`, a digit that completes a count (no longer valid count can follow it: with
+at most 60 persons a household, a 7, 8 or 9, or a 0) moves on to the next cell, in the order of
+the last of Tab or Enter pressed (Tab's at first).
 """
 
 from __future__ import annotations
@@ -49,7 +54,7 @@ class CountGrid(Widget, can_focus=True):
         "down": ("move", (1, 0)),
         "left": ("move", (0, -1)),
         "right": ("move", (0, 1)),
-        "enter": ("next_cell", ()),
+        "enter": ("next_down", ()),
         "tab": ("next_cell", ()),
         "shift+tab": ("previous_cell", ()),
         "backspace": ("erase", ()),
@@ -72,8 +77,10 @@ class CountGrid(Widget, can_focus=True):
             self.problem = problem
 
     def __init__(self, config: SurveyConfig, counts: dict[Cell, int] | None = None,
-                 *, id: str | None = None) -> None:
+                 *, id: str | None = None, auto_advance: bool = False) -> None:
         super().__init__(id=id)
+        self.auto_advance = auto_advance
+        self.advance = "next_cell"  # the order auto-advance follows: Tab's, or Enter's
         self.config = config
         self.sexes = [s.code for s in config.sexes]
         self.bands = [b.code for b in config.age_bands]
@@ -130,6 +137,8 @@ class CountGrid(Widget, can_focus=True):
             event.prevent_default()
             event.stop()
             name, args = self.KEYS[event.key]
+            if name in ("next_cell", "next_down"):
+                self.advance = name
             getattr(self, f"action_{name}")(*args)
             return
         char = event.character
@@ -148,10 +157,18 @@ class CountGrid(Widget, can_focus=True):
                 text = text[:MAX_DIGITS]
             self.fresh = False
             self.set_text(cell, text)
+            if self.auto_advance and self.cells[cell].problem is None and self.whole(text):
+                getattr(self, f"action_{self.advance}")()
         else:
             problem = Problem("E002", self.field(cell), {"value": repr(char),
                                                         "max": self.config.max_household_size})
             self.post_message(self.Rejected(problem))
+
+    def whole(self, text: str) -> bool:
+        """True when no longer valid count can follow `text` (another digit would make it too
+        many, or longer than a count is; after a 0 a digit starts a new count)."""
+        return (text == "0" or len(text) >= MAX_DIGITS
+                or int(text) * 10 > self.config.max_household_size)
 
     def on_paste(self, event: events.Paste) -> None:
         text = event.text.strip()
@@ -173,6 +190,19 @@ class CountGrid(Widget, can_focus=True):
         self.col += 1
         if self.col == len(self.bands):
             self.col, self.row = 0, self.row + 1
+        self.fresh = True
+        self.refresh()
+
+    def action_next_down(self) -> None:
+        """Down the column: from the last row to the first row of the next age band; the last
+        cell leaves the grid."""
+        if self.row == len(self.sexes) - 1 and self.col == len(self.bands) - 1:
+            self.fresh = True
+            self.screen.focus_next()
+            return
+        self.row += 1
+        if self.row == len(self.sexes):
+            self.row, self.col = 0, self.col + 1
         self.fresh = True
         self.refresh()
 
