@@ -49,3 +49,37 @@ def test_the_dashboard_fits_100_columns_and_details_show_every_figure(
         assert str(app.screen.query_one(".title").render()) == "Enumerator E001"
 
     driving.drive(sup.store.path, script, now=NOW, size=(100, 30))
+
+
+def test_a_supervisor_opens_a_household_read_only(team: tuple[Site, Site]) -> None:
+    """From the listing, as from the pending list: the read-only view with the decisions, never
+    the enumerator's editing form and its keys; after a restart it reopens read-only too."""
+    from textual.widgets._footer import FooterKey
+
+    from census.tui.screens.dwelling import DwellingScreen
+    from census.tui.screens.household import HouseholdScreen
+    from census.tui.screens.listing import ListingScreen
+    from census.tui.screens.pending import HouseholdViewScreen
+
+    sup, enu = team
+    enter(enu, EA, range(1, 3))
+    import_bundle(sup.store, bundle(enu), NOW)
+
+    async def script(app: CensusApp, pilot: Pilot[None]) -> None:
+        await press(pilot, "enter")
+        assert isinstance(app.screen, ListingScreen)
+        await press(pilot, "enter")
+        assert isinstance(app.screen, DwellingScreen)
+        await press(pilot, "enter")
+        assert isinstance(app.screen, HouseholdViewScreen)
+        keys = {k.key for k in app.screen.query(FooterKey)}
+        assert "ctrl+d" not in keys and "a" in keys and "r" in keys
+        assert not app.screen.query(HouseholdScreen)
+
+    driving.drive(sup.store.path, script, now=NOW, size=(100, 30))
+
+    async def reopened(app: CensusApp, pilot: Pilot[None]) -> None:
+        assert isinstance(app.screen, (HouseholdViewScreen, DwellingScreen)), app.screen
+        assert not isinstance(app.screen, HouseholdScreen)
+
+    driving.drive(sup.store.path, reopened, now=NOW, size=(100, 30))
