@@ -51,6 +51,14 @@ class CensusScreen(Screen[None]):
         """The keys of this screen, Help first: the footer is cut at the right on a narrow
         terminal, and F1 must never be the key that disappears."""
         bindings = super().active_bindings
+        for key, active in bindings.items():
+            # A table's own Enter (not shown) hides the screen's "Enter: open …": the footer
+            # shows the screen's, which is what Enter does there.
+            if not active.binding.show and active.node is not self:
+                own = [b for b in self._bindings.key_to_bindings.get(key, [])
+                       if b.show and b.description and self.check_action(b.action, ()) is not False]
+                if own:
+                    bindings[key] = ActiveBinding(self, own[0], active.enabled, own[0].tooltip)
         first = {k: v for k, v in bindings.items() if v.binding.id == "app.help"}
         return {**first, **{k: v for k, v in bindings.items() if k not in first}}
 

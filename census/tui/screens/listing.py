@@ -31,9 +31,11 @@ class ListingScreen(CensusScreen):
         Binding("a", "add", _("Add dwelling"), id="listing.add"),
         Binding("e", "edit", _("Edit line"), id="listing.edit"),
         Binding("f", "filter", _("Filter"), id="listing.filter"),
-        Binding("pagedown", "page(1)", _("Next page"), id="listing.next_page", priority=True),
+        # The pager line names PgUp/PgDn: the footer keeps its room for the other keys.
+        Binding("pagedown", "page(1)", _("Next page"), id="listing.next_page", priority=True,
+                show=False),
         Binding("pageup", "page(-1)", _("Previous page"), id="listing.previous_page",
-                priority=True),
+                priority=True, show=False),
     ]
 
     def __init__(self, area: str) -> None:
