@@ -11,7 +11,7 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input, OptionList, Select, Static
 
-from census.domain.model import HouseholdStatus, Outcome, ReturnReason
+from census.domain.model import Dwelling, HouseholdStatus, Outcome, ReturnReason
 from census.storage.exchange.decisions import decisions_of
 from census.storage.listing import listing_page
 from census.storage.records import load_dwelling, select_households
@@ -47,6 +47,18 @@ def stored_dwellings(db: Path) -> list[str]:
         store.close()
 
 
+def the_dwelling(db: Path) -> Dwelling:
+    """The one dwelling of the area, as stored."""
+    (dwelling,) = stored_dwellings(db)
+    store = reopen(db)
+    try:
+        d = load_dwelling(store, dwelling)
+    finally:
+        store.close()
+    assert d is not None
+    return d
+
+
 # -- digits pick from short lists; a line saved and visited at once -------------------------------
 
 
@@ -65,11 +77,8 @@ def test_a_digit_picks_the_visit_outcome_which_is_stored(db: Path) -> None:
         assert isinstance(app.screen, ListingScreen)
 
     drive(db, script)
-    (dwelling,) = stored_dwellings(db)
-    store = reopen(db)
-    d = load_dwelling(store, dwelling)
-    store.close()
-    assert d is not None and len(d.visits) == 1
+    d = the_dwelling(db)
+    assert len(d.visits) == 1
     assert d.visits[0].outcome is Outcome.NO_ONE_HOME
     assert d.visits[0].callback_at == datetime(2026, 11, 29, 17, 0)
 
@@ -90,11 +99,7 @@ def test_completed_by_its_number_opens_the_household_and_arrows_still_work(db: P
         assert isinstance(app.screen, DwellingScreen)
 
     drive(db, script)
-    (dwelling,) = stored_dwellings(db)
-    store = reopen(db)
-    d = load_dwelling(store, dwelling)
-    store.close()
-    assert d is not None
+    d = the_dwelling(db)
     assert [v.outcome for v in d.visits] == [Outcome.COMPLETED, Outcome.PARTIAL]
     (h,) = d.households
     assert h.status is HouseholdStatus.COMPLETE
@@ -120,11 +125,7 @@ def test_digits_type_numbers_in_the_listing_fields_and_pick_in_its_lists(db: Pat
         assert isinstance(app.screen, ListingScreen)
 
     drive(db, script)
-    (dwelling,) = stored_dwellings(db)
-    store = reopen(db)
-    d = load_dwelling(store, dwelling)
-    store.close()
-    assert d is not None
+    d = the_dwelling(db)
     assert (d.structure, d.type, d.occupancy) == (5, "traditional", "not_dwelling")
 
 
@@ -317,11 +318,8 @@ def test_esc_after_changing_a_listed_line_asks_too(db: Path) -> None:
         assert isinstance(app.screen, ListingScreen)
 
     drive(db, script)
-    (dwelling,) = stored_dwellings(db)
-    store = reopen(db)
-    d = load_dwelling(store, dwelling)
-    store.close()
-    assert d is not None and d.type == "house" and not d.visits
+    d = the_dwelling(db)
+    assert d.type == "house" and not d.visits
 
 
 def test_a_reopened_completed_household_shows_its_confirmed_warnings_reasons(db: Path) -> None:
