@@ -197,7 +197,7 @@ def appointments_line(counts: dict[str, int]) -> str:
 
 #: How keys are written everywhere (footer, help, messages): one way for each.
 KEY_NAMES = {"enter": "Enter", "escape": "Esc", "tab": "Tab", "pagedown": "PgDn",
-             "pageup": "PgUp", "delete": "Del", "backspace": "Backspace", "home": "Home",
+             "pageup": "PgUp", "delete": "Delete", "backspace": "Backspace", "home": "Home",
              "end": "End", "space": "Space", "up": "↑", "down": "↓", "left": "←",
              "right": "→", "insert": "Ins"}
 
