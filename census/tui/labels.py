@@ -147,7 +147,10 @@ def problem_line(p: Problem, config: SurveyConfig | None = None) -> str:
     """`✗ Error E001 Female 0-4: message` (symbol and word: not colour alone; the field as the
     screen names it)."""
     where = f" {field_label(p.field, config)}" if p.field else ""
-    return f"{SYMBOL[p.severity]} {_(WORD[p.severity])} {p.rule_id}{where}: {p.message()}"
+    # The colon is the language's ("：" in Chinese), so the line is one translatable pattern.
+    return _("{symbol} {severity} {rule}{field}: {message}").format(
+        symbol=SYMBOL[p.severity], severity=_(WORD[p.severity]), rule=p.rule_id, field=where,
+        message=p.message())
 
 
 def bar(done: int, total: int, width: int = 12) -> str:
