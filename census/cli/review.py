@@ -47,13 +47,23 @@ def item_dict(item: ReviewItem) -> dict[str, Any]:
 def record_name(store: Store, item: ReviewItem) -> str:
     """A review item's record by its address (`household R01-D01-EA001/4/1/1`, `dwelling
     R01-D01-EA001/4/1`), from the stored record or the held version; else the end of its id."""
-    from census.storage.pending import address, dwelling_place, household_address
+    from census.storage.pending import (
+        address,
+        dwelling_place,
+        held_dwelling_item,
+        household_address,
+    )
 
     held = item.incoming or {}
     where: str | None = None
     if item.record_type == "household":
         where = household_address(store, item.record_id)
-        place = dwelling_place(store, str(held.get("dwelling", "")))
+        dwelling = str(held.get("dwelling", ""))
+        place = dwelling_place(store, dwelling)
+        if place is None and (line := held_dwelling_item(store, dwelling)) is not None:
+            numbers = line.incoming or {}
+            if all(isinstance(numbers.get(k), int) for k in ("structure", "dwelling")):
+                place = (line.area, numbers["structure"], numbers["dwelling"])  # held too
         if where is None and place is not None and isinstance(held.get("number"), int):
             where = address(*place, held["number"])
     else:
@@ -89,11 +99,14 @@ def review_list(db: Path | None, passphrase_file: Path | None, as_json: bool,
     """List review items (open ones unless --all)."""
     from census.storage.exchange.review import review_items
     from census.storage.pending import pending_count
+    from census.usecases.review import decider_refusal
 
     with open_store(db, passphrase_file) as store:
         items = review_items(store, status=None if everything else "open", area=area_code,
                              kind=kind, limit=10_000)
-        waiting = 0 if as_json or items else pending_count(store, area_code)
+        # An enumerator decides nothing: no hint to.
+        waiting = 0 if as_json or items or decider_refusal(store) else pending_count(
+            store, area_code)
         names = {} if as_json else {i.id: printable(record_name(store, i)) for i in items}
     if as_json:
         print_json([item_dict(i) for i in items])
@@ -178,12 +191,19 @@ def pending_dict(p: PendingHousehold) -> dict[str, Any]:
             "structure": p.structure, "dwelling": p.dwelling, "household": p.number,
             "enumerator": p.enumerator, "completed_at": p.completed_at,
             "usual_residents": p.usual_residents, "visitors": p.visitors,
-            "warnings": p.warnings, "flagged": list(p.flags)}
+            "warnings": p.warnings, "flagged": list(p.flags), "held": list(p.held)}
 
 
 def _when(stamp: str) -> str:
     """`2026-11-28T12:00:00Z` as `2026-11-28 12:00 UTC`."""
     return f"{stamp[:10]} {stamp[11:16]} UTC" if stamp.endswith("Z") else stamp[:16]
+
+
+def _held(p: PendingHousehold) -> str:
+    """`⚠ held in review (duplicate)`: something held for review may change the household."""
+    if not p.held:
+        return "—"
+    return _("⚠ held in review ({kinds})").format(kinds=", ".join(_(k) for k in p.held))
 
 
 def _warnings(p: PendingHousehold) -> str:
@@ -204,8 +224,10 @@ def review_pending(db: Path | None, passphrase_file: Path | None, as_json: bool,
     `census review approve` and `return` take."""
     from census.storage.areas import get_area
     from census.storage.pending import pending_page
+    from census.usecases.review import require_decider
 
     with open_store(db, passphrase_file) as store:
+        require_decider(store)
         if area_code is not None and get_area(store, area_code) is None:
             raise UserError(_("Unknown area {code}; `census area list` shows the areas.")
                             .format(code=area_code))
@@ -218,9 +240,9 @@ def review_pending(db: Path | None, passphrase_file: Path | None, as_json: bool,
         click.echo(_("No household awaits a decision."))
         return
     table([_("address"), _("enumerator"), _("completed"), _("persons"), _("visitors"),
-           _("warnings")],
+           _("warnings"), _("review")],
           [[p.address, p.enumerator or "—", _when(p.completed_at), p.usual_residents,
-            p.visitors, _warnings(p)] for p in rows])
+            p.visitors, _warnings(p), _held(p)] for p in rows])
     click.echo(ngettext("{n} household awaits a decision.",
                         "{n} households await a decision.", len(rows)).format(n=len(rows)))
     click.echo(_("Approve one with `census review approve ADDRESS`, or return it with `census "
@@ -234,12 +256,17 @@ def review_approve(db: Path | None, passphrase_file: Path | None, household: str
     """Approve a complete household (its flags are closed as approved). HOUSEHOLD is its
     address AREA/STRUCTURE/DWELLING/HOUSEHOLD (e.g. R01-D01-EA001/4/1/1, as `census review
     pending` lists it) or its id."""
-    from census.usecases.review import decide, find_household
+    from census.usecases.review import decision, find_household, require_decider
 
     with open_store(db, passphrase_file) as store:
-        h = decide(store, find_household(store, household), "approved")
-    click.echo(_("Household {id} approved (revision {rev}).").format(id=household,
-                                                                     rev=h.revision))
+        require_decider(store)
+        done = decision(store, find_household(store, household), "approved")
+    if not done.changed:
+        click.echo(_("Household {id} is already approved (revision {rev}); nothing changed.")
+                   .format(id=household, rev=done.household.revision))
+        return
+    click.echo(_("Household {id} approved (revision {rev}).").format(
+        id=household, rev=done.household.revision))
 
 
 @review.command("return")
@@ -257,9 +284,10 @@ def review_return(db: Path | None, passphrase_file: Path | None, household: str,
     file with its rule ids and your note. HOUSEHOLD is its address
     AREA/STRUCTURE/DWELLING/HOUSEHOLD (e.g. R01-D01-EA001/4/1/1) or its id."""
     from census.domain.model import ReturnReason
-    from census.usecases.review import decide, find_household
+    from census.usecases.review import decide, find_household, require_decider
 
     with open_store(db, passphrase_file) as store:
+        require_decider(store)
         h = decide(store, find_household(store, household), "returned",
                    reason=ReturnReason(reason), note=note)
     click.echo(_("Household {id} returned for correction (revision {rev}); it goes out with "

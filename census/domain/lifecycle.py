@@ -11,7 +11,11 @@ Household states and who sets them:
 - (new) → draft | complete, draft → draft | complete, complete → draft | complete: whoever works
   the area (the enumerator it is assigned to, its supervisor, the office);
 - complete → approved, draft | complete | approved → returned: a decision of a supervisor or the
-  office (a decision row and an audit entry), never a form, a save or an enumerator's file;
+  office (a decision row and an audit entry), never a form, a save or an enumerator's file. A
+  decision taken here does something only to a complete household, or returns an approved one
+  (`census.usecases.review.changes`): approving an approved household changes nothing, and a
+  draft or a returned household is not returned; a decision in a file (taken where the
+  household was) is taken as this policy says;
 - returned → draft | complete | returned: whoever works the area (the correction);
 - approved: nothing but a return by a supervisor or the office, or a supervisor taking a version
   held for review in its place (resolving a conflict is the supervisor's decision too; a held

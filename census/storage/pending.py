@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from census.storage.areas import subtree
+from census.storage.exchange.review import REVIEW_SELECT, ReviewItem, item_from_row
 from census.storage.store import Store, in_query
 
 ENUMERATOR = "coalesce(h.updated_by, a.enumerator)"
@@ -39,6 +40,10 @@ class PendingHousehold:
     """Warnings confirmed on the household or its dwelling: rule id → reason code."""
     flags: tuple[str, ...] = ()
     """Rules flagged when it was merged and not decided yet (open review items)."""
+    held: tuple[str, ...] = ()
+    """The kinds of the other open review items on the household or its dwelling (a
+    conflict, a duplicate of the same numbers, an invalid version): something held for review
+    that may change it, to see to before deciding."""
 
     @property
     def address(self) -> str:
@@ -83,10 +88,18 @@ def _rows(store: Store, rows: Sequence[Sequence[Any]]) -> list[PendingHousehold]
                                        "'flagged' AND status = 'open' AND record_id IN "
                                        "({marks})", households):
         flags.setdefault(rid, set()).update(x for x in detail.split(",") if x)
+    # Held for review: the record itself, or another record with its numbers (`other_id`).
+    held: dict[str, set[str]] = {}
+    for column in ("record_id", "other_id"):
+        for rid, kind in in_query(store, f"SELECT {column}, kind FROM review WHERE kind != "
+                                         f"'flagged' AND status = 'open' AND {column} IN "
+                                         "({marks})", ids):
+            held.setdefault(rid, set()).add(kind)
     return [PendingHousehold(
         r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9],
         {**warnings.get(r[1], {}), **warnings.get(r[0], {})},
-        tuple(sorted(flags.get(r[0], set())))) for r in rows]
+        tuple(sorted(flags.get(r[0], set()))),
+        tuple(sorted(held.get(r[0], set()) | held.get(r[1], set())))) for r in rows]
 
 
 def pending_count(store: Store, area: str | None = None, enumerator: str | None = None,
@@ -182,3 +195,12 @@ def dwelling_place(store: Store, dwelling_id: str) -> tuple[str, int, int] | Non
     row = store.conn.execute("SELECT area, structure, number FROM dwelling WHERE id = ?",
                              (dwelling_id,)).fetchone()
     return None if row is None else (row[0], row[1], row[2])
+
+
+def held_dwelling_item(store: Store, dwelling_id: str) -> ReviewItem | None:
+    """The newest open review item holding the dwelling `dwelling_id` (with its listing line
+    and visits), or None."""
+    row = store.conn.execute(
+        f"{REVIEW_SELECT} WHERE status = 'open' AND record_type = 'dwelling' AND record_id = ? "
+        "AND incoming IS NOT NULL ORDER BY id DESC LIMIT 1", (dwelling_id,)).fetchone()
+    return None if row is None else item_from_row(row)

@@ -6,7 +6,7 @@ A household is named by its id or by its address, AREA/STRUCTURE/DWELLING/HOUSEH
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -22,6 +22,7 @@ from census.domain.model import (
     Resolution,
     ReturnReason,
     ReviewKind,
+    Role,
 )
 from census.formats.record_json import dwelling_digest, dwelling_from_json, household_digest
 from census.i18n import Quoted, _
@@ -33,7 +34,7 @@ from census.storage.exchange.review import (
     dwelling_held_with,
     open_item,
 )
-from census.storage.pending import at_address
+from census.storage.pending import at_address, household_address
 from census.storage.records import (
     DwellingRow,
     HouseholdRow,
@@ -53,11 +54,60 @@ class DecisionError(CensusError):
     """A decision or resolution that cannot be taken; nothing was changed."""
 
 
+@dataclass(frozen=True)
+class Decided:
+    """What a decision did: the household as it is now, and whether anything changed (False:
+    it was approved already, and approving it again does nothing)."""
+
+    household: Household
+    changed: bool = True
+
+
+def decider_refusal(store: Store) -> str | None:
+    """Why this database's user takes no decision on households, or None when it may: approving,
+    returning and the list of households awaiting a decision are a supervisor's or the office's
+    steps (the lifecycle policy's "a decision of a supervisor or the office")."""
+    if store.role is not Role.ENUMERATOR:
+        return None
+    return _("Deciding on households (approving, returning, listing those awaiting a decision) "
+             "is a supervisor's or the office's step; this is the database of enumerator "
+             "{user}. Your supervisor decides once your households reach them.").format(
+        user=store.user)
+
+
+def require_decider(store: Store) -> None:
+    """Refuse, up front, a decision step on a database whose user takes none."""
+    why = decider_refusal(store)
+    if why is not None:
+        raise DecisionError(why)
+
+
+def changes(action: str, status: HouseholdStatus) -> bool:
+    """True when the decision `action` ('approved' or 'returned') changes a household in
+    `status`: a complete household is approved or returned, an approved one returned. Anything
+    else changes nothing: approving an approved household does nothing (and says so); returning
+    a returned one (it comes back when its enumerator completes it again) or a draft (still
+    being entered) is refused. `decide` keeps to it; the app shows a decision's key only
+    when it applies."""
+    return status is HouseholdStatus.COMPLETE or (
+        action == "returned" and status is HouseholdStatus.APPROVED)
+
+
 def decide(store: Store, household_id: str, action: str, *, reason: ReturnReason | None = None,
            note: str | None = None) -> Household:
+    """Approve a household, or return it for correction (see `decision`); the household as it
+    is after."""
+    return decision(store, household_id, action, reason=reason, note=note).household
+
+
+def decision(store: Store, household_id: str, action: str, *,
+             reason: ReturnReason | None = None, note: str | None = None) -> Decided:
     """Approve a household, or return it for correction with a coded reason and an optional
     short note (checked like a locator: no names, phone numbers or e-mail addresses). The
-    decision is a new revision made here; a return travels in the next assignment file."""
+    decision is a new revision made here; a return travels in the next assignment file.
+    Approving an approved household changes nothing (`Decided.changed` is False); returning a
+    returned household or a draft is refused (`changes`)."""
+    require_decider(store)
     if note is not None:
         note = " ".join(note.split()) or None
     if note is not None:
@@ -74,6 +124,7 @@ def decide(store: Store, household_id: str, action: str, *, reason: ReturnReason
         if found is None:
             raise DecisionError(_("There is no household {id} here.").format(id=household_id))
         dwelling_id, h = found
+        named = household_address(store, h.id) or household_id
         if action == "approved":
             status = HouseholdStatus.APPROVED
         else:
@@ -85,11 +136,22 @@ def decide(store: Store, household_id: str, action: str, *, reason: ReturnReason
         no = local_refusal(store, area, Act.DECIDE, h.status, status)
         if no is Refusal.NOT_COMPLETE:
             raise DecisionError(_("Household {id} is {status}; only a complete household can "
-                                  "be approved.").format(id=household_id,
-                                                         status=_(str(h.status))))
+                                  "be approved.").format(id=named, status=_(str(h.status))))
         if no is not None:
-            raise DecisionError(refusal_text(store, no, area, h.id, h.status))
-        return record_decision(store, chain, dwelling_id, h, status, reason, note, store.user)
+            raise DecisionError(refusal_text(store, no, area, named, status))
+        if not changes(action, h.status):
+            if h.status is HouseholdStatus.APPROVED and status is HouseholdStatus.APPROVED:
+                return Decided(h, changed=False)
+            if h.status is HouseholdStatus.RETURNED:
+                raise DecisionError(_(
+                    "Household {household} is already returned for correction; it comes back "
+                    "when its enumerator completes it again. Nothing changed.").format(
+                    household=named))
+            raise DecisionError(_(
+                "Household {household} is a draft; only a complete or approved household can "
+                "be returned. Nothing changed.").format(household=named))
+        return Decided(record_decision(store, chain, dwelling_id, h, status, reason, note,
+                                       store.user))
 
 
 ADDRESS_EXAMPLE = "R01-D01-EA001/4/1/1"
@@ -126,13 +188,16 @@ def find_household(store: Store, ref: str) -> str:
     names = (_("structure"), _("dwelling"), _("household"))
     numbers = []
     for name, text, top in zip(names, parts[1:], NUMBER_LIMITS, strict=True):
-        if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= top:
+        # The length first: int() of thousands of digits is refused by Python itself.
+        value = text.lstrip("0") or "0"
+        digits = text.isascii() and text.isdigit() and len(value) <= len(str(top))
+        if not digits or not 1 <= int(value) <= top:
             raise DecisionError(_(
                 "{ref!r}: the {what} number {value!r} is not a number from 1 to {max}; write "
                 "AREA/STRUCTURE/DWELLING/HOUSEHOLD, e.g. {example}.").format(
                 ref=Quoted(ref), what=name, value=Quoted(text), max=top,
                 example=ADDRESS_EXAMPLE))
-        numbers.append(int(text))
+        numbers.append(int(value))
     structure, dwelling, number = numbers
     found = at_address(store, area, structure, dwelling, number)
     if not found.area_known:

@@ -8,16 +8,27 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 
+from census.domain.model import DwellingType, Role
 from census.storage.exchange.decisions import decisions_of
 from census.storage.records import load_dwelling, select_households
 from census.usecases.bundles import import_bundle
+from census.usecases.entry import Entry
 from census.usecases.forms import store_dwellings
 from tests.helpers import run_cli
-from tests.usecases.fieldwork import NOW, Site, bundle, enter, household_states
+from tests.usecases.fieldwork import (
+    NOW,
+    Site,
+    assign,
+    bundle,
+    enter,
+    household_states,
+    site,
+)
 
 EA = "R01-D01-EA001"
 
@@ -62,7 +73,7 @@ def test_pending_lists_the_households_awaiting_a_decision(runner: CliRunner,
         EA, 1, 1, 1)
     assert first["enumerator"] == "E001" and first["completed_at"].endswith("Z")
     assert (first["usual_residents"], first["visitors"]) == (3, 0)
-    assert (first["warnings"], first["flagged"]) == ({}, [])
+    assert (first["warnings"], first["flagged"], first["held"]) == ({}, [], [])
     assert (rows[2]["warnings"], rows[2]["flagged"]) == ({}, ["W002"])
     for key in ("seed", "updated_by", "digest", "revision"):
         assert key not in first
@@ -80,9 +91,10 @@ def test_pending_lists_the_households_awaiting_a_decision(runner: CliRunner,
     assert r.exit_code == 0
     lines = r.output.splitlines()
     assert lines[0].split() == ["address", "enumerator", "completed", "persons", "visitors",
-                                "warnings"]
-    assert lines[1].split()[:2] == [f"{EA}/1/1/1", "E001"] and lines[1].endswith("—")
-    assert lines[3].endswith("W002 (flagged)")
+                                "warnings", "review"]
+    assert lines[1].split()[:2] == [f"{EA}/1/1/1", "E001"] and lines[1].split()[-2:] == [
+        "—", "—"]
+    assert lines[3].split()[-3:] == ["W002", "(flagged)", "—"]  # flagged: not held
     assert "3 households await a decision." in r.output
     assert "census review approve ADDRESS" in r.output
 
@@ -181,3 +193,45 @@ def test_review_list_points_at_the_households_awaiting_a_decision(
     assert r.output.splitlines() == [
         "Nothing to review.",
         "2 complete households await a decision: `census review pending` lists them."]
+
+
+@pytest.fixture
+def held(team: tuple[Site, Site], tmp_path: Path) -> Site:
+    """E001 completed 1/1/1 and 2/1/1; E002 (given the same area) listed a dwelling 2/1 of its
+    own with a household of four: held for review as a duplicate, with its household. Then
+    the supervisor and E001 both changed dwelling 1/1's type: a conflict held too."""
+    sup, enu = team
+    other = site(tmp_path, Role.ENUMERATOR, "E002")
+    assign(sup, other, [EA])
+    dids = enter(enu, EA, range(1, 3))
+    enter(other, EA, range(2, 3), people=4)
+    import_bundle(sup.store, bundle(enu), NOW)
+    assert import_bundle(sup.store, bundle(other), NOW).report.duplicates >= 1
+    assert Entry(sup.store, clock=lambda: NOW).edit_dwelling(
+        dids[0], type=DwellingType.APARTMENT).ok
+    assert Entry(enu.store, clock=lambda: NOW).edit_dwelling(
+        dids[0], type=DwellingType.TRADITIONAL).ok
+    assert import_bundle(sup.store, bundle(enu), NOW).report.conflicts == 1
+    return sup
+
+
+def test_pending_marks_the_households_held_in_review(runner: CliRunner, held: Site) -> None:
+    sup = held
+    rows = {x["address"]: x for x in json.loads(census(runner, sup, "pending", "--json").output)}
+    assert rows[f"{EA}/1/1/1"]["held"] == ["conflict"]  # its dwelling is held
+    assert rows[f"{EA}/2/1/1"]["held"] == ["duplicate"]
+    r = census(runner, sup, "pending")
+    assert r.exit_code == 0, r.output
+    lines = r.output.splitlines()
+    assert lines[0].split()[-1] == "review"
+    assert lines[1].startswith(f"{EA}/1/1/1") and lines[1].endswith(
+        "⚠ held in review (conflict)")
+    assert lines[2].startswith(f"{EA}/2/1/1") and lines[2].endswith(
+        "⚠ held in review (duplicate)")
+
+
+def test_review_list_names_a_held_household_by_its_numbers(runner: CliRunner,
+                                                           held: Site) -> None:
+    r = census(runner, held, "list")
+    assert r.exit_code == 0, r.output
+    assert f"household {EA}/2/1/1" in r.output and "household …" not in r.output

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from rich.cells import cell_len
 
@@ -26,6 +26,7 @@ def widths(headers: list[str], rows: list[list[str]]) -> list[int]:
             for i in range(len(headers))]
 
 
+@settings(max_examples=400)
 @given(tables())
 def test_fit_cuts_only_flexible_columns_and_only_when_needed(
         table: tuple[list[str], list[list[str]], list[int], int]) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from rich.cells import cell_len
 from textual.app import App, ComposeResult
@@ -26,6 +26,7 @@ def test_the_wrong_passphrase_message_breaks_after_clauses() -> None:
                    for line in wrap_wide(MESSAGE, w))
 
 
+@settings(max_examples=400)
 @given(CJK, st.integers(4, 60))
 def test_wrapping_keeps_every_character_and_the_rules(text: str, width: int) -> None:
     lines = wrap_wide(text, width)

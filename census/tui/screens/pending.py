@@ -26,7 +26,7 @@ from census.domain.model import (
     Household,
     HouseholdStatus,
     OverrideReason,
-    Role,
+    ReviewKind,
 )
 from census.i18n import _, ngettext
 from census.storage.exchange.decisions import decisions_of
@@ -43,7 +43,7 @@ from census.storage.pending import (
 from census.storage.records import load_dwelling
 from census.tui.base import PAGE, CensusScreen, page_count, row_key
 from census.tui.dialogs import ReturnDialog
-from census.tui.labels import HOUSEHOLD_STATUS, problem_line, return_reason
+from census.tui.labels import HOUSEHOLD_STATUS, REVIEW_KINDS, problem_line, return_reason
 from census.tui.widgets.count_view import CountView, visits_table
 from census.tui.widgets.plain import DataTable, Label, Static
 from census.usecases import review as review_steps
@@ -60,11 +60,20 @@ def when(stamp: str) -> str:
     return f"{stamp[:10]} {stamp[11:16]} UTC" if stamp.endswith("Z") else stamp[:16]
 
 
+def held_mark(p: PendingHousehold) -> str:
+    """`⚠ held in review (duplicate)` when something held for review may change the
+    household (its own record or its dwelling's); else empty."""
+    if not p.held:
+        return ""
+    kinds = ", ".join(_(REVIEW_KINDS[ReviewKind(k)]) for k in p.held)
+    return _("⚠ held in review ({kinds})").format(kinds=kinds)
+
+
 def warnings_cell(p: PendingHousehold) -> str:
-    """The warnings of a pending household: confirmed ones as they are, flagged ones
-    (confirmed by nobody) with ⚠."""
+    """What to see to in a pending household: held in review first, then its warnings,
+    confirmed ones as they are, flagged ones (confirmed by nobody) with ⚠."""
     shown = sorted(p.warnings) + [f"⚠ {r}" for r in p.flags if r not in p.warnings]
-    return " ".join(shown) or "—"
+    return " · ".join(x for x in (held_mark(p), " ".join(shown)) if x) or "—"
 
 
 @dataclass
@@ -204,7 +213,7 @@ class HouseholdViewScreen(CensusScreen):
     place of this one; otherwise the screen underneath shows again."""
 
     DEFAULT_CSS = """
-    HouseholdViewScreen #body { height: 1fr; }
+    HouseholdViewScreen #body { height: 1fr; overflow-x: auto; }
     HouseholdViewScreen #warnings, HouseholdViewScreen #visits { height: auto; }
     HouseholdViewScreen #returned-reason { height: auto; }
     """
@@ -261,6 +270,8 @@ class HouseholdViewScreen(CensusScreen):
         if waiting is not None:
             state += " · " + _("completed {when} by {who}").format(
                 when=when(waiting.completed_at), who=waiting.enumerator or "—")
+            if waiting.held:
+                state += " · " + held_mark(waiting)
         self.query_one("#state", Static).update(state)
         reason = self.query_one("#returned-reason", Static)
         reason.display = h.status is HouseholdStatus.RETURNED
@@ -293,16 +304,16 @@ class HouseholdViewScreen(CensusScreen):
         return "\n".join(lines) or _("No warning.")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Approve shows for a complete household, return for one not returned yet; neither
-        for an enumerator (a decision is a supervisor's)."""
+        """Approve shows for a complete household, return for a complete or approved one
+        (`census.usecases.review.changes`); neither for an enumerator (a decision is a
+        supervisor's)."""
         h = self.household
         if action not in ("approve", "return_household"):
             return True
-        if h is None or self.census.store.role is Role.ENUMERATOR:
+        if h is None or review_steps.decider_refusal(self.census.store) is not None:
             return False
-        if action == "approve":
-            return h.status is HouseholdStatus.COMPLETE
-        return h.status is not HouseholdStatus.RETURNED
+        return review_steps.changes("approved" if action == "approve" else "returned",
+                                    h.status)
 
     def refused(self, exc: CensusError) -> None:
         errors = self.query_one("#errors", Static)
@@ -327,9 +338,13 @@ class HouseholdViewScreen(CensusScreen):
         if self.household is None:
             return
         try:
-            review_steps.decide(self.census.store, self.household.id, "approved")
+            done = review_steps.decision(self.census.store, self.household.id, "approved")
         except CensusError as exc:
             self.refused(exc)
+            return
+        if not done.changed:  # approved meanwhile (elsewhere): nothing to do
+            self.done(_("Already approved, nothing changed: {household}.").format(
+                household=self.where))
             return
         self.done(_("Approved: {household}.").format(household=self.where))
 

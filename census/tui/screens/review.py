@@ -17,7 +17,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Footer
 
 from census.domain.errors import CensusError
-from census.domain.model import Household, ReviewKind
+from census.domain.model import Dwelling, Household, ReviewKind
 from census.i18n import _, ngettext
 from census.storage.exchange.decisions import decisions_of
 from census.storage.exchange.review import (
@@ -26,6 +26,7 @@ from census.storage.exchange.review import (
     review_item,
     review_items,
 )
+from census.storage.pending import at_address, held_dwelling_item
 from census.storage.records import load_dwelling, load_household
 from census.storage.store import Store
 from census.tui.base import PAGE, CensusScreen, page_count, row_key
@@ -53,6 +54,8 @@ from census.usecases.review import held_dwelling, held_household
 from census.validation.rules import RULES
 
 KINDS: list[ReviewKind | None] = [None, *ReviewKind]
+GAP = 2
+"""Columns between the two grids side by side (`.side`'s right margin)."""
 
 
 class ReviewScreen(CensusScreen):
@@ -154,6 +157,9 @@ def _place(store: Store, item: ReviewItem) -> str:
             found = load_household(store, item.record_id)
             data = {"dwelling": found[0], "number": found[1].number} if found else {}
         d = load_dwelling(store, str(data["dwelling"]), with_households=False) if data else None
+        if d is None and data:  # its dwelling is held for review too: its numbers from there
+            line = held_dwelling_item(store, str(data["dwelling"]))
+            d = held_dwelling(line.incoming, store.config) if line else None
         if d is not None:
             return _("household {h} of {s}/{n}").format(h=data["number"], s=d.structure,
                                                         n=d.number)
@@ -180,8 +186,10 @@ class ReviewItemScreen(CensusScreen):
     decision the queue shows again and says what was done."""
 
     DEFAULT_CSS = """
-    ReviewItemScreen #body { height: 1fr; }
-    ReviewItemScreen #compare { height: auto; }
+    ReviewItemScreen #body { height: 1fr; overflow-x: auto; }
+    ReviewItemScreen #compare { height: auto; width: auto; min-width: 100%; }
+    ReviewItemScreen #compare.stacked { layout: vertical; }
+    ReviewItemScreen #compare.stacked .side { width: 100%; margin-right: 0; }
     ReviewItemScreen .side { width: auto; height: auto; margin-right: 2; }
     ReviewItemScreen #differences, ReviewItemScreen #lines { height: auto; }
     ReviewItemScreen #visits { height: auto; }
@@ -251,14 +259,35 @@ class ReviewItemScreen(CensusScreen):
             record=_place(store, item), area=item.area, rev=item.revision,
             source=item.source) + status)
         self.query_one("#differences", Static).update(words)
+        self.arrange_grids()
         self.refresh_bindings()
+
+    def on_resize(self) -> None:
+        self.arrange_grids()
+
+    def arrange_grids(self) -> None:
+        """The two grids side by side when both fit the width, else the stored one above the
+        incoming one (every count and every ◆ in view, whatever the survey's age bands)."""
+        compare = self.query_one("#compare")
+        if not compare.display or self.item is None:
+            return
+        body = self.query_one("#body", VerticalScroll)
+        # The screen's width less its padding and a vertical scroll bar (the body may scroll).
+        room = self.app.size.width - self.styles.gutter.width - (
+            body.styles.scrollbar_size_vertical)
+        widths = {side: self.query_one(f"#{side}-grid", CountView).natural_width()
+                  for side in ("stored", "held") if self.query_one(f"#{side}-side").display}
+        spare = room - sum(n + GAP for n in widths.values())
+        compare.set_class(spare < 0, "stacked")
+        for side, n in widths.items():  # side by side, a long caption wraps above its grid
+            caption = self.query_one(f"#{side}-caption", Label)
+            caption.styles.max_width = None if spare < 0 else n + spare // len(widths)
 
     def _differences(self, words: list[str], compared: bool) -> str:
         if not compared:
             return ""
         if not words:
-            return _("The versions show the same values (they differ in what is not shown, "
-                     "e.g. a confirmed warning's reason).")
+            return _("The versions show the same values.")
         return f"{MARK} " + ngettext("{n} difference: {list}", "{n} differences: {list}",
                                      len(words)).format(n=len(words), list="; ".join(words))
 
@@ -291,6 +320,13 @@ class ReviewItemScreen(CensusScreen):
         held = held_household(item.incoming, config)
         incoming = held[1] if held else None
         d = load_dwelling(store, found[0], with_households=False) if found else None
+        line = None  # the held household's dwelling, when it is held too (a duplicate)
+        if held is not None and load_dwelling(store, held[0], with_households=False) is None:
+            item_of_line = held_dwelling_item(store, held[0])
+            line = held_dwelling(item_of_line.incoming, config) if item_of_line else None
+            if found is None and line is not None and incoming is not None:
+                found, d = self._same_numbers(item_of_line, line, incoming.number)
+                stored = found[1] if found else None
         if found and stored is not None:
             self.where = _("Household {h} · dwelling {s}/{n} · {area}").format(
                 h=stored.number, s=d.structure if d else "?", n=d.number if d else "?",
@@ -302,13 +338,30 @@ class ReviewItemScreen(CensusScreen):
         self.query_one("#stored-grid", CountView).show(stored, incoming)
         self.query_one("#held-grid", CountView).show(incoming, stored)
         words = differences(config, stored, incoming) if stored and incoming else []
-        if found and held and held[0] != found[0]:
+        if found and held and held[0] != found[0] and line is None:
             there = load_dwelling(store, held[0], with_households=False)
             words.insert(0, _("{field}: stored {stored}, incoming {incoming}").format(
                 field=_("Dwelling"), stored=f"{d.structure}/{d.number}" if d else "?",
                 incoming=f"{there.structure}/{there.number}" if there else "?"))
-        self.query_one("#visits", Static).update(visits_table(d.visits if d else []))
+        if line is not None:  # the visits the held household came with
+            visits = visits_table(d.visits, line.visits) if d else visits_table(line.visits)
+        else:
+            visits = visits_table(d.visits if d else [])
+        self.query_one("#visits", Static).update(visits)
         return self._differences(words, stored is not None and incoming is not None)
+
+    def _same_numbers(self, item: ReviewItem | None, line: Dwelling, number: int
+                      ) -> tuple[tuple[str, Household] | None, Dwelling | None]:
+        """The stored dwelling with the numbers of the held dwelling `line` (the one its
+        review item names, else the one at its address), and its household `number` (None
+        when there is none)."""
+        store = self.census.store
+        twin = item.other_id if item is not None else None
+        if twin is None:
+            twin = at_address(store, line.area, line.structure, line.number, number).dwelling_id
+        d = load_dwelling(store, twin) if twin else None
+        h = next((x for x in d.households if x.number == number), None) if d else None
+        return ((d.id, h) if d and h else None), d
 
     def load_dwelling(self, item: ReviewItem) -> str:
         """Show the stored listing line and the held one side by side, with both versions'
@@ -337,7 +390,8 @@ class ReviewItemScreen(CensusScreen):
             return item is not None and item.kind is ReviewKind.CONFLICT and (
                 item.incoming is not None)
         if action in ("approve", "return_household"):
-            return self.household is not None
+            return self.household is not None and review_steps.changes(
+                "approved" if action == "approve" else "returned", self.household.status)
         if action == "keep":
             return item is not None
         return True
@@ -366,8 +420,14 @@ class ReviewItemScreen(CensusScreen):
         if self.household is None:
             return
         store, household_id = self.census.store, self.household.id
-        self.decide(lambda: review_steps.decide(store, household_id, "approved"),
-                    _("Approved: {household}.").format(household=self.where))
+        try:
+            done = review_steps.decision(store, household_id, "approved")
+        except CensusError as exc:
+            self.refused(exc)
+            return
+        self.done(_("Approved: {household}.").format(household=self.where) if done.changed
+                  else _("Already approved, nothing changed: {household}.").format(
+                      household=self.where))
 
     def action_return_household(self) -> None:
         if self.household is None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from rich.cells import cell_len
 from rich.console import Group, RenderableType
 from rich.measure import Measurement
 from rich.table import Table
@@ -20,10 +21,18 @@ from textual.geometry import Size
 from textual.widget import Widget
 
 from census.domain.config import SurveyConfig
-from census.domain.model import Cell, Dwelling, Household, Visit
+from census.domain.model import (
+    OVERRIDE_REASON_LABELS,
+    Cell,
+    Dwelling,
+    Household,
+    OverrideReason,
+    Visit,
+)
 from census.i18n import _
 from census.tui.labels import HOUSEHOLD_STATUS, OCCUPANCY, OUTCOMES, TYPES
-from census.tui.widgets.plain import printable
+from census.tui.widgets.plain import cut, printable
+from census.validation.rules import RULES
 
 MARK = "◆"
 """How a value that differs between two versions is marked."""
@@ -42,13 +51,22 @@ def _respondent(code: str) -> str:
 
 def household_fields(h: Household) -> list[tuple[str, str]]:
     """The fields beside the grid, as (label, value shown)."""
-    return [(_("Usual residents away"), str(h.away)), (_("Visitors tonight"), str(h.visitors)),
+    declared = "—" if h.declared_total is None else str(h.declared_total)
+    return [(_("Household no."), str(h.number)), (_("Declared total"), declared),
+            (_("Usual residents away"), str(h.away)), (_("Visitors tonight"), str(h.visitors)),
             (_("Respondent"), _respondent(str(h.respondent))),
             (_("Status"), _(HOUSEHOLD_STATUS.get(str(h.status), str(h.status))))]
 
 
+def _confirmed(reason: OverrideReason | None) -> str:
+    return _("not confirmed") if reason is None else _(OVERRIDE_REASON_LABELS[reason])
+
+
 def differences(config: SurveyConfig, stored: Household, incoming: Household) -> list[str]:
-    """Each value that differs, in words: `Male 25-34: stored 2, incoming 1`."""
+    """Each value that differs, in words: `Male 25-34: stored 2, incoming 1`; the counts, the
+    fields beside the grid (the household number and declared total among them), and the
+    warnings confirmed (`W002 No adult present: stored not confirmed, incoming Confirmed again
+    with the respondent`)."""
     out = []
     for cell in config.cells:
         a, b = stored.residents.get(cell, 0), incoming.residents.get(cell, 0)
@@ -60,6 +78,13 @@ def differences(config: SurveyConfig, stored: Household, incoming: Household) ->
         if mine != theirs:
             out.append(_("{field}: stored {stored}, incoming {incoming}").format(
                 field=label, stored=mine, incoming=theirs))
+    for rule_id in sorted(set(stored.overrides) | set(incoming.overrides)):
+        a_why, b_why = stored.overrides.get(rule_id), incoming.overrides.get(rule_id)
+        if a_why != b_why:
+            rule = RULES.get(rule_id)
+            out.append(_("{field}: stored {stored}, incoming {incoming}").format(
+                field=f"{rule_id} {_(rule.title)}" if rule else rule_id,
+                stored=_confirmed(a_why), incoming=_confirmed(b_why)))
     return out
 
 
@@ -70,22 +95,28 @@ def _value(n: int, marked: bool) -> Text:
 
 class CountView(Widget):
     """A household's counts, read only: sex × age band as the survey config defines them, with
-    totals, then away, visitors, respondent and status. With `other`, the values that differ
-    from it are marked ◆. `tall` puts the age bands in rows (two fit side by side in 80
-    columns); otherwise sexes are rows, as in the household form."""
+    totals, then the household's other fields. With `other`, the values that differ from it are
+    marked ◆. `tall` puts the age bands in rows (two fit side by side in 80 columns with the
+    built-in config); False puts the sexes in rows, as in the household form; None (the
+    default) puts the sexes in rows when that fits the width there is, else the age bands.
+    The age bands in rows, long sex labels in the header are shortened with … only as far as
+    the width requires; a grid that does not fit even so is as wide as it must be (the screen
+    scrolls it sideways)."""
 
     DEFAULT_CSS = """
     CountView { height: auto; width: auto; padding: 0 1; border: round $panel; }
     """
 
     def __init__(self, config: SurveyConfig, household: Household | None = None,
-                 other: Household | None = None, *, tall: bool = False,
+                 other: Household | None = None, *, tall: bool | None = None,
                  id: str | None = None) -> None:
         super().__init__(id=id)
         self.config = config
         self.household = household
         self.other = other
         self.tall = tall
+        self.room: int | None = None
+        """The width there is for the grid (set at each layout; None: any)."""
 
     def show(self, household: Household | None, other: Household | None = None) -> None:
         """Show `household` (compared with `other`, when given)."""
@@ -98,16 +129,39 @@ class CountView(Widget):
             return False
         return self.household.residents.get(cell, 0) != self.other.residents.get(cell, 0)
 
-    def get_content_width(self, container: Size, viewport: Size) -> int:
-        """As wide as the grid and its fields need (a side by side pair sizes to it)."""
+    def _width(self, renderable: RenderableType) -> int:
         console = self.app.console
-        return Measurement.get(console, console.options, self.render()).maximum
+        return Measurement.get(console, console.options.update_width(10_000),
+                               renderable).maximum
+
+    def natural_width(self) -> int:
+        """The width the grid takes with nothing shortened, its border and padding included
+        (a screen puts two side by side when both fit)."""
+        room, self.room = self.room, None
+        try:
+            return self._width(self.render()) + self.styles.gutter.width
+        finally:
+            self.room = room
+
+    def get_content_width(self, container: Size, viewport: Size) -> int:
+        """As wide as the grid and its fields need, within the width there is when they can
+        be (a side by side pair sizes to it)."""
+        self.room = container.width
+        return self._width(self.render())
+
+    def is_tall(self, h: Household) -> bool:
+        """True when the age bands are in rows: asked for, or the sexes in rows do not fit."""
+        if self.tall is not None:
+            return self.tall
+        wide = Group(self._wide(h), self._fields(h, tall=False))
+        return self.room is not None and self._width(wide) > self.room
 
     def render(self) -> RenderableType:
         h = self.household
         if h is None:
             return Text("—")
-        return Group(self._tall(h) if self.tall else self._wide(h), self._fields(h))
+        tall = self.is_tall(h)
+        return Group(self._tall(h) if tall else self._wide(h), self._fields(h, tall))
 
     def _table(self, first: str) -> Table:
         table = Table(box=None, padding=(0, 1), show_edge=False, pad_edge=False)
@@ -135,10 +189,25 @@ class CountView(Widget):
         return table
 
     def _tall(self, h: Household) -> Table:
+        """The age bands in rows; the sex labels of the header shortened (the longest first,
+        with …) only as far as the width there is requires."""
+        labels = [_(s.label) for s in self.config.sexes]
+        widths = [cell_len(label) for label in labels]
+        table = self._tall_table(h, labels)
+        while self.room is not None and self._width(table) > self.room:
+            longest = max(range(len(widths)), key=lambda i: widths[i])
+            if widths[longest] <= SHORTEST:
+                break  # as short as a label gets: the screen scrolls sideways
+            widths[longest] -= 1
+            table = self._tall_table(h, [cut(label, n) for label, n in zip(labels, widths,
+                                                                            strict=True)])
+        return table
+
+    def _tall_table(self, h: Household, headers: list[str]) -> Table:
         sexes = self.config.sexes
         table = self._table(_("Age"))
-        for s in sexes:
-            table.add_column(_(s.label), justify="right", no_wrap=True)
+        for header in headers:
+            table.add_column(header, justify="right", no_wrap=True)
         table.add_column(_("Total"), justify="right", no_wrap=True, style="bold")
         totals = [0] * len(sexes)
         for b in self.config.age_bands:
@@ -153,7 +222,7 @@ class CountView(Widget):
                       Text(str(h.present)))
         return table
 
-    def _fields(self, h: Household) -> Table:
+    def _fields(self, h: Household, tall: bool) -> Table:
         mine = household_fields(h)
         theirs = household_fields(self.other) if self.other is not None else mine
         cells = [(Text(label), Text(f"{value}{MARK}" if value != other else f"{value} ",
@@ -161,12 +230,16 @@ class CountView(Widget):
                  for (label, value), (_l, other) in zip(mine, theirs, strict=True)]
         table = Table(box=None, padding=(0, 1), show_edge=False, pad_edge=False,
                       show_header=False)
-        per_row = 1 if self.tall else 2
+        per_row = 1 if tall else 2
         for _i in range(per_row * 2):
             table.add_column(no_wrap=True)
         for i in range(0, len(cells), per_row):
             table.add_row(*[part for pair in cells[i:i + per_row] for part in pair])
         return table
+
+
+SHORTEST = 4
+"""The fewest columns a shortened sex label keeps (`Ano…`)."""
 
 
 def _when(at: datetime | None) -> str:

@@ -192,11 +192,12 @@ def fit(rows: Sequence[Sequence[str]], headers: Sequence[str], width: int,
     room -= padding * len(flexible)
     allowed = {i: natural[i] for i in flexible}
     if sum(allowed.values()) > room:
-        left, waiting = room, sorted(flexible, key=lambda i: natural[i])
-        while waiting:
-            i = waiting[0]
-            share = max(floor[i], left // len(waiting))
-            waiting.pop(0)
-            allowed[i] = min(natural[i], share)
-            left -= allowed[i]
+        # Each column first gets its floor; the room above the floors is shared, the columns
+        # that need least above their floor served first (what they leave goes to the others).
+        extra = room - sum(floor.values())
+        waiting = sorted(flexible, key=lambda i: natural[i] - floor[i])
+        for served, i in enumerate(waiting):
+            give = min(natural[i] - floor[i], max(0, extra // (len(waiting) - served)))
+            allowed[i] = floor[i] + give
+            extra -= give
     return [[cut(c, allowed[i]) if i in allowed else c for i, c in enumerate(r)] for r in rows]
