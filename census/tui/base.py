@@ -7,13 +7,15 @@ imported here only for type checking, so that no screen depends on it at run tim
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, TypeVar, cast
 
 from textual.binding import ActiveBinding
 from textual.screen import Screen
 
 from census.domain.errors import CensusError
+from census.i18n import _
 from census.tui.widgets.plain import DataTable
 
 if TYPE_CHECKING:
@@ -28,6 +30,21 @@ PAGE = 50
 def page_count(total: int) -> int:
     """Pages of PAGE rows needed for `total` rows (at least one, shown even when empty)."""
     return max(1, -(-total // PAGE))
+
+
+def pager_line(page: int, pages: int) -> str:
+    """`Page 2 of 5 (PgUp/PgDn)` (`page` counted from 0)."""
+    return _("Page {page} of {pages} (PgUp/PgDn)").format(page=page + 1, pages=pages)
+
+
+@contextmanager
+def refilled(table: DataTable) -> Iterator[DataTable]:
+    """Empty `table` for new rows; after them the cursor is where it was (or on the last row)."""
+    cursor = table.cursor_row
+    table.clear()
+    yield table
+    if table.row_count:
+        table.move_cursor(row=max(0, min(cursor, table.row_count - 1)))
 
 
 def row_key(table: DataTable) -> str | None:

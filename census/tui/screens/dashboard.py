@@ -18,7 +18,7 @@ from census.domain.model import ReviewKind
 from census.i18n import _
 from census.storage.exchange.review import review_counts
 from census.storage.progress import ProgressRow, by_enumerator
-from census.tui.base import PAGE, CensusScreen, page_count, row_key
+from census.tui.base import PAGE, CensusScreen, page_count, pager_line, row_key
 from census.tui.labels import AREA_STATUS, REVIEW_KINDS, ROLES, bar
 from census.tui.screens.review import ReviewScreen
 from census.tui.widgets.plain import DataTable, Label, Static, fit
@@ -175,8 +175,7 @@ class DashboardScreen(CensusScreen):
         self.query_one("#view-title", Label).update(f"{title} ({len(rows)})")
         pages = page_count(len(rows))
         self.query_one("#pager", Label).update(
-            _("Page {page} of {pages} (PgUp/PgDn)").format(page=self.pages[view] + 1,
-                                                           pages=pages) if pages > 1 else "")
+            pager_line(self.pages[view], pages) if pages > 1 else "")
 
     def action_show(self, view: str) -> None:
         self.query_one(ContentSwitcher).current = view

@@ -15,7 +15,7 @@ from census.storage.progress import (
     appointments,
     returned_households,
 )
-from census.tui.base import CensusScreen, row_key
+from census.tui.base import CensusScreen, refilled, row_key
 from census.tui.labels import ROLES, appointment_day, appointments_line, bar
 from census.tui.widgets.plain import DataTable, Label, fit
 
@@ -76,32 +76,25 @@ class HomeScreen(CensusScreen):
         title.update(_("Returned forms: {n}").format(n=len(rows)))
         for area, did, structure, number, hnum in rows:
             returned.add_row(area, f"{structure}/{number}", str(hnum), key=did)
-        due = self.query_one("#due", DataTable)
-        due_cursor = due.cursor_row
-        due.clear()
         mine = self.census.my_code()
         counts = appointment_counts(store, now, enumerator=mine)
         self.query_one("#due-title", Label).update(appointments_line(counts))
         ahead = appointments(store, now, limit=50, enumerator=mine)
-        for a in ahead:
-            due.add_row(a.at.strftime("%H:%M %d/%m"), appointment_day(a.when, a.at), a.area,
-                        f"{a.structure}/{a.number}", key=a.dwelling_id)
-        if not ahead:
-            due.add_row("—", "", _("no appointments in the coming {n} days").format(
-                n=APPOINTMENT_DAYS), "")
-        due.move_cursor(row=min(due_cursor, due.row_count - 1))
-        areas = self.query_one("#areas", DataTable)
-        cursor = areas.cursor_row
-        areas.clear()
+        with refilled(self.query_one("#due", DataTable)) as due:
+            for a in ahead:
+                due.add_row(a.at.strftime("%H:%M %d/%m"), appointment_day(a.when, a.at),
+                            a.area, f"{a.structure}/{a.number}", key=a.dwelling_id)
+            if not ahead:
+                due.add_row("—", "", _("no appointments in the coming {n} days").format(
+                    n=APPOINTMENT_DAYS), "")
         progress = self.census.my_areas()
         texts = [[r.area, r.name, f"{r.listed}/{r.expected or '?'}", str(r.visited),
                   str(r.completed), str(r.callbacks_due),
                   bar(r.completed, max(r.expected or 0, r.listed), width=8)] for r in progress]
-        for r, cells in zip(progress, fit(texts, self.area_headers(), self.table_width(), (1,)),
-                            strict=True):
-            areas.add_row(*cells, key=r.area)
-        if areas.row_count:
-            areas.move_cursor(row=min(cursor, areas.row_count - 1))
+        with refilled(self.query_one("#areas", DataTable)) as areas:
+            for r, cells in zip(progress, fit(texts, self.area_headers(), self.table_width(),
+                                              (1,)), strict=True):
+                areas.add_row(*cells, key=r.area)
 
     def action_open_area(self) -> None:
         table = self.focused
@@ -142,18 +135,14 @@ class CallbacksScreen(CensusScreen):
         self.reload()
 
     def reload(self) -> None:
-        table = self.query_one(DataTable)
-        cursor = table.cursor_row
-        table.clear()
         now, store, mine = self.census.now(), self.census.store, self.census.my_code()
         self.query_one("#title", Label).update(appointments_line(
             appointment_counts(store, now, enumerator=mine)))
         shown: list[Appointment] = appointments(store, now, 500, enumerator=mine)
-        for a in shown:
-            table.add_row(a.at.strftime("%Y-%m-%d %H:%M"), appointment_day(a.when, a.at),
-                          a.area, f"{a.structure}/{a.number}", key=a.dwelling_id)
-        if table.row_count:
-            table.move_cursor(row=min(cursor, table.row_count - 1))
+        with refilled(self.query_one(DataTable)) as table:
+            for a in shown:
+                table.add_row(a.at.strftime("%Y-%m-%d %H:%M"), appointment_day(a.when, a.at),
+                              a.area, f"{a.structure}/{a.number}", key=a.dwelling_id)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         self.action_open()

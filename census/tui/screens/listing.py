@@ -11,7 +11,7 @@ from census.domain.model import AreaStatus, DwellingType, Occupancy, Outcome
 from census.i18n import _, counted
 from census.storage.areas import get_area
 from census.storage.listing import listing_count, listing_page, listing_position
-from census.tui.base import PAGE, CensusScreen, page_count, row_key
+from census.tui.base import PAGE, CensusScreen, page_count, pager_line, refilled, row_key
 from census.tui.dialogs import ListingDialog
 from census.tui.labels import AREA_STATUS, OCCUPANCY, OUTCOMES, STATUSES, TYPES
 from census.tui.screens.dwelling import DwellingScreen
@@ -98,12 +98,8 @@ class ListingScreen(CensusScreen):
         elif total == 0:
             pager = _("No dwelling listed yet; press a to add the first one.")
         else:
-            pager = _("Page {page} of {pages} (PgUp/PgDn)").format(page=self.page + 1,
-                                                                   pages=pages)
+            pager = pager_line(self.page, pages)
         self.query_one("#pager", Label).update(pager)
-        table = self.query_one(DataTable)
-        cursor = table.cursor_row
-        table.clear()
         rows = listing_page(store, self.area, self.page * PAGE, PAGE, self.status_filter)
         texts = []
         for r in rows:
@@ -114,14 +110,12 @@ class ListingScreen(CensusScreen):
                           _(OCCUPANCY[Occupancy(r.occupancy)]), _(STATUSES[r.status]), last,
                           str(r.households), r.locator or ""])
         fitted = fit(texts, self.headers(), self.table_width(), flexible=(1, 2, 4, 6))
-        for r, cells in zip(rows, fitted, strict=True):
-            table.add_row(*cells, key=r.id)
-        if select is not None:
-            for i, r in enumerate(rows):
-                if r.id == select:
-                    table.move_cursor(row=i)
-        elif rows:
-            table.move_cursor(row=min(cursor, len(rows) - 1))
+        with refilled(self.query_one(DataTable)) as table:
+            for r, cells in zip(rows, fitted, strict=True):
+                table.add_row(*cells, key=r.id)
+        for i, r in enumerate(rows):
+            if r.id == select:
+                table.move_cursor(row=i)
 
     def action_back(self) -> None:
         self.census.remember()

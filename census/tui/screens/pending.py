@@ -41,7 +41,7 @@ from census.storage.pending import (
     pending_page,
 )
 from census.storage.records import load_dwelling
-from census.tui.base import PAGE, CensusScreen, page_count, row_key
+from census.tui.base import PAGE, CensusScreen, page_count, pager_line, refilled, row_key
 from census.tui.dialogs import ReturnDialog
 from census.tui.labels import HOUSEHOLD_STATUS, REVIEW_KINDS, problem_line, return_reason
 from census.tui.widgets.count_view import CountView, visits_table
@@ -146,20 +146,16 @@ class PendingScreen(CensusScreen):
         elif total == 0:
             pager = _("No household awaits a decision.")
         else:
-            pager = _("Page {page} of {pages} (PgUp/PgDn)").format(page=self.page + 1,
-                                                                   pages=pages)
+            pager = pager_line(self.page, pages)
         self.query_one("#pager", Label).update(pager)
-        table = self.query_one(DataTable)
-        cursor = table.cursor_row
-        table.clear()
         self.dwellings = {}
-        for p in pending_page(store, f.area, f.enumerator, f.everyone, limit=PAGE,
-                              offset=self.page * PAGE):
-            self.dwellings[p.household_id] = p.dwelling_id
-            table.add_row(p.address, p.enumerator or "—", when(p.completed_at),
-                          str(p.usual_residents), warnings_cell(p), key=p.household_id)
-        if table.row_count:
-            table.move_cursor(row=min(cursor, table.row_count - 1))
+        rows = pending_page(store, f.area, f.enumerator, f.everyone, limit=PAGE,
+                            offset=self.page * PAGE)
+        with refilled(self.query_one(DataTable)) as table:
+            for p in rows:
+                self.dwellings[p.household_id] = p.dwelling_id
+                table.add_row(p.address, p.enumerator or "—", when(p.completed_at),
+                              str(p.usual_residents), warnings_cell(p), key=p.household_id)
 
     def action_page(self, delta: int) -> None:
         self.page = max(0, self.page + delta)

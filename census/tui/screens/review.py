@@ -29,7 +29,7 @@ from census.storage.exchange.review import (
 from census.storage.pending import at_address, held_dwelling_item
 from census.storage.records import load_dwelling, load_household
 from census.storage.store import Store
-from census.tui.base import PAGE, CensusScreen, page_count, row_key
+from census.tui.base import PAGE, CensusScreen, page_count, pager_line, refilled, row_key
 from census.tui.dialogs import ConfirmDialog, ReturnDialog
 from census.tui.labels import (
     HOUSEHOLD_STATUS,
@@ -108,20 +108,16 @@ class ReviewScreen(CensusScreen):
         elif total == 0:
             pager = _("Nothing to review.")
         else:
-            pager = _("Page {page} of {pages} (PgUp/PgDn)").format(page=self.page + 1,
-                                                                   pages=pages)
+            pager = pager_line(self.page, pages)
         self.query_one("#pager", Label).update(pager)
-        table = self.query_one(DataTable)
-        cursor = table.cursor_row
-        table.clear()
-        for i in review_items(store, kind=str(kind) if kind else None, limit=PAGE,
-                              offset=self.page * PAGE):
-            detail = _rules(i.detail, symbols=False) if i.kind is ReviewKind.FLAGGED else (
-                review_detail(i.detail))
-            table.add_row(str(i.id), _(REVIEW_KINDS[i.kind]), _place(store, i), i.area,
-                          i.source, str(i.revision), detail[:40], key=str(i.id))
-        if table.row_count:
-            table.move_cursor(row=min(cursor, table.row_count - 1))
+        items = review_items(store, kind=str(kind) if kind else None, limit=PAGE,
+                             offset=self.page * PAGE)
+        with refilled(self.query_one(DataTable)) as table:
+            for i in items:
+                detail = _rules(i.detail, symbols=False) if i.kind is ReviewKind.FLAGGED else (
+                    review_detail(i.detail))
+                table.add_row(str(i.id), _(REVIEW_KINDS[i.kind]), _place(store, i), i.area,
+                              i.source, str(i.revision), detail[:40], key=str(i.id))
 
     def action_page(self, delta: int) -> None:
         self.page = max(0, self.page + delta)
