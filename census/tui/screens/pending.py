@@ -19,7 +19,6 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Footer
 
-from census.domain.errors import CensusError
 from census.domain.model import (
     OVERRIDE_REASON_LABELS,
     Dwelling,
@@ -42,11 +41,10 @@ from census.storage.pending import (
 )
 from census.storage.records import load_dwelling
 from census.tui.base import PAGE, CensusScreen, page_count, pager_line, refilled, row_key
-from census.tui.dialogs import ReturnDialog
 from census.tui.labels import HOUSEHOLD_STATUS, REVIEW_KINDS, problem_line, return_reason
+from census.tui.screens.deciding import DecidingScreen
 from census.tui.widgets.count_view import CountView, visits_table
 from census.tui.widgets.plain import DataTable, Label, Static
-from census.usecases import review as review_steps
 from census.validation.rules import RULES
 
 Address = tuple[str, int, int, int]
@@ -200,7 +198,7 @@ class PendingScreen(CensusScreen):
         self.action_open()
 
 
-class HouseholdViewScreen(CensusScreen):
+class HouseholdViewScreen(DecidingScreen):
     """A household read only, for the supervisor: the count grid, away, visitors, respondent
     and status, the warnings confirmed (with their reasons) or still open, and the dwelling's
     visits; `a` approves it, `r` returns it to the enumerator (a reason, an optional note).
@@ -300,22 +298,9 @@ class HouseholdViewScreen(CensusScreen):
         return "\n".join(lines) or _("No warning.")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Approve shows for a complete household, return for a complete or approved one
-        (`census.usecases.review.changes`); neither for an enumerator (a decision is a
-        supervisor's)."""
-        h = self.household
-        if action not in ("approve", "return_household"):
-            return True
-        if h is None or review_steps.decider_refusal(self.census.store) is not None:
-            return False
-        return review_steps.changes("approved" if action == "approve" else "returned",
-                                    h.status)
-
-    def refused(self, exc: CensusError) -> None:
-        errors = self.query_one("#errors", Static)
-        errors.display = True
-        errors.update("✗ " + str(exc))
-        self.notify(str(exc), severity="error", timeout=8)
+        if action in ("approve", "return_household"):
+            return self.may_decide(action)
+        return True
 
     def done(self, message: str) -> None:
         """Say what was done; open the next household to decide, or go back."""
@@ -330,34 +315,6 @@ class HouseholdViewScreen(CensusScreen):
         self.app.switch_screen(HouseholdViewScreen(*nxt, following=self.following))
         self.app.notify(message + " " + _("Next household awaiting a decision."))
 
-    def action_approve(self) -> None:
-        if self.household is None:
-            return
-        try:
-            done = review_steps.decision(self.census.store, self.household.id, "approved")
-        except CensusError as exc:
-            self.refused(exc)
-            return
-        if not done.changed:  # approved meanwhile (elsewhere): nothing to do
-            self.done(_("Already approved, nothing changed: {household}.").format(
-                household=self.where))
-            return
-        self.done(_("Approved: {household}.").format(household=self.where))
-
-    def action_return_household(self) -> None:
-        if self.household is None:
-            return
-
-        def returned(h: Household | None) -> None:
-            if h is None:
-                return
-            decision = next((x for x in decisions_of(self.census.store, h.id)
-                             if x.action == "returned"), None)
-            self.done(_("Returned to the enumerator: {household} ({reason}).").format(
-                household=self.where, reason=return_reason(decision.reason if decision
-                                                           else None)))
-
+    def return_title(self) -> str:
         d, h = self.dwelling, self.household
-        short = address(d.area, d.structure, d.number, h.number) if d else self.where
-        title = _("Return to the enumerator: {household}").format(household=short)
-        self.app.push_screen(ReturnDialog(h.id, title), returned)
+        return address(d.area, d.structure, d.number, h.number) if d and h else self.where

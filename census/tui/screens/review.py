@@ -19,7 +19,6 @@ from textual.widgets import Footer
 from census.domain.errors import CensusError
 from census.domain.model import Dwelling, Household, ReviewKind
 from census.i18n import _, ngettext
-from census.storage.exchange.decisions import decisions_of
 from census.storage.exchange.review import (
     ReviewItem,
     review_counts,
@@ -30,7 +29,7 @@ from census.storage.pending import at_address, held_dwelling_item
 from census.storage.records import load_dwelling, load_household
 from census.storage.store import Store
 from census.tui.base import PAGE, CensusScreen, page_count, pager_line, refilled, row_key
-from census.tui.dialogs import ConfirmDialog, ReturnDialog
+from census.tui.dialogs import ConfirmDialog
 from census.tui.labels import (
     HOUSEHOLD_STATUS,
     OCCUPANCY,
@@ -38,9 +37,9 @@ from census.tui.labels import (
     REVIEW_KINDS,
     SYMBOL,
     TYPES,
-    return_reason,
     review_detail,
 )
+from census.tui.screens.deciding import DecidingScreen
 from census.tui.widgets.count_view import (
     MARK,
     CountView,
@@ -175,7 +174,7 @@ def _rules(detail: str, symbols: bool = True) -> str:
     return "  ".join(shown) if symbols else ", ".join(shown)
 
 
-class ReviewItemScreen(CensusScreen):
+class ReviewItemScreen(DecidingScreen):
     """One review item: the stored record and the held (incoming) version side by side (count
     grids for a household, the listing line for a dwelling), every value that differs marked ◆
     and said in words, the dwelling's visits below; and the decisions that apply to it. After a
@@ -386,8 +385,7 @@ class ReviewItemScreen(CensusScreen):
             return item is not None and item.kind is ReviewKind.CONFLICT and (
                 item.incoming is not None)
         if action in ("approve", "return_household"):
-            return self.household is not None and review_steps.changes(
-                "approved" if action == "approve" else "returned", self.household.status)
+            return self.may_decide(action)
         if action == "keep":
             return item is not None
         return True
@@ -397,12 +395,6 @@ class ReviewItemScreen(CensusScreen):
         self.app.notify(message)
         self.app.pop_screen()
 
-    def refused(self, exc: CensusError) -> None:
-        errors = self.query_one("#errors", Static)
-        errors.display = True
-        errors.update("✗ " + str(exc))
-        self.notify(str(exc), severity="error", timeout=8)
-
     def decide(self, step: Callable[[], object], message: str) -> None:
         """Run one decision on the store; done (with `message`) or refused in words."""
         try:
@@ -411,35 +403,6 @@ class ReviewItemScreen(CensusScreen):
             self.refused(exc)
             return
         self.done(message)
-
-    def action_approve(self) -> None:
-        if self.household is None:
-            return
-        store, household_id = self.census.store, self.household.id
-        try:
-            done = review_steps.decision(store, household_id, "approved")
-        except CensusError as exc:
-            self.refused(exc)
-            return
-        self.done(_("Approved: {household}.").format(household=self.where) if done.changed
-                  else _("Already approved, nothing changed: {household}.").format(
-                      household=self.where))
-
-    def action_return_household(self) -> None:
-        if self.household is None:
-            return
-
-        def returned(h: Household | None) -> None:
-            if h is None:
-                return
-            decision = next((x for x in decisions_of(self.census.store, h.id)
-                             if x.action == "returned"), None)
-            self.done(_("Returned to the enumerator: {household} ({reason}).").format(
-                household=self.where, reason=return_reason(decision.reason if decision
-                                                           else None)))
-
-        title = _("Return to the enumerator: {household}").format(household=self.where)
-        self.app.push_screen(ReturnDialog(self.household.id, title), returned)
 
     def action_keep(self) -> None:
         item = self.item
