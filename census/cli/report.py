@@ -43,6 +43,7 @@ def report(db: Path | None, passphrase_file: Path | None, as_json: bool, as_csv:
         DEFAULT_DAYS,
         KEYS,
         Period,
+        check_day,
         field_report,
         legend,
         text_table,
@@ -54,8 +55,8 @@ def report(db: Path | None, passphrase_file: Path | None, as_json: bool, as_csv:
     if since is not None and days is not None:
         raise UserError(_("Give the period with --since or with --days, not both."))
     at = now()
-    last = until.date() if until is not None else at.date()
-    period = (Period(since.date(), last) if since is not None
+    last = check_day(until.date(), "--until") if until is not None else at.date()
+    period = (Period(check_day(since.date(), "--since"), last) if since is not None
               else Period.ending(last, days or DEFAULT_DAYS))
     with open_store(db, passphrase_file) as store:
         result = field_report(store, at, period, area=area_code, enumerator=enumerator,

@@ -194,11 +194,6 @@ def pending_dict(p: PendingHousehold) -> dict[str, Any]:
             "warnings": p.warnings, "flagged": list(p.flags), "held": list(p.held)}
 
 
-def _when(stamp: str) -> str:
-    """`2026-11-28T12:00:00Z` as `2026-11-28 12:00 UTC`."""
-    return f"{stamp[:10]} {stamp[11:16]} UTC" if stamp.endswith("Z") else stamp[:16]
-
-
 def _held(p: PendingHousehold) -> str:
     """`⚠ held in review (duplicate)`: something held for review may change the household."""
     if not p.held:
@@ -241,7 +236,7 @@ def review_pending(db: Path | None, passphrase_file: Path | None, as_json: bool,
         return
     table([_("address"), _("enumerator"), _("completed"), _("persons"), _("visitors"),
            _("warnings"), _("review")],
-          [[p.address, p.enumerator or "—", _when(p.completed_at), p.usual_residents,
+          [[p.address, p.enumerator or "—", p.completed, p.usual_residents,
             p.visitors, _warnings(p), _held(p)] for p in rows])
     click.echo(ngettext("{n} household awaits a decision.",
                         "{n} households await a decision.", len(rows)).format(n=len(rows)))

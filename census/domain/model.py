@@ -191,6 +191,10 @@ class Household:
     visitors: int = 0
     declared_total: int | None = None
     overrides: Mapping[str, OverrideReason] = field(default_factory=dict)
+    completed_at: datetime | None = field(default=None, compare=False)
+    """When the form was first completed: the local time of the device it was completed on, to
+    the minute (as a visit's time), kept through later drafts, returns and completions. Not part
+    of its content (its digest and revision ignore it), so it never makes a conflict."""
 
     @property
     def present(self) -> int:

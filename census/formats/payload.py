@@ -53,6 +53,9 @@ HOUSEHOLD_COLUMNS = ("id", "dwelling_id", "number", "status", "respondent", "rev
                      "away", "visitors", "declared_total", "base_rev", "base_digest",
                      "updated_at", "updated_by")
 OVERRIDE_COLUMNS = ("record_id", "rule_id", "reason")
+#: When each household was first completed (device local time), beside its row: files without
+#: this list (made by earlier versions) still read, and earlier versions ignore it.
+COMPLETED_COLUMNS = ("household_id", "completed_at")
 AREA_COLUMNS = ("code", "level", "name", "parent", "expected_dwellings", "enumerator")
 DECISION_COLUMNS = ("household_id", "revision", "action", "reason", "note", "rules", "who", "at")
 
@@ -176,6 +179,11 @@ def household_row(h: Household, dwelling_id: str, base: Base | None, updated_at:
 
 def override_rows(record_id: str, overrides: Mapping[str, OverrideReason]) -> list[list[str]]:
     return [[record_id, k, str(v)] for k, v in sorted(overrides.items())]
+
+
+def completed_rows(h: Household) -> list[list[Any]]:
+    """The household's row of the `completed` list (none when it was never completed)."""
+    return [] if h.completed_at is None else [[h.id, _dt(h.completed_at)]]
 
 
 def area_row(a: Area) -> list[Any]:
@@ -350,6 +358,14 @@ def decode(data: bytes, cfg: SurveyConfig) -> Records:
         except _Bad as bad:
             raise PayloadError(_("an override row is wrong: {why}").format(why=bad)) from bad
 
+    completed: dict[str, datetime] = {}
+    for row in _rows(body, "completed", len(COMPLETED_COLUMNS)):
+        try:
+            completed[_uuid(row[0], "household_id")] = _time(row[1], "completed_at").replace(
+                second=0, microsecond=0)
+        except _Bad as bad:
+            raise PayloadError(_("a completion row is wrong: {why}").format(why=bad)) from bad
+
     visits: dict[str, list[Visit]] = {}
     bad_visits: dict[str, str] = {}
     for row in _rows(body, "visits", len(VISIT_COLUMNS)):
@@ -426,7 +442,7 @@ def decode(data: bytes, cfg: SurveyConfig) -> Records:
                 revision=_int(row[5], 1, 1 << 31, "revision"), residents=residents,
                 away=_int(row[7], 0, cap, "away"), visitors=_int(row[8], 0, cap, "visitors"),
                 declared_total=_opt_int(row[9], 0, 10 * cap, "declared_total"),
-                overrides=overrides.get(row[0], {}))
+                overrides=overrides.get(row[0], {}), completed_at=completed.get(row[0]))
             if h.usual_residents > cap:
                 raise _Bad(_("{count} usual residents is more than the survey's maximum of "
                              "{max}").format(count=h.usual_residents, max=cap))

@@ -41,7 +41,7 @@ DWELLING_REQUIRED = ("id", "area", "structure", "dwelling")
 VISIT_FIELDS = {"attempt", "at", "outcome", "callback_at", "enumerator"}
 VISIT_REQUIRED = ("attempt", "at", "outcome")
 HOUSEHOLD_FIELDS = {"id", "number", "revision", "status", "respondent", "residents", "away",
-                    "visitors", "declared_total", "overrides"}
+                    "visitors", "declared_total", "overrides", "completed_at"}
 HOUSEHOLD_REQUIRED = ("id", "number")
 MAX_CODE = 40
 REVISION = Msg(N_("revision"))
@@ -207,11 +207,14 @@ def _parse_household(c: _Collector, raw: object, where: str, cfg: SurveyConfig
                                       strict=True),
                           None)
     overrides = c.overrides(raw.get("overrides"), f"{where}overrides")
+    completed: datetime | None = None
+    if raw.get("completed_at") is not None:
+        completed = c.take(parse_datetime(raw["completed_at"], f"{where}completed_at"), None)
     if not hid or not number:
         return None
     return Household(id=hid, number=number, seed=b"", status=status, revision=revision,
                      respondent=respondent, residents=residents, away=away, visitors=visitors,
-                     declared_total=declared, overrides=overrides)
+                     declared_total=declared, overrides=overrides, completed_at=completed)
 
 
 def dwelling_from_json(raw: object, cfg: SurveyConfig) -> tuple[Dwelling | None, list[Problem]]:
@@ -285,8 +288,10 @@ def _dt(value: datetime | None) -> str | None:
     return value.isoformat(timespec="minutes") if value else None
 
 
-def household_to_json(h: Household, cfg: SurveyConfig) -> dict[str, Any]:
-    """The JSON form of a household (no seed)."""
+def household_to_json(h: Household, cfg: SurveyConfig, completion: bool = False
+                      ) -> dict[str, Any]:
+    """The JSON form of a household (no seed); with `completion`, also when it was first
+    completed (`completed_at`, when known): not part of its content, so not in its digest."""
     residents: dict[str, dict[str, int]] = {}
     for (sex, band) in cfg.cells:
         n = h.residents.get((sex, band), 0)
@@ -299,6 +304,8 @@ def household_to_json(h: Household, cfg: SurveyConfig) -> dict[str, Any]:
         out["declared_total"] = h.declared_total
     if h.overrides:
         out["overrides"] = {k: str(v) for k, v in sorted(h.overrides.items())}
+    if completion and h.completed_at is not None:
+        out["completed_at"] = _dt(h.completed_at)
     return out
 
 
@@ -324,7 +331,7 @@ def dwelling_to_json(d: Dwelling, cfg: SurveyConfig, with_households: bool = Tru
     if d.overrides:
         out["overrides"] = {k: str(v) for k, v in sorted(d.overrides.items())}
     if with_households:
-        out["households"] = [household_to_json(h, cfg) for h in d.households]
+        out["households"] = [household_to_json(h, cfg, completion=True) for h in d.households]
     return out
 
 

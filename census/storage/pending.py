@@ -33,7 +33,9 @@ class PendingHousehold:
     number: int
     enumerator: str | None
     completed_at: str
-    """When it was last changed (completed), as stored: `2026-11-28T12:00:00Z`."""
+    """When it was first completed, by the clock of the device that completed it
+    (`2026-11-28T12:00`); for a household stored before that was kept, its last save
+    (`2026-11-28T12:00:00Z`, UTC)."""
     usual_residents: int
     visitors: int
     warnings: dict[str, str] = field(default_factory=dict)
@@ -49,6 +51,13 @@ class PendingHousehold:
     def address(self) -> str:
         return address(self.area, self.structure, self.dwelling, self.number)
 
+    @property
+    def completed(self) -> str:
+        """`completed_at` as lists show it: `2026-11-28 12:00` (a UTC stamp says `UTC`)."""
+        stamp = self.completed_at
+        shown = f"{stamp[:10]} {stamp[11:16]}"
+        return f"{shown} UTC" if stamp.endswith("Z") else shown
+
 
 def address(area: str, structure: int, dwelling: int, household: int) -> str:
     """`AREA/STRUCTURE/DWELLING/HOUSEHOLD`, as `census review approve` reads it."""
@@ -58,7 +67,7 @@ def address(area: str, structure: int, dwelling: int, household: int) -> str:
 _FROM = ("FROM household h JOIN dwelling d ON d.id = h.dwelling_id JOIN area a ON "
          "a.code = h.area WHERE h.status = 'complete' AND a.status = 'open'")
 _SELECT = (f"SELECT h.id, d.id, h.area, d.structure, d.number, h.number, {ENUMERATOR}, "
-           f"h.updated_at, h.usual_residents, h.visitors {_FROM}")
+           f"coalesce(h.completed_at, h.updated_at), h.usual_residents, h.visitors {_FROM}")
 _ORDER = " ORDER BY h.area, d.structure, d.number, h.number"
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from census.domain.keys import key_sums
@@ -211,23 +211,44 @@ def household_numbers(store: Store, dwelling_ids: Sequence[str]) -> dict[tuple[s
 
 HOUSEHOLD_COLUMNS = ("id", "dwelling_id", "area", "number", "status", "respondent",
                      "revision", "digest", "seed", "away", "visitors", "declared_total",
-                     "usual_residents", "updated_at", "updated_by", "source")
+                     "usual_residents", "updated_at", "updated_by", "source", "completed_at")
 DWELLING_COLUMNS = ("id", "area", "structure", "number", "type", "occupancy", "locator",
                     "enumerator", "revision", "digest", "updated_at", "source")
 BASE_COLUMNS = ("base_rev", "base_digest")
 
 
+#: A household's first completion is kept: a later save (a draft, a correction completed
+#: again, a copy from another device) moves it only to an earlier time.
+_KEEP = {"completed_at": "coalesce(min(completed_at, excluded.completed_at), completed_at, "
+                         "excluded.completed_at)"}
+#: Statuses of a form that was completed (a decision keeps the status it decided on).
+DONE = (HouseholdStatus.COMPLETE, HouseholdStatus.RETURNED, HouseholdStatus.APPROVED)
+
+
+def local_minutes(stamp: str) -> str:
+    """A UTC stamp of the store (`2026-11-20T09:12:40Z`) as this computer's local time to the
+    minute (`2026-11-20T10:12`), the form of visits' and completions' times."""
+    t = datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    return t.astimezone().strftime("%Y-%m-%dT%H:%M")
+
+
 def _upsert(table: str, columns: Sequence[str]) -> str:
-    updates = ", ".join(f"{col} = excluded.{col}" for col in columns[1:])
+    updates = ", ".join(f"{col} = {_KEEP.get(col, f'excluded.{col}')}" for col in columns[1:])
     return (f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
             f"({','.join('?' * len(columns))}) ON CONFLICT (id) DO UPDATE SET {updates}")
 
 
 def write_records(store: Store, chain: audit.Chain, dwellings: Sequence[DwellingRow],
-                  households: Sequence[HouseholdRow], origin: Origin, now: str) -> None:
+                  households: Sequence[HouseholdRow], origin: Origin, now: str,
+                  local_now: str | None = None) -> None:
     """Write dwellings (with their visits and overrides) and households (with their counts, key
     sums and overrides) in the caller's transaction, with their audit entries. The one writer
-    of records: the intake decided what is written, `origin` says how it is recorded."""
+    of records: the intake decided what is written, `origin` says how it is recorded.
+
+    `now` is the UTC stamp of the write; `local_now` the device's local time to the minute (by
+    default `now` in this computer's time zone): a form stored complete (or decided) for the
+    first time gets it as its `completed_at`, unless it carries its own; a stored one keeps
+    the earliest."""
     cfg = store.config
     conn = store.conn
     keep_base = origin.keep_base
@@ -284,11 +305,14 @@ def write_records(store: Store, chain: audit.Chain, dwellings: Sequence[Dwelling
         h = hr.household
         counts = [h.residents.get(c, 0) for c in cfg.cells]
         sums = key_sums(h.seed, cfg.cells, h.residents)
+        completed = _dt(h.completed_at)
+        if completed is None and h.status in DONE:
+            completed = local_now = local_now or local_minutes(now)
         row = [h.id, hr.dwelling_id, area_of[hr.dwelling_id], h.number, str(h.status),
                str(h.respondent), h.revision, hr.digest, h.seed, h.away, h.visitors,
                h.declared_total, h.usual_residents, hr.updated_at or now,
                (hr.updated_by or hr.who) if origin.fields else hr.updated_by,
-               origin.source]
+               origin.source, completed]
         if not keep_base:
             row += [hr.base.revision if hr.base else None, hr.base.digest if hr.base else None]
         h_rows.append([*row, *counts, *sums])
@@ -320,6 +344,14 @@ def write_records(store: Store, chain: audit.Chain, dwellings: Sequence[Dwelling
     chain.add(entries)
 
 
+def earlier_completions(store: Store, completions: Sequence[tuple[str, str]]) -> None:
+    """(completed at, household id) known from another copy of a stored version: a stored first
+    completion moves to an earlier one, never to a later one."""
+    store.conn.executemany(
+        "UPDATE household SET completed_at = ?1 WHERE id = ?2 AND (completed_at IS NULL OR "
+        "completed_at > ?1)", completions)
+
+
 def set_base(store: Store, record_type: str, record_id: str, base: Base) -> None:
     """Record the upstream version a record here was edited from (a form returned again)."""
     table = "dwelling" if record_type == "dwelling" else "household"
@@ -344,7 +376,7 @@ def select_households(store: Store, where: str, params: Sequence[Any]
     cols = ", ".join(f"h.{c}" for c in store.counts)
     rows = store.conn.execute(
         "SELECT h.id, h.number, h.seed, h.status, h.revision, h.respondent, h.away, "
-        f"h.visitors, h.declared_total, h.dwelling_id, {cols} FROM household h "
+        f"h.visitors, h.declared_total, h.dwelling_id, h.completed_at, {cols} FROM household h "
         f"WHERE {where} ORDER BY h.dwelling_id, h.number", params).fetchall()
     ids = [r[0] for r in rows]
     overrides: dict[str, dict[str, OverrideReason]] = {}
@@ -355,11 +387,12 @@ def select_households(store: Store, where: str, params: Sequence[Any]
     out = []
     cells = store.config.cells
     for r in rows:
-        residents = {cells[i]: n for i, n in enumerate(r[10:]) if n}
+        residents = {cells[i]: n for i, n in enumerate(r[11:]) if n}
         out.append((r[9], Household(
             id=r[0], number=r[1], seed=r[2], status=HouseholdStatus(r[3]), revision=r[4],
             respondent=Respondent(r[5]), residents=residents, away=r[6], visitors=r[7],
-            declared_total=r[8], overrides=overrides.get(r[0], {}))))
+            declared_total=r[8], overrides=overrides.get(r[0], {}),
+            completed_at=datetime.fromisoformat(r[10]) if r[10] else None)))
     return out
 
 

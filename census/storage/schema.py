@@ -443,6 +443,45 @@ def create_dp_tables(db: Database) -> None:
         raise RuntimeError(f"integrity check after the ledger's change: {problems[0]}")
 
 
+def create_completion_column(db: Database) -> None:
+    """Daily field reports (issue 15, second pass). A household keeps when it was first
+    completed (`completed_at`: the local time, to the minute, of the device it was completed
+    on, as visits' times are), whatever happens to it later; and the reports read only their
+    period, through indexes on the times they select by.
+
+    Households already complete, returned or approved get the best time this database has,
+    converted from UTC to the local time of the computer that migrates it: the first audit
+    entry here that made it complete (the enumerator's own device); else, for a form received
+    complete, its sender's last save; else the latest completed visit to its dwelling; else its
+    last save here."""
+    def local(column: str) -> str:
+        return f"strftime('%Y-%m-%dT%H:%M', {column}, 'localtime')"
+
+    for sql in (
+        f"ALTER TABLE household ADD COLUMN completed_at TEXT {_time('completed_at')}",
+        f"""UPDATE household SET completed_at = {local('first.at')} FROM (
+  SELECT record_id, min(at) AS at FROM audit
+  WHERE record_type = 'household' AND field = 'status' AND new = 'complete' GROUP BY record_id
+) AS first WHERE first.record_id = household.id
+  AND household.status IN ('complete', 'returned', 'approved')""",
+        f"""UPDATE household SET completed_at = coalesce(
+  CASE WHEN status = 'complete' AND source IS NOT NULL THEN {local('updated_at')} END,
+  (SELECT max(v.at) FROM visit v WHERE v.dwelling_id = household.dwelling_id
+   AND v.outcome = 'completed'),
+  {local('updated_at')})
+WHERE completed_at IS NULL AND status IN ('complete', 'returned', 'approved')""",
+        # Covering: a report reads a form's or a visit's columns from these indexes only, in
+        # the order of time, never the rows themselves.
+        "CREATE INDEX household_completed ON household (completed_at, dwelling_id, area) "
+        "WHERE completed_at IS NOT NULL",
+        "CREATE INDEX visit_at ON visit (at, dwelling_id, outcome, enumerator)",
+        # Each enumerator's first visit ever (idle days) without reading every visit.
+        "CREATE INDEX visit_enumerator ON visit (enumerator, at)",
+        "CREATE INDEX decision_at ON decision (at)",
+    ):
+        db.execute(sql)
+
+
 def migrations(config: SurveyConfig) -> Migrations:
     """The migration set of a census database whose survey config is `config`."""
     m = Migrations("census")
@@ -478,5 +517,9 @@ def migrations(config: SurveyConfig) -> Migrations:
     @m(name="0008_dp")
     def dp_tables(db: Database) -> None:
         create_dp_tables(db)
+
+    @m(name="0009_completed_at")
+    def completed_at(db: Database) -> None:
+        create_completion_column(db)
 
     return m

@@ -162,12 +162,31 @@ class Store:
             conn.close()
             raise
 
+    @classmethod
+    def reader(cls, path: Path, passphrase: str) -> Store:
+        """Another connection to a database open here, to read in another thread (one thread
+        at a time; SQLite connections are not shared between threads): no migration, no purge,
+        and writing is refused (`query_only`). In WAL mode it reads the last committed state,
+        while the first connection goes on writing."""
+        conn = connect(path, passphrase, create=False, any_thread=True)
+        try:
+            conn.execute("PRAGMA query_only = ON")
+            return cls(conn, path)
+        except BaseException:
+            conn.close()
+            raise
+
+    def interrupt(self) -> None:
+        """Stop the statement running on this connection (called from another thread): it
+        ends with an error in the thread that runs it."""
+        self.conn.interrupt()
+
     def close(self) -> None:
         self.conn.close()
 
     @contextmanager
     def bulk(self) -> Iterator[None]:
-        """A larger page cache (32 MiB) while many records are written: index pages are then
+        """A larger page cache (32 MiB) while many records are written or read: pages are then
         not evicted, re-read and re-decrypted over and over. Memory stays bounded."""
         previous = int(self.conn.execute("PRAGMA cache_size").fetchone()[0])
         self.conn.execute(f"PRAGMA cache_size = {BULK_CACHE_KIB}")

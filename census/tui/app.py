@@ -65,6 +65,7 @@ class CensusApp(App[None]):
         self.opening = opening
         self.db_path = db_path
         self.initial_passphrase = passphrase
+        self._passphrase = passphrase
         self.keymap_settings = keymap or {}
         self.clock = clock or (lambda: datetime.now().replace(second=0, microsecond=0))
         self._store: Store | None = None
@@ -144,8 +145,20 @@ class CensusApp(App[None]):
             store = Store.open(self.db_path, passphrase)
         except StoreError as exc:
             return str(exc)
+        self._passphrase = passphrase  # for the readers of other threads
         self.install(store)
         return None
+
+    def can_open_reader(self) -> bool:
+        """True when `open_reader` can open another connection (the passphrase is known)."""
+        return bool(self._passphrase)
+
+    def open_reader(self) -> Store | None:
+        """A read-only connection to the database for another thread (a long report computed
+        while the app goes on), or None when this app does not know the passphrase."""
+        if not self._passphrase:
+            return None
+        return Store.reader(self.db_path, self._passphrase)
 
     def install(self, store: Store) -> None:
         """Use an open store and show where the user was."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -166,6 +166,9 @@ def dwellings(config: SurveyConfig, demo: DemoPlan, now: datetime, seed: int = 2
                 if rng.random() < 0.15:
                     visits = (Visit(1, at - timedelta(days=1), Outcome.NO_ONE_HOME),
                               Visit(2, at, Outcome.COMPLETED))
+                # Completed 10 to 59 minutes after the visit (no draw: the demo stays the same).
+                households = tuple(replace(h, completed_at=at + timedelta(
+                    minutes=10 + (7 * h.number + at.minute) % 50)) for h in households)
             occupancy = Occupancy.VACANT if visits and visits[-1].outcome == "vacant" else (
                 Occupancy.OCCUPIED)
             yield Dwelling(

@@ -1,19 +1,20 @@
 """Daily field reports (issue 15): per enumerator and day, the figures field managers work from,
-computed from paradata only (the times stored with visits, in the audit log and with decisions);
-nothing about a person. `compute` is a pure function over the rows of `census.storage.paradata`
-(tested without a database); `field_report` reads those rows from a store and computes.
+computed from paradata only (the times stored with visits, with households' first completion
+and with decisions); nothing about a person. SQLite counts them per enumerator and day
+(`census.storage.paradata`, reading the period only); `assemble` puts those counts together
+(a pure function, tested without a database); `field_report` does both for a store.
 
-Times are compared as local times: a visit carries the device's local time; UTC stamps (the
-audit log, decisions, saves) are converted to this computer's time zone (or `tz`).
+Times: a visit's time and a form's completion are the local time of the device that recorded
+them, so a figure's day is the one the enumerator lived, whatever computer reads the report.
+Supervisors' decisions carry UTC stamps: they count on the day they fell on in this computer's
+time zone (the reader's).
 
 The figures of one enumerator on one day:
 - dwellings visited: distinct dwellings the enumerator visited that day (any outcome);
-- households completed: household forms whose completion fell on that day. A form's completion
-  is, the first of these that exists: the first audit entry here changing its status to
-  complete (on the device where it was completed in the app); the last save of a form received
-  complete from the enumerator's device; the latest visit to its dwelling with outcome
-  completed (forms imported from files, or approved or returned since: the day is known, the
-  minute is not). A form returned and completed again counts once, on its first completion;
+- households completed: household forms first completed that day (`completed_at`: set when a
+  form is first stored complete, by the clock of the device that completed it, and kept
+  whatever happens to the form later). A form counts once, on the day of its first
+  completion, whatever its status now (a draft again, returned, completed again, approved);
 - refusals: the enumerator's visits that day with outcome refused;
 - no contacts: the enumerator's visits that day with outcome no one home;
 - appointments kept and missed: appointments (a visit's callback date and time) falling on that
@@ -21,10 +22,11 @@ The figures of one enumerator on one day:
   or before the appointment plus the tolerance (60 minutes unless told), earlier ones included.
   Missed: the next visit came later, or there is none and the appointment plus the tolerance has
   passed. An appointment that may still be kept is neither;
-- median minutes from the first visit to the completed form: over that day's completed forms
-  whose completion is known to the minute (the first two sources above), the minutes from the
-  first visit to the dwelling to the completion; none without such a form;
-- forms returned, forms approved: supervisors' decisions that day on the enumerator's forms;
+- median minutes from the first visit to the completed form: over that day's completed forms,
+  the minutes from the first visit to the dwelling to the first completion (both times of the
+  device); none without such a form;
+- forms returned, forms approved: supervisors' decisions that day (the reader's local day) on
+  the enumerator's forms;
 - idle days: 1 for a day before today, on or after the enumerator's first visit ever, without a
   visit by the enumerator; else 0.
 An enumerator's period total sums the days (a dwelling visited on two days counts twice),
@@ -40,25 +42,26 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta
 from itertools import groupby
 from typing import TYPE_CHECKING, Any
 
 from census.domain.errors import CensusError
-from census.domain.model import Outcome, Role
+from census.domain.model import Role
 from census.i18n import N_, _, ngettext
 
 if TYPE_CHECKING:
-    from census.storage.paradata import DecisionRow, FormRow, VisitRow
+    from census.storage.paradata import AppointmentDay, DecisionDay, FormDay, VisitDay
     from census.storage.store import Store
 
 DEFAULT_DAYS = 14
 MAX_DAYS = 366
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)
+"""The days a report may cover."""
 DEFAULT_TOLERANCE = 60
 """Minutes after an appointment within which a visit keeps it."""
 NOBODY = "-"
 """The enumerator of rows whose enumerator is not known."""
-KEPT, MISSED = "kept", "missed"
 #: The stable keys of a row, in order: JSON objects and the CSV header.
 KEYS = ("enumerator", "date", "dwellings_visited", "households_completed", "refusals",
         "no_contacts", "appointments_kept", "appointments_missed", "median_minutes",
@@ -78,6 +81,15 @@ class ReportError(CensusError):
     """A report that cannot be made as asked."""
 
 
+def check_day(day: date, what: str) -> date:
+    """`day` if a report may cover it, else a ReportError naming `what` (e.g. `--until`)."""
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise ReportError(_("{what} is {day}: a report covers days from {first} to {last}. Give "
+                            "a date in that range (YYYY-MM-DD).").format(
+            what=what, day=day, first=FIRST_DAY, last=LAST_DAY))
+    return day
+
+
 @dataclass(frozen=True)
 class Period:
     """The days a report covers, `first` to `last` inclusive."""
@@ -86,6 +98,8 @@ class Period:
     last: date
 
     def __post_init__(self) -> None:
+        check_day(self.first, _("The first day of the period"))
+        check_day(self.last, _("The last day of the period"))
         if self.last < self.first:
             raise ReportError(_("The period ends ({last}) before it starts ({first}).").format(
                 first=self.first, last=self.last))
@@ -98,6 +112,10 @@ class Period:
         """The `days` days up to and including `last`."""
         if days < 1:
             raise ReportError(_("A report covers at least one day."))
+        if days > MAX_DAYS:
+            raise ReportError(_("A report covers at most {n} days; this period has {days}.")
+                              .format(n=MAX_DAYS, days=days))
+        check_day(last, _("The last day of the period"))
         return cls(last - timedelta(days=days - 1), last)
 
     @property
@@ -109,6 +127,14 @@ class Period:
 
     def __contains__(self, day: object) -> bool:
         return isinstance(day, date) and self.first <= day <= self.last
+
+    def utc_bounds(self) -> tuple[str, str]:
+        """The UTC stamps of the start of the first day and of the day after the last, in this
+        computer's time zone: what a decision's stamp is compared with."""
+        def stamp(day: date) -> str:
+            return datetime.combine(day, time()).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+        return stamp(self.first), stamp(self.last + timedelta(days=1))
 
 
 @dataclass(frozen=True)
@@ -137,7 +163,7 @@ class Figures:
 
 @dataclass
 class _Day:
-    dwellings: set[str] = field(default_factory=set)
+    dwellings: int = 0
     visits: int = 0
     completed: int = 0
     refusals: int = 0
@@ -175,86 +201,43 @@ class Report:
         return [(d, per.get(d, 0)) for d in self.period.days()]
 
 
-def local(stamp: str, tz: tzinfo | None = None) -> datetime:
-    """A stored time as a local time without zone: a UTC stamp (`…Z`) is converted to `tz`
-    (None: this computer's zone); a time without zone is local already."""
-    t = datetime.fromisoformat(stamp)
-    if t.tzinfo is not None:
-        t = t.astimezone(tz).replace(tzinfo=None)
-    return t
-
-
-def appointment(due: datetime, next_visit: datetime | None, now: datetime,
-                tolerance: timedelta) -> str | None:
-    """KEPT, MISSED, or None while an appointment may still be kept."""
-    if next_visit is not None:
-        return KEPT if next_visit <= due + tolerance else MISSED
-    return MISSED if now > due + tolerance else None
-
-
-def completion(form: FormRow, tz: tzinfo | None = None) -> tuple[datetime, bool] | None:
-    """When a form was completed, and whether that time is exact (else only its day is)."""
-    if form.logged:
-        return local(form.logged, tz), True
-    if form.status == "complete" and form.source is not None and form.updated_at:
-        return local(form.updated_at, tz), True
-    if form.completed_visit:
-        return local(form.completed_visit, tz), False
-    return None
-
-
 def median(values: Sequence[float]) -> int | None:
     """The median, in whole minutes; None for no values."""
     return round(statistics.median(values)) if values else None
 
 
-def compute(visits: Sequence[VisitRow], forms: Sequence[FormRow],
-            decisions: Sequence[DecisionRow], starts: Mapping[str | None, str],
-            period: Period, now: datetime, *, tolerance: int = DEFAULT_TOLERANCE,
-            tz: tzinfo | None = None, only: str | None = None, nobody: str = NOBODY) -> Report:
-    """The report over the rows read from a store: `starts` is each enumerator's first visit
-    ever; `now` (local) decides missed appointments and which days are over; `only` keeps one
-    enumerator; rows without an enumerator go to `nobody`."""
+def assemble(visits: Sequence[VisitDay], appointments: Sequence[AppointmentDay],
+             forms: Sequence[FormDay], decisions: Sequence[DecisionDay],
+             starts: Mapping[str, str], period: Period, now: datetime, *,
+             only: str | None = None) -> Report:
+    """The report from the counts per enumerator and day: `starts` is each enumerator's first
+    visit ever; `now` (local) decides which days are over; `only` keeps one enumerator."""
     days: dict[tuple[str, date], _Day] = defaultdict(_Day)
-    slack = timedelta(minutes=tolerance)
     for v in visits:
-        who = v.enumerator or nobody
-        at = local(v.at, tz)
-        if at.date() in period:
-            day = days[who, at.date()]
-            day.dwellings.add(v.dwelling_id)
-            day.visits += 1
-            day.refusals += v.outcome == Outcome.REFUSED
-            day.no_contacts += v.outcome == Outcome.NO_ONE_HOME
-        if v.callback_at is not None:
-            due = local(v.callback_at, tz)
-            if due.date() in period:
-                state = appointment(due, None if v.next_at is None else local(v.next_at, tz),
-                                    now, slack)
-                if state is not None:
-                    day = days[who, due.date()]
-                    day.kept += state == KEPT
-                    day.missed += state == MISSED
-    for form in forms:
-        done = completion(form, tz)
-        if done is None or done[0].date() not in period:
-            continue
-        when, exact = done
-        day = days[form.enumerator or nobody, when.date()]
-        day.completed += 1
-        if exact and form.first_visit is not None:
-            taken = (when - local(form.first_visit, tz)).total_seconds() / 60
-            day.minutes.append(max(0.0, taken))
+        if v.day in period:
+            day = days[v.enumerator, v.day]
+            day.dwellings += v.dwellings
+            day.visits += v.visits
+            day.refusals += v.refusals
+            day.no_contacts += v.no_contacts
+    for a in appointments:
+        if a.day in period and (a.kept or a.missed):
+            day = days[a.enumerator, a.day]
+            day.kept += a.kept
+            day.missed += a.missed
+    for f in forms:
+        if f.day in period:
+            day = days[f.enumerator, f.day]
+            day.completed += f.completed
+            day.minutes += f.minutes
     for x in decisions:
-        at = local(x.at, tz)
-        if at.date() in period:
-            day = days[x.enumerator or nobody, at.date()]
-            day.approved += x.action == "approved"
-            day.returned += x.action == "returned"
+        if x.day in period:
+            day = days[x.enumerator, x.day]
+            day.approved += x.approved
+            day.returned += x.returned
     idle: set[tuple[str, date]] = set()
-    for who_or_none, start in starts.items():
-        who = who_or_none or nobody
-        first = local(start, tz).date()
+    for who, start in starts.items():
+        first = date.fromisoformat(start[:10])
         for d in period.days():
             worked = days.get((who, d))
             if first <= d < now.date() and (worked is None or not worked.visits):
@@ -271,7 +254,7 @@ def compute(visits: Sequence[VisitRow], forms: Sequence[FormRow],
 
 
 def _figures(who: str, d: date, day: _Day, idle: bool) -> Figures:
-    return Figures(who, d, len(day.dwellings), day.completed, day.refusals, day.no_contacts,
+    return Figures(who, d, day.dwellings, day.completed, day.refusals, day.no_contacts,
                    day.kept, day.missed, median(day.minutes), day.returned, day.approved,
                    int(idle))
 
@@ -287,11 +270,11 @@ def _total(who: str, rows: Sequence[Figures], minutes: int | None) -> Figures:
 
 
 def field_report(store: Store, now: datetime, period: Period, *, area: str | None = None,
-                 enumerator: str | None = None, tolerance: int = DEFAULT_TOLERANCE,
-                 tz: tzinfo | None = None) -> Report:
+                 enumerator: str | None = None, tolerance: int = DEFAULT_TOLERANCE) -> Report:
     """The report of a store for `period` (in the areas under `area`, of one `enumerator`).
     On an enumerator's device it holds the user's own figures only (asking for another
-    enumerator's is refused), and rows whose enumerator is not known are the user's."""
+    enumerator's is refused), and rows whose enumerator is not known are the user's. An
+    enumerator neither assigned an area nor visiting there is refused as unknown."""
     from census.storage import paradata
     from census.storage.areas import get_area, subtree
 
@@ -306,14 +289,24 @@ def field_report(store: Store, now: datetime, period: Period, *, area: str | Non
         if get_area(store, area) is None:
             raise ReportError(_("Unknown area {code}; see `census area list`.").format(code=area))
         areas = subtree(store, area)
-    # A day of margin on each side: UTC stamps and local times are compared after conversion.
-    lo = (period.first - timedelta(days=1)).isoformat()
-    hi = (period.last + timedelta(days=2)).isoformat()
-    return compute(paradata.visits(store, lo, hi, areas),
-                   paradata.completed_forms(store, lo, hi, areas),
-                   paradata.decisions(store, lo, hi, areas),
-                   paradata.first_visits(store, areas), period, now, tolerance=tolerance,
-                   tz=tz, only=enumerator, nobody=nobody)
+    first, last = period.first, period.last
+    starts = paradata.first_visits(store, areas, nobody)
+    if (enumerator is not None and store.role is not Role.ENUMERATOR
+            and enumerator not in starts
+            and not paradata.enumerator_known(store, enumerator, areas)):
+        where = (_("in area {code} and below").format(code=area) if area is not None
+                 else _("in any area"))
+        raise ReportError(_("Unknown enumerator {code} {where}: no area there is assigned to "
+                            "them and they made no visit there. `census progress --by "
+                            "enumerator` lists the enumerators.").format(code=enumerator,
+                                                                         where=where))
+    with store.bulk():  # the rows of a period are read in the order of time, not stored
+        return assemble(paradata.visits(store, first, last, areas, nobody),
+                        paradata.appointments(store, first, last, now, tolerance, areas,
+                                              nobody),
+                        paradata.forms(store, first, last, areas, nobody),
+                        paradata.decisions(store, *period.utc_bounds(), areas, nobody),
+                        starts, period, now, only=enumerator)
 
 
 # -- showing a report (the command line and the app) -------------------------------------------
@@ -323,11 +316,31 @@ def headings() -> list[str]:
     return [_(h) for h in HEADINGS]
 
 
-def cells(f: Figures) -> list[str]:
-    """A row as the table shows it: the day as MM-DD (the total as "total")."""
+def shorten(code: str, columns: int) -> str:
+    """`code` in at most `columns` terminal columns: its start and its end (where codes differ:
+    regions, sequence numbers) around an ellipsis."""
+    if width(code) <= columns:
+        return code
+    columns = max(columns, 3)
+    head, tail = "", ""
+    for c in code:  # the start takes the larger half
+        if width(head + c) > columns - 1 - (columns - 1) // 2:
+            break
+        head += c
+    for c in reversed(code):
+        if width(tail + c) > (columns - 1) // 2:
+            break
+        tail = c + tail
+    return head + "…" + tail
+
+
+def cells(f: Figures, code_columns: int | None = None) -> list[str]:
+    """A row as the table shows it: the day as MM-DD (the total as "total"); the enumerator's
+    code shortened to `code_columns` (None: whole)."""
     day = _("total") if f.day is None else f"{f.day:%m-%d}"
     minutes = "-" if f.median_minutes is None else str(f.median_minutes)
-    return [f.enumerator, day, str(f.dwellings_visited), str(f.households_completed),
+    code = f.enumerator if code_columns is None else shorten(f.enumerator, code_columns)
+    return [code, day, str(f.dwellings_visited), str(f.households_completed),
             str(f.refusals), str(f.no_contacts), str(f.appointments_kept),
             str(f.appointments_missed), minutes, str(f.forms_returned), str(f.forms_approved),
             str(f.idle_days)]
@@ -349,9 +362,21 @@ def width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
-def text_table(report: Report) -> list[str]:
-    """The report as lines of text: the name columns to the left, the figures to the right."""
+def code_columns(report: Report, columns: int = 80, separators: int = 12) -> int:
+    """The columns the enumerators' codes may take so that a table of the report fits
+    `columns` (its other columns and `separators` columns between them set aside): as wide as
+    the longest code, no wider than what is left (at least the heading's)."""
     rows = [headings(), *(cells(f) for f in report.rows())]
+    others = sum(max(width(r[i]) for r in rows) for i in range(1, len(rows[0])))
+    longest = max(width(r[0]) for r in rows)
+    return min(longest, max(width(rows[0][0]), columns - separators - others))
+
+
+def text_table(report: Report, columns: int = 80) -> list[str]:
+    """The report as lines of text: the name columns to the left, the figures to the right;
+    enumerators' codes too long for `columns` shortened (JSON and CSV keep them whole)."""
+    fit = code_columns(report, columns)
+    rows = [headings(), *(cells(f, fit) for f in report.rows())]
     widths = [max(width(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = []
     for r in rows:

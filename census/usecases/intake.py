@@ -52,16 +52,19 @@ from census.storage.audit import Chain
 from census.storage.exchange.assignments import Refused, forget_handed_over
 from census.storage.exchange.merge import Hold, hold, supersede_flags
 from census.storage.records import (
+    DONE,
     DwellingRow,
     HouseholdRow,
     Origin,
     StoredHousehold,
     dwelling_areas,
     dwelling_versions,
+    earlier_completions,
     household_numbers,
     household_versions,
     households_of,
     load_household,
+    local_minutes,
     natural_key_owners,
     select_dwellings,
     set_base,
@@ -246,7 +249,9 @@ class Intake:
                 if v.writes:
                     h_rows.append(HouseholdRow(h, d.id, h_digest, v is Verdict.NEW, who,
                                                h_text))
-        write_records(store, chain, d_rows, h_rows, source.origin, utc_now())
+        # A form completed for the first time is completed now, by this device's clock.
+        write_records(store, chain, d_rows, h_rows, source.origin, utc_now(),
+                      self.now.strftime("%Y-%m-%dT%H:%M"))
 
     # -- another device: a record is written, held for review, or written and flagged ---------
 
@@ -315,6 +320,7 @@ class Intake:
         # A decided state (approved, returned) comes with its decision, or it is no decision.
         decided = {(x.household_id, x.revision) for x in recs.decisions}
         write_h: list[HouseholdRow] = []
+        known: list[tuple[str, str]] = []  # first completions of versions held already
         for hinc in recs.households:
             h = hinc.household
             digest = _sha(household_text(h, cfg, hinc.dwelling_id))
@@ -323,6 +329,12 @@ class Intake:
                         base=hinc.base)
             if v in (Verdict.UNCHANGED, Verdict.OLDER):
                 rep.count(v)
+                # Another copy's earlier first completion is a write like any other: only
+                # where the policy lets this sender write (not in a closed area).
+                area = parent_area.get(hinc.dwelling_id) or held_area.get(hinc.dwelling_id)
+                if h.completed_at is not None and area is not None and self.refusal(
+                        area, Act.RECORD) is None:
+                    known.append((h.completed_at.strftime("%Y-%m-%dT%H:%M"), h.id))
                 continue
             area = parent_area.get(hinc.dwelling_id) or held_area.get(hinc.dwelling_id)
             other = book.household_other(hinc.dwelling_id, h.number, h.id)
@@ -343,6 +355,9 @@ class Intake:
                 # The signature proves who sent it: an enumerator's file names no other editor.
                 editor = (source.sender if source.role is Role.ENUMERATOR
                           else hinc.updated_by)
+                if h.completed_at is None and h.status in DONE:  # from an earlier version
+                    h = replace(h, completed_at=datetime.fromisoformat(
+                        local_minutes(hinc.updated_at)))
                 write_h.append(HouseholdRow(
                     h if s is None or h.seed == s.seed else replace(h, seed=s.seed),
                     hinc.dwelling_id, digest, s is None, source.sender, base=hinc.base,
@@ -353,6 +368,7 @@ class Intake:
 
         flagged = self._flags(write_d, write_h)
         write_records(store, chain, write_d, write_h, source.origin, stamp)
+        earlier_completions(store, known)
         rep.added = sum(1 for r in write_d if r.new) + sum(1 for r in write_h if r.new)
         rep.updated = len(write_d) + len(write_h) - rep.added
         supersede_flags(store, [r.dwelling.id for r in write_d]
@@ -551,7 +567,7 @@ def _dwelling_incoming(inc: IncomingDwelling, cfg: SurveyConfig) -> dict[str, An
 
 
 def _household_incoming(inc: IncomingHousehold, cfg: SurveyConfig) -> dict[str, Any]:
-    out = household_to_json(inc.household, cfg)
+    out = household_to_json(inc.household, cfg, completion=True)
     out["dwelling"] = inc.dwelling_id
     out["seed"] = inc.household.seed.hex()
     if inc.base:

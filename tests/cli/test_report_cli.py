@@ -64,7 +64,7 @@ def test_csv_is_a_header_then_the_rows(runner: CliRunner, worked: tuple[Site, Si
     assert rows[0] == list(KEYS)
     assert len(rows) == 1 + len(EXPECTED_SUPERVISOR)
     assert rows[2] == ["E001", "2026-11-17", "2", "1", "0", "1", "1", "1", "1520", "0", "0", "0"]
-    assert rows[-1] == ["E001", "", "8", "4", "1", "2", "1", "1", "3060", "1", "1", "2"]
+    assert rows[-1] == ["E001", "", "8", "4", "1", "2", "1", "1", "785", "1", "1", "2"]
 
 
 def test_table_fits_80_columns(runner: CliRunner, worked: tuple[Site, Site]) -> None:
@@ -78,7 +78,7 @@ def test_table_fits_80_columns(runner: CliRunner, worked: tuple[Site, Site]) -> 
                                 "missed", "min.", "ret.", "appr.", "idle"]
     assert lines[4].split() == ["E001", "11-17", "2", "1", "0", "1", "1", "1", "1520", "0", "0",
                                 "0"]
-    assert lines[8].split() == ["E001", "total", "8", "4", "1", "2", "1", "1", "3060", "1", "1",
+    assert lines[8].split() == ["E001", "total", "8", "4", "1", "2", "1", "1", "785", "1", "1",
                                 "2"]
     assert "median minutes from the first visit" in result.output
 
@@ -92,8 +92,13 @@ def test_period_and_scope_options(runner: CliRunner, worked: tuple[Site, Site]) 
     elsewhere = run_cli(runner, "report", *db, "--area", "R01-D02", *WEEK)
     assert "area R01-D02 and below" in elsewhere.output
     assert "No visits, completed forms or decisions in this period." in elsewhere.output
-    nobody = run_cli(runner, "report", *db, "--json", "--enumerator", "E002", *WEEK)
-    assert json.loads(nobody.output) == []
+    nobody = run_cli(runner, "report", *db, "--json", "--enumerator", "E999", *WEEK)
+    assert nobody.exit_code == 2
+    assert "Unknown enumerator E999 in any area" in nobody.output
+    assert "census progress --by enumerator" in nobody.output
+    elsewhere = run_cli(runner, "report", *db, "--area", "R01-D02", "--enumerator", "E001",
+                        *WEEK)
+    assert "Unknown enumerator E001 in area R01-D02 and below" in elsewhere.output
     # Today's report: the week is long past, and nothing was done since.
     recent = run_cli(runner, "report", *db, "--json")
     assert all(r["households_completed"] == 0 for r in json.loads(recent.output))
@@ -112,6 +117,46 @@ def test_refusals_are_messages(runner: CliRunner, team: tuple[Site, Site],
     result = run_cli(runner, "report", "--db", sup.store.path, *args)
     assert result.exit_code == 2
     assert message in result.output
+
+
+@pytest.mark.parametrize(("args", "option", "day"), [
+    (("--until", "9999-12-31"), "--until", "9999-12-31"),
+    (("--until", "0001-01-03", "--days", "5"), "--until", "0001-01-03"),
+    (("--since", "0001-01-01", "--until", "0001-01-02"), "--until", "0001-01-02"),
+    (("--since", "1999-12-31", "--until", "2000-01-02"), "--since", "1999-12-31"),
+    (("--until", "2000-01-03", "--days", "5"), "The first day of the period", "1999-12-30"),
+])
+def test_days_out_of_range_are_refused_with_a_message(runner: CliRunner, team: tuple[Site, Site],
+                                                      args: tuple[str, ...], option: str,
+                                                      day: str) -> None:
+    sup, _enu = team
+    result = run_cli(runner, "report", "--db", sup.store.path, *args)
+    assert result.exit_code == 2, result.output
+    assert "Internal error" not in result.output
+    assert f"{option} is {day}: a report covers days from 2000-01-01 to 2099-12-31" in (
+        " ".join(result.output.split()))
+
+
+def test_long_enumerator_codes_keep_the_table_in_80_columns(
+        runner: CliRunner, monkeypatch: pytest.MonkeyPatch, team: tuple[Site, Site]) -> None:
+    sup, enu = team
+    week(monkeypatch, sup, enu)
+    long = "E001-" + "X" * 31 + "0042"
+    assert len(long) == 40
+    sup.store.conn.execute("UPDATE visit SET enumerator = ? WHERE enumerator = 'E001'",
+                           (long,))
+    sup.store.conn.commit()
+    result = run_cli(runner, "report", "--db", sup.store.path, *WEEK)
+    lines = result.output.splitlines()
+    assert all(len(line) <= 80 for line in lines), result.output
+    assert lines[3].startswith("E001-X") and "…" in lines[3].split()[0]
+    assert lines[3].split()[0].endswith("0042")
+    # JSON and CSV keep the whole code.
+    rows = json.loads(run_cli(runner, "report", "--db", sup.store.path, "--json", *WEEK).output)
+    assert {r["enumerator"] for r in rows} == {long}
+    # Short codes are not padded beyond what they need.
+    assert run_cli(runner, "report", "--db", enu.store.path, *WEEK).output.splitlines()[
+        3].startswith("E001  11-16")
 
 
 def test_help(runner: CliRunner) -> None:

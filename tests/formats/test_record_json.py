@@ -438,3 +438,21 @@ def test_id_with_trailing_newline_is_e033() -> None:
 
 def test_very_long_digit_string_is_e014() -> None:
     assert problems_of(full(structure="1" * 5000)) == [("E014", "structure")]
+
+
+def test_a_households_first_completion_is_read_and_written_but_is_not_its_content() -> None:
+    rec = full()
+    rec["households"][0]["completed_at"] = "2026-11-27T09:40:59"  # seconds are dropped
+    d, problems = dwelling_from_json(rec, CFG)
+    assert problems == [] and d is not None
+    first = d.households[0]
+    assert first.completed_at == datetime(2026, 11, 27, 9, 40)
+    assert dwelling_to_json(d, CFG)["households"][0]["completed_at"] == "2026-11-27T09:40"
+    again, _ = dwelling_from_json(dwelling_to_json(d, CFG), CFG)
+    assert again is not None and again.households[0].completed_at == first.completed_at
+    # Not part of the household's content: the same digest, no conflict between two copies.
+    plain, _ = dwelling_from_json(full(), CFG)
+    assert plain is not None and plain.households[0].completed_at is None
+    assert household_digest(first, CFG, DID) == household_digest(plain.households[0], CFG, DID)
+    assert "completed_at" not in household_to_json(first, CFG)
+    assert "completed_at" in household_to_json(first, CFG, completion=True)

@@ -46,6 +46,7 @@ TEXT_ALLOWED = {
     ("household", "digest"): "SHA-256 hex",
     ("household", "updated_at"): "timestamp",
     ("household", "updated_by"): "enumerator code",
+    ("household", "completed_at"): "timestamp of the first completion, CHECK GLOB date pattern",
     ("override", "record_id"): "UUID",
     ("override", "rule_id"): "CHECK GLOB W###",
     ("override", "reason"): "CHECK IN fixed reason list",

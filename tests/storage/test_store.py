@@ -129,7 +129,7 @@ def test_tables_are_strict_and_migrated_once(store: Store, db_path: Path) -> Non
     assert applied == [("0001_initial",), ("0002_transfers",), ("0003_release_ledger",),
                        ("0004_release_cells",), ("0005_lifecycle",),
                        ("0006_transfer_files",), ("0007_release_units",),
-                       ("0008_dp",)]
+                       ("0008_dp",), ("0009_completed_at",)]
     again.close()
 
 

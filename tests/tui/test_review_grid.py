@@ -173,7 +173,7 @@ def test_approving_and_returning_from_the_list_of_households_awaiting_a_decision
         assert table.row_count == 3
         assert "3 households · area: all · enumerator: all" in text(app, "#title")
         first = [str(c) for c in table.get_row_at(0)]
-        assert first[:2] == [f"{EA}/1/1/1", "E001"] and first[2].endswith(" UTC")
+        assert first[:2] == [f"{EA}/1/1/1", "E001"] and first[2] == "2026-11-28 12:00"
         assert first[3:] == ["3", "—"]
         await press(pilot, "f")  # the one area holding households to decide
         assert f"area: {EA}" in text(app, "#title") and table.row_count == 3

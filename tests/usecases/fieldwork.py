@@ -144,7 +144,7 @@ def snapshot(store: Store) -> dict[str, object]:
         "dwellings": c.execute("SELECT id, area, structure, number, locator, revision, digest "
                                "FROM dwelling ORDER BY id").fetchall(),
         "visits": c.execute("SELECT * FROM visit ORDER BY dwelling_id, attempt").fetchall(),
-        "households": c.execute("SELECT id, dwelling_id, status, revision, digest, "
+        "households": c.execute("SELECT id, dwelling_id, status, revision, digest, completed_at, "
                                 + ", ".join(store.counts + store.keys)
                                 + " FROM household ORDER BY id").fetchall(),
         "review": c.execute("SELECT kind, record_id, revision, digest, status FROM review "

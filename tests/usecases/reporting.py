@@ -112,7 +112,8 @@ def week(monkeypatch: pytest.MonkeyPatch, sup: Site, enu: Site) -> dict[str, str
 COLUMNS = ("date", "dwellings_visited", "households_completed", "refusals", "no_contacts",
            "appointments_kept", "appointments_missed", "median_minutes", "forms_returned",
            "forms_approved", "idle_days")
-#: E001's own device on Friday at noon: every completion is in its audit log, to the minute.
+#: E001's own device on Friday at noon: each form counts on the day it was first completed,
+#: its minutes from the first visit to that completion (device times).
 EXPECTED_ENUMERATOR = [
     ("2026-11-16", 4, 1, 1, 1, 0, 0, 30, 0, 0, 0),
     ("2026-11-17", 2, 1, 0, 1, 1, 1, 1520, 0, 0, 0),
@@ -120,15 +121,12 @@ EXPECTED_ENUMERATOR = [
     ("2026-11-19", 2, 2, 0, 0, 0, 0, 2325, 0, 0, 0),
     (None, 8, 4, 1, 2, 1, 1, 785, 0, 0, 1),
 ]
-#: The supervisor's database on Friday at noon: the approved and the returned forms have lost
-#: their save time (their day is their completed visit's), so they leave the medians.
+#: The supervisor's database on Friday at noon: the same figures (each form came with its
+#: first completion), and Friday's decisions.
 EXPECTED_SUPERVISOR = [
-    ("2026-11-16", 4, 1, 1, 1, 0, 0, None, 0, 0, 0),
-    ("2026-11-17", 2, 1, 0, 1, 1, 1, 1520, 0, 0, 0),
-    ("2026-11-18", 0, 0, 0, 0, 0, 0, None, 0, 0, 1),
-    ("2026-11-19", 2, 2, 0, 0, 0, 0, 4600, 0, 0, 0),
+    *EXPECTED_ENUMERATOR[:-1],
     ("2026-11-20", 0, 0, 0, 0, 0, 0, None, 1, 1, 0),
-    (None, 8, 4, 1, 2, 1, 1, 3060, 1, 1, 1),
+    (None, 8, 4, 1, 2, 1, 1, 785, 1, 1, 1),
 ]
 
 

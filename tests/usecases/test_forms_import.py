@@ -166,3 +166,28 @@ def test_locator_edge_cases(store: Store) -> None:
     assert store.conn.execute("SELECT locator FROM dwelling").fetchone() == (None,)
 
 
+
+
+def test_a_form_imported_complete_is_completed_at_import_unless_the_file_says_when(
+        store: Store) -> None:
+    late = household()
+    early = household(2, completed_at="2026-11-20T10:40")
+    draft = household(3, status="draft")
+    d = dwelling(households=[late, early, draft])
+    _, found = run(store, jsonl(d))
+    assert found == []
+
+    def completions() -> dict[str, str | None]:
+        return dict(store.conn.execute("SELECT id, completed_at FROM household").fetchall())
+
+    assert completions() == {late["id"]: "2026-11-28T12:00", early["id"]: "2026-11-20T10:40",
+                             draft["id"]: None}
+    # Later revisions (a draft again, a later time given) keep the first completion.
+    _, found = run(store, jsonl({**d, "revision": 2, "households": [
+        {**late, "revision": 2, "status": "draft"},
+        {**early, "revision": 2, "completed_at": "2026-11-27T09:00"}]}))
+    assert found == []
+    assert completions() == {late["id"]: "2026-11-28T12:00", early["id"]: "2026-11-20T10:40",
+                             draft["id"]: None}
+    _, found = run(store, jsonl(dwelling(2, households=[household(completed_at="soon")])))
+    assert found == [(1, "E016")]

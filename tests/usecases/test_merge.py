@@ -201,6 +201,83 @@ def test_the_same_dwelling_listed_under_two_ids_is_a_duplicate(
     assert kinds == {("dwelling", "same_numbers"), ("household", "dwelling_held")}
 
 
+def completion(s: Site, household_id: str) -> str | None:
+    row = s.store.conn.execute("SELECT completed_at FROM household WHERE id = ?",
+                               (household_id,)).fetchone()
+    return None if row is None else row[0]
+
+
+def test_the_first_completion_travels_with_the_form_and_stays(team: tuple[Site, Site]) -> None:
+    sup, enu = team
+    (did,) = enter(enu, EA1, range(1, 2))  # completed at NOW, by the device's clock
+    (hid,) = household_states(enu)
+    first = NOW.isoformat(timespec="minutes")
+    assert completion(enu, hid) == first
+    import_bundle(sup.store, bundle(enu), NOW)
+    assert completion(sup, hid) == first
+    decide(sup.store, hid, "returned", reason=ReturnReason.COUNTS_WRONG)
+    out = sup.out("assignment")
+    assign_areas(sup.store, "E001", [EA1], enu.card(), out)
+    import_assignment(enu.store, out)
+    assert completion(enu, hid) == first
+    # Corrected two days later: a draft, then complete again; the first completion stays.
+    later = Entry(enu.store, clock=lambda: NOW.replace(day=NOW.day + 2))
+    d = load_dwelling(enu.store, did)
+    assert d is not None
+    h = d.households[0]
+    assert h.completed_at == NOW
+    assert later.save_household(did, replace(h, visitors=1), complete=False).ok
+    assert later.save_household(did, replace(h, visitors=1), complete=True).ok
+    assert completion(enu, hid) == first
+    import_bundle(sup.store, bundle(enu), NOW)
+    assert household_states(sup)[hid][0] == "complete" and completion(sup, hid) == first
+    decide(sup.store, hid, "approved")
+    assert completion(sup, hid) == first
+
+
+def test_a_form_from_an_earlier_version_is_completed_when_its_sender_saved_it(
+        team: tuple[Site, Site], tmp_path: Path) -> None:
+    sup, enu = team
+    (did,) = enter(enu, EA1, range(1, 2))
+    d = load_dwelling(enu.store, did)
+    assert d is not None
+    from census.formats.payload import dwelling_row, visit_rows
+    from census.storage.records import local_minutes
+
+    saved = "2026-11-29T08:30:00Z"  # its last save: after it was completed (NOW)
+    body = {"dwellings": [dwelling_row(d, None, saved)], "visits": visit_rows(d),
+            "households": [household_row(d.households[0], did, None, saved, "E001",
+                                         enu.store.config)]}  # no "completed" list
+    got = import_bundle(sup.store, seal_rows(enu, sup, body, tmp_path / "old.census"), NOW)
+    assert got.report.added == 2
+    assert completion(sup, d.households[0].id) == local_minutes(saved)
+    # The same version from this version of census brings the device's own, earlier time.
+    import_bundle(sup.store, bundle(enu, everything=True), NOW)
+    assert completion(sup, d.households[0].id) == NOW.isoformat(timespec="minutes")
+
+
+def test_an_earlier_completion_is_not_written_into_a_closed_area(
+        team: tuple[Site, Site], tmp_path: Path) -> None:
+    """A copy of a stored version brings an earlier first completion: like every write, not
+    once the area is closed."""
+    from census.formats.payload import dwelling_row, visit_rows
+    from census.storage.records import local_minutes
+    from census.usecases.areas import close_area
+
+    sup, enu = team
+    (did,) = enter(enu, EA1, range(1, 2))
+    d = load_dwelling(enu.store, did)
+    assert d is not None
+    saved = "2026-11-29T08:30:00Z"
+    body = {"dwellings": [dwelling_row(d, None, saved)], "visits": visit_rows(d),
+            "households": [household_row(d.households[0], did, None, saved, "E001",
+                                         enu.store.config)]}
+    import_bundle(sup.store, seal_rows(enu, sup, body, tmp_path / "old.census"), NOW)
+    close_area(sup.store, EA1, leave_open_work=True)
+    import_bundle(sup.store, bundle(enu, everything=True), NOW)
+    assert completion(sup, d.households[0].id) == local_minutes(saved)
+
+
 def test_a_record_that_fails_a_rule_is_stored_flagged_not_dropped(
         team: tuple[Site, Site], tmp_path: Path) -> None:
     sup, enu = team

@@ -13,6 +13,7 @@ from census.domain.model import (
 from census.domain.revisions import Base
 from census.formats.payload import (
     area_row,
+    completed_rows,
     dwelling_row,
     household_row,
     override_rows,
@@ -36,7 +37,7 @@ def records_body(store: Store, where_d: str, where_h: str, params: Sequence[Any]
     """Payload rows of the dwellings and households selected by the two WHERE clauses."""
     cfg = store.config
     body: dict[str, list[Any]] = {"dwellings": [], "visits": [], "households": [],
-                                  "overrides": [], "decisions": []}
+                                  "overrides": [], "decisions": [], "completed": []}
     ids: list[str] = []
     for d in _select_dwellings(store, where_d, params):
         dw, base, updated_at = d
@@ -48,6 +49,7 @@ def records_body(store: Store, where_d: str, where_h: str, params: Sequence[Any]
         body["households"].append(household_row(h, dwelling_id, base, updated_at, updated_by,
                                                 cfg))
         body["overrides"] += override_rows(h.id, h.overrides)
+        body["completed"] += completed_rows(h)
         ids.append(h.id)
     for row in in_query(store,
             "SELECT household_id, revision, action, reason, note, rules, who, at FROM decision "

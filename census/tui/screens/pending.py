@@ -53,11 +53,6 @@ Next = Callable[[Address], tuple[str, str] | None]
 """Given a household's address, the (dwelling id, household id) of the next one to decide."""
 
 
-def when(stamp: str) -> str:
-    """A stored time (`2026-11-28T12:00:00Z`) as the lists show it: `2026-11-28 12:00 UTC`."""
-    return f"{stamp[:10]} {stamp[11:16]} UTC" if stamp.endswith("Z") else stamp[:16]
-
-
 def held_mark(p: PendingHousehold) -> str:
     """`⚠ held in review (duplicate)` when something held for review may change the
     household (its own record or its dwelling's); else empty."""
@@ -152,7 +147,7 @@ class PendingScreen(CensusScreen):
         with refilled(self.query_one(DataTable)) as table:
             for p in rows:
                 self.dwellings[p.household_id] = p.dwelling_id
-                table.add_row(p.address, p.enumerator or "—", when(p.completed_at),
+                table.add_row(p.address, p.enumerator or "—", p.completed,
                               str(p.usual_residents), warnings_cell(p), key=p.household_id)
 
     def action_page(self, delta: int) -> None:
@@ -263,7 +258,7 @@ class HouseholdViewScreen(DecidingScreen):
         waiting = pending_of(store, h.id)
         if waiting is not None:
             state += " · " + _("completed {when} by {who}").format(
-                when=when(waiting.completed_at), who=waiting.enumerator or "—")
+                when=waiting.completed, who=waiting.enumerator or "—")
             if waiting.held:
                 state += " · " + held_mark(waiting)
         self.query_one("#state", Static).update(state)

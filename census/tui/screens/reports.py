@@ -1,21 +1,31 @@
 """The daily field report of supervisors and the office (ReportsScreen): per enumerator and day,
-a page of rows at a time, and a bar chart of households completed per day over the last 14
-days, drawn with block characters, the numbers beside the bars. Fits 80×24.
+as many rows as the table shows at a time (PgUp/PgDn turn by that many), and a bar chart of
+households completed per day over the last 14 days, drawn with block characters, the numbers
+beside the bars. Fits 80×24.
 
-The figures and their definitions are `census.usecases.field_reports`'s (the same as
-`census report`); no SQL here.
+The report is computed in a worker thread, on a read-only connection of its own (SQLite
+connections are not shared between threads), so the app goes on while a large database is
+read; "Computing…" says so meanwhile. The figures and their definitions are
+`census.usecases.field_reports`'s (the same as `census report`); no SQL here.
 """
 
 from __future__ import annotations
+
+import threading
+from datetime import datetime
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import ContentSwitcher, Footer
+from textual.worker import get_current_worker
 
+from census.domain.errors import CensusError
 from census.domain.model import Role
 from census.i18n import _, ngettext
-from census.tui.base import PAGE, CensusScreen
+from census.storage.connection import explain
+from census.storage.store import Store
+from census.tui.base import CensusScreen
 from census.tui.widgets.plain import DataTable, Label, Static, printable
 from census.usecases.field_reports import (
     DEFAULT_DAYS,
@@ -25,6 +35,7 @@ from census.usecases.field_reports import (
     Report,
     cells,
     chart,
+    code_columns,
     field_report,
     headings,
     title,
@@ -44,8 +55,8 @@ class ReportsScreen(CensusScreen):
 
     DEFAULT_CSS = """
     ReportsScreen #report-views { height: 1fr; }
-    ReportsScreen #report-table { height: 1fr; max-height: 100%; }
     ReportsScreen #report-chart { height: auto; }
+    ReportsScreen #report-pager { height: 1; }
     """
     BINDINGS = [
         Binding("escape", "app.pop_screen", _("Back"), id="reports.back"),
@@ -66,11 +77,18 @@ class ReportsScreen(CensusScreen):
         self.area = area
         self.enumerator = enumerator
         self.rows: list[Figures] = []
-        self.page = 0
+        self.start = 0
+        """The index of the first row shown."""
         self.report: Report | None = None
+        self.computing = False
+        self.reader: Store | None = None
+        """This screen's connection for its worker threads (one at a time: `reading`)."""
+        self.reading = threading.Lock()
+        self.closing = False
 
     def compose(self) -> ComposeResult:
-        yield Label("", id="report-title", classes="title")
+        period = self.period()
+        yield Label(self.heading(period) if period else "", id="report-title", classes="title")
         with ContentSwitcher(initial=TABLE, id="report-views"):
             yield DataTable(id=TABLE, cursor_type="row", cell_padding=0)
             yield Static("", id=CHART)
@@ -87,43 +105,139 @@ class ReportsScreen(CensusScreen):
         table.focus()
         self.action_refresh()
 
+    def on_unmount(self) -> None:
+        """Stop a computation under way; its thread closes the connection when it ends."""
+        self.closing = True
+        if self.reader is not None:
+            self.reader.interrupt()
+        if self.reading.acquire(blocking=False):
+            try:
+                self._close_reader()
+            finally:
+                self.reading.release()
+
+    def on_resize(self) -> None:
+        if self.report is not None:
+            self.fill()
+            self.show_pager()
+
+    @property
+    def page_size(self) -> int:
+        """Rows the table shows at once (below its header)."""
+        table = self.query_one(f"#{TABLE}", DataTable)
+        return max(1, table.scrollable_content_region.height - table.header_height)
+
     @property
     def pages(self) -> int:
-        """Pages of PAGE rows (at least one)."""
-        return max(1, -(-len(self.rows) // PAGE))
+        """Pages of `page_size` rows (at least one)."""
+        return max(1, -(-len(self.rows) // self.page_size))
 
     @property
     def view(self) -> str:
         return self.query_one(ContentSwitcher).current or TABLE
 
+    # -- computing, away from the app's thread -------------------------------------------------
+
     def action_refresh(self) -> None:
-        """Read the report again (the period ends today, by the app's clock)."""
+        """Read the report again (the period ends today, by the app's clock), in a worker
+        thread; the table stays as it was until the new figures are there."""
         now = self.census.now()
-        period = Period.ending(now.date(), self.days)
-        report = self.guarded(lambda: field_report(
-            self.census.store, now, period, area=self.area, enumerator=self.enumerator,
-            tolerance=DEFAULT_TOLERANCE))
-        if report is None:
+        period = self.period()
+        if period is None:
             return
+        if self.reader is None and not self.census.can_open_reader():
+            report = self.guarded(lambda: self._report(self.census.store, now, period))
+            if report is not None:
+                self.show_report(report, period)
+            return
+        self.computing = True
+        self.show_pager()
+        self.run_worker(lambda: self._compute(now, period), thread=True, exclusive=True,
+                        group="report")
+
+    def period(self) -> Period | None:
+        """The days up to today by the app's clock (None, and said, if it is out of range)."""
+        return self.guarded(lambda: Period.ending(self.census.now().date(), self.days))
+
+    def _report(self, store: Store, now: datetime, period: Period) -> Report:
+        return field_report(store, now, period, area=self.area, enumerator=self.enumerator,
+                            tolerance=DEFAULT_TOLERANCE)
+
+    def _compute(self, now: datetime, period: Period) -> None:
+        """In a worker thread: the report, on this screen's own connection."""
+        worker = get_current_worker()
+        with self.reading:
+            try:
+                if self.closing:
+                    return
+                if self.reader is None:
+                    self.reader = self.census.open_reader()
+                assert self.reader is not None
+                report = self._report(self.reader, now, period)
+            except Exception as exc:
+                message = None if self.closing else (
+                    str(exc) if isinstance(exc, CensusError) else explain(exc))
+                if message is None and not self.closing:
+                    raise
+                if message is not None:
+                    self.app.call_from_thread(self.failed, message)
+                return
+            finally:
+                if self.closing:
+                    self._close_reader()
+        if not worker.is_cancelled and not self.closing:
+            self.app.call_from_thread(self.show_report, report, period)
+
+    def _close_reader(self) -> None:
+        if self.reader is not None:
+            self.reader.close()
+            self.reader = None
+
+    def failed(self, message: str) -> None:
+        if self.closing:
+            return
+        self.computing = False
+        self.show_pager()
+        self.notify(message, severity="error", timeout=8)
+
+    # -- showing --------------------------------------------------------------------------------
+
+    def show_report(self, report: Report, period: Period) -> None:
+        if self.closing:  # computed for a screen closed since
+            return
+        self.computing = False
         self.report = report
         self.rows = report.rows()
-        store = self.census.store
-        shown = store.user if store.role is Role.ENUMERATOR else self.enumerator
-        self.query_one("#report-title", Label).update(title(period, self.area, shown))
+        self.query_one("#report-title", Label).update(self.heading(period))
         self.fill()
         self.draw_chart()
         self.show_pager()
+        self.call_after_refresh(self.fit)
+
+    def heading(self, period: Period) -> str:
+        store = self.census.store
+        shown = store.user if store.role is Role.ENUMERATOR else self.enumerator
+        return title(period, self.area, shown)
+
+    def fit(self) -> None:
+        """Once laid out: as many rows as the table shows, no more, no fewer."""
+        table = self.query_one(f"#{TABLE}", DataTable)
+        if table.row_count != len(self.rows[self.start:self.start + self.page_size]):
+            self.on_resize()
 
     def fill(self) -> None:
-        """Put the current page of rows into the table (the cursor stays where it was)."""
-        self.page = max(0, min(self.page, self.pages - 1))
+        """Put the rows from `start` into the table, as many as it shows (the cursor stays
+        where it was)."""
+        assert self.report is not None
+        size = self.page_size
+        self.start = max(0, min(self.start, (self.pages - 1) * size))
         table = self.query_one(f"#{TABLE}", DataTable)
         cursor = table.cursor_row
         table.clear()
-        start = self.page * PAGE
-        for f in self.rows[start:start + PAGE]:
+        fit = code_columns(self.report, self.table_width())
+        for f in self.rows[self.start:self.start + size]:
             day = "total" if f.day is None else f.day.isoformat()
-            first, *rest = cells(f)
+            first, *rest = cells(f, fit)
             table.add_row(Text(printable(first) + " "),
                           *(Text(c, justify="right") for c in rest), key=f"{f.enumerator}|{day}")
         if table.row_count:
@@ -145,13 +259,16 @@ class ReportsScreen(CensusScreen):
 
     def show_pager(self) -> None:
         pages = self.pages
-        if self.view == CHART:
+        if self.computing:
+            text = _("Computing…")
+        elif self.view == CHART:
             text = _("Tab: back to the table.")
         elif not self.rows:
-            text = _("No visits, completed forms or decisions in this period.")
+            text = (_("No visits, completed forms or decisions in this period.")
+                    if self.report is not None else "")
         elif pages > 1:
-            text = _("Page {page} of {pages} (PgUp/PgDn)").format(page=self.page + 1,
-                                                                  pages=pages)
+            text = _("Page {page} of {pages} (PgUp/PgDn)").format(
+                page=self.start // self.page_size + 1, pages=pages)
         else:
             text = ngettext("{n} row", "{n} rows", len(self.rows)).format(n=len(self.rows))
         self.query_one("#report-pager", Label).update(text)
@@ -164,6 +281,10 @@ class ReportsScreen(CensusScreen):
         self.show_pager()
 
     def action_page(self, delta: int) -> None:
-        self.page = max(0, self.page + delta)
+        """The next (1) or previous (-1) rows, as many as the table shows."""
+        if self.report is None:
+            return
+        size = self.page_size
+        self.start = max(0, min(self.start + delta * size, (self.pages - 1) * size))
         self.fill()
         self.show_pager()
