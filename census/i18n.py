@@ -11,6 +11,7 @@ from __future__ import annotations
 import gettext
 import os
 import reprlib
+import unicodedata
 from pathlib import Path
 
 DOMAIN = "census"
@@ -94,3 +95,99 @@ class Msg(str):
 
     Mark the literal with N_() so that it is extracted: `Msg(N_("a phone number"))`.
     """
+
+
+#: Marks that never begin a line (Chinese and Japanese line-breaking rules, kinsoku).
+NO_START = set("。，、；：！？）」』》〉】”’….,;:!?)]}%")
+#: Marks that never end a line: they go down with what follows.
+NO_END = set("（「『《〈【“‘([{")
+#: Where a clause ends: the place to break a CJK line when the line is well filled.
+CLAUSE_END = set("。，、；：！？）")
+
+
+def cell_width(text: str) -> int:
+    """Columns `text` takes in a terminal (wide East Asian characters take two)."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _wide(ch: str) -> bool:
+    return cell_width(ch) == 2
+
+
+def has_wide(text: str) -> bool:
+    """True when `text` holds wide (CJK) characters, which are written without spaces."""
+    return any(_wide(ch) for ch in text)
+
+
+def _units(text: str) -> list[str]:
+    """The pieces a line may be broken between: a wide character (with the closing marks after
+    it and the opening marks before it), or a run of other characters up to a space."""
+    units: list[str] = []
+    for ch in text:
+        glue = units and (ch in NO_START or units[-1][-1] in NO_END or (
+            not _wide(ch) and not ch.isspace() and not _wide(units[-1][-1])
+            and not units[-1][-1].isspace()) or (ch.isspace() and not _wide(units[-1][-1])))
+        if glue:
+            units[-1] += ch
+        else:
+            units.append(ch)
+    return units
+
+
+def _fold(unit: str, width: int) -> list[str]:
+    """A piece longer than the line (a path, a long code) cut into lines of `width` cells."""
+    pieces, piece = [], ""
+    for ch in unit:
+        if piece and cell_width(piece + ch) > width:
+            pieces.append(piece)
+            piece = ""
+        piece += ch
+    return [*pieces, piece]
+
+
+def _mend(lines: list[str], width: int) -> list[str]:
+    """Where a line begins with a closing mark or the one before ends with an opening mark, move
+    characters down from the line before, as far as the lines still fit."""
+    for i in range(len(lines) - 1):
+        while (len(lines[i]) > 1 and lines[i + 1] and (
+                lines[i + 1][0] in NO_START or lines[i][-1] in NO_END)
+               and cell_width(lines[i][-1] + lines[i + 1]) <= width):
+            lines[i], lines[i + 1] = lines[i][:-1], lines[i][-1] + lines[i + 1]
+    return lines
+
+
+def _phrase(units: list[str], closing: set[str]) -> str:
+    """The units up to and including the first that ends with one of `closing`."""
+    phrase = ""
+    for unit in units:
+        phrase += unit
+        if unit[-1] in closing:
+            break
+    return phrase
+
+
+def wrap_wide(text: str, width: int) -> list[str]:
+    """Lines of at most `width` cells for text with CJK characters, broken where they read well:
+    after a clause (a comma or full stop) or before a bracket once the line is two-thirds full,
+    else between two characters; a closing mark never begins a line, an opening one never ends
+    it."""
+    width = max(2, width)
+    lines: list[str] = []
+    for paragraph in text.split("\n"):
+        line = ""
+        units = [piece for unit in _units(paragraph) for piece in _fold(unit, width)]
+        for i, unit in enumerate(units):
+            full = cell_width(line) * 3 >= width * 2
+            if line and (cell_width(line + unit.rstrip()) > width or (
+                    full and unit[0] in NO_END
+                    and cell_width(line + _phrase(units[i:], NO_START).rstrip()) > width)):
+                lines.append(line.rstrip())
+                line = unit.lstrip()
+            else:
+                line += unit
+            if unit[-1] in CLAUSE_END and cell_width(line) * 3 >= width * 2 and cell_width(
+                    line + _phrase(units[i + 1:], CLAUSE_END).rstrip()) > width:
+                lines.append(line.rstrip())
+                line = ""
+        lines.append(line.rstrip())
+    return _mend(lines, width)

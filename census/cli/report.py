@@ -48,6 +48,7 @@ def report(db: Path | None, passphrase_file: Path | None, as_json: bool, as_csv:
         legend,
         text_table,
         title,
+        wrapped,
     )
 
     if as_json and as_csv:
@@ -75,7 +76,7 @@ def report(db: Path | None, passphrase_file: Path | None, as_json: bool, as_csv:
             out.writerow(["" if v is None else v for v in f.as_dict().values()])
         click.echo(text.getvalue(), nl=False)
         return
-    click.echo(title(period, area_code, enumerator))
+    click.echo("\n".join(wrapped(title(period, area_code, enumerator))))
     if not rows:
         click.echo(_("No visits, completed forms or decisions in this period."))
         return

@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import statistics
 import textwrap
-import unicodedata
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -48,7 +47,7 @@ from typing import TYPE_CHECKING, Any
 
 from census.domain.errors import CensusError
 from census.domain.model import Role
-from census.i18n import N_, _, ngettext
+from census.i18n import N_, _, cell_width, has_wide, ngettext, wrap_wide
 
 if TYPE_CHECKING:
     from census.storage.paradata import AppointmentDay, DecisionDay, FormDay, VisitDay
@@ -68,9 +67,9 @@ KEYS = ("enumerator", "date", "dwellings_visited", "households_completed", "refu
         "forms_returned", "forms_approved", "idle_days")
 #: Short column headings (the legend says what each is); a table of them fits 80 columns.
 HEADINGS = (N_("enum."), N_("day"), N_("visited"), N_("done"), N_("refused"), N_("absent"),
-            N_("kept"), N_("missed"), N_("min."), N_("ret."), N_("appr."), N_("idle"))
+            N_("met"), N_("missed"), N_("min."), N_("ret."), N_("appr."), N_("idle"))
 LEGEND = N_("visited: dwellings visited; done: households completed; refused: refusals; "
-            "absent: visits with no one home; kept, missed: appointments kept and missed; "
+            "absent: visits with no one home; met, missed: appointments met and missed; "
             "min.: median minutes from the first visit to the completed form; ret., appr.: "
             "forms returned and approved; idle: days without a visit.")
 WEEKDAYS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
@@ -352,14 +351,14 @@ def title(period: Period, area: str | None = None, enumerator: str | None = None
     scope = (_("area {code} and below").format(code=area) if area is not None
              else _("all areas"))
     if enumerator is not None:
-        scope += ", " + _("enumerator {code}").format(code=enumerator)
+        scope = _("{areas}, enumerator {code}").format(areas=scope, code=enumerator)
     return _("Daily field report, {first} to {last} ({days}); {scope}").format(
         first=period.first, last=period.last, days=days, scope=scope)
 
 
 def width(text: str) -> int:
     """Columns `text` takes in a terminal (wide East Asian characters take two)."""
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+    return cell_width(text)
 
 
 def code_columns(report: Report, columns: int = 80, separators: int = 12) -> int:
@@ -386,8 +385,15 @@ def text_table(report: Report, columns: int = 80) -> list[str]:
     return lines
 
 
+def wrapped(text: str, columns: int = 80) -> list[str]:
+    """`text` in lines of at most `columns` (Chinese broken where it reads well, not by
+    characters)."""
+    return wrap_wide(text, columns) if has_wide(text) else textwrap.wrap(text, columns)
+
+
 def legend(columns: int = 80) -> list[str]:
-    return textwrap.wrap(_(LEGEND), columns)
+    """The meaning of the headings, in lines of at most `columns`."""
+    return wrapped(_(LEGEND), columns)
 
 
 def bar(value: int, top: int, columns: int) -> str:

@@ -74,7 +74,7 @@ def test_table_fits_80_columns(runner: CliRunner, worked: tuple[Site, Site]) -> 
     lines = result.output.splitlines()
     assert all(len(line) <= 80 for line in lines), result.output
     assert lines[0] == ("Daily field report, 2026-11-16 to 2026-11-20 (5 days); all areas")
-    assert lines[2].split() == ["enum.", "day", "visited", "done", "refused", "absent", "kept",
+    assert lines[2].split() == ["enum.", "day", "visited", "done", "refused", "absent", "met",
                                 "missed", "min.", "ret.", "appr.", "idle"]
     assert lines[4].split() == ["E001", "11-17", "2", "1", "0", "1", "1", "1", "1520", "0", "0",
                                 "0"]
@@ -155,11 +155,29 @@ def test_long_enumerator_codes_keep_the_table_in_80_columns(
     rows = json.loads(run_cli(runner, "report", "--db", sup.store.path, "--json", *WEEK).output)
     assert {r["enumerator"] for r in rows} == {long}
     # Short codes are not padded beyond what they need.
-    assert run_cli(runner, "report", "--db", enu.store.path, *WEEK).output.splitlines()[
-        3].startswith("E001  11-16")
+    own = run_cli(runner, "report", "--db", enu.store.path, *WEEK).output.splitlines()
+    heading = next(i for i, line in enumerate(own) if line.startswith("enum."))
+    assert own[heading + 1].startswith("E001  11-16")
 
 
 def test_help(runner: CliRunner) -> None:
     result = run_cli(runner, "report", "--help")
     assert result.exit_code == 0
     assert "--since" in result.output and "--tolerance" in result.output
+
+
+@pytest.mark.parametrize("lang", ["en", "fr", "es", "zh_CN"])
+def test_every_line_fits_80_columns_in_every_language(
+        runner: CliRunner, worked: tuple[Site, Site], lang: str) -> None:
+    """The title (with an enumerator), the table and the legend, measured in terminal columns
+    (a Chinese character takes two)."""
+    from census.i18n import cell_width, set_language
+
+    sup, _enu = worked
+    set_language(lang)
+    try:
+        out = run_cli(runner, "report", "--db", sup.store.path, "--enumerator", "E001",
+                      *WEEK).output
+    finally:
+        set_language(None)
+    assert max(cell_width(line) for line in out.splitlines()) <= 80, out

@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 from rich.cells import cell_len
 from textual.app import App, ComposeResult
 
-from census.tui.widgets.plain import NO_END, NO_START, Static, wrap_wide
+from census.i18n import NO_END, NO_START, wrap_wide
+from census.tui.widgets.plain import Static
 
 MESSAGE = ("✗ 无法打开 /root/.local/share/census/census.db：口令错误，或该文件不是 census 数据库"
            "（可能已损坏）。请检查口令；如果口令正确，请从备份恢复该文件。")
