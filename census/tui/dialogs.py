@@ -284,13 +284,21 @@ class VisitDialog(Dialog[Saved | None]):
         self.query_one("#outcome", OptionList).focus()
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        # The first pick saves at once (one key); once an appointment was being typed, another
+        # pick (a stray digit after Tab) only changes the outcome: Ctrl+S saves.
+        first = self.outcome is None
         self.outcome = Outcome(str(event.option.id))
         if self.outcome in NO_CONTACT_OUTCOMES:
             self.query_one("#callback").display = True
             self.query_one("#date", Input).focus()
         else:
             self.query_one("#callback").display = False
-            self.action_save()
+            if first:
+                self.action_save()
+            else:
+                self.show([])
+                self.notify(_("Outcome changed to {outcome}; Ctrl+S saves the visit.").format(
+                    outcome=_(OUTCOMES[self.outcome])), severity="warning")
 
     def on_input_changed(self, event: Input.Changed) -> None:
         self.show(self.callback_problems()[1])

@@ -192,8 +192,9 @@ def check_callback(callback: datetime, now: datetime, field: str = "callback_at"
                    ) -> list[Problem]:
     """An appointment being made now must be later than now (E006)."""
     if callback <= now:
-        return [Problem("E006", field, {"callback": callback.isoformat(timespec="minutes"),
-                                        "at": now.isoformat(timespec="minutes")})]
+        # Said as the visit screen's date and time fields show them (no "T").
+        return [Problem("E006", field, {"callback": callback.strftime("%Y-%m-%d %H:%M"),
+                                        "at": now.strftime("%Y-%m-%d %H:%M")})]
     return []
 
 

@@ -369,3 +369,21 @@ def test_two_warnings_take_a_digit_each(db: Path) -> None:
                 "the dwelling") in lines
 
     drive(db, script)
+
+
+def test_a_stray_digit_after_the_appointment_does_not_save_another_outcome(db: Path) -> None:
+    """Found by a review: after 3 (no one home) and the appointment, Tab goes round to the
+    outcome list, where a digit saved "refused" at once and threw the appointment away. Only
+    the first pick saves at once; after it a digit changes the outcome and Ctrl+S saves."""
+    async def script(app: CensusApp, pilot: Pilot[None]) -> None:
+        await press(pilot, "enter", "a", "ctrl+r", "3", "tab")
+        assert app.screen.query_one("#time", Input).has_focus
+        await press(pilot, "tab", "5")
+        assert isinstance(app.screen, VisitDialog)  # nothing saved yet
+        await press(pilot, "3", "ctrl+s")  # back to no one home, with its appointment
+        assert isinstance(app.screen, DwellingScreen)
+
+    drive(db, script)
+    d = the_dwelling(db)
+    assert [(v.outcome, v.callback_at) for v in d.visits] == [
+        (Outcome.NO_ONE_HOME, datetime(2026, 11, 29, 17, 0))]
