@@ -7,7 +7,7 @@ imported here only for type checking, so that no screen depends on it at run tim
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, TypeVar, cast
 
@@ -38,10 +38,14 @@ def pager_line(page: int, pages: int) -> str:
 
 
 @contextmanager
-def refilled(table: DataTable) -> Iterator[DataTable]:
-    """Empty `table` for new rows; after them the cursor is where it was (or on the last row)."""
+def refilled(table: DataTable, headers: Sequence[str] | None = None) -> Iterator[DataTable]:
+    """Empty `table` for new rows; after them the cursor is where it was (or on the last row).
+    With `headers` the columns are made anew too, so that they are as wide as the new rows need
+    (a table keeps its columns' widths otherwise: cut rows would not make them narrower)."""
     cursor = table.cursor_row
-    table.clear()
+    table.clear(columns=headers is not None)
+    if headers is not None:
+        table.add_columns(*headers)
     yield table
     if table.row_count:
         table.move_cursor(row=max(0, min(cursor, table.row_count - 1)))

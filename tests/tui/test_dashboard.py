@@ -3,6 +3,8 @@ sideways scrolling, names are cut only as far as needed, every figure is on the 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from textual.pilot import Pilot
 from textual.widgets import DataTable
 
@@ -83,3 +85,42 @@ def test_a_supervisor_opens_a_household_read_only(team: tuple[Site, Site]) -> No
         assert not isinstance(app.screen, HouseholdScreen)
 
     driving.drive(sup.store.path, reopened, now=NOW, size=(100, 30))
+
+
+def test_columns_shrink_again_after_a_page_turn_and_a_resize(tmp_path: Path) -> None:
+    """Found by a review: cut cells left the columns as wide as before (a table keeps its
+    columns' widths), so the listing scrolled sideways after PgDn or a narrower terminal."""
+    import json
+
+    from census.storage.store import Store
+    from census.tui.screens.listing import ListingScreen
+    from census.usecases.forms import import_lines
+    from tests.helpers import RAW_KEY, dwelling, enumerator_db
+
+    db = enumerator_db(tmp_path / "tui.db")
+    store = Store.open(db, RAW_KEY)
+    lines = [json.dumps(dwelling(i, households=[], visits=[], type="traditional",
+                                 locator="by the long blue gate of the market square " * (i > 50)
+                                 )) + "\n" for i in range(1, 121)]
+    import_lines(store, lines, now=NOW, sink=lambda line, p: None)
+    store.close()
+
+    def fits(table: DataTable) -> bool:
+        return table.virtual_size.width <= table.scrollable_content_region.width
+
+    async def script(app: CensusApp, pilot: Pilot[None]) -> None:
+        await press(pilot, "enter")
+        assert isinstance(app.screen, ListingScreen)
+        table = app.screen.query_one(DataTable)
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        assert fits(table), (table.virtual_size, table.scrollable_content_region)
+        await press(pilot, "pagedown")  # page 2: long locators, cut to the width
+        assert fits(table), (table.virtual_size, table.scrollable_content_region)
+        await pilot.resize_terminal(140, 30)
+        await pilot.pause()
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        assert fits(table), (table.virtual_size, table.scrollable_content_region)
+
+    driving.drive(db, script, now=NOW, size=(140, 30))

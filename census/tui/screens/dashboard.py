@@ -153,7 +153,8 @@ class DashboardScreen(CensusScreen):
         start = self.pages[view] * PAGE
         table = self.query_one(f"#{view}", DataTable)
         cursor = table.cursor_row
-        table.clear()
+        table.clear(columns=True)  # as wide as this page's rows need, in this width
+        table.add_columns(*self.headers(view))
         page = rows[start:start + PAGE]
         if view == BY_AREA:
             texts = [[r.area, r.name, r.enumerator or "—", _(AREA_STATUS[r.status]),

@@ -91,7 +91,7 @@ class HomeScreen(CensusScreen):
         texts = [[r.area, r.name, f"{r.listed}/{r.expected or '?'}", str(r.visited),
                   str(r.completed), str(r.callbacks_due),
                   bar(r.completed, max(r.expected or 0, r.listed), width=8)] for r in progress]
-        with refilled(self.query_one("#areas", DataTable)) as areas:
+        with refilled(self.query_one("#areas", DataTable), self.area_headers()) as areas:
             for r, cells in zip(progress, fit(texts, self.area_headers(), self.table_width(),
                                               (1,)), strict=True):
                 areas.add_row(*cells, key=r.area)

@@ -109,8 +109,8 @@ class ListingScreen(CensusScreen):
             texts.append([f"{r.structure}/{r.number}", _(TYPES[DwellingType(r.type)]),
                           _(OCCUPANCY[Occupancy(r.occupancy)]), _(STATUSES[r.status]), last,
                           str(r.households), r.locator or ""])
-        fitted = fit(texts, self.headers(), self.table_width(), flexible=(1, 2, 4, 6))
-        with refilled(self.query_one(DataTable)) as table:
+        fitted = fit(texts, self.headers(), self.table_width(), flexible=(1, 2, 3, 4, 6))
+        with refilled(self.query_one(DataTable), self.headers()) as table:
             for r, cells in zip(rows, fitted, strict=True):
                 table.add_row(*cells, key=r.id)
         for i, r in enumerate(rows):
