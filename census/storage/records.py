@@ -344,12 +344,21 @@ def write_records(store: Store, chain: audit.Chain, dwellings: Sequence[Dwelling
     chain.add(entries)
 
 
-def earlier_completions(store: Store, completions: Sequence[tuple[str, str]]) -> None:
+def earlier_completions(store: Store, chain: audit.Chain, completions: Sequence[tuple[str, str]],
+                        now: str, who: str) -> None:
     """(completed at, household id) known from another copy of a stored version: a stored first
-    completion moves to an earlier one, never to a later one."""
-    store.conn.executemany(
-        "UPDATE household SET completed_at = ?1 WHERE id = ?2 AND (completed_at IS NULL OR "
-        "completed_at > ?1)", completions)
+    completion moves to an earlier one, never to a later one; each move is in the audit log."""
+    entries = []
+    for at, household_id in completions:
+        row = store.conn.execute("SELECT completed_at FROM household WHERE id = ?",
+                                 (household_id,)).fetchone()
+        if row is None or (row[0] is not None and row[0] <= at):
+            continue
+        store.conn.execute("UPDATE household SET completed_at = ? WHERE id = ?",
+                           (at, household_id))
+        entries.append(audit.Entry(now, who, "household", household_id, "completed_at",
+                                   row[0], at))
+    chain.add(entries)
 
 
 def set_base(store: Store, record_type: str, record_id: str, base: Base) -> None:

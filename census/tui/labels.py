@@ -97,6 +97,7 @@ FIELDS: dict[str, str] = {
     "respondent": N_("Respondent"),
     "declared_total": N_("Declared total"),
     "status": N_("Status"),
+    "completed_at": N_("Completion time"),
     "overrides": N_("Confirmations"),
     "callback_at": N_("Callback date and time"),
     "callback_at.date": N_("Callback date"),

@@ -368,7 +368,7 @@ class Intake:
 
         flagged = self._flags(write_d, write_h)
         write_records(store, chain, write_d, write_h, source.origin, stamp)
-        earlier_completions(store, known)
+        earlier_completions(store, chain, known, stamp, source.sender)
         rep.added = sum(1 for r in write_d if r.new) + sum(1 for r in write_h if r.new)
         rep.updated = len(write_d) + len(write_h) - rep.added
         supersede_flags(store, [r.dwelling.id for r in write_d]

@@ -36,6 +36,8 @@ STATE_WORDS = {"vacant": N_("vacant"), "not_found": N_("not found"),
                "under_construction": N_("under construction")}
 #: Clock skew tolerated before a visit counts as "in the future".
 FUTURE_TOLERANCE = timedelta(minutes=10)
+EARLIEST = datetime(2000, 1, 1)
+"""No form was completed before this (a completion time earlier is a wrong clock or a typo)."""
 MAX_NUMBER = 9999
 DATETIME_FORMATS = ("%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S")
 
@@ -237,6 +239,12 @@ def check_household(h: Household, ctx: Context) -> list[Problem]:
     cap = cfg.max_household_size
     problems: list[Problem] = []
     draft = h.status is HouseholdStatus.DRAFT
+    done = h.completed_at
+    if done is not None and (done < EARLIEST or (
+            ctx.now is not None and done > ctx.now + FUTURE_TOLERANCE)):
+        problems.append(Problem("E025", "completed_at", {
+            "at": done.isoformat(timespec="minutes"), "earliest": EARLIEST.date().isoformat(),
+            "now": ctx.now.isoformat(timespec="minutes") if ctx.now else "—"}))
     for (sex, band), n in h.residents.items():
         where = f"residents.{field_key(sex)}.{field_key(band)}"
         if (sex, band) not in cfg.cell_set:

@@ -110,6 +110,9 @@ RULES: dict[str, Rule] = _rules(
          N_("{value} is not a date; write it as YYYY-MM-DD, e.g. 2026-11-28.")),
     Rule("E024", E, V, N_("Unreadable time"),
          N_("{value} is not a time of day; write it as HH:MM (0:00 to 23:59), e.g. 17:30.")),
+    Rule("E025", E, V, N_("Completion time out of range"),
+         N_("the form's completion time {at} is later than now ({now}) or before {earliest}; "
+            "check the device clock and the date given.")),
     Rule("E030", E, V, N_("Not valid JSON"),
          N_("the line is not valid JSON ({error}); write one JSON object per line.")),
     Rule("E031", E, V, N_("Unknown field"),

@@ -191,3 +191,9 @@ def test_a_form_imported_complete_is_completed_at_import_unless_the_file_says_wh
                              draft["id"]: None}
     _, found = run(store, jsonl(dwelling(2, households=[household(completed_at="soon")])))
     assert found == [(1, "E016")]
+    # A completion later than now, or before 2000, is a wrong clock or a typo (found by review:
+    # 2099-12-31 was taken and made a median of 38 million minutes); nothing is stored.
+    for when in ("2099-12-31T23:59", "1970-01-01T00:00"):
+        _, found = run(store, jsonl(dwelling(3, households=[household(completed_at=when)])))
+        assert found == [(1, "E025")]
+    assert len(completions()) == 3

@@ -251,9 +251,14 @@ def test_a_form_from_an_earlier_version_is_completed_when_its_sender_saved_it(
     got = import_bundle(sup.store, seal_rows(enu, sup, body, tmp_path / "old.census"), NOW)
     assert got.report.added == 2
     assert completion(sup, d.households[0].id) == local_minutes(saved)
-    # The same version from this version of census brings the device's own, earlier time.
+    # The same version from this version of census brings the device's own, earlier time,
+    # and the move is in the audit log (old → new).
     import_bundle(sup.store, bundle(enu, everything=True), NOW)
     assert completion(sup, d.households[0].id) == NOW.isoformat(timespec="minutes")
+    assert sup.store.conn.execute(
+        "SELECT who, old, new FROM audit WHERE record_id = ? AND field = 'completed_at'",
+        (d.households[0].id,)).fetchall() == [
+        ("E001", local_minutes(saved), NOW.isoformat(timespec="minutes"))]
 
 
 def test_an_earlier_completion_is_not_written_into_a_closed_area(

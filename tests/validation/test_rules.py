@@ -146,6 +146,7 @@ REJECT: dict[str, Case] = {
                                    CTX),
     "E016": lambda: one(parse_datetime("tomorrow", "visits[0].at")),
     "E023": lambda: listed(parse_date_and_time("28/11/2026", "17:30", "callback_at")),
+    "E025": lambda: check_household(hh(completed_at=NOW + timedelta(minutes=11)), CTX),
     "E024": lambda: listed(parse_date_and_time("2026-11-28", "25:00", "callback_at")),
     "E017": lambda: check_dwelling(dw(area="EA999"), CTX),
     "E018": lambda: check_household(hh(overrides={"W001": CONFIRM}), CTX),
@@ -196,6 +197,7 @@ ACCEPT: dict[str, Case] = {
                                    CTX),
     "E016": lambda: one(parse_datetime("2026-11-28T17:30", "visits[0].at")),
     "E023": lambda: listed(parse_date_and_time("2026-11-28", "17:30", "callback_at")),
+    "E025": lambda: check_household(hh(completed_at=NOW + timedelta(minutes=10)), CTX),
     "E024": lambda: listed(parse_date_and_time("2026-11-28", "1730", "callback_at")),
     "E017": lambda: check_dwelling(dw(area="EA001"), CTX),
     "E018": lambda: check_household(hh(residents={("female", "25-34"): 16},
@@ -680,3 +682,9 @@ def test_date_and_time_fields_name_the_field_that_is_wrong(date: str, time: str,
     assert [p.field for p in problems] == [
         {"E023": "callback_at.date", "E024": "callback_at.time"}[r] for r in rules]
     assert all("YYYY-MM-DDTHH:MM" not in p.message() for p in problems)
+
+
+def test_e025_a_completion_before_2000_is_refused_too() -> None:
+    problems = check_household(hh(completed_at=datetime(1970, 1, 1)), CTX)
+    assert [p.rule_id for p in problems] == ["E025"]
+    assert "1970-01-01T00:00" in problems[0].message()
