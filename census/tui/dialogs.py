@@ -290,6 +290,9 @@ class VisitDialog(Dialog[Saved | None]):
         self.outcome = Outcome(str(event.option.id))
         if self.outcome in NO_CONTACT_OUTCOMES:
             self.query_one("#callback").display = True
+            # The list gives up rows (it scrolls) so that the date and time fields and their
+            # messages stay in view on a small terminal.
+            self.query_one("#outcome", OptionList).styles.max_height = 4
             self.query_one("#date", Input).focus()
         else:
             self.query_one("#callback").display = False
@@ -425,8 +428,8 @@ class ReturnDialog(Dialog[Household | None]):
                                 n=NOTE_LIMIT))
             yield Label(_("No names, no phone numbers: say what to check."), classes="hint")
             yield Static("", id="errors", classes="errors")
-            yield Label(_("A number or Enter chooses · Ctrl+S return the household · Esc "
-                          "cancel"), classes="hint")
+            yield Static(_("A number or Enter chooses · Ctrl+S return the household · Esc "
+                           "cancel"), classes="hint")
 
     def on_mount(self) -> None:
         self.query_one("#reason", OptionList).focus()

@@ -141,7 +141,7 @@ def field_label(path: str, config: SurveyConfig | None = None) -> str:
         return name
     place = (_("Household {n}") if kind == "households" else _("Visit {n}")).format(
         n=int(index) + 1)
-    return f"{place}: {name}" if name else place
+    return _("{place}: {name}").format(place=place, name=name) if name else place
 
 
 def problem_line(p: Problem, config: SurveyConfig | None = None) -> str:

@@ -207,8 +207,8 @@ def test_help_lists_the_keys_and_keys_can_be_remapped(db: Path) -> None:
         await press(pilot, "f1")
         assert isinstance(app.screen, HelpScreen)
         text = " ".join(str(w.render()) for w in app.screen.query("Label"))
-        assert "Callbacks" in text and "Quit" in text and "Open area" in text
-        assert "k              Callbacks" in text  # shown with the remapped key
+        assert "Appointments" in text and "Quit" in text and "Open" in text
+        assert "k              Appointments" in text  # shown with the remapped key
         await press(pilot, "escape")
         await press(pilot, "k")
         assert isinstance(app.screen, CallbacksScreen)

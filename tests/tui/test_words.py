@@ -117,13 +117,13 @@ def test_the_demo_passphrase_is_told_only_for_the_demo_database(tmp_path: Path, 
 
 
 def test_the_footer_shows_what_enter_does_over_a_table(tmp_path: Path) -> None:
-    """A table's own Enter is not shown; the screen's ("Open area") is, and it is what Enter
+    """A table's own Enter is not shown; the screen's ("Open") is, and it is what Enter
     does there."""
     db = enumerator_db(tmp_path / "tui.db")
 
     async def script(app: CensusApp, pilot: Pilot[None]) -> None:
         keys = footer_keys(app)
-        assert keys["enter"].description == "Open area"
+        assert keys["enter"].description == "Open"
         assert keys["enter"].key_display == "Enter"
 
     drive(db, script)

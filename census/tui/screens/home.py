@@ -25,8 +25,8 @@ class HomeScreen(CensusScreen):
     days (overdue, today, tomorrow, the week) above them."""
 
     BINDINGS = [
-        Binding("enter", "open_area", _("Open area"), id="home.open"),
-        Binding("c", "callbacks", _("Callbacks"), id="home.callbacks"),
+        Binding("enter", "open_area", _("Open"), id="home.open"),  # an area or a dwelling
+        Binding("c", "callbacks", _("Appointments"), id="home.callbacks"),
         Binding("r", "refresh", _("Refresh"), id="home.refresh"),
     ]
 

@@ -230,7 +230,7 @@ class HouseholdViewScreen(DecidingScreen):
         yield Static("", id="returned-reason", classes="warning")
         with VerticalScroll(id="body"):
             yield CountView(self.census.store.config, id="grid")
-            yield Label(_("Warnings"), classes="section")
+            yield Label(_("Warnings on this form"), classes="section")
             yield Static("", id="warnings")
             yield Label(_("Visits"), classes="section")
             yield Static("", id="visits")

@@ -88,7 +88,7 @@ class ReportsScreen(CensusScreen):
 
     def compose(self) -> ComposeResult:
         period = self.period()
-        yield Label(self.heading(period) if period else "", id="report-title", classes="title")
+        yield Static(self.heading(period) if period else "", id="report-title", classes="title")
         with ContentSwitcher(initial=TABLE, id="report-views"):
             yield DataTable(id=TABLE, cursor_type="row", cell_padding=0)
             yield Static("", id=CHART)
@@ -208,7 +208,7 @@ class ReportsScreen(CensusScreen):
         self.computing = False
         self.report = report
         self.rows = report.rows()
-        self.query_one("#report-title", Label).update(self.heading(period))
+        self.query_one("#report-title", Static).update(self.heading(period))
         self.fill()
         self.draw_chart()
         self.show_pager()
