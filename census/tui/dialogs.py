@@ -292,7 +292,9 @@ class VisitDialog(Dialog[Saved | None]):
             self.query_one("#callback").display = True
             # The list gives up rows (it scrolls) so that the date and time fields and their
             # messages stay in view on a small terminal.
-            self.query_one("#outcome", OptionList).styles.max_height = 4
+            outcomes = self.query_one("#outcome", OptionList)
+            outcomes.styles.max_height = 4
+            outcomes.call_after_refresh(outcomes.scroll_to_highlight)
             self.query_one("#date", Input).focus()
         else:
             self.query_one("#callback").display = False

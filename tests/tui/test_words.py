@@ -127,3 +127,36 @@ def test_the_footer_shows_what_enter_does_over_a_table(tmp_path: Path) -> None:
         assert keys["enter"].key_display == "Enter"
 
     drive(db, script)
+
+
+def test_the_appointment_fields_stay_in_view_with_both_messages_in_french(
+        tmp_path: Path) -> None:
+    """Found by review: in French at 80×24 the two messages (E023, E024) squeezed the date and
+    time fields out of the visit dialog."""
+    from textual.widgets import Input
+
+    from census.i18n import set_language
+    from census.tui.dialogs import VisitDialog
+
+    db = enumerator_db(tmp_path / "tui.db")
+
+    async def script(app: CensusApp, pilot: Pilot[None]) -> None:
+        await press(pilot, "enter", "a", "ctrl+r", "3")
+        assert isinstance(app.screen, VisitDialog)
+        app.screen.query_one("#date", Input).value = "2026-13-01"
+        app.screen.query_one("#time", Input).value = "99"
+        await pilot.pause()
+        errors = str(app.screen.query_one("#errors").render())
+        assert "E023" in errors and "E024" in errors
+        box = app.screen.query_one("#callback").region
+        for name in ("#date", "#time"):
+            region = app.screen.query_one(name, Input).region
+            assert region.height == 1 and region.width > 2, (name, region)
+            assert box.contains_region(region), (name, region, box)  # not clipped away
+        assert app.screen.query_one("#errors").region.height >= 4
+
+    set_language("fr")
+    try:
+        drive(db, script)
+    finally:
+        set_language(None)
