@@ -191,3 +191,11 @@ def wrap_wide(text: str, width: int) -> list[str]:
                 line = ""
         lines.append(line.rstrip())
     return _mend(lines, width)
+
+
+def wrapped(text: str, columns: int = 80) -> list[str]:
+    """`text` in lines of at most `columns` terminal columns (Chinese broken where it reads
+    well, other text at spaces)."""
+    import textwrap
+
+    return wrap_wide(text, columns) if has_wide(text) else textwrap.wrap(text, columns)

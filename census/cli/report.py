@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from census.cli.common import UserError, db_options, now, open_store, print_json
-from census.i18n import _
+from census.i18n import _, wrapped
 
 DATE = click.DateTime(formats=["%Y-%m-%d"])
 
@@ -48,7 +48,6 @@ def report(db: Path | None, passphrase_file: Path | None, as_json: bool, as_csv:
         legend,
         text_table,
         title,
-        wrapped,
     )
 
     if as_json and as_csv:

@@ -21,7 +21,7 @@ from census.cli.common import (
     print_json,
     table,
 )
-from census.i18n import _, ngettext
+from census.i18n import _, ngettext, wrapped
 
 if TYPE_CHECKING:
     from census.storage.exchange.review import ReviewItem
@@ -234,14 +234,15 @@ def review_pending(db: Path | None, passphrase_file: Path | None, as_json: bool,
     if not rows:
         click.echo(_("No household awaits a decision."))
         return
-    table([_("address"), _("enumerator"), _("completed"), _("persons"), _("visitors"),
-           _("warnings"), _("review")],
-          [[p.address, p.enumerator or "—", p.completed, p.usual_residents,
-            p.visitors, _warnings(p), _held(p)] for p in rows])
+    # Within 80 columns: the visitors are in --json (a decision is made on the counts).
+    table([_("address"), _("enum."), _("completed"), _("persons"), _("warnings"), _("review")],
+          [[p.address, p.enumerator or "—", p.completed, p.usual_residents, _warnings(p),
+            _held(p)] for p in rows])
     click.echo(ngettext("{n} household awaits a decision.",
                         "{n} households await a decision.", len(rows)).format(n=len(rows)))
-    click.echo(_("Approve one with `census review approve ADDRESS`, or return it with `census "
-                 "review return ADDRESS --reason CODE`."))
+    click.echo("\n".join(wrapped(_(
+        "Approve one with `census review approve ADDRESS`, or return it with `census review "
+        "return ADDRESS --reason CODE`."))))
 
 
 @review.command("approve")

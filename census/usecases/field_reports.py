@@ -37,7 +37,6 @@ a receipt leave its figures (the supervisor's database keeps them).
 from __future__ import annotations
 
 import statistics
-import textwrap
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -47,7 +46,7 @@ from typing import TYPE_CHECKING, Any
 
 from census.domain.errors import CensusError
 from census.domain.model import Role
-from census.i18n import N_, _, cell_width, has_wide, ngettext, wrap_wide
+from census.i18n import N_, _, cell_width, ngettext, wrapped
 
 if TYPE_CHECKING:
     from census.storage.paradata import AppointmentDay, DecisionDay, FormDay, VisitDay
@@ -383,12 +382,6 @@ def text_table(report: Report, columns: int = 80) -> list[str]:
                  for i, (c, w) in enumerate(zip(r, widths, strict=True))]
         lines.append((" ".join(parts[:2]) + "  " + " ".join(parts[2:])).rstrip())
     return lines
-
-
-def wrapped(text: str, columns: int = 80) -> list[str]:
-    """`text` in lines of at most `columns` (Chinese broken where it reads well, not by
-    characters)."""
-    return wrap_wide(text, columns) if has_wide(text) else textwrap.wrap(text, columns)
 
 
 def legend(columns: int = 80) -> list[str]:
