@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from census.domain.ids import new_id
-from census.domain.model import HouseholdStatus, ReturnReason, Role
+from census.domain.model import Dwelling, HouseholdStatus, ReturnReason, Role
 from census.formats.payload import household_row
 from census.storage.exchange.decisions import decisions_of
 from census.storage.exchange.review import review_items
@@ -235,21 +235,31 @@ def test_the_first_completion_travels_with_the_form_and_stays(team: tuple[Site, 
     assert completion(sup, hid) == first
 
 
-def test_a_form_from_an_earlier_version_is_completed_when_its_sender_saved_it(
-        team: tuple[Site, Site], tmp_path: Path) -> None:
-    sup, enu = team
+def from_an_earlier_version(sup: Site, enu: Site, folder: Path, saved: str
+                            ) -> tuple[Dwelling, int]:
+    """E001's one form, completed at NOW, sent as a census version before `completed_at`
+    travelled (no "completed" list) with its last save at `saved`: the dwelling sent, and how
+    many records the supervisor added."""
+    from census.formats.payload import dwelling_row, visit_rows
+
     (did,) = enter(enu, EA1, range(1, 2))
     d = load_dwelling(enu.store, did)
     assert d is not None
-    from census.formats.payload import dwelling_row, visit_rows
-    from census.storage.records import local_minutes
-
-    saved = "2026-11-29T08:30:00Z"  # its last save: after it was completed (NOW)
     body = {"dwellings": [dwelling_row(d, None, saved)], "visits": visit_rows(d),
             "households": [household_row(d.households[0], did, None, saved, "E001",
-                                         enu.store.config)]}  # no "completed" list
-    got = import_bundle(sup.store, seal_rows(enu, sup, body, tmp_path / "old.census"), NOW)
-    assert got.report.added == 2
+                                         enu.store.config)]}
+    got = import_bundle(sup.store, seal_rows(enu, sup, body, folder / "old.census"), NOW)
+    return d, got.report.added
+
+
+def test_a_form_from_an_earlier_version_is_completed_when_its_sender_saved_it(
+        team: tuple[Site, Site], tmp_path: Path) -> None:
+    from census.storage.records import local_minutes
+
+    sup, enu = team
+    saved = "2026-11-29T08:30:00Z"  # its last save: after it was completed (NOW)
+    d, added = from_an_earlier_version(sup, enu, tmp_path, saved)
+    assert added == 2
     assert completion(sup, d.households[0].id) == local_minutes(saved)
     # The same version from this version of census brings the device's own, earlier time,
     # and the move is in the audit log (old → new).
@@ -265,19 +275,12 @@ def test_an_earlier_completion_is_not_written_into_a_closed_area(
         team: tuple[Site, Site], tmp_path: Path) -> None:
     """A copy of a stored version brings an earlier first completion: like every write, not
     once the area is closed."""
-    from census.formats.payload import dwelling_row, visit_rows
     from census.storage.records import local_minutes
     from census.usecases.areas import close_area
 
     sup, enu = team
-    (did,) = enter(enu, EA1, range(1, 2))
-    d = load_dwelling(enu.store, did)
-    assert d is not None
     saved = "2026-11-29T08:30:00Z"
-    body = {"dwellings": [dwelling_row(d, None, saved)], "visits": visit_rows(d),
-            "households": [household_row(d.households[0], did, None, saved, "E001",
-                                         enu.store.config)]}
-    import_bundle(sup.store, seal_rows(enu, sup, body, tmp_path / "old.census"), NOW)
+    d, _added = from_an_earlier_version(sup, enu, tmp_path, saved)
     close_area(sup.store, EA1, leave_open_work=True)
     import_bundle(sup.store, bundle(enu, everything=True), NOW)
     assert completion(sup, d.households[0].id) == local_minutes(saved)
