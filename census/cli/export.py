@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from census.cli.common import CensusGroup, db_options, json_option, open_store, print_json, table
-from census.i18n import _, ngettext
+from census.i18n import _, counted, ngettext
 
 
 @click.group(cls=CensusGroup)
@@ -142,6 +142,35 @@ def export_budget(db: Path | None, passphrase_file: Path | None, as_json: bool) 
     click.echo(_("Privacy-loss budget (rho, zCDP): {total:g}; spent on the most exposed "
                  "people so far: {used:.4g}; left: {left:.4g}.").format(
         total=total, used=used, left=max(0.0, total - used)))
+
+
+@export.command("aggregates")
+@db_options
+@json_option
+@click.option("--out", "out", required=True, type=click.Path(path_type=Path),
+              help="Folder of the aggregates: one folder per district is written (or replaced) "
+                   "in it; other districts' folders are left as they are.")
+def export_aggregates_cmd(db: Path | None, passphrase_file: Path | None, as_json: bool,
+                          out: Path) -> None:
+    """Exact counts and cell-key sums of every closed enumeration area, as Parquet, one folder
+    per district with a manifest, for the level above to tabulate (supervisor and office).
+    Confidential: never publish these files."""
+    from census.storage.store import utc_now
+    from census.usecases.publish.aggregates import export_aggregates
+
+    with open_store(db, passphrase_file) as store:
+        done = export_aggregates(store, out, utc_now())
+    if as_json:
+        print_json({"out": str(done.out), "districts": list(done.partitions),
+                    "areas": len(done.areas), "rows": done.rows})
+        return
+    click.echo(_("Aggregates of {areas} written to {out}, in {folders}:").format(
+        areas=counted("{n} closed area", "{n} closed areas", len(done.areas)), out=done.out,
+        folders=counted("{n} folder", "{n} folders", len(done.partitions))))
+    for name in done.partitions:
+        click.echo(f"  {name}")
+    click.echo(_("They are exact, confidential counts: keep them owner-only and never publish "
+                 "them."))
 
 
 def register(group: click.Group) -> None:

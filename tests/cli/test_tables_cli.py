@@ -128,3 +128,22 @@ def test_ptable_make_refuses_a_table_too_large(runner: CliRunner, tmp_path: Path
     done = run(runner, "ptable", "make", "--out", tmp_path / "big.csv", "--ckeys", "65536")
     assert done.exit_code == 2 and "at most 4,000,000 are allowed" in done.output
     assert not (tmp_path / "big.csv").exists()
+
+
+def test_export_aggregates_writes_a_folder_per_district(runner: CliRunner, tmp_path: Path
+                                                         ) -> None:
+    pytest.importorskip("pyarrow")
+    supervisor(tmp_path / "s.db", households=100).close()
+    out = tmp_path / "agg"
+    r = run(runner, "export", "aggregates", "--db", tmp_path / "s.db", "--out", out,
+                "--json")
+    assert r.exit_code == 0, r.output
+    done = json.loads(r.output)
+    assert done["districts"] == ["region=R01/district=R01-D01"] and done["areas"] >= 1
+    assert (out / done["districts"][0] / "manifest.json").exists()
+    r = run(runner, "export", "aggregates", "--db", tmp_path / "s.db", "--out", out)
+    assert r.exit_code == 0 and "never publish" in r.output
+    (out / "file").write_text("x")
+    r = run(runner, "export", "aggregates", "--db", tmp_path / "s.db", "--out",
+                out / "file")
+    assert r.exit_code != 0 and "is not a folder" in r.output and "Traceback" not in r.output
