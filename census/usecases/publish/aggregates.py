@@ -52,7 +52,8 @@ reduced, never floats): a cell's key is the sum over its areas, reduced mod 2^32
 
 @dataclass(frozen=True)
 class Written:
-    """What an export wrote: the districts' folders and the enumeration areas in them."""
+    """What an export wrote: the folders (one per area above the enumeration areas) and the
+    closed enumeration areas whose sums are in them."""
 
     out: Path
     partitions: tuple[str, ...]
@@ -60,39 +61,50 @@ class Written:
     rows: dict[str, int]
 
 
-def partitions(areas: Sequence[Area], levels: Sequence[str]) -> dict[tuple[str, ...], list[str]]:
-    """The closed enumeration areas (the lowest of `levels`) under each chain of the areas
-    above them, top first: `{("R01", "R01-D01"): ["R01-D01-EA001", …]}`. Pure."""
+def partitions(areas: Sequence[Area], levels: Sequence[str]
+               ) -> dict[tuple[str, ...], list[Area]]:
+    """Every enumeration area (the lowest of `levels`, open or closed) under its chain of the
+    areas above it, top first: `{("R01", "R01-D01"): [EA001, …]}`; an enumeration area with
+    nothing above it is its own chain. Pure."""
     by_code = {a.code: a for a in areas}
-    out: dict[tuple[str, ...], list[str]] = defaultdict(list)
+    out: dict[tuple[str, ...], list[Area]] = defaultdict(list)
     for a in areas:
-        if a.level != levels[-1] or a.status is not AreaStatus.CLOSED:
+        if a.level != levels[-1]:
             continue
         chain: list[str] = []
         parent = a.parent
         while parent is not None and parent in by_code and len(chain) < len(levels):
             chain.append(parent)
             parent = by_code[parent].parent
-        out[tuple(reversed(chain))].append(a.code)
-    return {k: sorted(v) for k, v in sorted(out.items())}
+        out[tuple(reversed(chain)) or (a.code,)].append(a)
+    return {k: sorted(v, key=lambda a: a.code) for k, v in sorted(out.items())}
 
 
 def folder_name(chain: Sequence[str], areas: Sequence[Area], levels: Sequence[str]) -> Path:
-    """`region=R01/district=R01-D01`: each area above the enumeration areas named by its level."""
+    """`region=R01/district=R01-D01`: each area of the chain named by its level."""
     level_of = {a.code: a.level for a in areas}
     return Path(*(f"{level_of.get(code, levels[i])}={code}" for i, code in enumerate(chain)))
 
 
-def _table_rows(store: Store, eas: Sequence[str]) -> dict[str, list[tuple[Any, ...]]]:
+def _table_rows(store: Store, closed: Sequence[str]) -> dict[str, list[tuple[Any, ...]]]:
+    """The rows of every table for the closed enumeration areas `closed`: each has its rows in
+    `areas` and `persons` even without a counted household (zeros)."""
     cfg = store.config
     rows: dict[str, list[tuple[Any, ...]]] = {t: [] for t in COLUMNS}
-    for area, households, counts, keys in person_totals(store, eas):
-        rows["areas"].append((area, households, sum(counts)))
+    totals = {area: (households, counts, keys)
+              for area, households, counts, keys in person_totals(store, closed)} \
+        if closed else {}
+    zeros = [0] * len(cfg.cells)
+    for area in closed:
+        households, counts, keys = totals.get(area, (0, zeros, zeros))
+        rows["areas"].append((area, households, sum(int(n or 0) for n in counts)))
         for (sex, band), n, k in zip(cfg.cells, counts, keys, strict=True):
             rows["persons"].append((area, sex, band, int(n or 0), int(k or 0)))
-    for area, size, n, k in household_sizes(store, eas, largest=LARGEST):
-        rows["households"].append((area, size, n, int(k)))
-    rows["dwellings"] = [(area, outcome, n) for area, outcome, n in dwelling_outcomes(store, eas)]
+    if closed:
+        for area, size, n, k in household_sizes(store, closed, largest=LARGEST):
+            rows["households"].append((area, size, n, int(k)))
+        rows["dwellings"] = [(area, outcome, n)
+                             for area, outcome, n in dwelling_outcomes(store, closed)]
     return rows
 
 
@@ -112,73 +124,127 @@ def _parquet(table: str, rows: list[tuple[Any, ...]], path: Path) -> str:
         return hashlib.sha256(f.read()).hexdigest()
 
 
-def _owner_only(folder: Path) -> None:
+def _folders(out: Path, name: Path) -> Path:
+    """`out / name`, its folders made owner-only as they are created; a link on the way is
+    refused (files must land in `out`, nowhere else)."""
+    here = out
+    for part in name.parts:
+        here = here / part
+        if here.is_symlink():
+            raise ExportError(_("{path} is a link; aggregates are written in real folders "
+                                "only. Remove the link.").format(path=here))
+        if not here.exists():
+            here.mkdir(mode=0o700)
+            here.chmod(0o700)
+    return here
+
+
+def _tidy(parent: Path, name: str) -> None:
+    """Put back or remove what an interrupted export left beside a folder `name`: its previous
+    version moved aside (put back when the folder is missing) and half-written new ones."""
+    for leftover in sorted(parent.glob(f".{name}.old-*")):
+        if not (parent / name).exists():
+            os.rename(leftover, parent / name)
+        else:
+            shutil.rmtree(leftover, ignore_errors=True)
+    for partial in parent.glob(f".{name}.partial-*"):
+        shutil.rmtree(partial, ignore_errors=True)
+
+
+def _replace(tmp: Path, target: Path) -> None:
+    """Put the folder `tmp` in place of `target`; if that fails, `target` is as it was."""
+    old = None
+    if target.exists():
+        old = target.with_name(f".{target.name}.old-{os.getpid()}")
+        os.rename(target, old)
+    try:
+        os.rename(tmp, target)
+    except BaseException:
+        if old is not None:
+            os.rename(old, target)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _write_partition(store: Store, folder: Path, chain: tuple[str, ...], eas: Sequence[Area],
+                     now: str) -> dict[str, int]:
+    cfg = store.config
+    closed = [a.code for a in eas if a.status is AreaStatus.CLOSED]
+    files, counts = {}, {}
+    for table, rows in _table_rows(store, closed).items():
+        files[f"{table}.parquet"] = _parquet(table, rows, folder / f"{table}.parquet")
+        counts[table] = len(rows)
+    manifest = {
+        "format": FORMAT, "kind": "census area aggregates",
+        "survey": cfg.name, "config_digest": cfg.digest(), "levels": list(cfg.levels),
+        "partition": {part.split("=", 1)[0]: code for part, code in zip(
+            folder_name(chain, eas, cfg.levels).parts, chain, strict=True)},
+        # Every enumeration area of the folder with its status: a reader sees what is
+        # missing (an open area's sums are not here) and never takes a part for the whole.
+        "areas": {a.code: str(a.status) for a in eas},
+        "closed": closed,
+        "source": {"database": store.path.name, "user": store.user, "role": str(store.role)},
+        "created": now, "files": files,
+        "note": "Exact, confidential counts: never publish these files.",
+    }
+    with open(folder / "manifest.json", "w", encoding="utf-8") as f:
+        f.write(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
     folder.chmod(0o700)
     for p in folder.iterdir():
         p.chmod(0o600)
+    return counts
 
 
 def export_aggregates(store: Store, out: Path, now: str) -> Written:
-    """Write the aggregates of every closed enumeration area under `out`, one folder per district
-    with its manifest; a district exported before is replaced whole. Nothing else in `out` is
+    """Write, under `out`, one folder per area above the enumeration areas (e.g. per district)
+    with the sums of its closed enumeration areas and a manifest naming every enumeration area
+    of it and its status; a folder written before is replaced whole, also when none of its
+    areas is closed any more (reopened: its old sums must not stay). Nothing else in `out` is
     touched."""
     try:
         import pyarrow  # noqa: F401
     except ImportError:
         raise ExportError(_("Aggregates are written as Parquet, which needs pyarrow: "
                             "pip install 'census[parquet]'.")) from None
-    out = Path(out)
-    if out.is_symlink() or (out.exists() and not out.is_dir()):
-        raise ExportError(_("{out} is not a folder; give a folder for the aggregates (it may "
-                            "hold other districts' aggregates).").format(out=out))
     if store.role is Role.ENUMERATOR:
         raise ExportError(_("Aggregates are written by a supervisor or the office, from the "
                             "records merged there; this is an enumerator's database."))
+    out = Path(out)
+    if out.is_symlink():
+        raise ExportError(_("{path} is a link; aggregates are written in real folders only. "
+                            "Remove the link.").format(path=out))
+    if out.exists() and not out.is_dir():
+        raise ExportError(_("{out} is not a folder; give a folder for the aggregates (it may "
+                            "hold other districts' aggregates).").format(out=out))
     cfg = store.config
     areas = all_areas(store)
     parts = partitions(areas, cfg.levels)
-    if not parts:
-        raise ExportError(_("No enumeration area is closed; aggregates are written for closed "
-                            "areas only (census area close CODE)."))
-    out.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if not out.exists():
+        out.mkdir(mode=0o700, parents=True)
     written: list[str] = []
     totals: dict[str, int] = defaultdict(int)
     for chain, eas in parts.items():
         name = folder_name(chain, areas, cfg.levels)
         target = out / name
-        target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
         try:
-            files = {}
-            for table, rows in _table_rows(store, eas).items():
-                files[f"{table}.parquet"] = _parquet(table, rows, tmp / f"{table}.parquet")
-                totals[table] += len(rows)
-            manifest = {
-                "format": FORMAT, "kind": "census area aggregates",
-                "survey": cfg.name, "config_digest": cfg.digest(),
-                "levels": list(cfg.levels), "partition": dict(zip(
-                    [part.split("=", 1)[0] for part in name.parts], chain, strict=True)),
-                "areas": list(eas), "source": {"user": store.user, "role": str(store.role)},
-                "created": now, "files": files,
-                "note": "Exact, confidential counts: never publish these files.",
-            }
-            with open(tmp / "manifest.json", "w", encoding="utf-8") as f:
-                f.write(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
-                f.flush()
-                os.fsync(f.fileno())
-            _owner_only(tmp)
-            old = None
-            if target.exists():
-                old = target.with_name(f".{target.name}.old-{os.getpid()}")
-                os.rename(target, old)
-            os.rename(tmp, target)
-            if old is not None:
-                shutil.rmtree(old, ignore_errors=True)
+            parent = _folders(out, name.parent)
+            _tidy(parent, target.name)
+            tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=parent))
+            try:
+                for table, n in _write_partition(store, tmp, chain, eas, now).items():
+                    totals[table] += n
+                _replace(tmp, target)
+            except BaseException:
+                shutil.rmtree(tmp, ignore_errors=True)
+                raise
         except OSError as exc:
-            shutil.rmtree(tmp, ignore_errors=True)
             raise ExportError(_("Writing the aggregates of {part} failed: {error}; that "
                                 "district's folder is as it was.").format(
                 part=name, error=exc.strerror or exc)) from None
         written.append(str(name))
-    return Written(out, tuple(written), tuple(a for eas in parts.values() for a in eas),
-                   dict(totals))
+    closed = tuple(a.code for eas in parts.values() for a in eas
+                   if a.status is AreaStatus.CLOSED)
+    return Written(out, tuple(written), closed, dict(totals))
