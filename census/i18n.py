@@ -199,3 +199,7 @@ def wrapped(text: str, columns: int = 80) -> list[str]:
     import textwrap
 
     return wrap_wide(text, columns) if has_wide(text) else textwrap.wrap(text, columns)
+
+
+#: Weekdays, Monday first, as short words (an appointment's day, a report's chart).
+WEEKDAYS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))

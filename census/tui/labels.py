@@ -15,7 +15,7 @@ from census.domain.model import (
     ReviewKind,
     Role,
 )
-from census.i18n import N_, _
+from census.i18n import N_, WEEKDAYS, _
 from census.storage.progress import APPOINTMENT_DAYS
 from census.validation.rules import Problem, Severity
 
@@ -178,8 +178,6 @@ def return_reason(code: str | None) -> str:
         return code
 
 
-#: Weekdays, Monday first, as an appointment's day is shown.
-WEEKDAYS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
 
 
 def appointment_day(group: str, at: datetime) -> str:

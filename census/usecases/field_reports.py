@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING, Any
 
 from census.domain.errors import CensusError
 from census.domain.model import Role
-from census.i18n import N_, _, cell_width, ngettext, wrapped
+from census.i18n import N_, WEEKDAYS, _, cell_width, ngettext, wrapped
 
 if TYPE_CHECKING:
     from census.storage.paradata import AppointmentDay, DecisionDay, FormDay, VisitDay
@@ -71,7 +71,6 @@ LEGEND = N_("visited: dwellings visited; done: households completed; refused: re
             "absent: visits with no one home; met, missed: appointments met and missed; "
             "min.: median minutes from the first visit to the completed form; ret., appr.: "
             "forms returned and approved; idle: days without a visit.")
-WEEKDAYS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
 EIGHTHS = ("", "▏", "▎", "▍", "▌", "▋", "▊", "▉")
 
 
@@ -317,16 +316,16 @@ def headings() -> list[str]:
 def shorten(code: str, columns: int) -> str:
     """`code` in at most `columns` terminal columns: its start and its end (where codes differ:
     regions, sequence numbers) around an ellipsis."""
-    if width(code) <= columns:
+    if cell_width(code) <= columns:
         return code
     columns = max(columns, 3)
     head, tail = "", ""
     for c in code:  # the start takes the larger half
-        if width(head + c) > columns - 1 - (columns - 1) // 2:
+        if cell_width(head + c) > columns - 1 - (columns - 1) // 2:
             break
         head += c
     for c in reversed(code):
-        if width(tail + c) > (columns - 1) // 2:
+        if cell_width(tail + c) > (columns - 1) // 2:
             break
         tail = c + tail
     return head + "…" + tail
@@ -355,19 +354,14 @@ def title(period: Period, area: str | None = None, enumerator: str | None = None
         first=period.first, last=period.last, days=days, scope=scope)
 
 
-def width(text: str) -> int:
-    """Columns `text` takes in a terminal (wide East Asian characters take two)."""
-    return cell_width(text)
-
-
 def code_columns(report: Report, columns: int = 80, separators: int = 12) -> int:
     """The columns the enumerators' codes may take so that a table of the report fits
     `columns` (its other columns and `separators` columns between them set aside): as wide as
     the longest code, no wider than what is left (at least the heading's)."""
     rows = [headings(), *(cells(f) for f in report.rows())]
-    others = sum(max(width(r[i]) for r in rows) for i in range(1, len(rows[0])))
-    longest = max(width(r[0]) for r in rows)
-    return min(longest, max(width(rows[0][0]), columns - separators - others))
+    others = sum(max(cell_width(r[i]) for r in rows) for i in range(1, len(rows[0])))
+    longest = max(cell_width(r[0]) for r in rows)
+    return min(longest, max(cell_width(rows[0][0]), columns - separators - others))
 
 
 def text_table(report: Report, columns: int = 80) -> list[str]:
@@ -375,10 +369,10 @@ def text_table(report: Report, columns: int = 80) -> list[str]:
     enumerators' codes too long for `columns` shortened (JSON and CSV keep them whole)."""
     fit = code_columns(report, columns)
     rows = [headings(), *(cells(f, fit) for f in report.rows())]
-    widths = [max(width(r[i]) for r in rows) for i in range(len(rows[0]))]
+    widths = [max(cell_width(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = []
     for r in rows:
-        parts = [c + " " * (w - width(c)) if i < 2 else " " * (w - width(c)) + c
+        parts = [c + " " * (w - cell_width(c)) if i < 2 else " " * (w - cell_width(c)) + c
                  for i, (c, w) in enumerate(zip(r, widths, strict=True))]
         lines.append((" ".join(parts[:2]) + "  " + " ".join(parts[2:])).rstrip())
     return lines
@@ -403,6 +397,6 @@ def chart(series: Sequence[tuple[date, int]], columns: int = 50) -> list[str]:
     """One line per day: weekday and date, the bar, its number beside it."""
     top = max((n for _day, n in series), default=0)
     labels = [f"{_(WEEKDAYS[d.weekday()])} {d:%m-%d}" for d, _n in series]
-    pad = max((width(label) for label in labels), default=0)
-    return [f"{label}{' ' * (pad - width(label))} │{bar(n, top, columns)} {n}"
+    pad = max((cell_width(label) for label in labels), default=0)
+    return [f"{label}{' ' * (pad - cell_width(label))} │{bar(n, top, columns)} {n}"
             for label, (_d, n) in zip(labels, series, strict=True)]

@@ -19,6 +19,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from census.domain.model import Role
+from census.i18n import cell_width
 from census.storage.paradata import AppointmentDay, DecisionDay, FormDay, VisitDay
 from census.storage.records import load_household
 from census.storage.store import Store
@@ -37,7 +38,6 @@ from census.usecases.field_reports import (
     median,
     shorten,
     text_table,
-    width,
 )
 from tests.usecases.fieldwork import EA1, Site, bundle
 from tests.usecases.report_reference import reference
@@ -121,9 +121,9 @@ def test_long_codes_are_shortened_in_the_middle() -> None:
     code = "R01-D01-ENUMERATOR-" + "X" * 17 + "0042"
     assert len(code) == 40
     short = shorten(code, 12)
-    assert width(short) == 12 and short.startswith("R01-D0") and short.endswith("0042")
+    assert cell_width(short) == 12 and short.startswith("R01-D0") and short.endswith("0042")
     assert short.count("…") == 1
-    assert width(shorten("調査員調査員調査員", 7)) <= 7
+    assert cell_width(shorten("調査員調査員調査員", 7)) <= 7
 
 
 def test_the_chart_draws_eighths_and_numbers_beside_the_bars() -> None:
@@ -140,7 +140,7 @@ def test_the_chart_draws_eighths_and_numbers_beside_the_bars() -> None:
 def test_chart_bars_grow_with_their_numbers_and_fit_80_columns(counts: list[int]) -> None:
     series = [(date(2026, 11, 15) + timedelta(days=i), n) for i, n in enumerate(counts)]
     lines = chart(series, columns=50)
-    assert all(width(line) <= 78 for line in lines)
+    assert all(cell_width(line) <= 78 for line in lines)
     lengths = [len(line.split("│")[1].split(" ")[0]) for line in lines]
     for a, la in zip(counts, lengths, strict=True):
         for b, lb in zip(counts, lengths, strict=True):
@@ -232,7 +232,7 @@ def test_a_week_of_fieldwork_on_both_devices(monkeypatch: pytest.MonkeyPatch,
     assert theirs.completed_per_day() == [(date(2026, 11, d), n)
                                           for d, n in [(16, 1), (17, 1), (18, 0), (19, 2),
                                                        (20, 0)]]
-    assert all(width(line) <= 80 for line in text_table(theirs))
+    assert all(cell_width(line) <= 80 for line in text_table(theirs))
     # The supervisor's areas can be narrowed; another district holds nothing.
     assert field_report(sup.store, FRIDAY_NOON, period, area="R01-D02").rows() == []
     assert field_report(sup.store, FRIDAY_NOON, period, area="R01-D01",
