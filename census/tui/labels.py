@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import datetime
 
 from census.domain.config import SurveyConfig
 from census.domain.model import (
+    OVERRIDE_REASON_LABELS,
     RETURN_REASON_LABELS,
     DwellingType,
     Occupancy,
     Outcome,
+    OverrideReason,
     ReturnReason,
     ReviewKind,
     Role,
 )
+from census.formats.payload import Decision
 from census.i18n import N_, WEEKDAYS, _
 from census.storage.progress import APPOINTMENT_DAYS
-from census.validation.rules import Problem, Severity
+from census.validation.rules import RULES, Problem, Severity
 
 OUTCOMES: dict[Outcome, str] = {
     Outcome.COMPLETED: N_("Completed"),
@@ -166,6 +170,38 @@ def bar(done: int, total: int, width: int = 12) -> str:
 def review_detail(detail: str) -> str:
     """The words for a review item's detail code; other details (rule ids) as they are."""
     return _(REVIEW_DETAILS[detail]) if detail in REVIEW_DETAILS else detail
+
+
+def override_reason(code: str | None) -> str:
+    """The words for a warning's confirmation reason (an unknown code as it is)."""
+    if code is None:
+        return ""
+    try:
+        return _(OVERRIDE_REASON_LABELS[OverrideReason(code)])
+    except ValueError:
+        return code
+
+
+def confirmed_lines(overrides: Mapping[str, str]) -> list[str]:
+    """`⚠ W002 No adult present — confirmed: <reason>`, a line per confirmed warning."""
+    return [_("⚠ {rule} {title} — confirmed: {reason}").format(
+        rule=rule, title=_(RULES[rule].title) if rule in RULES else "",
+        reason=override_reason(reason)) for rule, reason in sorted(overrides.items())]
+
+
+def returned_line(decision: Decision | None) -> str:
+    """Why the supervisor sent a form back: the reason, the note and the rules that flagged it
+    (`decision`: the newest return)."""
+    if decision is None or decision.reason is None:
+        return _("Returned by the supervisor for correction.")
+    text = _("Returned by the supervisor: {reason}").format(
+        reason=return_reason(decision.reason))
+    if decision.note:
+        text += f" — {decision.note}"
+    if decision.rules:
+        text += " " + _("(rules: {rules})").format(rules=", ".join(
+            r for r in decision.rules.split(",") if r))
+    return text
 
 
 def return_reason(code: str | None) -> str:

@@ -62,6 +62,11 @@ def save_decisions(store: Store, decisions: Sequence[Decision]) -> None:
          for x in decisions])
 
 
+def last_return(store: Store, household_id: str) -> Decision | None:
+    """The newest return of a household (why it came back), or None."""
+    return next((d for d in decisions_of(store, household_id) if d.action == "returned"), None)
+
+
 def decisions_of(store: Store, household_id: str) -> list[Decision]:
     """The approvals and returns of a household, newest first."""
     rows = store.conn.execute(

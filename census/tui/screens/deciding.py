@@ -9,10 +9,14 @@ Decisions go through `census.usecases.review` (the same policy, refusals and aud
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from textual.containers import VerticalScroll
+
 from census.domain.errors import CensusError
 from census.domain.model import Household
 from census.i18n import _
-from census.storage.exchange.decisions import decisions_of
+from census.storage.exchange.decisions import last_return
 from census.tui.base import CensusScreen
 from census.tui.dialogs import ReturnDialog
 from census.tui.labels import return_reason
@@ -21,11 +25,30 @@ from census.usecases import review as review_steps
 
 
 class DecidingScreen(CensusScreen):
-    """A screen that shows one household a decision applies to (`household`, named `where`)
-    and has an `#errors` line; subclasses say what follows a decision in `done`."""
+    """A screen that shows one household a decision applies to (`household`, named `where`),
+    with a scrolling `#body` and an `#errors` line; subclasses read it in `load` and say what
+    follows a decision in `done`."""
 
     household: Household | None = None
     where = ""
+
+    def on_mount(self) -> None:
+        self.query_one("#errors").display = False  # until a decision is refused
+        self.load()
+        self.query_one("#body", VerticalScroll).focus()
+
+    def load(self) -> None:
+        """Read what the screen shows (subclasses)."""
+        raise NotImplementedError
+
+    def decide(self, step: Callable[[], object], message: str) -> None:
+        """Run one decision on the store; done (with `message`) or refused in words."""
+        try:
+            step()
+        except CensusError as exc:
+            self.refused(exc)
+            return
+        self.done(message)
 
     def done(self, message: str) -> None:
         """Say what was done and go on (subclasses: where to)."""
@@ -68,8 +91,7 @@ class DecidingScreen(CensusScreen):
         def returned(h: Household | None) -> None:
             if h is None:
                 return
-            decision = next((x for x in decisions_of(self.census.store, h.id)
-                             if x.action == "returned"), None)
+            decision = last_return(self.census.store, h.id)
             self.done(_("Returned to the enumerator: {household} ({reason}).").format(
                 household=self.where, reason=return_reason(decision.reason if decision
                                                            else None)))

@@ -13,7 +13,6 @@ from textual.containers import Horizontal
 from textual.widgets import Footer, Input, Select
 
 from census.domain.model import (
-    OVERRIDE_REASON_LABELS,
     Dwelling,
     Household,
     HouseholdStatus,
@@ -22,27 +21,25 @@ from census.domain.model import (
 )
 from census.formats.record_json import household_to_json
 from census.i18n import _, ngettext
-from census.storage.exchange.decisions import decisions_of
+from census.storage.exchange.decisions import last_return
 from census.storage.records import load_dwelling
 from census.storage.settings import get_setting, put_setting
 from census.tui.base import CensusScreen
 from census.tui.dialogs import NumberedSelect, ReasonDialog
-from census.tui.labels import HOUSEHOLD_STATUS, key_name, problem_line, return_reason
+from census.tui.labels import (
+    HOUSEHOLD_STATUS,
+    confirmed_lines,
+    key_name,
+    problem_line,
+    returned_line,
+)
 from census.tui.widgets.count_grid import CountGrid
 from census.tui.widgets.plain import Label, Static
 from census.usecases.entry import errors, unconfirmed_warnings
 from census.validation.engine import parse_count
-from census.validation.rules import RULES, Problem
+from census.validation.rules import Problem
 
 AUTO_ADVANCE = "auto_advance"  # the setting: "on", or absent (off, what a new user has)
-
-
-def reason_label(code: str) -> str:
-    """The words for a warning's override reason (an unknown code is shown as it is)."""
-    try:
-        return _(OVERRIDE_REASON_LABELS[OverrideReason(code)])
-    except ValueError:
-        return code
 
 
 class HouseholdScreen(CensusScreen):
@@ -122,20 +119,8 @@ class HouseholdScreen(CensusScreen):
         yield Footer()
 
     def returned_line(self) -> str:
-        """Why the supervisor sent this form back: the reason, the note and the rules that
-        flagged it, from the newest return decision."""
-        decision = next((x for x in decisions_of(self.census.store, self.household_id)
-                         if x.action == "returned"), None)
-        if decision is None or decision.reason is None:
-            return _("Returned by the supervisor for correction.")
-        text = _("Returned by the supervisor: {reason}").format(
-            reason=return_reason(decision.reason))
-        if decision.note:
-            text += f" — {decision.note}"
-        if decision.rules:
-            text += " " + _("(rules: {rules})").format(rules=", ".join(
-                r for r in decision.rules.split(",") if r))
-        return text
+        """Why the supervisor sent this form back (the newest return)."""
+        return returned_line(last_return(self.census.store, self.household_id))
 
     def on_mount(self) -> None:
         d, _h = self._household()
@@ -203,10 +188,7 @@ class HouseholdScreen(CensusScreen):
     def confirmed_lines(self) -> list[str]:
         """The warnings confirmed with a reason (of this household, and of its dwelling), with
         the reason: what a reopened completed form still shows."""
-        overrides = {**self.dwelling_overrides, **self.household.overrides}
-        return [_("⚠ {rule} {title} — confirmed: {reason}").format(
-            rule=rule, title=_(RULES[rule].title) if rule in RULES else "",
-            reason=reason_label(reason)) for rule, reason in sorted(overrides.items())]
+        return confirmed_lines({**self.dwelling_overrides, **self.household.overrides})
 
     # -- live validation and draft saving --------------------------------------------------------
 

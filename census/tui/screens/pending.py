@@ -20,15 +20,13 @@ from textual.containers import VerticalScroll
 from textual.widgets import Footer
 
 from census.domain.model import (
-    OVERRIDE_REASON_LABELS,
     Dwelling,
     Household,
     HouseholdStatus,
-    OverrideReason,
     ReviewKind,
 )
 from census.i18n import _, ngettext
-from census.storage.exchange.decisions import decisions_of
+from census.storage.exchange.decisions import last_return
 from census.storage.pending import (
     PendingHousehold,
     address,
@@ -41,11 +39,16 @@ from census.storage.pending import (
 )
 from census.storage.records import load_dwelling
 from census.tui.base import PAGE, CensusScreen, page_count, pager_line, refilled, row_key
-from census.tui.labels import HOUSEHOLD_STATUS, REVIEW_KINDS, problem_line, return_reason
+from census.tui.labels import (
+    HOUSEHOLD_STATUS,
+    REVIEW_KINDS,
+    confirmed_lines,
+    problem_line,
+    returned_line,
+)
 from census.tui.screens.deciding import DecidingScreen
 from census.tui.widgets.count_view import CountView, visits_table
 from census.tui.widgets.plain import DataTable, Label, Static
-from census.validation.rules import RULES
 
 Address = tuple[str, int, int, int]
 """(area, structure, dwelling number, household number): the order households are listed in."""
@@ -237,11 +240,6 @@ class HouseholdViewScreen(DecidingScreen):
         yield Static("", id="errors", classes="errors")
         yield Footer()
 
-    def on_mount(self) -> None:
-        self.query_one("#errors").display = False  # until a decision is refused
-        self.load()
-        self.query_one("#body", VerticalScroll).focus()
-
     def load(self) -> None:
         store = self.census.store
         d = load_dwelling(store, self.dwelling_id)
@@ -265,11 +263,7 @@ class HouseholdViewScreen(DecidingScreen):
         reason = self.query_one("#returned-reason", Static)
         reason.display = h.status is HouseholdStatus.RETURNED
         if h.status is HouseholdStatus.RETURNED:
-            decision = next((x for x in decisions_of(store, h.id) if x.action == "returned"),
-                            None)
-            reason.update(_("Returned by the supervisor: {reason}").format(
-                reason=return_reason(decision.reason if decision else None))
-                + (f" — {decision.note}" if decision and decision.note else ""))
+            reason.update(returned_line(last_return(store, h.id)))
         self.query_one("#grid", CountView).show(h)
         self.query_one("#warnings", Static).update(self.warnings(d, h))
         self.query_one("#visits", Static).update(visits_table(d.visits))
@@ -278,16 +272,11 @@ class HouseholdViewScreen(DecidingScreen):
     def warnings(self, d: Dwelling, h: Household) -> str:
         """Warnings confirmed (with the reason given) and problems still open, of this
         household and of its dwelling."""
-        lines = []
-        confirmed: dict[str, OverrideReason] = {**d.overrides, **h.overrides}
-        for rule_id, why in sorted(confirmed.items()):
-            rule = RULES.get(rule_id)
-            lines.append(_("✓ {rule} {title} — confirmed: {reason}").format(
-                rule=rule_id, title=_(rule.title) if rule else "",
-                reason=_(OVERRIDE_REASON_LABELS[why])))
+        lines = confirmed_lines({**d.overrides, **h.overrides})
         index = next((i for i, x in enumerate(d.households) if x.id == h.id), -1)
         own = f"households[{index}]"
-        lines += [problem_line(p) for p in self.census.entry.check(d)
+        config = self.census.store.config
+        lines += [problem_line(p, config) for p in self.census.entry.check(d)
                   if not p.confirmed and (not p.field.startswith("households[")
                                           or p.field.startswith(own))]
         return "\n".join(lines) or _("No warning.")

@@ -9,14 +9,11 @@ decisions); stored records are read through `census.storage.records`. No SQL her
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Footer
 
-from census.domain.errors import CensusError
 from census.domain.model import Dwelling, Household, ReviewKind
 from census.i18n import _, ngettext
 from census.storage.exchange.review import (
@@ -226,11 +223,6 @@ class ReviewItemScreen(DecidingScreen):
         yield Static("", id="errors", classes="errors")
         yield Footer()
 
-    def on_mount(self) -> None:
-        self.query_one("#errors").display = False  # until a decision is refused
-        self.load()
-        self.query_one("#body", VerticalScroll).focus()
-
     def load(self) -> None:
         store = self.census.store
         item = review_item(store, self.item_id)
@@ -394,15 +386,6 @@ class ReviewItemScreen(DecidingScreen):
         """Say what was done and go back to the queue (which reads its page again)."""
         self.app.notify(message)
         self.app.pop_screen()
-
-    def decide(self, step: Callable[[], object], message: str) -> None:
-        """Run one decision on the store; done (with `message`) or refused in words."""
-        try:
-            step()
-        except CensusError as exc:
-            self.refused(exc)
-            return
-        self.done(message)
 
     def action_keep(self) -> None:
         item = self.item

@@ -22,7 +22,6 @@ from textual.widget import Widget
 
 from census.domain.config import SurveyConfig
 from census.domain.model import (
-    OVERRIDE_REASON_LABELS,
     Cell,
     Dwelling,
     Household,
@@ -30,7 +29,14 @@ from census.domain.model import (
     Visit,
 )
 from census.i18n import _
-from census.tui.labels import HOUSEHOLD_STATUS, OCCUPANCY, OUTCOMES, TYPES
+from census.tui.labels import (
+    HOUSEHOLD_STATUS,
+    OCCUPANCY,
+    OUTCOMES,
+    TYPES,
+    field_label,
+    override_reason,
+)
 from census.tui.widgets.plain import cut, printable
 from census.validation.rules import RULES
 
@@ -41,8 +47,7 @@ RESPONDENT = {"member": "Member", "proxy": "Proxy (not a member)"}
 
 def cell_label(config: SurveyConfig, cell: Cell) -> str:
     """A cell as the form names it: `Female 0-4`."""
-    labels = {s.code: s.label for s in config.sexes}
-    return f"{_(labels.get(cell[0], cell[0]))} {cell[1]}"
+    return field_label(f"residents.{cell[0]}.{cell[1]}", config)
 
 
 def _respondent(code: str) -> str:
@@ -59,7 +64,7 @@ def household_fields(h: Household) -> list[tuple[str, str]]:
 
 
 def _confirmed(reason: OverrideReason | None) -> str:
-    return _("not confirmed") if reason is None else _(OVERRIDE_REASON_LABELS[reason])
+    return _("not confirmed") if reason is None else override_reason(reason)
 
 
 def differences(config: SurveyConfig, stored: Household, incoming: Household) -> list[str]:
