@@ -219,31 +219,28 @@ def _check_request(store: Store, request: Request) -> None:
 def _ptable(store: Store, request: Request, method: str) -> tuple[PTable | None, str | None]:
     if method != "ckm":
         return None, None
+    d = store.config.disclosure
     if request.ptable is not None:
         try:
             table = read_ptable(request.ptable)
         except PTableFileError as exc:
             raise ExportError(str(exc)) from None
-        d = store.config.disclosure
-        problem = publication_problem(table, d.ckm_threshold, d.ckm_min_variance,
-                                      d.ckm_max_unchanged)
-        if problem:
-            raise ExportError(_("The perturbation table {path} would not protect the tables: "
-                                "{problem}.").format(path=request.ptable, problem=problem))
     else:
-        d = store.config.disclosure
         try:
             table = generate(d.ckm_max_change, d.ckm_variance, d.ckm_threshold)
         except ValueError as exc:  # pragma: no cover - the config parser checks these
             raise ExportError(str(exc)) from None
-        # A database's config was checked when it was made, by the rules of then: the floor
-        # came later, so it is applied here too.
-        problem = publication_problem(table, d.ckm_threshold, d.ckm_min_variance,
-                                      d.ckm_max_unchanged)
-        if problem:
-            raise ExportError(_("The perturbation table made from this survey's config would "
-                                "not protect the tables: {problem}. Bring a table that does "
-                                "(--ptable), or publish with rr3.").format(problem=problem))
+    # A brought table, and the survey's own: a database's config was checked when it was made,
+    # by the rules of then (and only under ckm), so the floor is applied here to either.
+    problem = publication_problem(table, d.ckm_threshold, d.ckm_min_variance,
+                                  d.ckm_max_unchanged)
+    if problem and request.ptable is not None:
+        raise ExportError(_("The perturbation table {path} would not protect the tables: "
+                            "{problem}.").format(path=request.ptable, problem=problem))
+    if problem:
+        raise ExportError(_("The perturbation table made from this survey's config would "
+                            "not protect the tables: {problem}. Bring a table that does "
+                            "(--ptable), or publish with rr3.").format(problem=problem))
     return table, table.digest()
 
 
