@@ -53,6 +53,8 @@ class StoredHousehold:
     seed: bytes
     area: str
     status: HouseholdStatus
+    completed_at: str | None = None
+    """Its first completion as stored (`2026-11-28T12:00`), None before one."""
 
 
 @dataclass(frozen=True)
@@ -164,10 +166,10 @@ def dwelling_versions(store: Store, ids: Sequence[str]) -> dict[str, StoredDwell
 
 
 def household_versions(store: Store, ids: Sequence[str]) -> dict[str, StoredHousehold]:
-    rows = in_query(store, "SELECT id, revision, digest, source, dwelling_id, seed, area, status "
-                           "FROM household WHERE id IN ({marks})", ids)
-    return {r[0]: StoredHousehold(Held(r[1], r[2], r[3]), r[4], r[5], r[6], HouseholdStatus(r[7]))
-            for r in rows}
+    rows = in_query(store, "SELECT id, revision, digest, source, dwelling_id, seed, area, status, "
+                           "completed_at FROM household WHERE id IN ({marks})", ids)
+    return {r[0]: StoredHousehold(Held(r[1], r[2], r[3]), r[4], r[5], r[6], HouseholdStatus(r[7]),
+                                  r[8]) for r in rows}
 
 
 def dwelling_areas(store: Store, ids: Sequence[str]) -> dict[str, str]:
@@ -344,21 +346,14 @@ def write_records(store: Store, chain: audit.Chain, dwellings: Sequence[Dwelling
     chain.add(entries)
 
 
-def earlier_completions(store: Store, chain: audit.Chain, completions: Sequence[tuple[str, str]],
-                        now: str, who: str) -> None:
-    """(completed at, household id) known from another copy of a stored version: a stored first
-    completion moves to an earlier one, never to a later one; each move is in the audit log."""
-    entries = []
-    for at, household_id in completions:
-        row = store.conn.execute("SELECT completed_at FROM household WHERE id = ?",
-                                 (household_id,)).fetchone()
-        if row is None or (row[0] is not None and row[0] <= at):
-            continue
-        store.conn.execute("UPDATE household SET completed_at = ? WHERE id = ?",
-                           (at, household_id))
-        entries.append(audit.Entry(now, who, "household", household_id, "completed_at",
-                                   row[0], at))
-    chain.add(entries)
+def earlier_completions(store: Store, chain: audit.Chain,
+                        moves: Sequence[tuple[str, str | None, str]], now: str, who: str) -> None:
+    """(household id, stored first completion, an earlier one known from another copy of the
+    stored version): each is written, in one statement, and logged (old → new)."""
+    store.conn.executemany("UPDATE household SET completed_at = ? WHERE id = ?",
+                           [(at, household_id) for household_id, _old, at in moves])
+    chain.add([audit.Entry(now, who, "household", household_id, "completed_at", old, at)
+               for household_id, old, at in moves])
 
 
 def set_base(store: Store, record_type: str, record_id: str, base: Base) -> None:

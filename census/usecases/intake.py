@@ -320,7 +320,8 @@ class Intake:
         # A decided state (approved, returned) comes with its decision, or it is no decision.
         decided = {(x.household_id, x.revision) for x in recs.decisions}
         write_h: list[HouseholdRow] = []
-        known: list[tuple[str, str]] = []  # first completions of versions held already
+        known: list[tuple[str, str | None, str]] = []  # earlier first completions of versions
+        # held already: (household id, stored, earlier)
         for hinc in recs.households:
             h = hinc.household
             digest = _sha(household_text(h, cfg, hinc.dwelling_id))
@@ -332,9 +333,11 @@ class Intake:
                 # Another copy's earlier first completion is a write like any other: only
                 # where the policy lets this sender write (not in a closed area).
                 area = parent_area.get(hinc.dwelling_id) or held_area.get(hinc.dwelling_id)
-                if h.completed_at is not None and area is not None and self.refusal(
-                        area, Act.RECORD) is None:
-                    known.append((h.completed_at.strftime("%Y-%m-%dT%H:%M"), h.id))
+                at = h.completed_at.strftime("%Y-%m-%dT%H:%M") if h.completed_at else None
+                if (at is not None and s is not None and (s.completed_at is None or at <
+                        s.completed_at) and area is not None
+                        and self.refusal(area, Act.RECORD) is None):
+                    known.append((h.id, s.completed_at, at))
                 continue
             area = parent_area.get(hinc.dwelling_id) or held_area.get(hinc.dwelling_id)
             other = book.household_other(hinc.dwelling_id, h.number, h.id)
