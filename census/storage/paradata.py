@@ -102,7 +102,7 @@ def _household_who(dwelling_id: str) -> str:
   {_dwelling(dwelling_id)}, :nobody)"""
 
 
-#: The index on visit (at, dwelling_id, outcome, enumerator) holds all this query reads.
+#: The period's visits are found through the index on visit (at).
 VISITS = f"""
 SELECT {_WHO} AS who, substr(v.at, 1, 10) AS day, count(DISTINCT v.dwelling_id), count(*),
   sum(v.outcome = 'refused'), sum(v.outcome = 'no_one_home')
@@ -125,7 +125,7 @@ SELECT who, day, sum(state = 'kept'), sum(state = 'missed') FROM (
   WHERE 1 {{scope}}
 ) GROUP BY who, day"""
 
-#: The index on household (completed_at, dwelling_id, area) holds what it reads of a form;
+#: The period's forms are found through the index on household (completed_at);
 #: the forms are then taken in the order of their dwellings, so that their visits are read in
 #: the order they are stored, not a page here and a page there (14.6 s instead of 3.2 s for a
 #: million forms).

@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING, Any
 
 from census.domain.errors import CensusError
 from census.domain.model import Role
-from census.i18n import N_, WEEKDAYS, _, cell_width, ngettext, wrapped
+from census.i18n import N_, WEEKDAYS, _, cell_width, counted, wrapped
 
 if TYPE_CHECKING:
     from census.storage.paradata import AppointmentDay, DecisionDay, FormDay, VisitDay
@@ -345,7 +345,7 @@ def cells(f: Figures, code_columns: int | None = None) -> list[str]:
 
 def title(period: Period, area: str | None = None, enumerator: str | None = None) -> str:
     """What a report covers, in one line."""
-    days = ngettext("{n} day", "{n} days", period.length).format(n=period.length)
+    days = counted("{n} day", "{n} days", period.length)
     scope = (_("area {code} and below").format(code=area) if area is not None
              else _("all areas"))
     if enumerator is not None:

@@ -10,7 +10,6 @@ done once it is imported: the database holds what it held.
 from __future__ import annotations
 
 import getpass
-import hashlib
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from census.storage.exchange.transfers import FileRecord, files_by_digest
 from census.storage.store import Store
 from census.storage.wipe import wipe
 from census.transfer.files import Found, fail, find_sealed
+from census.usecases.exchange import file_digest
 from census.usecases.keys import keypair
 
 #: What a file on disk is to this database.
@@ -97,12 +97,8 @@ def _classify(found: Found, record: FileRecord | None, ours: str | None) -> OnDi
     return OnDisk(found.path, kind, record, state, found.digest)
 
 
-def _digest(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
 def _same_bytes(digest: str) -> Callable[[bytes], bool]:
-    return lambda data: _digest(data) == digest
+    return lambda data: file_digest(data) == digest
 
 
 def remove_done(items: list[OnDisk]) -> list[Path]:
@@ -126,7 +122,7 @@ def remove_imported(store: Store, path: Path) -> None:
     of a file this database imported (read again from the file that is overwritten; never
     through a symbolic link)."""
     def imported(data: bytes) -> bool:
-        digest = _digest(data)
+        digest = file_digest(data)
         record = files_by_digest(store, [digest]).get(digest)
         return record is not None and record.direction == "in"
 

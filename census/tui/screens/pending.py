@@ -25,7 +25,7 @@ from census.domain.model import (
     HouseholdStatus,
     ReviewKind,
 )
-from census.i18n import _, ngettext
+from census.i18n import _, counted
 from census.storage.exchange.decisions import last_return
 from census.storage.pending import (
     PendingHousehold,
@@ -135,7 +135,7 @@ class PendingScreen(CensusScreen):
         self.page = max(0, min(self.page, pages - 1))
         self.query_one("#title", Label).update(_(
             "Awaiting a decision: {households} · area: {area} · enumerator: {enumerator}").format(
-            households=ngettext("{n} household", "{n} households", total).format(n=total),
+            households=counted("{n} household", "{n} households", total),
             area=f.area or _("all"), enumerator=f.enumerator_shown()))
         if total == 0 and (f.area or not f.everyone):
             pager = _("None with these filters; press f or e for the next filter.")

@@ -22,7 +22,7 @@ from textual.worker import get_current_worker
 
 from census.domain.errors import CensusError
 from census.domain.model import Role
-from census.i18n import _, ngettext
+from census.i18n import _, counted, ngettext
 from census.storage.connection import explain
 from census.storage.store import Store
 from census.tui.base import CensusScreen
@@ -270,7 +270,7 @@ class ReportsScreen(CensusScreen):
             text = _("Page {page} of {pages} (PgUp/PgDn)").format(
                 page=self.start // self.page_size + 1, pages=pages)
         else:
-            text = ngettext("{n} row", "{n} rows", len(self.rows)).format(n=len(self.rows))
+            text = counted("{n} row", "{n} rows", len(self.rows))
         self.query_one("#report-pager", Label).update(text)
 
     def action_switch(self) -> None:

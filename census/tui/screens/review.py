@@ -44,7 +44,7 @@ from census.tui.widgets.count_view import (
     listing_table,
     visits_table,
 )
-from census.tui.widgets.plain import DataTable, Label, Static
+from census.tui.widgets.plain import DataTable, Label, Static, cut
 from census.usecases import review as review_steps
 from census.usecases.review import held_dwelling, held_household
 from census.validation.rules import RULES
@@ -113,7 +113,7 @@ class ReviewScreen(CensusScreen):
                 detail = _rules(i.detail, symbols=False) if i.kind is ReviewKind.FLAGGED else (
                     review_detail(i.detail))
                 table.add_row(str(i.id), _(REVIEW_KINDS[i.kind]), _place(store, i), i.area,
-                              i.source, str(i.revision), detail[:40], key=str(i.id))
+                              i.source, str(i.revision), cut(detail, 40), key=str(i.id))
 
     def action_page(self, delta: int) -> None:
         self.page = max(0, self.page + delta)

@@ -30,13 +30,11 @@ from census.i18n import _
 from census.storage.areas import all_areas
 from census.storage.store import Store
 from census.storage.sums import dwelling_outcomes, household_sizes, person_totals
+from census.tabulate.households import LARGEST
 from census.usecases.publish.plan import ExportError
 
 FORMAT = 1
 """The layout of an aggregates folder; a reader refuses another."""
-
-LARGEST = 8
-"""Household sizes are counted 1 to 7 and "8 or more", as the households table publishes them."""
 
 COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
     "areas": (("area", "string"), ("households", "int64"), ("persons", "int64")),
