@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from textual.binding import ActiveBinding
 from textual.screen import Screen
 
 from census.domain.errors import CensusError
 from census.i18n import _
-from census.tui.widgets.plain import DataTable
+from census.tui.widgets.plain import DataTable, fit
 
 if TYPE_CHECKING:
     from census.tui.app import CensusApp
@@ -82,6 +82,23 @@ class CensusScreen(Screen[None]):
                     bindings[key] = ActiveBinding(self, own[0], active.enabled, own[0].tooltip)
         first = {k: v for k, v in bindings.items() if v.binding.id == "app.help"}
         return {**first, **{k: v for k, v in bindings.items() if k not in first}}
+
+    def show_fitted(self, table: DataTable, headers: Sequence[str],
+                    rows: Sequence[tuple[str, Sequence[str]]], flexible: Sequence[int]) -> None:
+        """Rows (key, cell texts) in `table`, the `flexible` columns cut to the width there is
+        (`fit`); kept, so that a resize cuts them again without reading anything."""
+        fitted: dict[str, Any] = self.__dict__.setdefault("_fitted", {})
+        fitted[str(table.id)] = (table, headers, rows, flexible)
+        cells = fit([texts for _key, texts in rows], headers, self.table_width(), flexible)
+        with refilled(table, headers):
+            for (key, _texts), row in zip(rows, cells, strict=True):
+                table.add_row(*row, key=key)
+
+    def on_resize(self) -> None:
+        """Columns take the width there is: the rows shown are cut again for the new width."""
+        if self.is_current:
+            for table, headers, rows, flexible in list(self.__dict__.get("_fitted", {}).values()):
+                self.show_fitted(table, headers, rows, flexible)
 
     def table_width(self) -> int:
         """The terminal cells a full-width table of this screen has for its columns (the

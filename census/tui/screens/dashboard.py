@@ -21,7 +21,7 @@ from census.storage.progress import ProgressRow, by_enumerator
 from census.tui.base import PAGE, CensusScreen, page_count, pager_line, row_key
 from census.tui.labels import AREA_STATUS, REVIEW_KINDS, ROLES, bar
 from census.tui.screens.review import ReviewScreen
-from census.tui.widgets.plain import DataTable, Label, Static, fit
+from census.tui.widgets.plain import DataTable, Label, Static
 
 BY_AREA, BY_ENUMERATOR = "by-area", "by-enumerator"
 
@@ -118,12 +118,6 @@ class DashboardScreen(CensusScreen):
     def on_screen_resume(self) -> None:
         self.action_refresh()
 
-    def on_resize(self) -> None:
-        """Columns take the width there is."""
-        if self.is_current:
-            for view in (BY_AREA, BY_ENUMERATOR):
-                self.fill(view)
-
     @property
     def view(self) -> str:
         return self.query_one(ContentSwitcher).current or BY_AREA
@@ -152,22 +146,17 @@ class DashboardScreen(CensusScreen):
         self.pages[view] = max(0, min(self.pages[view], pages - 1))
         start = self.pages[view] * PAGE
         table = self.query_one(f"#{view}", DataTable)
-        cursor = table.cursor_row
-        table.clear(columns=True)  # as wide as this page's rows need, in this width
-        table.add_columns(*self.headers(view))
         page = rows[start:start + PAGE]
         if view == BY_AREA:
             texts = [[r.area, r.name, r.enumerator or "—", _(AREA_STATUS[r.status]),
                       *figures(r)] for r in page]
         else:
             texts = [[r.area, r.name, *figures(r)] for r in page]
-        flexible = (1, 2) if view == BY_AREA else (1,)
-        for r, cells in zip(page, fit(texts, self.headers(view), self.table_width(), flexible),
-                            strict=True):
-            table.add_row(*cells, key=r.area)
-        if table.row_count:
-            row = select - start if select is not None else cursor
-            table.move_cursor(row=max(0, min(row, table.row_count - 1)))
+        self.show_fitted(table, self.headers(view),
+                         [(r.area, t) for r, t in zip(page, texts, strict=True)],
+                         (1, 2) if view == BY_AREA else (1,))
+        if select is not None and table.row_count:
+            table.move_cursor(row=max(0, min(select - start, table.row_count - 1)))
 
     def show_pager(self) -> None:
         view = self.view

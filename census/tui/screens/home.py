@@ -17,7 +17,7 @@ from census.storage.progress import (
 )
 from census.tui.base import CensusScreen, refilled, row_key
 from census.tui.labels import ROLES, appointment_day, appointments_line, bar
-from census.tui.widgets.plain import DataTable, Label, fit
+from census.tui.widgets.plain import DataTable, Label
 
 
 class HomeScreen(CensusScreen):
@@ -59,11 +59,6 @@ class HomeScreen(CensusScreen):
     def on_screen_resume(self) -> None:
         self.action_refresh()
 
-    def on_resize(self) -> None:
-        """Columns take the width there is."""
-        if self.is_current:
-            self.action_refresh()
-
     def action_refresh(self) -> None:
         store = self.census.store
         now = self.census.now()
@@ -91,10 +86,8 @@ class HomeScreen(CensusScreen):
         texts = [[r.area, r.name, f"{r.listed}/{r.expected or '?'}", str(r.visited),
                   str(r.completed), str(r.callbacks_due),
                   bar(r.completed, max(r.expected or 0, r.listed), width=8)] for r in progress]
-        with refilled(self.query_one("#areas", DataTable), self.area_headers()) as areas:
-            for r, cells in zip(progress, fit(texts, self.area_headers(), self.table_width(),
-                                              (1,)), strict=True):
-                areas.add_row(*cells, key=r.area)
+        self.show_fitted(self.query_one("#areas", DataTable), self.area_headers(),
+                         [(r.area, t) for r, t in zip(progress, texts, strict=True)], (1,))
 
     def action_open_area(self) -> None:
         table = self.focused

@@ -11,11 +11,11 @@ from census.domain.model import AreaStatus, DwellingType, Occupancy, Outcome
 from census.i18n import _, counted
 from census.storage.areas import get_area
 from census.storage.listing import listing_count, listing_page, listing_position
-from census.tui.base import PAGE, CensusScreen, page_count, pager_line, refilled, row_key
+from census.tui.base import PAGE, CensusScreen, page_count, pager_line, row_key
 from census.tui.dialogs import ListingDialog
 from census.tui.labels import AREA_STATUS, OCCUPANCY, OUTCOMES, STATUSES, TYPES
 from census.tui.screens.dwelling import DwellingScreen
-from census.tui.widgets.plain import DataTable, Label, fit
+from census.tui.widgets.plain import DataTable, Label
 from census.usecases.entry import Saved
 
 FILTERS: list[str | None] = [None, "to_visit", "callback", "in_progress", "done", "refused",
@@ -58,11 +58,6 @@ class ListingScreen(CensusScreen):
     def headers() -> list[str]:
         return [_("Str/Dw"), _("Type"), _("Occupancy"), _("Status"), _("Last visit"), _("HH"),
                 _("Locator")]
-
-    def on_resize(self) -> None:
-        """Columns take the width there is: cut again for the new width."""
-        if self.is_current:
-            self.reload()
 
     def on_screen_resume(self) -> None:
         self.census.remember(area=self.area)
@@ -109,10 +104,10 @@ class ListingScreen(CensusScreen):
             texts.append([f"{r.structure}/{r.number}", _(TYPES[DwellingType(r.type)]),
                           _(OCCUPANCY[Occupancy(r.occupancy)]), _(STATUSES[r.status]), last,
                           str(r.households), r.locator or ""])
-        fitted = fit(texts, self.headers(), self.table_width(), flexible=(1, 2, 3, 4, 6))
-        with refilled(self.query_one(DataTable), self.headers()) as table:
-            for r, cells in zip(rows, fitted, strict=True):
-                table.add_row(*cells, key=r.id)
+        table = self.query_one(DataTable)
+        self.show_fitted(table, self.headers(), [(r.id, t) for r, t in zip(rows, texts,
+                                                                           strict=True)],
+                         flexible=(1, 2, 3, 4, 6))
         for i, r in enumerate(rows):
             if r.id == select:
                 table.move_cursor(row=i)
