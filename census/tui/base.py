@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from textual.binding import ActiveBinding
+from textual.binding import ActiveBinding, Binding
 from textual.screen import Screen
 
 from census.domain.errors import CensusError
@@ -27,9 +27,18 @@ PAGE = 50
 """Rows a table holds at a time: lists are read from SQLite a page at a time (DESIGN §9)."""
 
 
-def page_count(total: int) -> int:
-    """Pages of PAGE rows needed for `total` rows (at least one, shown even when empty)."""
-    return max(1, -(-total // PAGE))
+def page_count(total: int, size: int = PAGE) -> int:
+    """Pages of `size` rows needed for `total` rows (at least one, shown even when empty)."""
+    return max(1, -(-total // size))
+
+
+def paging(screen: str) -> list[Binding]:
+    """PgDn and PgUp turn a table's pages (`action_page`); their pager line names them, so the
+    footer keeps its room for the other keys."""
+    return [Binding("pagedown", "page(1)", _("Next page"), id=f"{screen}.next_page",
+                    priority=True, show=False),
+            Binding("pageup", "page(-1)", _("Previous page"), id=f"{screen}.previous_page",
+                    priority=True, show=False)]
 
 
 def pager_line(page: int, pages: int) -> str:

@@ -18,7 +18,7 @@ from census.domain.model import ReviewKind
 from census.i18n import _
 from census.storage.exchange.review import review_counts
 from census.storage.progress import ProgressRow, by_enumerator
-from census.tui.base import PAGE, CensusScreen, page_count, pager_line, row_key
+from census.tui.base import PAGE, CensusScreen, page_count, pager_line, paging, row_key
 from census.tui.labels import AREA_STATUS, REVIEW_KINDS, ROLES, bar
 from census.tui.screens.review import ReviewScreen
 from census.tui.widgets.plain import DataTable, Label, Static
@@ -78,10 +78,7 @@ class DashboardScreen(CensusScreen):
         Binding("o", "reports", _("Reports"), id="dashboard.reports"),
         Binding("x", "export", _("Publish tables"), id="dashboard.export"),
         Binding("r", "refresh", _("Refresh"), id="dashboard.refresh"),
-        Binding("pagedown", "page(1)", _("Next page"), id="dashboard.next_page", priority=True,
-                show=False),
-        Binding("pageup", "page(-1)", _("Previous page"), id="dashboard.previous_page",
-                priority=True, show=False),
+        *paging("dashboard"),
     ]
     MOVING = _("Arrows move in the table; Tab switches between areas and enumerators; PgUp/PgDn "
                "turn the pages.")

@@ -11,7 +11,7 @@ from census.domain.model import AreaStatus, DwellingType, Occupancy, Outcome
 from census.i18n import _, counted
 from census.storage.areas import get_area
 from census.storage.listing import listing_count, listing_page, listing_position
-from census.tui.base import PAGE, CensusScreen, page_count, pager_line, row_key
+from census.tui.base import PAGE, CensusScreen, page_count, pager_line, paging, row_key
 from census.tui.dialogs import ListingDialog
 from census.tui.labels import AREA_STATUS, OCCUPANCY, OUTCOMES, STATUSES, TYPES
 from census.tui.screens.dwelling import DwellingScreen
@@ -31,11 +31,7 @@ class ListingScreen(CensusScreen):
         Binding("a", "add", _("Add dwelling"), id="listing.add"),
         Binding("e", "edit", _("Edit line"), id="listing.edit"),
         Binding("f", "filter", _("Filter"), id="listing.filter"),
-        # The pager line names PgUp/PgDn: the footer keeps its room for the other keys.
-        Binding("pagedown", "page(1)", _("Next page"), id="listing.next_page", priority=True,
-                show=False),
-        Binding("pageup", "page(-1)", _("Previous page"), id="listing.previous_page",
-                priority=True, show=False),
+        *paging("listing"),
     ]
 
     def __init__(self, area: str) -> None:

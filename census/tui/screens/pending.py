@@ -38,7 +38,7 @@ from census.storage.pending import (
     pending_page,
 )
 from census.storage.records import load_dwelling
-from census.tui.base import PAGE, CensusScreen, page_count, pager_line, refilled, row_key
+from census.tui.base import PAGE, CensusScreen, page_count, pager_line, paging, refilled, row_key
 from census.tui.labels import (
     HOUSEHOLD_STATUS,
     REVIEW_KINDS,
@@ -99,10 +99,7 @@ class PendingScreen(CensusScreen):
         Binding("enter", "open", _("Open"), id="pending.open"),
         Binding("f", "filter_area", _("Area filter"), id="pending.area"),
         Binding("e", "filter_enumerator", _("Enumerator filter"), id="pending.enumerator"),
-        Binding("pagedown", "page(1)", _("Next page"), id="pending.next_page", priority=True,
-                show=False),
-        Binding("pageup", "page(-1)", _("Previous page"), id="pending.previous_page",
-                priority=True, show=False),
+        *paging("pending"),
     ]
     MOVING = _("Arrows move in the table; PgUp/PgDn turn the pages; f cycles the areas and e "
                "the enumerators shown.")

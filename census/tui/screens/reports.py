@@ -25,7 +25,7 @@ from census.domain.model import Role
 from census.i18n import _, counted, ngettext
 from census.storage.connection import explain
 from census.storage.store import Store
-from census.tui.base import CensusScreen
+from census.tui.base import CensusScreen, page_count, pager_line, paging, refilled
 from census.tui.widgets.plain import DataTable, Label, Static, printable
 from census.usecases.field_reports import (
     DEFAULT_DAYS,
@@ -62,10 +62,7 @@ class ReportsScreen(CensusScreen):
         Binding("escape", "app.pop_screen", _("Back"), id="reports.back"),
         Binding("tab", "switch", _("Table/chart"), id="reports.switch"),
         Binding("r", "refresh", _("Refresh"), id="reports.refresh"),
-        Binding("pagedown", "page(1)", _("Next page"), id="reports.next_page", priority=True,
-                show=False),
-        Binding("pageup", "page(-1)", _("Previous page"), id="reports.previous_page",
-                priority=True, show=False),
+        *paging("reports"),
     ]
     MOVING = _("Arrows move in the table; Tab switches between the table and the chart; "
                "PgUp/PgDn turn the pages.")
@@ -130,7 +127,7 @@ class ReportsScreen(CensusScreen):
     @property
     def pages(self) -> int:
         """Pages of `page_size` rows (at least one)."""
-        return max(1, -(-len(self.rows) // self.page_size))
+        return page_count(len(self.rows), self.page_size)
 
     @property
     def view(self) -> str:
@@ -231,17 +228,14 @@ class ReportsScreen(CensusScreen):
         assert self.report is not None
         size = self.page_size
         self.start = max(0, min(self.start, (self.pages - 1) * size))
-        table = self.query_one(f"#{TABLE}", DataTable)
-        cursor = table.cursor_row
-        table.clear()
         fit = code_columns(self.report, self.table_width())
-        for f in self.rows[self.start:self.start + size]:
-            day = "total" if f.day is None else f.day.isoformat()
-            first, *rest = cells(f, fit)
-            table.add_row(Text(printable(first) + " "),
-                          *(Text(c, justify="right") for c in rest), key=f"{f.enumerator}|{day}")
-        if table.row_count:
-            table.move_cursor(row=max(0, min(cursor, table.row_count - 1)))
+        with refilled(self.query_one(f"#{TABLE}", DataTable)) as table:
+            for f in self.rows[self.start:self.start + size]:
+                day = "total" if f.day is None else f.day.isoformat()
+                first, *rest = cells(f, fit)
+                table.add_row(Text(printable(first) + " "),
+                              *(Text(c, justify="right") for c in rest),
+                              key=f"{f.enumerator}|{day}")
 
     def draw_chart(self) -> None:
         assert self.report is not None
@@ -254,7 +248,7 @@ class ReportsScreen(CensusScreen):
                  *chart(series, columns), "",
                  ngettext("{n} household completed in {days} days",
                           "{n} households completed in {days} days", total).format(
-                     n=total, days=len(series))]
+                     n=total, days=len(series))]  # two numbers: not counted()
         self.query_one(f"#{CHART}", Static).update("\n".join(lines))
 
     def show_pager(self) -> None:
@@ -267,8 +261,7 @@ class ReportsScreen(CensusScreen):
             text = (_("No visits, completed forms or decisions in this period.")
                     if self.report is not None else "")
         elif pages > 1:
-            text = _("Page {page} of {pages} (PgUp/PgDn)").format(
-                page=self.start // self.page_size + 1, pages=pages)
+            text = pager_line(self.start // self.page_size, pages)
         else:
             text = counted("{n} row", "{n} rows", len(self.rows))
         self.query_one("#report-pager", Label).update(text)

@@ -25,7 +25,7 @@ from census.storage.exchange.review import (
 from census.storage.pending import at_address, held_dwelling_item
 from census.storage.records import load_dwelling, load_household
 from census.storage.store import Store
-from census.tui.base import PAGE, CensusScreen, page_count, pager_line, refilled, row_key
+from census.tui.base import PAGE, CensusScreen, page_count, pager_line, paging, refilled, row_key
 from census.tui.dialogs import ConfirmDialog
 from census.tui.labels import (
     HOUSEHOLD_STATUS,
@@ -61,9 +61,7 @@ class ReviewScreen(CensusScreen):
         Binding("escape", "app.pop_screen", _("Back"), id="review.back"),
         Binding("enter", "open", _("Open"), id="review.open"),
         Binding("f", "filter", _("Filter"), id="review.filter"),
-        Binding("pagedown", "page(1)", _("Next page"), id="review.next_page", priority=True),
-        Binding("pageup", "page(-1)", _("Previous page"), id="review.previous_page",
-                priority=True),
+        *paging("review"),
     ]
 
     def __init__(self) -> None:
