@@ -47,31 +47,10 @@ def item_dict(item: ReviewItem) -> dict[str, Any]:
 def record_name(store: Store, item: ReviewItem) -> str:
     """A review item's record by its address (`household R01-D01-EA001/4/1/1`, `dwelling
     R01-D01-EA001/4/1`), from the stored record or the held version; else the end of its id."""
-    from census.storage.pending import (
-        address,
-        dwelling_place,
-        held_dwelling_item,
-        household_address,
-    )
+    from census.storage.pending import record_numbers
 
-    held = item.incoming or {}
-    where: str | None = None
-    if item.record_type == "household":
-        where = household_address(store, item.record_id)
-        dwelling = str(held.get("dwelling", ""))
-        place = dwelling_place(store, dwelling)
-        if place is None and (line := held_dwelling_item(store, dwelling)) is not None:
-            numbers = line.incoming or {}
-            if all(isinstance(numbers.get(k), int) for k in ("structure", "dwelling")):
-                place = (line.area, numbers["structure"], numbers["dwelling"])  # held too
-        if where is None and place is not None and isinstance(held.get("number"), int):
-            where = address(*place, held["number"])
-    else:
-        place = dwelling_place(store, item.record_id)
-        if place is None and all(isinstance(held.get(k), int) for k in ("structure",
-                                                                         "dwelling")):
-            place = (item.area, held["structure"], held["dwelling"])
-        where = "/".join(str(x) for x in place) if place else None
+    numbers = record_numbers(store, item)
+    where = "/".join(str(x) for x in numbers if x is not None) if numbers else None
     return f"{_(item.record_type)} {where or '…' + item.record_id[-8:]}"
 
 

@@ -206,6 +206,37 @@ def dwelling_place(store: Store, dwelling_id: str) -> tuple[str, int, int] | Non
     return None if row is None else (row[0], row[1], row[2])
 
 
+def _numbers(data: dict[str, Any], *keys: str) -> bool:
+    return all(isinstance(data.get(k), int) for k in keys)
+
+
+def record_numbers(store: Store, item: ReviewItem
+                   ) -> tuple[str, int, int, int | None] | None:
+    """The numbers a review item's record is known by — (area, structure, dwelling, household
+    or None for a dwelling) — from the stored record, else from the held version (its dwelling
+    held too, if need be); None when neither says. A few small lookups, no record loaded."""
+    held = item.incoming or {}
+    if item.record_type == "household":
+        row = store.conn.execute(
+            "SELECT d.area, d.structure, d.number, h.number FROM household h JOIN dwelling d "
+            "ON d.id = h.dwelling_id WHERE h.id = ?", (item.record_id,)).fetchone()
+        if row is not None:
+            return row[0], row[1], row[2], row[3]
+        dwelling = str(held.get("dwelling", ""))
+        place = dwelling_place(store, dwelling)
+        if place is None and (line := held_dwelling_item(store, dwelling)) is not None:
+            numbers = line.incoming or {}
+            if _numbers(numbers, "structure", "dwelling"):
+                place = (line.area, numbers["structure"], numbers["dwelling"])
+        if place is not None and _numbers(held, "number"):
+            return (*place, held["number"])
+        return None
+    place = dwelling_place(store, item.record_id)
+    if place is None and _numbers(held, "structure", "dwelling"):
+        place = (item.area, held["structure"], held["dwelling"])
+    return None if place is None else (*place, None)
+
+
 def held_dwelling_item(store: Store, dwelling_id: str) -> ReviewItem | None:
     """The newest open review item holding the dwelling `dwelling_id` (with its listing line
     and visits), or None."""

@@ -22,7 +22,7 @@ from census.storage.exchange.review import (
     review_item,
     review_items,
 )
-from census.storage.pending import at_address, held_dwelling_item
+from census.storage.pending import at_address, held_dwelling_item, record_numbers
 from census.storage.records import load_dwelling, load_household
 from census.storage.store import Store
 from census.tui.base import PAGE, CensusScreen, page_count, pager_line, paging, refilled, row_key
@@ -133,26 +133,13 @@ class ReviewScreen(CensusScreen):
 
 def _place(store: Store, item: ReviewItem) -> str:
     """Where the item's record is, in the numbers the enumerator wrote (`dwelling 4/1`,
-    `household 1 of 4/1`), from the held version or else the stored one; the end of its id when
-    neither says (ids begin with their time, so the end tells them apart)."""
-    data = item.incoming or {}
-    if item.record_type == "dwelling":
-        if "structure" not in data:
-            d = load_dwelling(store, item.record_id, with_households=False)
-            data = {"structure": d.structure, "dwelling": d.number} if d else {}
-        if "structure" in data:
-            return _("dwelling {s}/{n}").format(s=data["structure"], n=data["dwelling"])
-    else:
-        if "dwelling" not in data:
-            found = load_household(store, item.record_id)
-            data = {"dwelling": found[0], "number": found[1].number} if found else {}
-        d = load_dwelling(store, str(data["dwelling"]), with_households=False) if data else None
-        if d is None and data:  # its dwelling is held for review too: its numbers from there
-            line = held_dwelling_item(store, str(data["dwelling"]))
-            d = held_dwelling(line.incoming, store.config) if line else None
-        if d is not None:
-            return _("household {h} of {s}/{n}").format(h=data["number"], s=d.structure,
-                                                        n=d.number)
+    `household 1 of 4/1`; the area has its own column); the end of its id when nothing says
+    (ids begin with their time, so the end tells them apart)."""
+    numbers = record_numbers(store, item)
+    if numbers is not None and numbers[3] is None:
+        return _("dwelling {s}/{n}").format(s=numbers[1], n=numbers[2])
+    if numbers is not None:
+        return _("household {h} of {s}/{n}").format(h=numbers[3], s=numbers[1], n=numbers[2])
     return f"{_(RECORD_TYPES.get(item.record_type, item.record_type))} …{item.record_id[-8:]}"
 
 
