@@ -75,11 +75,14 @@ def area_levels(store: Store) -> dict[str, str]:
     return store.levels_cache
 
 
+SUBTREE = ("WITH RECURSIVE t(code) AS (SELECT ? UNION SELECT a.code FROM area a JOIN t ON "
+           "a.parent = t.code) SELECT code FROM t")
+"""The codes of an area (the one parameter) and of every area below it, as a subquery."""
+
+
 def subtree(store: Store, code: str) -> list[str]:
     """`code` and every area below it."""
-    rows = store.conn.execute(
-        "WITH RECURSIVE t(code) AS (SELECT ? UNION SELECT a.code FROM area a JOIN t ON "
-        "a.parent = t.code) SELECT code FROM t ORDER BY code", (code,)).fetchall()
+    rows = store.conn.execute(f"{SUBTREE} ORDER BY code", (code,)).fetchall()
     return [r[0] for r in rows]
 
 

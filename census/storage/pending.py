@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from census.storage.areas import subtree
+from census.storage.areas import SUBTREE
 from census.storage.exchange.review import REVIEW_SELECT, ReviewItem, item_from_row
 from census.storage.store import Store, in_query
 
@@ -71,14 +71,13 @@ _SELECT = (f"SELECT h.id, d.id, h.area, d.structure, d.number, h.number, {ENUMER
 _ORDER = " ORDER BY h.area, d.structure, d.number, h.number"
 
 
-def _where(store: Store, area: str | None, enumerator: str | None, any_enumerator: bool
+def _where(area: str | None, enumerator: str | None, any_enumerator: bool
            ) -> tuple[str, list[Any]]:
     sql = ""
     params: list[Any] = []
-    if area is not None:
-        codes = subtree(store, area)
-        sql += " AND h.area IN (" + ",".join("?" * len(codes)) + ")"
-        params += codes
+    if area is not None:  # one parameter, however many areas lie below (a whole country)
+        sql += f" AND h.area IN ({SUBTREE})"
+        params.append(area)
     if not any_enumerator:
         sql += f" AND {ENUMERATOR} IS ?"
         params.append(enumerator)
@@ -115,7 +114,7 @@ def pending_count(store: Store, area: str | None = None, enumerator: str | None 
                   any_enumerator: bool = True) -> int:
     """How many households await a decision (in `area` and the areas below it; of
     `enumerator` unless `any_enumerator`, None meaning none known)."""
-    where, params = _where(store, area, enumerator, any_enumerator)
+    where, params = _where(area, enumerator, any_enumerator)
     return int(store.conn.execute(f"SELECT count(*) {_FROM}{where}", params).fetchone()[0])
 
 
@@ -123,7 +122,7 @@ def pending_page(store: Store, area: str | None = None, enumerator: str | None =
                  any_enumerator: bool = True, limit: int = 50, offset: int = 0
                  ) -> list[PendingHousehold]:
     """A page of the households awaiting a decision, in address order."""
-    where, params = _where(store, area, enumerator, any_enumerator)
+    where, params = _where(area, enumerator, any_enumerator)
     rows = store.conn.execute(f"{_SELECT}{where}{_ORDER} LIMIT ? OFFSET ?",
                               [*params, limit, offset]).fetchall()
     return _rows(store, rows)
@@ -136,7 +135,7 @@ def pending_after(store: Store, after: PendingHousehold | tuple[str, int, int, i
     dwelling, household number), or None when none follows."""
     key = (after.area, after.structure, after.dwelling, after.number) if isinstance(
         after, PendingHousehold) else after
-    where, params = _where(store, area, enumerator, any_enumerator)
+    where, params = _where(area, enumerator, any_enumerator)
     rows = store.conn.execute(
         f"{_SELECT}{where} AND (h.area, d.structure, d.number, h.number) > (?, ?, ?, ?)"
         f"{_ORDER} LIMIT 1", [*params, *key]).fetchall()
@@ -160,7 +159,7 @@ def pending_areas(store: Store) -> list[str]:
 def pending_enumerators(store: Store, area: str | None = None) -> list[str | None]:
     """Who the households awaiting a decision (in `area`) are shown under, in order; None
     for households of no known enumerator."""
-    where, params = _where(store, area, None, True)
+    where, params = _where(area, None, True)
     rows = store.conn.execute(f"SELECT DISTINCT {ENUMERATOR} {_FROM}{where} ORDER BY 1",
                               params).fetchall()
     return [r[0] for r in rows]
