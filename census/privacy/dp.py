@@ -16,7 +16,7 @@ seeded, by design; nothing here substitutes a sampler of its own.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 #: The L2 sensitivity charged per table (see above).
@@ -58,15 +58,21 @@ def available() -> bool:
     return True
 
 
-def noisy(table: str, counts: Sequence[int], rho: float) -> list[int]:
-    """`counts` with discrete Gaussian noise spending `rho` (zCDP) on `table`, clipped at 0."""
+def mechanism(table: str, rho: float) -> Callable[[Sequence[int]], list[int]]:
+    """What adds discrete Gaussian noise spending `rho` (zCDP) on `table` to an area's counts
+    (clipped at 0): made once, used for every area."""
     dp = _prelude()
     measurement = dp.m.make_gaussian(dp.vector_domain(dp.atom_domain(T=int)),
                                      dp.l2_distance(T=int), scale=scale(table, rho))
     spent = measurement.map(SENSITIVITY[table])
     if spent > rho * (1 + 1e-9):  # pragma: no cover - OpenDP's map is exact here
         raise AssertionError(f"the mechanism spends {spent}, more than {rho}")
-    return [max(0, int(v)) for v in measurement([int(c) for c in counts])]
+    return lambda counts: [max(0, int(v)) for v in measurement([int(c) for c in counts])]
+
+
+def noisy(table: str, counts: Sequence[int], rho: float) -> list[int]:
+    """`counts` with discrete Gaussian noise spending `rho` (zCDP) on `table`, clipped at 0."""
+    return mechanism(table, rho)(counts)
 
 
 def epsilon(rho: float, delta: float = DELTA) -> float:

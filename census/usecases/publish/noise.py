@@ -67,10 +67,10 @@ def add_noise(store: Store, plan: Plan, leaf_sums: dict[str, rel.Sums]) -> None:
                     rho=cost, area=worst, spent=already[worst], total=d.dp_rho_total,
                     left=max(0.0, d.dp_rho_total - already[worst])))
             for t in drawing:
+                add = dp.mechanism(t, share)  # one mechanism for every area of the table
                 for leaf in need[t]:
                     exact = rel.exact_cells(t, plan.config, leaf_sums.get(leaf, rel.Sums()))
-                    noise = Noise(plan.area_digests[(leaf, t)], share,
-                                  tuple(dp.noisy(t, exact, share)))
+                    noise = Noise(plan.area_digests[(leaf, t)], share, tuple(add(exact)))
                     kept[t][leaf] = noise
                     plan.dp_new.append((leaf, t, noise))
             save_noise(store, plan.dp_new, f"R-{secrets.token_hex(4).upper()}")
