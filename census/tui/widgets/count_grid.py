@@ -183,27 +183,24 @@ class CountGrid(Widget, can_focus=True):
         self.refresh()
 
     def action_next_cell(self) -> None:
-        if self.row == len(self.sexes) - 1 and self.col == len(self.bands) - 1:
-            self.fresh = True
-            self.screen.focus_next()
-            return
-        self.col += 1
-        if self.col == len(self.bands):
-            self.col, self.row = 0, self.row + 1
-        self.fresh = True
-        self.refresh()
+        """Along the row, then the next row; the last cell leaves the grid."""
+        self._step(down=False)
 
     def action_next_down(self) -> None:
         """Down the column: from the last row to the first row of the next age band; the last
         cell leaves the grid."""
-        if self.row == len(self.sexes) - 1 and self.col == len(self.bands) - 1:
-            self.fresh = True
+        self._step(down=True)
+
+    def _step(self, down: bool) -> None:
+        rows, cols = len(self.sexes), len(self.bands)
+        self.fresh = True
+        if self.row == rows - 1 and self.col == cols - 1:
             self.screen.focus_next()
             return
-        self.row += 1
-        if self.row == len(self.sexes):
-            self.row, self.col = 0, self.col + 1
-        self.fresh = True
+        if down:  # cells counted column by column
+            self.col, self.row = divmod(self.col * rows + self.row + 1, rows)
+        else:
+            self.row, self.col = divmod(self.row * cols + self.col + 1, cols)
         self.refresh()
 
     def action_previous_cell(self) -> None:
