@@ -147,16 +147,6 @@ class Clear:
 
 
 @dataclass(frozen=True)
-class Unsealed:
-    """A sealed file opened: its header (clear and inner fields), its payload, and the sender
-    key whose signature over them was checked."""
-
-    header: dict[str, Any]
-    payload: bytes
-    sender_key: PublicKey
-
-
-@dataclass(frozen=True)
 class _Parts:
     header: dict[str, Any]  # the clear header
     header_bytes: bytes
@@ -414,8 +404,9 @@ class Signed:
 
 def open_signed(data: bytes, recipient: KeyPair,
                 kinds: tuple[str, ...] = ("bundle",)) -> Signed:
-    """The checks of `open_sealed` up to the kind: structure, recipient, decryption and
-    signature; SealError otherwise. Nothing is decompressed."""
+    """A sealed file's structure, recipient, decryption, signature and kind checked (SealError
+    otherwise); nothing is decompressed: the caller decides whether it trusts the sender's key
+    first, then calls `inflate`."""
     parts = _split(data)
     opener = _open_v1 if parts.header["format"] == 1 else _open_v2
     header, compressed, claimed = opener(parts, recipient)
@@ -437,29 +428,6 @@ def inflate(signed: Signed, max_plain: int = MAX_PLAIN_BYTES) -> bytes:
             "ask the sender to split the work into smaller files")
             .format(size=plain_size, limit=max_plain))
     return _inflate(signed.compressed, plain_size)
-
-
-def open_sealed(data: bytes, recipient: KeyPair, sender: PublicKey | None = None,
-                kinds: tuple[str, ...] = ("bundle",),
-                max_plain: int = MAX_PLAIN_BYTES) -> Unsealed:
-    """The header, payload and signing key of a sealed file for `recipient`; SealError if it
-    cannot be used.
-
-    After the structural checks of `read_header`: addressed to `recipient`
-    ("wrong_recipient"), decryption ("damaged"), the sender's signature ("bad_signature"),
-    kind in `kinds` ("wrong_kind"), signed by `sender` when given ("unexpected_sender"), size
-    within `max_plain` ("too_large"), and a bounded decompression that never produces more
-    than the declared size plus one byte ("too_large" for a compression bomb). Callers decide
-    whether they trust the returned sender key; those that must decide it before anything is
-    decompressed call `open_signed`, then `inflate`.
-    """
-    signed = open_signed(data, recipient, kinds)
-    if sender is not None and signed.sender_key != sender:
-        raise SealError("unexpected_sender", _(
-            "the file was sealed with key {theirs}, not with the expected sender's key "
-            "({expected}); do not use it, and check with the sender which key they used")
-            .format(theirs=signed.sender_key.key_id, expected=sender.key_id))
-    return Unsealed(signed.header, inflate(signed, max_plain), signed.sender_key)
 
 
 def _inflate(compressed: bytes | memoryview, plain_size: int) -> bytes:

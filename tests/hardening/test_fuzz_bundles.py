@@ -54,7 +54,7 @@ from census.storage.records import iter_dwellings
 from census.storage.store import Store
 from census.transfer.files import TransferError
 from census.transfer.keys import KeyPair, PublicKey
-from census.transfer.seal import MAGIC, open_sealed, seal
+from census.transfer.seal import MAGIC, seal
 from census.usecases.bundles import import_bundle
 from census.usecases.keys import card, init_keys, keypair
 from census.validation.engine import Context, blocking, check_dwelling
@@ -76,6 +76,7 @@ from tests.hardening.fuzzing import (
 )
 from tests.hardening.tally import count
 from tests.helpers import RAW_KEY, dwelling, household
+from tests.transfer.opening import open_sealed
 from tests.usecases.fieldwork import REGISTER, dump
 
 OUTCOMES: Counter[str] = Counter()

@@ -27,11 +27,10 @@ from census.transfer.seal import (
     MAGIC,
     MIN_BUCKET,
     Clear,
-    Unsealed,
-    open_sealed,
     read_header,
     seal,
 )
+from tests.transfer.opening import Unsealed, open_sealed
 from tests.transfer.sealv1 import (
     SUITE,
     canonical,

@@ -39,11 +39,12 @@ from census.storage.exchange.peers import save_peer, upstream
 from census.storage.records import count_rows, load_dwelling
 from census.storage.store import Store, utc_now
 from census.transfer.keys import KeyPair
-from census.transfer.seal import MAGIC, open_sealed, seal
+from census.transfer.seal import MAGIC, seal
 from census.usecases.assign import assign_areas
 from census.usecases.entry import Entry
 from census.usecases.keys import card, keypair
 from census.usecases.receipts import export_receipt
+from tests.transfer.opening import open_sealed
 from tests.usecases import fieldwork as fw
 from tests.usecases.fieldwork import Site, census, dump
 
