@@ -3,6 +3,7 @@ GROUP BY over the households or dwellings (DESIGN §6 and §9), streamed."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 
 from census.domain.model import LAST_VISIT_STATES, NOT_VISITED
@@ -23,9 +24,9 @@ def _tabulation(store: Store, level: str | None, areas: Sequence[str] | None,
         params.append(level)
         area_expr, join = "up.top", f"JOIN up ON up.code = {alias}.area"
     where = f"{alias}.status IN ('complete', 'approved')" if counted else "1"
-    if areas is not None:
-        where += f" AND {area_expr} IN (" + ",".join("?" * len(areas)) + ")"
-        params += list(areas)
+    if areas is not None:  # one parameter, however many areas (SQLite limits parameters)
+        where += f" AND {area_expr} IN (SELECT value FROM json_each(?))"
+        params.append(json.dumps(list(areas)))
     return with_, area_expr, f"{join} WHERE {where}", params
 
 

@@ -32,7 +32,7 @@ from census.storage.sums import dwelling_outcomes, household_sizes, person_total
 from census.tabulate import release as rel
 from census.tabulate.households import LARGEST
 from census.usecases.publish.noise import DP_NOTICE, NoiseError, add_noise, privacy
-from census.usecases.publish.subtraction import SubtractionError, _listed, refuse_leftovers
+from census.usecases.publish.subtraction import SubtractionError, refuse_leftovers
 
 FORMATS = ("csv", "json", "parquet")
 Progress = Callable[[float, str], None]
@@ -313,7 +313,7 @@ def plan_export(store: Store, request: Request, progress: Progress | None = None
     # order); sums compose, so places and units are summed here, a row per area.
     leaf_place = {leaf: p.code for p in places for leaf in leaves[p.code]}
     leaf_sums = {leaf: rel.Sums(households, counts, keys) for leaf, households, counts, keys
-                 in person_totals(store, None if request.areas is None else _listed(leaf_place))
+                 in person_totals(store, None if request.areas is None else sorted(leaf_place))
                  if leaf in leaf_place}
     place_sums: dict[str, rel.Sums] = {}
     for leaf, s in leaf_sums.items():
@@ -337,14 +337,14 @@ def plan_export(store: Store, request: Request, progress: Progress | None = None
             sums[unit_of[place]].add_persons(s.households, s.counts, s.keys)
     if "households" in request.tables:
         step(0.3, _("counting households"))
-        for leaf, size, n, key in household_sizes(store, _listed(leaf_unit), largest=LARGEST):
+        for leaf, size, n, key in household_sizes(store, sorted(leaf_unit), largest=LARGEST):
             if leaf not in leaf_unit:
                 continue
             sums[leaf_unit[leaf]].add_size(size, n, key)
             leaf_sums.setdefault(leaf, rel.Sums()).add_size(size, n, key)
     if "dwellings" in request.tables:
         step(0.5, _("counting dwellings"))
-        for leaf, outcome, n in dwelling_outcomes(store, _listed(leaf_unit)):
+        for leaf, outcome, n in dwelling_outcomes(store, sorted(leaf_unit)):
             if leaf in leaf_unit:
                 sums[leaf_unit[leaf]].add_outcome(outcome, n)
     digests = {(u.code, t): rel.exact_digest(t, cfg, u, sums[u.code])

@@ -4,7 +4,6 @@ areas too small to publish. The search itself is pure (`census.privacy.differenc
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from census.domain.errors import CensusError
@@ -20,16 +19,6 @@ if TYPE_CHECKING:
 
 class SubtractionError(CensusError):
     """A release a subtraction would turn into a disclosure (plan makes it an ExportError)."""
-
-
-LISTED_LIMIT = 20_000
-"""More areas than this are not bound one by one into a query (SQLite limits the number of
-parameters): every area is read and the rest left out here."""
-
-
-def _listed(codes: Iterable[str]) -> list[str] | None:
-    chosen = sorted(codes)
-    return chosen if len(chosen) <= LISTED_LIMIT else None
 
 
 def refuse_leftovers(store: Store, plan: Plan) -> None:
@@ -50,9 +39,9 @@ def refuse_leftovers(store: Store, plan: Plan) -> None:
     missing = sorted(set().union(*units.values()) - plan.area_seen)
     if missing:
         plan.area_sizes.update((leaf, (sum(counts), households)) for leaf, households, counts,
-                               _keys in person_totals(store, _listed(missing)))
+                               _keys in person_totals(store, sorted(missing)))
         plan.area_listed.update(leaf for leaf, _outcome, n
-                                in dwelling_outcomes(store, _listed(missing)) if n)
+                                in dwelling_outcomes(store, sorted(missing)) if n)
         plan.area_seen.update(missing)
     sizes, listed = plan.area_sizes, plan.area_listed
     found = leftovers(units, new, sizes, d.min_persons, d.min_households, listed)
