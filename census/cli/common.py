@@ -199,6 +199,29 @@ def reading(path: Path) -> Iterator[None]:
             path=path, error=exc.strerror)) from exc
 
 
+@contextmanager
+def progress_bar(label: str) -> Iterator[Callable[[float, str], None] | None]:
+    """A progress bar on standard error for a long command, fed (fraction done, what now);
+    None when standard error is not a terminal (a script, a pipe, a test): nothing is
+    drawn there, and standard output is never touched."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    steps = 1000
+    with click.progressbar(length=steps, label=label, file=sys.stderr, show_eta=False,
+                           show_percent=True, width=24,
+                           item_show_func=lambda what: what) as bar:
+        done = [0]
+
+        def show(fraction: float, what: str) -> None:
+            to = max(done[0], min(steps, int(fraction * steps)))
+            bar.update(to - done[0], what)
+            done[0] = to
+
+        yield show
+        bar.update(steps - done[0], "")
+
+
 def print_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
 

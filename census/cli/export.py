@@ -6,7 +6,15 @@ from pathlib import Path
 
 import click
 
-from census.cli.common import CensusGroup, db_options, json_option, open_store, print_json, table
+from census.cli.common import (
+    CensusGroup,
+    db_options,
+    json_option,
+    open_store,
+    print_json,
+    progress_bar,
+    table,
+)
 from census.i18n import _, counted, ngettext
 
 
@@ -49,10 +57,20 @@ def area_codes(values: tuple[str, ...]) -> tuple[str, ...] | None:
                    "method_change.")
 @click.option("--not-for-publication", is_flag=True,
               help="Required with --method none: exact counts for operational use.")
+@click.option("--from", "collected", type=click.Path(file_okay=False, path_type=Path),
+              help="Publish from a folder of area aggregates (`census export aggregates`, "
+                   "collected from the districts) instead of this database's records; the "
+                   "areas their manifests say are closed are published.")
+@click.option("--engine", type=click.Choice(["sqlite", "duckdb", "spark"]),
+              help="What tabulates: sqlite (default; the only one for records), duckdb "
+                   "(default with --from; census[duckdb]) or spark (census[spark] and Java 17+; "
+                   "local mode, or the cluster of your Spark configuration). Every engine "
+                   "writes the same bytes.")
 def export_tables(db: Path | None, passphrase_file: Path | None, as_json: bool, level: str,
                   areas: tuple[str, ...], out: Path, fmt: str, tables: str, method: str | None,
                   rho: float | None, ptable: Path | None, override: str | None,
-                  not_for_publication: bool) -> None:
+                  not_for_publication: bool, collected: Path | None,
+                  engine: str | None) -> None:
     """Write protected tables of closed areas: persons by sex and age band, households by
     size, dwellings by outcome (exact), and metadata.json. Every export is recorded in the
     release ledger; a changed area is not published twice unless overridden."""
@@ -62,9 +80,11 @@ def export_tables(db: Path | None, passphrase_file: Path | None, as_json: bool, 
     request = Request(level=level, areas=area_codes(areas),
                       tables=tuple(t.strip() for t in tables.split(",") if t.strip()),
                       method=method, fmt=fmt, ptable=ptable, override=override,
-                      not_for_publication=not_for_publication, rho=rho)
-    with open_store(db, passphrase_file) as store:
-        report = write.export(store, request, out)  # an ExportError is a message
+                      not_for_publication=not_for_publication, rho=rho, collected=collected,
+                      engine=engine)
+    with open_store(db, passphrase_file) as store, \
+            progress_bar(_("Exporting")) as progress:
+        report = write.export(store, request, out, progress)  # an ExportError is a message
     if as_json:
         print_json({"release": report.release, "released_at": report.released_at,
                     "again": report.again, "out": str(report.out),
@@ -158,8 +178,9 @@ def export_aggregates_cmd(db: Path | None, passphrase_file: Path | None, as_json
     from census.storage.store import utc_now
     from census.usecases.publish.aggregates import export_aggregates
 
-    with open_store(db, passphrase_file) as store:
-        done = export_aggregates(store, out, utc_now())
+    with open_store(db, passphrase_file) as store, \
+            progress_bar(_("Writing aggregates")) as progress:
+        done = export_aggregates(store, out, utc_now(), progress)
     if as_json:
         print_json({"out": str(done.out), "districts": list(done.partitions),
                     "areas": len(done.areas), "rows": done.rows})

@@ -147,3 +147,70 @@ def test_export_aggregates_writes_a_folder_per_district(runner: CliRunner, tmp_p
     r = run(runner, "export", "aggregates", "--db", tmp_path / "s.db", "--out",
                 out / "file")
     assert r.exit_code != 0 and "is not a folder" in r.output and "Traceback" not in r.output
+
+
+def test_export_tables_from_aggregates_as_an_office_runs_it(runner: CliRunner, sup_db: Path,
+                                                            tmp_path: Path) -> None:
+    """`--from DIR` (DuckDB by default) writes what the records give; an engine without a
+    folder, or a folder that is not one, is a message."""
+    pytest.importorskip("duckdb")
+    agg = tmp_path / "agg"
+    assert run(runner, "export", "aggregates", "--db", sup_db, "--out", agg).exit_code == 0
+    records = run(runner, "export", "tables", "--db", sup_db, "--level", "ea", "--out",
+                  tmp_path / "records")
+    assert records.exit_code == 0, records.output
+    office = run(runner, "export", "tables", "--db", sup_db, "--level", "ea", "--out",
+                 tmp_path / "office", "--from", agg, "--json")
+    assert office.exit_code == 0, office.output
+    assert json.loads(office.output)["again"] is True
+    for name in ("persons.csv", "households.csv", "dwellings.csv", "metadata.json"):
+        assert (tmp_path / "office" / name).read_bytes() == (
+            tmp_path / "records" / name).read_bytes()
+    bad = run(runner, "export", "tables", "--db", sup_db, "--level", "district", "--out",
+              tmp_path / "x", "--engine", "duckdb")
+    assert bad.exit_code == 2 and "--from" in bad.output and "Traceback" not in bad.output
+    (tmp_path / "empty").mkdir()
+    bad = run(runner, "export", "tables", "--db", sup_db, "--level", "ea", "--out",
+              tmp_path / "x", "--from", tmp_path / "empty")
+    assert bad.exit_code == 2 and "No aggregates in" in bad.output and "export aggregates" in \
+        bad.output
+    assert not (tmp_path / "x").exists()
+
+
+def test_spark_without_java_is_a_message(sup_db: Path, tmp_path: Path) -> None:
+    """No Java (JAVA_HOME pointing nowhere): what Spark needs, in words, exit status 2."""
+    pytest.importorskip("pyspark")
+    agg = tmp_path / "agg"
+    env = {"CENSUS_PASSPHRASE": RAW_KEY, "PATH": "/usr/bin:/bin", "JAVA_HOME": "/nonexistent"}
+    subprocess.run([sys.executable, "-m", "census", "export", "aggregates", "--db", str(sup_db),
+                    "--out", str(agg)], check=True, capture_output=True, env=env, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "census", "export", "tables", "--db", str(sup_db), "--level",
+         "ea", "--out", str(tmp_path / "t"), "--from", str(agg), "--engine", "spark"],
+        capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert "needs Java 17 or later" in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "t").exists()
+
+
+def test_the_progress_bar_is_drawn_on_a_terminal_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from census.cli.common import progress_bar
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    with progress_bar("Exporting") as show:
+        assert show is None  # pytest's stderr is not a terminal: nothing drawn
+    screen = Terminal()
+    monkeypatch.setattr(sys, "stderr", screen)
+    with progress_bar("Exporting") as show:
+        assert show is not None
+        show(0.25, "counting persons")
+        show(0.5, "writing persons")
+        show(0.4, "going back is not shown")
+    drawn = screen.getvalue()
+    assert "Exporting" in drawn and "50%" in drawn and "writing persons" in drawn
+    assert "100%" in drawn

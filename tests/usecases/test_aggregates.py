@@ -13,10 +13,11 @@ from typing import Any
 import pytest
 
 from census.domain.model import Role
+from census.formats.aggregate_files import COLUMNS
 from census.storage.areas import all_areas
 from census.storage.store import Store
 from census.storage.sums import dwelling_outcomes, household_sizes, person_totals
-from census.usecases.publish.aggregates import COLUMNS, export_aggregates, partitions
+from census.usecases.publish.aggregates import export_aggregates, partitions
 from census.usecases.publish.plan import ExportError
 from tests.helpers import RAW_KEY
 from tests.usecases.population import eas, supervisor

@@ -20,32 +20,19 @@ import os
 import shutil
 import tempfile
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from census.domain.model import Area, AreaStatus, Role
+from census.formats.aggregate_files import COLUMNS, FORMAT, KIND, MANIFEST
 from census.i18n import _
 from census.storage.areas import all_areas
 from census.storage.store import Store
 from census.storage.sums import dwelling_outcomes, household_sizes, person_totals
 from census.tabulate.households import LARGEST
 from census.usecases.publish.plan import ExportError
-
-FORMAT = 1
-"""The layout of an aggregates folder; a reader refuses another."""
-
-COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
-    "areas": (("area", "string"), ("households", "int64"), ("persons", "int64")),
-    "persons": (("area", "string"), ("sex", "string"), ("age_band", "string"),
-                ("count", "int64"), ("key_sum", "int64")),
-    "households": (("area", "string"), ("size", "int64"), ("count", "int64"),
-                   ("key_sum", "int64")),
-    "dwellings": (("area", "string"), ("outcome", "string"), ("count", "int64")),
-}
-"""Each file's columns and types. Key sums are plain 64-bit sums of 32-bit person keys (never
-reduced, never floats): a cell's key is the sum over its areas, reduced mod 2^32 where used."""
 
 
 @dataclass(frozen=True)
@@ -174,7 +161,7 @@ def _write_partition(store: Store, folder: Path, chain: tuple[str, ...], eas: Se
         files[f"{table}.parquet"] = _parquet(table, rows, folder / f"{table}.parquet")
         counts[table] = len(rows)
     manifest = {
-        "format": FORMAT, "kind": "census area aggregates",
+        "format": FORMAT, "kind": KIND,
         "survey": cfg.name, "config_digest": cfg.digest(), "levels": list(cfg.levels),
         "partition": {part.split("=", 1)[0]: code for part, code in zip(
             folder_name(chain, eas, cfg.levels).parts, chain, strict=True)},
@@ -186,7 +173,7 @@ def _write_partition(store: Store, folder: Path, chain: tuple[str, ...], eas: Se
         "created": now, "files": files,
         "note": "Exact, confidential counts: never publish these files.",
     }
-    with open(folder / "manifest.json", "w", encoding="utf-8") as f:
+    with open(folder / MANIFEST, "w", encoding="utf-8") as f:
         f.write(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
         f.flush()
         os.fsync(f.fileno())
@@ -196,7 +183,8 @@ def _write_partition(store: Store, folder: Path, chain: tuple[str, ...], eas: Se
     return counts
 
 
-def export_aggregates(store: Store, out: Path, now: str) -> Written:
+def export_aggregates(store: Store, out: Path, now: str,
+                      progress: Callable[[float, str], None] | None = None) -> Written:
     """Write, under `out`, one folder per area above the enumeration areas (e.g. per district)
     with the sums of its closed enumeration areas and a manifest naming every enumeration area
     of it and its status; a folder written before is replaced whole, also when none of its
@@ -224,8 +212,10 @@ def export_aggregates(store: Store, out: Path, now: str) -> Written:
         out.mkdir(mode=0o700, parents=True)
     written: list[str] = []
     totals: dict[str, int] = defaultdict(int)
-    for chain, eas in parts.items():
+    for i, (chain, eas) in enumerate(parts.items()):
         name = folder_name(chain, areas, cfg.levels)
+        if progress is not None:
+            progress(i / len(parts), str(name))
         target = out / name
         try:
             parent = _folders(out, name.parent)

@@ -13,24 +13,24 @@ from pathlib import Path
 from typing import Any
 
 from census.domain.config import SurveyConfig
-from census.domain.errors import CensusError
-from census.domain.model import RELEASE_OVERRIDES, AreaStatus, Role
+from census.domain.model import RELEASE_OVERRIDES, Role
 from census.formats.ptable_file import PTableFileError, read_ptable
 from census.i18n import _
 from census.privacy import dp
 from census.privacy.ptable.generate import generate
 from census.privacy.ptable.table import PTable, measure, publication_problem
-from census.storage.areas import all_areas
 from census.storage.dp import Noise
+from census.storage.engines import ENGINES, SumSource
 from census.storage.releases import (
     published,
     published_cells,
     same_content,
 )
 from census.storage.store import Store
-from census.storage.sums import dwelling_outcomes, household_sizes, person_totals
 from census.tabulate import release as rel
 from census.tabulate.households import LARGEST
+from census.usecases.publish.errors import ExportError as ExportError  # where callers find it
+from census.usecases.publish.geography import geography, open_source
 from census.usecases.publish.noise import DP_NOTICE, NoiseError, add_noise, privacy
 from census.usecases.publish.subtraction import SubtractionError, refuse_leftovers
 
@@ -45,10 +45,6 @@ HOW = {"rr3": "randomly rounded to a multiple of 3 (the same cell is rounded the
               "the same cell gets the same amount in every table); small counts are never "
               "published as they are",
        "none": "NOT PROTECTED: exact counts for operational use, NOT FOR PUBLICATION"}
-
-
-class ExportError(CensusError):
-    """A request that cannot be exported; the message says why and how to fix it."""
 
 
 @dataclass(frozen=True)
@@ -66,6 +62,13 @@ class Request:
     rho: float | None = None
     """Method "dp": the privacy loss (zCDP rho) this release may spend on a person; None: a
     quarter of what is left of the survey's budget."""
+    collected: Path | None = None
+    """A collection of area aggregates to publish from (`census export aggregates`), instead of
+    this database's records; which enumeration areas are closed is then what its manifests
+    say."""
+    engine: str | None = None
+    """What tabulates the sums: "sqlite" (default for records, the only engine for them),
+    "duckdb" (default for a collection) or "spark"."""
 
 
 @dataclass(frozen=True)
@@ -115,12 +118,19 @@ class Plan:
     dp_used: dict[str, list[Noise]] = field(default_factory=dict)
     """Method "dp": per table, the noise of every area published (stored or new)."""
     dp_new: list[tuple[str, str, Noise]] = field(default_factory=list)
+    """Method "dp": noise drawn for this release, kept when it is written."""
     area_sizes: dict[str, tuple[int, int]] = field(default_factory=dict)
     area_listed: set[str] = field(default_factory=set)
     area_seen: set[str] = field(default_factory=set)
     """The subtraction check's facts of the areas read so far: persons and households, the
     areas with dwellings, and which areas were read."""
-    """Method "dp": noise drawn for this release, kept when it is written."""
+    source: SumSource | None = None
+    """Where the exact sums come from (read again when the ledger has gained units)."""
+
+    def close(self) -> None:
+        """Let go of the source's engine (the records' source holds nothing)."""
+        if self.source is not None:
+            self.source.close()
 
     @property
     def protect(self) -> rel.Protect:
@@ -208,6 +218,14 @@ def _check_request(store: Store, request: Request) -> None:
     if request.override is not None and request.override not in RELEASE_OVERRIDES:
         raise ExportError(_("Unknown override reason {reason!r}; choose one of: {reasons}.")
                           .format(reason=request.override, reasons=", ".join(RELEASE_OVERRIDES)))
+    if request.engine is not None and request.engine not in ENGINES:
+        raise ExportError(_("Unknown engine {engine!r}; choose sqlite, duckdb or spark.")
+                          .format(engine=request.engine))
+    if request.engine in ("duckdb", "spark") and request.collected is None:
+        raise ExportError(_("The {engine} engine tabulates area aggregates: give their folder "
+                            "with --from (written by `census export aggregates`). This "
+                            "database's own records are tabulated by --engine sqlite.")
+                          .format(engine=request.engine))
     if request.fmt == "parquet":
         try:
             import pyarrow  # noqa: F401
@@ -244,61 +262,26 @@ def _ptable(store: Store, request: Request, method: str) -> tuple[PTable | None,
     return table, table.digest()
 
 
-def _geography(store: Store, request: Request
-               ) -> tuple[list[rel.Place], set[str], list[str], dict[str, list[str]]]:
-    """(closed places in the trees concerned, the places selected, open places selected,
-    the enumeration areas of every area)."""
-    cfg = store.config
-    areas = all_areas(store)
-    by_code = {a.code: a for a in areas}
-    level_of = {a.code: a.level for a in areas}
-    depth = {lv: i for i, lv in enumerate(cfg.levels)}
-    target = depth[request.level]
-
-    def chain(code: str) -> tuple[str, ...]:
-        out: list[str] = []
-        parent = by_code[code].parent
-        while parent is not None and parent in by_code and len(out) < len(cfg.levels):
-            out.append(parent)
-            parent = by_code[parent].parent
-        return tuple(out)
-
-    chains = {a.code: chain(a.code) for a in areas}
-    if request.areas is not None:
-        for code in request.areas:
-            if code not in by_code:
-                raise ExportError(_("Unknown area {code}; see `census area list`.")
-                                  .format(code=code))
-            if depth.get(level_of[code], 99) > target:
-                raise ExportError(_("{code} is a {level}, below the level {target} asked for; "
-                                    "ask for --level {level}, or for an area at level {target} "
-                                    "or above.").format(code=code, level=level_of[code],
-                                                        target=request.level))
-    leaves: dict[str, list[str]] = {}
-    for a in areas:
-        if a.level == cfg.levels[-1]:
-            for up in (a.code, *chains[a.code]):
-                leaves.setdefault(up, []).append(a.code)
-    places = [a.code for a in areas if a.level == request.level and leaves.get(a.code)]
-
-    shut = {a.code for a in areas if a.status == AreaStatus.CLOSED}
-    closed = {p for p in places if shut.issuperset(leaves[p])}
-    wanted = set(request.areas) if request.areas is not None else None
-    selected = {p for p in places
-                if wanted is None or p in wanted or not wanted.isdisjoint(chains[p])}
-    tops = {(chains[p] or (p,))[-1] for p in selected}
-    concerned = [rel.Place(p, chains[p]) for p in places
-                 if p in closed and (chains[p] or (p,))[-1] in tops]
-    return concerned, selected & closed, sorted(selected - closed), leaves
-
-
 def plan_export(store: Store, request: Request, progress: Progress | None = None) -> Plan:
     """Everything an export publishes, decided and tabulated; nothing written yet."""
     _check_request(store, request)
     cfg = store.config
     method = request.method or cfg.disclosure.method
     ptable, ptable_digest = _ptable(store, request, method)
-    places, selected, left_open, leaves = _geography(store, request)
+    if request.collected is not None and progress is not None:
+        progress(0.0, _("checking the aggregates"))
+    source = open_source(store, request)
+    try:
+        return _plan(store, request, method, ptable, ptable_digest, source, progress)
+    except BaseException:
+        source.close()
+        raise
+
+
+def _plan(store: Store, request: Request, method: str, ptable: PTable | None,
+          ptable_digest: str | None, source: SumSource, progress: Progress | None) -> Plan:
+    cfg = store.config
+    places, selected, left_open, leaves = geography(store, request, source.statuses)
     if request.areas is not None and left_open:
         raise ExportError(_("Only closed areas are published; still open: {areas}. Close them "
                             "with `census area close` once their work is done, or leave them "
@@ -313,7 +296,7 @@ def plan_export(store: Store, request: Request, progress: Progress | None = None
     # order); sums compose, so places and units are summed here, a row per area.
     leaf_place = {leaf: p.code for p in places for leaf in leaves[p.code]}
     leaf_sums = {leaf: rel.Sums(households, counts, keys) for leaf, households, counts, keys
-                 in person_totals(store, None if request.areas is None else sorted(leaf_place))
+                 in source.person_totals(None if request.areas is None else sorted(leaf_place))
                  if leaf in leaf_place}
     place_sums: dict[str, rel.Sums] = {}
     for leaf, s in leaf_sums.items():
@@ -337,14 +320,14 @@ def plan_export(store: Store, request: Request, progress: Progress | None = None
             sums[unit_of[place]].add_persons(s.households, s.counts, s.keys)
     if "households" in request.tables:
         step(0.3, _("counting households"))
-        for leaf, size, n, key in household_sizes(store, sorted(leaf_unit), largest=LARGEST):
+        for leaf, size, n, key in source.household_sizes(sorted(leaf_unit), largest=LARGEST):
             if leaf not in leaf_unit:
                 continue
             sums[leaf_unit[leaf]].add_size(size, n, key)
             leaf_sums.setdefault(leaf, rel.Sums()).add_size(size, n, key)
     if "dwellings" in request.tables:
         step(0.5, _("counting dwellings"))
-        for leaf, outcome, n in dwelling_outcomes(store, sorted(leaf_unit)):
+        for leaf, outcome, n in source.dwelling_outcomes(sorted(leaf_unit)):
             if leaf in leaf_unit:
                 sums[leaf_unit[leaf]].add_outcome(outcome, n)
     digests = {(u.code, t): rel.exact_digest(t, cfg, u, sums[u.code])
@@ -364,7 +347,7 @@ def plan_export(store: Store, request: Request, progress: Progress | None = None
         covered[u.code])), sums[u.code]) for u in units for t in request.tables
         if t in rel.PROTECTED}
     plan = Plan(request, cfg, method, ptable, ptable_digest, units, sums, left_open, withheld,
-                digests, area_digests, cells, covered, unit_digests, "", None)
+                digests, area_digests, cells, covered, unit_digests, "", None, source=source)
     # The ledger's refusals first: under dp, nothing is drawn (and spent) for a refused plan.
     check_ledger(store, plan)
     if method == "dp":

@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING
 from census.domain.errors import CensusError
 from census.i18n import _
 from census.privacy.differencing import combinations_found, leftovers
+from census.storage.engines import RecordSums
 from census.storage.releases import published_units
 from census.storage.store import Store
-from census.storage.sums import dwelling_outcomes, person_totals
 
 if TYPE_CHECKING:
     from census.usecases.publish.plan import Plan
@@ -38,10 +38,11 @@ def refuse_leftovers(store: Store, plan: Plan) -> None:
     # have gained units (and areas) since, not the data.
     missing = sorted(set().union(*units.values()) - plan.area_seen)
     if missing:
+        source = plan.source or RecordSums(store)
         plan.area_sizes.update((leaf, (sum(counts), households)) for leaf, households, counts,
-                               _keys in person_totals(store, sorted(missing)))
+                               _keys in source.person_totals(sorted(missing)))
         plan.area_listed.update(leaf for leaf, _outcome, n
-                                in dwelling_outcomes(store, sorted(missing)) if n)
+                                in source.dwelling_outcomes(sorted(missing)) if n)
         plan.area_seen.update(missing)
     sizes, listed = plan.area_sizes, plan.area_listed
     found = leftovers(units, new, sizes, d.min_persons, d.min_households, listed)

@@ -1,0 +1,152 @@
+"""The layout of an aggregates folder (`census export aggregates`, issue 18): its files, their
+columns and the manifest; and the reading of a collection of such folders at the office
+(`census export tables --from DIR`), every manifest and file checked before a number is used.
+
+A collection is any folder holding district folders written by `census export aggregates`
+(`DIR/region=R01/district=R01-D01/manifest.json` …), copied there from supervisors.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from census.domain.errors import CensusError
+from census.i18n import _
+
+FORMAT = 1
+"""The layout of an aggregates folder; a reader refuses another."""
+
+KIND = "census area aggregates"
+MANIFEST = "manifest.json"
+MANIFEST_LIMIT = 64 * 1024 * 1024
+"""A manifest lists its areas; even a country's largest district stays far below this."""
+
+COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
+    "areas": (("area", "string"), ("households", "int64"), ("persons", "int64")),
+    "persons": (("area", "string"), ("sex", "string"), ("age_band", "string"),
+                ("count", "int64"), ("key_sum", "int64")),
+    "households": (("area", "string"), ("size", "int64"), ("count", "int64"),
+                   ("key_sum", "int64")),
+    "dwellings": (("area", "string"), ("outcome", "string"), ("count", "int64")),
+}
+"""Each file's columns and types. Key sums are plain 64-bit sums of 32-bit person keys (never
+reduced, never floats): a cell's key is the sum over its areas, reduced mod 2^32 where used."""
+
+TABLES = tuple(COLUMNS)
+
+
+class AggregatesError(CensusError):
+    """A collection of aggregates that cannot be used; the message names the folder or file
+    and says how to fix it."""
+
+
+@dataclass
+class Collection:
+    """What a collection holds: per table, its files; per enumeration area, its status and the
+    folder it came from."""
+
+    root: Path
+    files: dict[str, list[Path]] = field(default_factory=lambda: {t: [] for t in TABLES})
+    statuses: dict[str, str] = field(default_factory=dict)
+    folder_of: dict[str, Path] = field(default_factory=dict)
+    folders: list[Path] = field(default_factory=list)
+
+    @property
+    def closed(self) -> list[str]:
+        return sorted(a for a, s in self.statuses.items() if s == "closed")
+
+
+def _sha256(path: Path) -> str:
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def _manifest(path: Path) -> dict[str, Any]:
+    try:
+        if path.stat().st_size > MANIFEST_LIMIT:
+            raise AggregatesError(_("{path} is too large for a manifest of aggregates.")
+                                  .format(path=path))
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise AggregatesError(_("Cannot read {path}: {error}.").format(
+            path=path, error=exc.strerror or exc)) from None
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise AggregatesError(_("{path} is not a manifest of aggregates (not JSON); copy the "
+                                "district's folder again as `census export aggregates` wrote "
+                                "it.").format(path=path)) from None
+    if not isinstance(raw, dict) or raw.get("kind") != KIND:
+        raise AggregatesError(_("{path} is not a manifest of aggregates; copy the district's "
+                                "folder again as `census export aggregates` wrote it.")
+                              .format(path=path))
+    if raw.get("format") != FORMAT:
+        raise AggregatesError(_("{path} is aggregates format {found}; this census reads format "
+                                "{format}. Export them again with this version.").format(
+            path=path, found=raw.get("format"), format=FORMAT))
+    areas, files = raw.get("areas"), raw.get("files")
+    if (not isinstance(areas, dict) or not isinstance(files, dict)
+            or not all(isinstance(k, str) and v in ("open", "closed") for k, v in areas.items())
+            or not all(isinstance(k, str) and isinstance(v, str) for k, v in files.items())):
+        raise AggregatesError(_("{path} is damaged (its list of areas or files cannot be "
+                                "read); export that district's aggregates again.")
+                              .format(path=path))
+    return raw
+
+
+def collect(root: Path, config_digest: str) -> Collection:
+    """Every district folder under `root`, checked: its manifest (format, and the survey config
+    of this database: the same cells, bands and rules), each file against its SHA-256, and no
+    enumeration area in two folders. Folders an interrupted export left (hidden, `.name.…`) are
+    not read. Raises AggregatesError, naming the folder and the fix."""
+    root = Path(root)
+    if not root.is_dir():
+        raise AggregatesError(_("{root} is not a folder of aggregates; give the folder that "
+                                "holds the districts' folders (`census export aggregates "
+                                "--out`).").format(root=root))
+    found = Collection(root)
+    for here, dirs, names in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        folder = Path(here)
+        for d in dirs:
+            if (folder / d).is_symlink():
+                raise AggregatesError(_("{path} is a link; a collection of aggregates holds "
+                                        "real folders only. Copy the folder instead.")
+                                      .format(path=folder / d))
+        if MANIFEST not in names:
+            continue
+        manifest = _manifest(folder / MANIFEST)
+        if manifest.get("config_digest") != config_digest:
+            raise AggregatesError(_(
+                "{folder} was written under another survey config ({theirs}) than this "
+                "database's ({ours}); its cells cannot be added to these. Export it again from "
+                "a database of this survey.").format(
+                folder=folder, theirs=manifest.get("config_digest"), ours=config_digest))
+        for table in TABLES:
+            name = f"{table}.parquet"
+            path = folder / name
+            if name not in manifest["files"] or not path.is_file() or path.is_symlink():
+                raise AggregatesError(_("{path} is missing; copy the whole folder of that "
+                                        "district again.").format(path=path))
+            if _sha256(path) != manifest["files"][name]:
+                raise AggregatesError(_("{path} is not the file its manifest names (changed or "
+                                        "damaged since it was written); copy or export that "
+                                        "district again.").format(path=path))
+            found.files[table].append(path)
+        for area, status in manifest["areas"].items():
+            if area in found.folder_of:
+                raise AggregatesError(_(
+                    "Area {area} is in two folders, {first} and {second}; a collection holds "
+                    "each district once. Remove the stale copy.").format(
+                    area=area, first=found.folder_of[area], second=folder))
+            found.folder_of[area] = folder
+            found.statuses[area] = status
+        found.folders.append(folder)
+    if not found.folders:
+        raise AggregatesError(_("No aggregates in {root} (no {manifest} below it); copy the "
+                                "districts' folders written by `census export aggregates` "
+                                "into it.").format(root=root, manifest=MANIFEST))
+    return found
