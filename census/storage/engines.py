@@ -219,14 +219,13 @@ class DuckDBSums(CollectedSums):
             self.conn.read_parquet([str(p) for p in files]).create_view(table)
 
     def _want(self, areas: Sequence[str]) -> None:
-        import pyarrow as pa
-
-        self.wanted = pa.table({"area": pa.array(list(areas), type=pa.string())})
-        self.conn.register("wanted", self.wanted)
+        # A list parameter (registering a Python table would import pandas).
+        self.conn.execute("CREATE OR REPLACE TEMP TABLE wanted AS SELECT unnest(?::VARCHAR[]) "
+                          "AS area", [list(areas)])
 
     def _run(self, sql: str) -> Iterator[Sequence[Any]]:
         cursor = self.conn.execute(sql)
-        while batch := cursor.fetchmany(10_000):
+        while batch := cursor.fetchmany(100_000):
             yield from batch
 
     def close(self) -> None:

@@ -325,11 +325,13 @@ def _plan(store: Store, request: Request, method: str, ptable: PTable | None,
                 continue
             sums[leaf_unit[leaf]].add_size(size, n, key)
             leaf_sums.setdefault(leaf, rel.Sums()).add_size(size, n, key)
+    listed: set[str] = set()
     if "dwellings" in request.tables:
         step(0.5, _("counting dwellings"))
         for leaf, outcome, n in source.dwelling_outcomes(sorted(leaf_unit)):
             if leaf in leaf_unit:
                 sums[leaf_unit[leaf]].add_outcome(outcome, n)
+                listed.add(leaf)
     digests = {(u.code, t): rel.exact_digest(t, cfg, u, sums[u.code])
                for u in units for t in request.tables}
     # Per enumeration area too: an area published before (alone, in a group, or inside a
@@ -348,6 +350,13 @@ def _plan(store: Store, request: Request, method: str, ptable: PTable | None,
         if t in rel.PROTECTED}
     plan = Plan(request, cfg, method, ptable, ptable_digest, units, sums, left_open, withheld,
                 digests, area_digests, cells, covered, unit_digests, "", None, source=source)
+    if "dwellings" in request.tables:
+        # What the subtraction check needs of the areas in the units is read already: their
+        # persons and households, and whether they have dwellings (it reads only the others).
+        plan.area_sizes.update((leaf, (sum(leaf_sums[leaf].counts), leaf_sums[leaf].households))
+                               for leaf in leaf_unit if leaf in leaf_sums)
+        plan.area_listed.update(listed)
+        plan.area_seen.update(leaf_unit)
     # The ledger's refusals first: under dp, nothing is drawn (and spent) for a refused plan.
     check_ledger(store, plan)
     if method == "dp":
