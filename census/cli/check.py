@@ -16,16 +16,19 @@ from census.i18n import _
 @db_options
 @json_option
 @click.option("--area", "area_code", help="Check only this area (and the areas below it).")
+@click.option("--repair-sums", is_flag=True,
+              help="Recount the sums kept for tables where they differ from the households.")
 def check(db: Path | None, passphrase_file: Path | None, as_json: bool,
-          area_code: str | None) -> None:
-    """Run every rule over the stored data. Exit status 1 if any error is found."""
-    from census.usecases.check import check_stored
+          area_code: str | None, repair_sums: bool) -> None:
+    """Run every rule over the stored data, and recount the sums kept per area for tables
+    against the households. Exit status 1 if any error is found."""
+    from census.usecases import check as checking
     from census.validation.rules import Severity
 
     found: list[dict[str, Any]] = []
     errors = 0
     with open_store(db, passphrase_file) as store:
-        for f in check_stored(store, area_code, now()):  # an unknown area is a message
+        for f in checking.check_stored(store, area_code, now()):  # an unknown area: a message
             p = f.problem
             errors += p.severity is Severity.ERROR
             found.append({"area": f.area, "dwelling": f.dwelling, "rule": p.rule_id,
@@ -33,8 +36,24 @@ def check(db: Path | None, passphrase_file: Path | None, as_json: bool,
                           "message": p.message()})
             if not as_json:
                 click.echo(f"{f.area} {f.dwelling} {p}".replace("  ", " "))
+        if repair_sums:
+            repaired = checking.repair_sums(store)
+            wrong: list[str] = []
+        else:
+            repaired, wrong = [], checking.sums_differ(store)
+    for area in wrong:
+        errors += 1
+        message = _("The sums kept for tables differ from a recount of the households (the "
+                    "file was changed outside census?); `census check --repair-sums` recounts "
+                    "them.")
+        found.append({"area": area, "dwelling": "", "rule": "sums", "field": "",
+                      "severity": "error", "message": message})
+        if not as_json:
+            click.echo(f"{area} ✗ {message}")
+    if repaired and not as_json:
+        click.echo(_("Sums recounted for: {areas}.").format(areas=", ".join(repaired)))
     if as_json:
-        print_json({"problems": found, "errors": errors})
+        print_json({"problems": found, "errors": errors, "sums_repaired": repaired})
     else:
         click.echo(_("Problems: {n}; errors: {e}.").format(n=len(found), e=errors))
     if errors:

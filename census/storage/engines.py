@@ -49,6 +49,8 @@ class SumSource(Protocol):
     def dwelling_outcomes(self, areas: Sequence[str] | None = None
                           ) -> Iterator[tuple[str, str, int]]: ...
 
+    def listed_areas(self, areas: Sequence[str]) -> Iterator[str]: ...
+
     def close(self) -> None: ...
 
 
@@ -71,6 +73,9 @@ class RecordSums:
     def dwelling_outcomes(self, areas: Sequence[str] | None = None
                           ) -> Iterator[tuple[str, str, int]]:
         return sums.dwelling_outcomes(self.store, areas)
+
+    def listed_areas(self, areas: Sequence[str]) -> Iterator[str]:
+        return sums.listed_areas(self.store, areas)
 
     def close(self) -> None:
         """The store belongs to the caller."""
@@ -163,6 +168,13 @@ class CollectedSums:
             # In the order of the record path (the outcomes' own order), whatever the engine.
             for row in sorted(group, key=lambda r: order.get(str(r[1]), len(order))):
                 yield area, str(row[1]), int(row[2])
+
+
+    def listed_areas(self, areas: Sequence[str]) -> Iterator[str]:
+        sql = (f"SELECT d.area FROM dwellings d{self._where('d', areas)} GROUP BY d.area "
+               "HAVING sum(d.count) > 0 ORDER BY d.area")
+        for row in self._run(sql):
+            yield str(row[0])
 
 
 class SQLiteSums(CollectedSums):

@@ -523,4 +523,10 @@ def migrations(config: SurveyConfig) -> Migrations:
     def completed_at(db: Database) -> None:
         create_completion_column(db)
 
+    @m(name="0010_area_sums")
+    def area_sums(db: Database) -> None:
+        from census.storage.area_sums import create_area_sums
+
+        create_area_sums(db, config)
+
     return m

@@ -1,5 +1,6 @@
-"""Tabulation sums: per area, the counts and cell-key sums of the published tables, each from one
-GROUP BY over the households or dwellings (DESIGN §6 and §9), streamed."""
+"""Tabulation sums: per area, the counts and cell-key sums of the published tables (DESIGN §6 and
+§9), streamed: persons and households from the sums kept per area as households are written
+(`census.storage.area_sums`), dwellings from one GROUP BY over the dwellings."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections.abc import Iterator, Sequence
 
 from census.domain.model import LAST_VISIT_STATES, NOT_VISITED
 from census.storage.store import Store
+from census.tabulate.households import LARGEST
 
 
 def _tabulation(store: Store, level: str | None, areas: Sequence[str] | None,
@@ -39,16 +41,53 @@ def person_sums(store: Store, areas: Sequence[str] | None = None, level: str | N
         yield area, counts, keys
 
 
+def _kept(store: Store, table: str, level: str | None, areas: Sequence[str] | None
+          ) -> tuple[str, str, str, list[str]]:
+    """(WITH clause, area expression, joins and filter, params) over a table of kept sums
+    (`census.storage.area_sums`), each row under its area at `level` (its own area when
+    None), restricted to `areas` there."""
+    params: list[str] = []
+    if level is None:
+        with_, area_expr, join = "", "s.area", ""
+    else:
+        with_ = ("WITH RECURSIVE up(code, top) AS (SELECT code, code FROM area WHERE level = ? "
+                 "UNION SELECT a.code, up.top FROM area a JOIN up ON a.parent = up.code) ")
+        params.append(level)
+        area_expr, join = "up.top", "JOIN up ON up.code = s.area"
+    where = ""
+    if areas is not None:  # one parameter, however many areas (SQLite limits parameters)
+        where = f" WHERE {area_expr} IN (SELECT value FROM json_each(?))"
+        params.append(json.dumps(list(areas)))
+    return with_, area_expr, f"{table} s {join}{where}", params
+
+
 def person_totals(store: Store, areas: Sequence[str] | None = None, level: str | None = None
                   ) -> Iterator[tuple[str, int, list[int], list[int]]]:
-    """As `person_sums`, with the number of households counted in each area first."""
-    sums = ", ".join(f"sum(h.{c})" for c in (*store.counts, *store.keys))
-    with_, area_expr, rest, params = _tabulation(store, level, areas)
+    """As `person_sums`, with the number of households counted in each area first. Read from
+    the sums kept per area as households are written (a row per area, never a household)."""
+    sums = ", ".join(f"sum(s.{c})" for c in (*store.counts, *store.keys))
+    with_, area_expr, rest, params = _kept(store, "area_sums", level, areas)
     n = len(store.counts)
     for row in store.conn.execute(
-            f"{with_}SELECT {area_expr}, count(*), {sums} FROM household h {rest} "
-            f"GROUP BY {area_expr} ORDER BY {area_expr}", params):
+            f"{with_}SELECT {area_expr}, sum(s.households), {sums} FROM {rest} "
+            f"GROUP BY {area_expr} HAVING sum(s.households) > 0 ORDER BY {area_expr}", params):
         yield row[0], row[1], list(row[2:2 + n]), list(row[2 + n:])
+
+
+def household_sizes(store: Store, areas: Sequence[str] | None = None, level: str | None = None,
+                    largest: int = LARGEST) -> Iterator[tuple[str, int, int, int]]:
+    """(area, size class, households, key sum) of completed households by their number of
+    usual residents, `largest` standing for "`largest` or more". A household's key is the
+    sum of its persons' keys, so a cell's key is the sum of its households' keys. Read from
+    the sums kept per area and size class."""
+    if largest != LARGEST:  # the kept sums hold the classes 1 … LARGEST+
+        raise ValueError(f"household sizes are kept up to {LARGEST}+")
+    with_, area_expr, rest, params = _kept(store, "area_size_sums", level, areas)
+    for row in store.conn.execute(
+            f"{with_}SELECT {area_expr}, s.size, sum(s.households), sum(s.key_sum) FROM {rest} "
+            f"GROUP BY {area_expr}, s.size HAVING sum(s.households) > 0 "
+            f"ORDER BY {area_expr}, s.size", params):
+        yield row[0], row[1], row[2], row[3]
 
 
 def dwelling_outcomes(store: Store, areas: Sequence[str] | None = None, level: str | None = None
@@ -69,23 +108,12 @@ def dwelling_outcomes(store: Store, areas: Sequence[str] | None = None, level: s
                 yield row[0], outcome, n
 
 
-def household_sizes(store: Store, areas: Sequence[str] | None = None, level: str | None = None,
-                    largest: int = 8) -> Iterator[tuple[str, int, int, int]]:
-    """(area, size class, households, key sum) of completed households by their number of
-    usual residents, `largest` standing for "`largest` or more". A household's key is the
-    sum of its persons' keys, so a cell's key is the sum of its households' keys. Grouped
-    by area alone (one conditional sum per size class), so that SQLite streams the areas
-    through the index instead of sorting every household."""
-    top = int(largest)
-    total_key = " + ".join(f"h.{k}" for k in store.keys)
-    with_, area_expr, rest, params = _tabulation(store, level, areas)
-    classes = ", ".join(f"sum(s = {n}), sum(CASE WHEN s = {n} THEN k ELSE 0 END)"
-                        for n in range(1, top + 1))
+
+
+def listed_areas(store: Store, areas: Sequence[str]) -> Iterator[str]:
+    """Those of `areas` (enumeration areas) where a dwelling is listed, through the index of
+    the dwellings' addresses (no visit read)."""
     for row in store.conn.execute(
-            f"{with_}SELECT a, {classes} FROM (SELECT {area_expr} AS a, "
-            f"min(h.usual_residents, {top}) AS s, {total_key} AS k FROM household h {rest} "
-            f"AND h.usual_residents > 0) GROUP BY a ORDER BY a", params):
-        for size in range(1, top + 1):
-            n = row[2 * size - 1]
-            if n:
-                yield row[0], size, n, row[2 * size]
+            "SELECT DISTINCT area FROM dwelling WHERE area IN (SELECT value FROM json_each(?)) "
+            "ORDER BY area", (json.dumps(list(areas)),)):
+        yield row[0]

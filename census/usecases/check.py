@@ -10,6 +10,7 @@ from datetime import datetime
 
 from census.domain.errors import CensusError
 from census.i18n import _
+from census.storage.area_sums import rebuild, recount
 from census.storage.areas import area_levels, subtree
 from census.storage.progress import area_progress
 from census.storage.records import iter_dwellings
@@ -61,3 +62,17 @@ def check_stored(store: Store, area_code: str | None, now: datetime) -> Iterator
         for place, p in problems:
             if not p.confirmed:
                 yield Found(code, place, p)
+
+
+def sums_differ(store: Store) -> list[str]:
+    """The areas whose sums kept for tabulation differ from a recount of their households
+    (none, unless the file was changed outside census)."""
+    return list(recount(store))
+
+
+def repair_sums(store: Store) -> list[str]:
+    """Recount the kept sums of the areas where they differ; the areas repaired."""
+    with store.write():
+        wrong = list(recount(store))
+        rebuild(store, wrong)
+    return wrong

@@ -214,3 +214,24 @@ def test_the_progress_bar_is_drawn_on_a_terminal_only(monkeypatch: pytest.Monkey
     drawn = screen.getvalue()
     assert "Exporting" in drawn and "50%" in drawn and "writing persons" in drawn
     assert "100%" in drawn
+
+
+def test_check_recounts_the_kept_sums_and_repairs_them(runner: CliRunner, sup_db: Path) -> None:
+    """`census check` compares the sums kept per area for tables with a recount of the
+    households; `--repair-sums` recounts them (issue 18)."""
+    from census.storage.store import Store
+
+    store = Store.open(sup_db, RAW_KEY)
+    area = eas(store)[0]
+    with store.write():  # as a file changed outside census would be
+        store.conn.execute("UPDATE area_sums SET k_03 = k_03 + 7 WHERE area = ?", (area,))
+    store.close()
+    r = run(runner, "check", "--db", sup_db, "--json")
+    assert r.exit_code == 1
+    data = json.loads(r.output)
+    assert [p["area"] for p in data["problems"] if p["rule"] == "sums"] == [area]
+    r = run(runner, "check", "--db", sup_db, "--repair-sums")
+    assert r.exit_code == 0, r.output
+    assert f"Sums recounted for: {area}." in r.output
+    r = run(runner, "check", "--db", sup_db, "--json")
+    assert r.exit_code == 0 and json.loads(r.output)["errors"] == 0

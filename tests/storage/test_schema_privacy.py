@@ -47,6 +47,8 @@ TEXT_ALLOWED = {
     ("household", "updated_at"): "timestamp",
     ("household", "updated_by"): "enumerator code",
     ("household", "completed_at"): "timestamp of the first completion, CHECK GLOB date pattern",
+    ("area_sums", "area"): "area code (the household's, copied by a trigger)",
+    ("area_size_sums", "area"): "area code (the household's, copied by a trigger)",
     ("override", "record_id"): "UUID",
     ("override", "rule_id"): "CHECK GLOB W###",
     ("override", "reason"): "CHECK IN fixed reason list",

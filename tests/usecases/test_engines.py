@@ -98,6 +98,33 @@ def test_every_engine_writes_the_bytes_of_the_record_path(
         assert again.left_open == first.left_open and again.units == first.units
 
 
+@pytest.mark.parametrize("engine", ["sqlite", "duckdb"])
+def test_every_source_gives_the_same_sums_as_the_records(db: Store, made: tuple[Path, Path],
+                                                          engine: str) -> None:
+    """Each of the source's questions, for every area and for a few, on the records and on
+    the aggregates: the same integers in the same order (closed areas: the aggregates hold
+    only those)."""
+    from census.formats.aggregate_files import collect
+    from census.storage.engines import RecordSums, open_collected
+
+    if engine == "duckdb":
+        pytest.importorskip("duckdb")
+    closed = eas(db)[:-1]
+    records = RecordSums(db)
+    collected = open_collected(engine, collect(made[1], db.config.digest()), db.config)
+    try:
+        for areas in (closed, closed[::3], ["R01-D01-EA001", "nowhere"]):
+            assert list(collected.person_totals(areas)) == list(records.person_totals(areas))
+            assert list(collected.household_sizes(areas)) == list(
+                records.household_sizes(areas))
+            assert list(collected.dwelling_outcomes(areas)) == list(
+                records.dwelling_outcomes(areas))
+            assert list(collected.listed_areas(areas)) == list(records.listed_areas(areas))
+        assert [t[0] for t in collected.person_totals()] == closed
+    finally:
+        collected.close()
+
+
 def test_an_office_publishes_the_districts_it_collected_and_waits_for_the_rest(
         db: Store, made: tuple[Path, Path], tmp_path: Path) -> None:
     """An office's own database holds no record and no closed area: the manifests say which

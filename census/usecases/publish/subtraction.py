@@ -41,8 +41,7 @@ def refuse_leftovers(store: Store, plan: Plan) -> None:
         source = plan.source or RecordSums(store)
         plan.area_sizes.update((leaf, (sum(counts), households)) for leaf, households, counts,
                                _keys in source.person_totals(sorted(missing)))
-        plan.area_listed.update(leaf for leaf, _outcome, n
-                                in source.dwelling_outcomes(sorted(missing)) if n)
+        plan.area_listed.update(source.listed_areas(sorted(missing)))
         plan.area_seen.update(missing)
     sizes, listed = plan.area_sizes, plan.area_listed
     found = leftovers(units, new, sizes, d.min_persons, d.min_households, listed)

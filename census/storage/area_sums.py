@@ -1,0 +1,132 @@
+"""Each area's exact sums, kept up to date as households are written (issue 18): per area, the
+households counted and every cell's count and key sum (`area_sums`), and the households and key
+sums by size class (`area_size_sums`). Households count when complete or approved, under the
+area they are stored in.
+
+They are kept by triggers on the household table, in the transaction of each write: whatever the
+path (entry, forms import, bundle merge, decisions, receipts, a dwelling moved to another area,
+a cascade from a dwelling removed), the old version's numbers are subtracted and the new one's
+added. The sums are additive, so an export reads a row per area instead of every household, and
+`census check` recounts them from the households (`recount_problems`).
+
+Exact, confidential counts, like the households they come from: never shown, only tabulated
+with protection."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+from sqlite_utils import Database
+
+from census.domain.config import SurveyConfig
+from census.storage.schema import cell_columns as _columns
+from census.storage.store import Store
+from census.tabulate.households import LARGEST
+
+COUNTED = "('complete', 'approved')"
+
+
+def _triggers(config: SurveyConfig) -> list[str]:
+    counts, keys = _columns(config)
+    cells = counts + keys
+    total_key = " + ".join(f"{{r}}.{k}" for k in keys)
+    size = f"min({{r}}.usual_residents, {LARGEST})"
+
+    def add(r: str) -> str:
+        return (
+            f"INSERT INTO area_sums (area, households, {', '.join(cells)}) "
+            f"SELECT {r}.area, 1, {', '.join(f'{r}.{c}' for c in cells)} "
+            f"WHERE {r}.status IN {COUNTED} ON CONFLICT (area) DO UPDATE SET "
+            "households = households + 1, "
+            + ", ".join(f"{c} = {c} + excluded.{c}" for c in cells) + ";\n"
+            "INSERT INTO area_size_sums (area, size, households, key_sum) "
+            f"SELECT {r}.area, {size.format(r=r)}, 1, {total_key.format(r=r)} "
+            f"WHERE {r}.status IN {COUNTED} AND {r}.usual_residents > 0 "
+            "ON CONFLICT (area, size) DO UPDATE SET households = households + 1, "
+            "key_sum = key_sum + excluded.key_sum;")
+
+    def subtract(r: str) -> str:
+        return (
+            "UPDATE area_sums SET households = households - 1, "
+            + ", ".join(f"{c} = {c} - {r}.{c}" for c in cells)
+            + f" WHERE area = {r}.area AND {r}.status IN {COUNTED};\n"
+            "UPDATE area_size_sums SET households = households - 1, "
+            f"key_sum = key_sum - ({total_key.format(r=r)}) WHERE area = {r}.area AND "
+            f"size = {size.format(r=r)} AND {r}.status IN {COUNTED} AND "
+            f"{r}.usual_residents > 0;")
+
+    watched = ", ".join(["area", "status", "usual_residents", *cells])
+    return [
+        f"CREATE TRIGGER area_sums_insert AFTER INSERT ON household BEGIN\n{add('NEW')}\nEND",
+        f"CREATE TRIGGER area_sums_delete AFTER DELETE ON household BEGIN\n"
+        f"{subtract('OLD')}\nEND",
+        f"CREATE TRIGGER area_sums_update AFTER UPDATE OF {watched} ON household BEGIN\n"
+        f"{subtract('OLD')}\n{add('NEW')}\nEND",
+    ]
+
+
+def create_area_sums(db: Database, config: SurveyConfig) -> None:
+    """Migration 0010: the two tables, filled by one recount of the households, and the
+    triggers that keep them."""
+    counts, keys = _columns(config)
+    cells = counts + keys
+    total_key = " + ".join(f"h.{k}" for k in keys)
+    execute = db.execute
+    for sql in (
+        "CREATE TABLE area_sums (area TEXT PRIMARY KEY, households INTEGER NOT NULL, "
+        + ", ".join(f"{c} INTEGER NOT NULL" for c in cells) + ") WITHOUT ROWID, STRICT",
+        "CREATE TABLE area_size_sums (area TEXT NOT NULL, size INTEGER NOT NULL, "
+        "households INTEGER NOT NULL, key_sum INTEGER NOT NULL, PRIMARY KEY (area, size)) "
+        "WITHOUT ROWID, STRICT",
+        f"INSERT INTO area_sums SELECT h.area, count(*), "
+        f"{', '.join(f'sum(h.{c})' for c in cells)} FROM household h "
+        f"WHERE h.status IN {COUNTED} GROUP BY h.area",
+        f"INSERT INTO area_size_sums SELECT h.area, min(h.usual_residents, {LARGEST}), "
+        f"count(*), sum({total_key}) FROM household h WHERE h.status IN {COUNTED} AND "
+        f"h.usual_residents > 0 GROUP BY 1, 2",
+        *_triggers(config),
+    ):
+        execute(sql)
+
+
+def recount(store: Store) -> Iterator[str]:
+    """The areas whose kept sums differ from a recount of their households (none, unless the
+    file was changed outside census)."""
+    counts, keys = _columns(store.config)
+    cells = counts + keys
+    total_key = " + ".join(f"h.{k}" for k in keys)
+    execute = store.conn.execute
+    kept = {r[0]: tuple(r[1:]) for r in execute(
+        f"SELECT area, households, {', '.join(cells)} FROM area_sums WHERE households != 0 "
+        f"OR {' OR '.join(f'{c} != 0' for c in cells)}")}
+    fresh = {r[0]: tuple(r[1:]) for r in execute(
+        f"SELECT h.area, count(*), {', '.join(f'sum(h.{c})' for c in cells)} FROM household h "
+        f"WHERE h.status IN {COUNTED} GROUP BY h.area")}
+    kept_sizes = {(r[0], r[1]): (r[2], r[3]) for r in execute(
+        "SELECT area, size, households, key_sum FROM area_size_sums WHERE households != 0 "
+        "OR key_sum != 0")}
+    fresh_sizes = {(r[0], r[1]): (r[2], r[3]) for r in execute(
+        f"SELECT h.area, min(h.usual_residents, {LARGEST}), count(*), sum({total_key}) "
+        f"FROM household h WHERE h.status IN {COUNTED} AND h.usual_residents > 0 "
+        "GROUP BY 1, 2")}
+    wrong = {a for a in kept.keys() | fresh.keys() if kept.get(a) != fresh.get(a)}
+    wrong |= {a for a, _s in kept_sizes.keys() | fresh_sizes.keys()
+              if kept_sizes.get((a, _s)) != fresh_sizes.get((a, _s))}
+    yield from sorted(wrong)
+
+
+def rebuild(store: Store, areas: Sequence[str]) -> None:
+    """Recount the kept sums of `areas` from their households (inside the caller's write)."""
+    counts, keys = _columns(store.config)
+    cells = counts + keys
+    total_key = " + ".join(f"h.{k}" for k in keys)
+    execute = store.conn.execute
+    for area in areas:
+        execute("DELETE FROM area_sums WHERE area = ?", (area,))
+        execute("DELETE FROM area_size_sums WHERE area = ?", (area,))
+        execute(f"INSERT INTO area_sums SELECT h.area, count(*), "
+                f"{', '.join(f'sum(h.{c})' for c in cells)} FROM household h "
+                f"WHERE h.area = ? AND h.status IN {COUNTED} GROUP BY h.area", (area,))
+        execute(f"INSERT INTO area_size_sums SELECT h.area, min(h.usual_residents, {LARGEST}), "
+                f"count(*), sum({total_key}) FROM household h WHERE h.area = ? AND "
+                f"h.status IN {COUNTED} AND h.usual_residents > 0 GROUP BY 1, 2", (area,))
