@@ -4,7 +4,7 @@ minimum; the same areas are always cut the same way."""
 
 from __future__ import annotations
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from census.tabulate.release import COMBINED, Place, plan_units
@@ -94,3 +94,23 @@ def test_fast_rows_equal_the_cells_of_the_persons_table() -> None:
             assert [(r[2], r[3]) for r in got] == [
                 (TOTAL if s == ALL else s, TOTAL if b == ALL else b) for s, b, _n, _k in expected]
             assert [r[4] for r in got] == [reference(n, k) for _s, _b, n, k in expected]
+
+
+@settings(max_examples=200, deadline=None)
+@given(sizes=st.dictionaries(st.integers(1, 8), st.tuples(st.integers(0, 500),
+                                                          st.integers(0, 2**40)), max_size=8))
+def test_the_households_digest_is_that_of_the_table_cells(sizes: dict[int, tuple[int, int]]
+                                                          ) -> None:
+    """The ledger's digest of a unit's households table is made without the cells (it runs
+    once per area); it must stay the digest of the cells' values, as stored in ledgers."""
+    import hashlib
+    import json
+
+    from census.domain.config import default_config
+    from census.tabulate.release import Sums, Unit, exact_digest, household_cells
+
+    sums = Sums(sizes=dict(sizes))
+    cells = [[c.size, c.count, c.key] for c in household_cells("", sums)]
+    expected = hashlib.sha256(json.dumps([["A1"], cells], separators=(",", ":")).encode()
+                              ).hexdigest()
+    assert exact_digest("households", default_config(), Unit("A1", ("A1",)), sums) == expected

@@ -253,3 +253,26 @@ def test_long_exports_say_how_far_they_are(db: Store, made: tuple[Path, Path],
     assert [what for _f, what in folders] == [
         "region=R01/district=R01-D01", "region=R01/district=R01-D02",
         "region=R02/district=R02-D01", "region=R02/district=R02-D02"]
+
+
+def test_an_office_is_told_what_to_collect_not_to_close_areas(
+        db: Store, made: tuple[Path, Path], tmp_path: Path) -> None:
+    """The office closes nothing: its messages speak of collecting aggregates."""
+    collected = tmp_path / "collected"
+    shutil.copytree(made[1], collected)
+    for folder in collected.glob("region=R02/district=*"):
+        shutil.rmtree(folder)
+    nat = office(tmp_path / "office.db", db)
+    try:
+        with pytest.raises(ExportError, match="not yet collected") as info:
+            export(nat, Request("region", areas=("R02",), method="rr3", collected=collected),
+                   tmp_path / "out")
+        assert "census area close" not in str(info.value)
+        shutil.rmtree(collected / "region=R01")
+        (collected / "x").mkdir()
+        shutil.copytree(made[1] / "region=R02" / "district=R02-D01", collected / "x" / "d")
+        with pytest.raises(ExportError, match="every enumeration area closed in the aggr"):
+            export(nat, Request("region", method="rr3", collected=collected), tmp_path / "out")
+        assert not (tmp_path / "out").exists()
+    finally:
+        nat.close()

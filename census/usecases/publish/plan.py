@@ -282,10 +282,22 @@ def _plan(store: Store, request: Request, method: str, ptable: PTable | None,
           ptable_digest: str | None, source: SumSource, progress: Progress | None) -> Plan:
     cfg = store.config
     places, selected, left_open, leaves = geography(store, request, source.statuses)
+    if request.areas is not None and left_open and request.collected is not None:
+        raise ExportError(_("Only closed areas are published; open or not yet collected in "
+                            "{folder}: {areas}. Collect their districts' aggregates once they "
+                            "are closed, or leave them out.").format(
+            folder=request.collected, areas=", ".join(left_open[:20])))
     if request.areas is not None and left_open:
         raise ExportError(_("Only closed areas are published; still open: {areas}. Close them "
                             "with `census area close` once their work is done, or leave them "
                             "out.").format(areas=", ".join(left_open[:20])))
+    if not selected and request.collected is not None:
+        raise ExportError(_("No area at level {level} has every enumeration area closed in the "
+                            "aggregates of {folder}: an area is published once the aggregates "
+                            "of all its enumeration areas are collected, closed. Collect the "
+                            "missing or still open districts again once their supervisors have "
+                            "closed them.").format(level=request.level,
+                                                   folder=request.collected))
     if not selected:
         raise ExportError(_("No closed area to publish at level {level}: areas are published "
                             "once every enumeration area in them is closed (`census area "
