@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -66,16 +67,31 @@ def _sha256(path: Path) -> str:
         return hashlib.file_digest(f, "sha256").hexdigest()
 
 
-def _manifest(path: Path) -> dict[str, Any]:
+def _regular(path: Path) -> bool:
+    """A regular file, not a link (to a device, a pipe or anything else)."""
     try:
-        if path.stat().st_size > MANIFEST_LIMIT:
-            raise AggregatesError(_("{path} is too large for a manifest of aggregates.")
-                                  .format(path=path))
-        raw = json.loads(path.read_text(encoding="utf-8"))
+        return stat.S_ISREG(path.lstat().st_mode)
+    except OSError:
+        return False
+
+
+def _manifest(path: Path) -> dict[str, Any]:
+    if not _regular(path):
+        raise AggregatesError(_("{path} is not a regular file (a link, a folder or a device); "
+                                "copy the district's folder again as `census export "
+                                "aggregates` wrote it.").format(path=path))
+    try:
+        with open(path, "rb") as f:
+            data = f.read(MANIFEST_LIMIT + 1)
     except OSError as exc:
         raise AggregatesError(_("Cannot read {path}: {error}.").format(
             path=path, error=exc.strerror or exc)) from None
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    if len(data) > MANIFEST_LIMIT:
+        raise AggregatesError(_("{path} is too large for a manifest of aggregates.")
+                              .format(path=path))
+    try:
+        raw = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
         raise AggregatesError(_("{path} is not a manifest of aggregates (not JSON); copy the "
                                 "district's folder again as `census export aggregates` wrote "
                                 "it.").format(path=path)) from None
@@ -83,32 +99,80 @@ def _manifest(path: Path) -> dict[str, Any]:
         raise AggregatesError(_("{path} is not a manifest of aggregates; copy the district's "
                                 "folder again as `census export aggregates` wrote it.")
                               .format(path=path))
-    if raw.get("format") != FORMAT:
+    found = raw.get("format")
+    if type(found) is not int or found != FORMAT:
         raise AggregatesError(_("{path} is aggregates format {found}; this census reads format "
                                 "{format}. Export them again with this version.").format(
-            path=path, found=raw.get("format"), format=FORMAT))
-    areas, files = raw.get("areas"), raw.get("files")
+            path=path, found=found, format=FORMAT))
+    areas, files, closed = raw.get("areas"), raw.get("files"), raw.get("closed")
     if (not isinstance(areas, dict) or not isinstance(files, dict)
+            or not isinstance(closed, list)
             or not all(isinstance(k, str) and v in ("open", "closed") for k, v in areas.items())
-            or not all(isinstance(k, str) and isinstance(v, str) for k, v in files.items())):
+            or not all(isinstance(k, str) and isinstance(v, str) for k, v in files.items())
+            or sorted(a for a, v in areas.items() if v == "closed") != closed):
         raise AggregatesError(_("{path} is damaged (its list of areas or files cannot be "
                                 "read); export that district's aggregates again.")
                               .format(path=path))
     return raw
 
 
+def _check_table(path: Path, table: str, closed: set[str]) -> None:
+    """A file as `census export aggregates` writes it: readable Parquet with exactly the
+    columns and types of COLUMNS, no empty value, no negative number, and rows of the
+    manifest's closed areas only (`areas`: each of them once)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    try:
+        data = pq.read_table(path)
+    except (pa.ArrowException, OSError):
+        raise AggregatesError(_("{path} is not a readable Parquet file; copy or export that "
+                                "district again.").format(path=path)) from None
+    expected = [(name, kind) for name, kind in COLUMNS[table]]
+    if [(f.name, str(f.type)) for f in data.schema] != expected:
+        raise AggregatesError(_("{path} does not have the columns of census aggregates "
+                                "({columns}); export that district again with this version.")
+                              .format(path=path, columns=", ".join(
+                                  f"{name} {kind}" for name, kind in expected)))
+    for name, kind in expected:
+        column = data.column(name)
+        if column.null_count:
+            raise AggregatesError(_("{path} has empty values in column {column}; export that "
+                                    "district again.").format(path=path, column=name))
+        if kind == "int64" and len(column) and pc.min(column).as_py() < 0:
+            raise AggregatesError(_("{path} has negative numbers in column {column}; export "
+                                    "that district again.").format(path=path, column=name))
+    areas = data.column("area").to_pylist()
+    held = set(areas)
+    if (table == "areas" and (held != closed or len(areas) != len(held))) or not held <= closed:
+        raise AggregatesError(_(
+            "{path} holds rows of areas its manifest does not give as closed ({areas}), or "
+            "misses a closed one; the folder is not as `census export aggregates` wrote it. "
+            "Export that district again.").format(
+            path=path, areas=", ".join(sorted(held ^ closed)[:5]) or "-"))
+
+
 def collect(root: Path, config_digest: str) -> Collection:
     """Every district folder under `root`, checked: its manifest (format, and the survey config
-    of this database: the same cells, bands and rules), each file against its SHA-256, and no
-    enumeration area in two folders. Folders an interrupted export left (hidden, `.name.…`) are
-    not read. Raises AggregatesError, naming the folder and the fix."""
+    of this database: the same cells, bands and rules), each file against its SHA-256 and
+    against the layout (columns, types, no empty or negative value, the manifest's closed
+    areas and no other), and no enumeration area in two folders. Folders an interrupted
+    export left (hidden, `.name.…`) are not read. Raises AggregatesError, naming the folder and
+    the fix."""
     root = Path(root)
     if not root.is_dir():
         raise AggregatesError(_("{root} is not a folder of aggregates; give the folder that "
                                 "holds the districts' folders (`census export aggregates "
                                 "--out`).").format(root=root))
     found = Collection(root)
-    for here, dirs, names in os.walk(root):
+
+    def unreadable(exc: OSError) -> None:
+        raise AggregatesError(_("Cannot read the folder {path}: {error}; a district that cannot "
+                                "be read would be taken for one not yet collected. Make it "
+                                "readable.").format(path=exc.filename, error=exc.strerror or exc))
+
+    for here, dirs, names in os.walk(root, onerror=unreadable):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         folder = Path(here)
         for d in dirs:
@@ -116,7 +180,7 @@ def collect(root: Path, config_digest: str) -> Collection:
                 raise AggregatesError(_("{path} is a link; a collection of aggregates holds "
                                         "real folders only. Copy the folder instead.")
                                       .format(path=folder / d))
-        if MANIFEST not in names:
+        if MANIFEST not in names and MANIFEST not in dirs:
             continue
         manifest = _manifest(folder / MANIFEST)
         if manifest.get("config_digest") != config_digest:
@@ -125,16 +189,18 @@ def collect(root: Path, config_digest: str) -> Collection:
                 "database's ({ours}); its cells cannot be added to these. Export it again from "
                 "a database of this survey.").format(
                 folder=folder, theirs=manifest.get("config_digest"), ours=config_digest))
+        closed = set(manifest["closed"])
         for table in TABLES:
             name = f"{table}.parquet"
             path = folder / name
-            if name not in manifest["files"] or not path.is_file() or path.is_symlink():
+            if name not in manifest["files"] or not _regular(path):
                 raise AggregatesError(_("{path} is missing; copy the whole folder of that "
                                         "district again.").format(path=path))
             if _sha256(path) != manifest["files"][name]:
                 raise AggregatesError(_("{path} is not the file its manifest names (changed or "
                                         "damaged since it was written); copy or export that "
                                         "district again.").format(path=path))
+            _check_table(path, table, closed)
             found.files[table].append(path)
         for area, status in manifest["areas"].items():
             if area in found.folder_of:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Protocol
 
 from census.domain.config import SurveyConfig
@@ -125,8 +125,28 @@ class CollectedSums:
     def _where(self, alias: str, areas: Sequence[str] | None) -> str:
         if areas is None:
             return ""
-        self._want(areas)
+        self._failing(self._want, areas)
         return f" WHERE {alias}.area IN (SELECT w.area FROM wanted w)"
+
+    def _failing(self, step: Callable[[Sequence[str]], None], areas: Sequence[str]) -> None:
+        try:
+            step(areas)
+        except Exception as exc:
+            raise self._failed(exc) from None
+
+    def _failed(self, exc: Exception) -> EngineError:
+        """An engine's own failure (the files were checked before: a cluster that cannot be
+        reached, a disk that went away), in one line."""
+        text = str(exc).strip().splitlines()
+        return EngineError(_("The {engine} engine failed while reading the aggregates: "
+                             "{error}. Nothing was exported.").format(
+            engine=self.engine, error=(text[0] if text else type(exc).__name__)[:300]))
+
+    def _rows(self, sql: str) -> Iterator[Sequence[Any]]:
+        try:
+            yield from self._run(sql)
+        except Exception as exc:
+            raise self._failed(exc) from None
 
     def person_totals(self, areas: Sequence[str] | None = None) -> Iterator[PersonTotal]:
         # One row per area: its households, then every cell's count and key sum in the
@@ -144,7 +164,7 @@ class CollectedSums:
                f"{self._where('a', areas)} GROUP BY a.area) t JOIN (SELECT p.area AS "
                f"area_, {counts}, {keys} FROM persons p{where} GROUP BY p.area) c "
                "ON c.area_ = t.area WHERE t.households > 0 ORDER BY t.area")
-        for row in self._run(sql):
+        for row in self._rows(sql):
             yield (str(row[0]), int(row[1]), [int(v) for v in row[3:3 + n]],
                    [int(v) for v in row[3 + n:3 + 2 * n]])
 
@@ -155,7 +175,7 @@ class CollectedSums:
         sql = ("SELECT h.area, h.size, CAST(sum(h.count) AS BIGINT), CAST(sum(h.key_sum) AS "
                f"BIGINT) FROM households h{self._where('h', areas)} GROUP BY h.area, h.size "
                "HAVING sum(h.count) > 0 ORDER BY h.area, h.size")
-        for row in self._run(sql):
+        for row in self._rows(sql):
             yield str(row[0]), int(row[1]), int(row[2]), int(row[3])
 
     def dwelling_outcomes(self, areas: Sequence[str] | None = None
@@ -164,7 +184,7 @@ class CollectedSums:
                f"{self._where('d', areas)} GROUP BY d.area, d.outcome HAVING sum(d.count) > 0 "
                "ORDER BY d.area")
         order = {o: i for i, o in enumerate(LAST_VISIT_STATES)}
-        for area, group in _by_area(self._run(sql)):
+        for area, group in _by_area(self._rows(sql)):
             # In the order of the record path (the outcomes' own order), whatever the engine.
             for row in sorted(group, key=lambda r: order.get(str(r[1]), len(order))):
                 yield area, str(row[1]), int(row[2])
@@ -173,7 +193,7 @@ class CollectedSums:
     def listed_areas(self, areas: Sequence[str]) -> Iterator[str]:
         sql = (f"SELECT d.area FROM dwellings d{self._where('d', areas)} GROUP BY d.area "
                "HAVING sum(d.count) > 0 ORDER BY d.area")
-        for row in self._run(sql):
+        for row in self._rows(sql):
             yield str(row[0])
 
 
@@ -282,8 +302,15 @@ class SparkSums(CollectedSums):
                 os.dup2(saved, 2)
                 os.close(saved)
         self.spark.sparkContext.setLogLevel("ERROR")
-        for table, files in collection.files.items():
-            self.spark.read.parquet(*(str(p) for p in files)).createOrReplaceTempView(table)
+        try:
+            for table, files in collection.files.items():
+                # As file: paths: a bare path would be read from the cluster's default file
+                # system (HDFS on YARN), not from the shared disk census checked. (Hadoop
+                # takes them as they are: percent-encoding would be read literally.)
+                self.spark.read.parquet(*(f"file://{p.resolve()}" for p in files)
+                                        ).createOrReplaceTempView(table)
+        except Exception as exc:
+            raise self._failed(exc) from None
 
     def _want(self, areas: Sequence[str]) -> None:
         frame = self.spark.createDataFrame([(a,) for a in areas], "area string")

@@ -37,13 +37,21 @@ def refuse_leftovers(store: Store, plan: Plan) -> None:
     # The sizes of the areas are read once per plan: writing re-checks the ledger, which may
     # have gained units (and areas) since, not the data.
     missing = sorted(set().union(*units.values()) - plan.area_seen)
+    source = plan.source or RecordSums(store)
     if missing:
-        source = plan.source or RecordSums(store)
         plan.area_sizes.update((leaf, (sum(counts), households)) for leaf, households, counts,
                                _keys in source.person_totals(sorted(missing)))
         plan.area_listed.update(source.listed_areas(sorted(missing)))
         plan.area_seen.update(missing)
     sizes, listed = plan.area_sizes, plan.area_listed
+    unknown: set[str] = set()
+    if source.statuses is not None:
+        # A collection of aggregates holds the sums of its closed areas only. An area of a
+        # unit published before that is open in it now, or not collected, may be what a
+        # subtraction gives away: it is taken as small and not empty.
+        unknown = {a for a in set().union(*units.values()) if source.statuses.get(a) != "closed"}
+        sizes = {**sizes, **dict.fromkeys(unknown, (1, 1))}
+        listed = listed | unknown
     found = leftovers(units, new, sizes, d.min_persons, d.min_households, listed)
     if not found:
         linear = combinations_found(units, new, sizes, d.min_persons, d.min_households, listed)
@@ -52,6 +60,7 @@ def refuse_leftovers(store: Store, plan: Plan) -> None:
         found = [f for f in linear if f.checked or f.areas]
         if found and found[0].checked:
             first = found[0]
+            _refuse_unknown(first.areas & unknown, names, first.inner)
             shown = sorted(first.areas)
             raise SubtractionError(_(
                 "Publishing this would give away {n} area(s) too small to publish ({areas}: "
@@ -68,6 +77,8 @@ def refuse_leftovers(store: Store, plan: Plan) -> None:
     first = found[0]
     shown = sorted(first.areas)
     inner = [names[k] for k in first.inner]
+    if first.checked:
+        _refuse_unknown(first.areas & unknown, names, first.inner)
     if not first.checked:
         raise SubtractionError(_(
             "{outer} holds too many small areas or overlapping units ({n} small areas) to be "
@@ -85,3 +96,20 @@ def refuse_leftovers(store: Store, plan: Plan) -> None:
         inner=", ".join(inner[:5]) + (" …" if len(inner) > 5 else "")))
 
 
+
+
+def _refuse_unknown(areas: set[str] | frozenset[str], names: dict[str, str],
+                    inner: tuple[str, ...]) -> None:
+    """Refuse a subtraction that would isolate areas whose sums the collection does not hold
+    (open in it, or not collected): census cannot tell that they are large enough."""
+    if not areas:
+        return
+    shown = sorted(areas)
+    raise SubtractionError(_(
+        "Publishing this could give away {areas} by subtraction from units published before "
+        "({units}), and their sums are not in the aggregates (open there, or not collected), "
+        "so census cannot tell whether they are large enough to publish; nothing was exported. "
+        "Collect their districts once closed, or publish at a level where this does not "
+        "happen.").format(
+        areas=", ".join(shown[:10]) + (" …" if len(shown) > 10 else ""),
+        units=", ".join(names.get(k, k) for k in inner[:6]) + (" …" if len(inner) > 6 else "")))
