@@ -37,21 +37,27 @@ def check(db: Path | None, passphrase_file: Path | None, as_json: bool,
             if not as_json:
                 click.echo(f"{f.area} {f.dwelling} {p}".replace("  ", " "))
         if repair_sums:
-            repaired = checking.repair_sums(store)
+            repaired = checking.repair_sums(store, area_code)
             wrong: list[str] = []
         else:
-            repaired, wrong = [], checking.sums_differ(store)
+            repaired, wrong = [], checking.sums_differ(store, area_code)
     for area in wrong:
         errors += 1
-        message = _("The sums kept for tables differ from a recount of the households (the "
-                    "file was changed outside census?); `census check --repair-sums` recounts "
-                    "them.")
-        found.append({"area": area, "dwelling": "", "rule": "sums", "field": "",
-                      "severity": "error", "message": message})
+        if area == "*":
+            message = _("The database lacks the triggers that keep the sums for tables up to "
+                        "date (its schema was changed outside census?); `census check "
+                        "--repair-sums` puts them back and recounts.")
+        else:
+            message = _("The sums kept for tables differ from a recount of the households "
+                        "(the file was changed outside census?); `census check --repair-sums` "
+                        "recounts them.")
+        found.append({"area": "" if area == "*" else area, "dwelling": "", "rule": "sums",
+                      "field": "", "severity": "error", "message": message})
         if not as_json:
-            click.echo(f"{area} ✗ {message}")
+            click.echo(f"{'' if area == '*' else area + ' '}✗ {message}")
     if repaired and not as_json:
-        click.echo(_("Sums recounted for: {areas}.").format(areas=", ".join(repaired)))
+        click.echo(_("Sums recounted for: {areas}.").format(
+            areas=", ".join(_("(triggers)") if a == "*" else a for a in repaired)))
     if as_json:
         print_json({"problems": found, "errors": errors, "sums_repaired": repaired})
     else:

@@ -14,6 +14,7 @@ with protection."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 
 from sqlite_utils import Database
@@ -73,9 +74,11 @@ def create_area_sums(db: Database, config: SurveyConfig) -> None:
     total_key = " + ".join(f"h.{k}" for k in keys)
     execute = db.execute
     for sql in (
-        "CREATE TABLE area_sums (area TEXT PRIMARY KEY, households INTEGER NOT NULL, "
+        "CREATE TABLE area_sums (area TEXT PRIMARY KEY CHECK (length(area) BETWEEN 1 AND 40), "
+        "households INTEGER NOT NULL, "
         + ", ".join(f"{c} INTEGER NOT NULL" for c in cells) + ") WITHOUT ROWID, STRICT",
-        "CREATE TABLE area_size_sums (area TEXT NOT NULL, size INTEGER NOT NULL, "
+        "CREATE TABLE area_size_sums (area TEXT NOT NULL CHECK (length(area) BETWEEN 1 AND 40), "
+        "size INTEGER NOT NULL, "
         "households INTEGER NOT NULL, key_sum INTEGER NOT NULL, PRIMARY KEY (area, size)) "
         "WITHOUT ROWID, STRICT",
         f"INSERT INTO area_sums SELECT h.area, count(*), "
@@ -89,38 +92,61 @@ def create_area_sums(db: Database, config: SurveyConfig) -> None:
         execute(sql)
 
 
-def recount(store: Store) -> Iterator[str]:
-    """The areas whose kept sums differ from a recount of their households (none, unless the
-    file was changed outside census)."""
+TRIGGERS = ("area_sums_insert", "area_sums_delete", "area_sums_update")
+
+
+def missing_triggers(store: Store) -> list[str]:
+    """The triggers that keep the sums and are not in the database (none, unless the schema
+    was changed outside census)."""
+    there = {r[0] for r in store.conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'area_sums_%'")}
+    return [t for t in TRIGGERS if t not in there]
+
+
+def recount(store: Store, areas: Sequence[str] | None = None) -> Iterator[str]:
+    """Those of `areas` (every area when None) whose kept sums differ from a recount of their
+    households (none, unless the file was changed outside census), read in one snapshot, so
+    that a save committed meanwhile by another program is not taken for a difference."""
     counts, keys = _columns(store.config)
     cells = counts + keys
     total_key = " + ".join(f"h.{k}" for k in keys)
     execute = store.conn.execute
-    kept = {r[0]: tuple(r[1:]) for r in execute(
-        f"SELECT area, households, {', '.join(cells)} FROM area_sums WHERE households != 0 "
-        f"OR {' OR '.join(f'{c} != 0' for c in cells)}")}
-    fresh = {r[0]: tuple(r[1:]) for r in execute(
-        f"SELECT h.area, count(*), {', '.join(f'sum(h.{c})' for c in cells)} FROM household h "
-        f"WHERE h.status IN {COUNTED} GROUP BY h.area")}
-    kept_sizes = {(r[0], r[1]): (r[2], r[3]) for r in execute(
-        "SELECT area, size, households, key_sum FROM area_size_sums WHERE households != 0 "
-        "OR key_sum != 0")}
-    fresh_sizes = {(r[0], r[1]): (r[2], r[3]) for r in execute(
-        f"SELECT h.area, min(h.usual_residents, {LARGEST}), count(*), sum({total_key}) "
-        f"FROM household h WHERE h.status IN {COUNTED} AND h.usual_residents > 0 "
-        "GROUP BY 1, 2")}
+    only, h_only, params = "", "", []
+    if areas is not None:
+        only = " AND area IN (SELECT value FROM json_each(?))"
+        h_only = " AND h.area IN (SELECT value FROM json_each(?))"
+        params = [json.dumps(list(areas))]
+    with store.snapshot():
+        kept = {r[0]: tuple(r[1:]) for r in execute(
+            f"SELECT area, households, {', '.join(cells)} FROM area_sums WHERE (households "
+            f"!= 0 OR {' OR '.join(f'{c} != 0' for c in cells)}){only}", params)}
+        fresh = {r[0]: tuple(r[1:]) for r in execute(
+            f"SELECT h.area, count(*), {', '.join(f'sum(h.{c})' for c in cells)} "
+            f"FROM household h WHERE h.status IN {COUNTED}{h_only} GROUP BY h.area", params)}
+        kept_sizes = {(r[0], r[1]): (r[2], r[3]) for r in execute(
+            "SELECT area, size, households, key_sum FROM area_size_sums WHERE (households "
+            f"!= 0 OR key_sum != 0){only}", params)}
+        fresh_sizes = {(r[0], r[1]): (r[2], r[3]) for r in execute(
+            f"SELECT h.area, min(h.usual_residents, {LARGEST}), count(*), sum({total_key}) "
+            f"FROM household h WHERE h.status IN {COUNTED} AND h.usual_residents > 0{h_only} "
+            "GROUP BY 1, 2", params)}
     wrong = {a for a in kept.keys() | fresh.keys() if kept.get(a) != fresh.get(a)}
-    wrong |= {a for a, _s in kept_sizes.keys() | fresh_sizes.keys()
-              if kept_sizes.get((a, _s)) != fresh_sizes.get((a, _s))}
+    wrong |= {a for a, size in kept_sizes.keys() | fresh_sizes.keys()
+              if kept_sizes.get((a, size)) != fresh_sizes.get((a, size))}
     yield from sorted(wrong)
 
 
 def rebuild(store: Store, areas: Sequence[str]) -> None:
-    """Recount the kept sums of `areas` from their households (inside the caller's write)."""
+    """Put back the triggers that are missing, and recount the kept sums of `areas` from their
+    households (inside the caller's write)."""
     counts, keys = _columns(store.config)
     cells = counts + keys
     total_key = " + ".join(f"h.{k}" for k in keys)
     execute = store.conn.execute
+    gone = missing_triggers(store)
+    for sql in _triggers(store.config):
+        if any(f"TRIGGER {name} " in sql for name in gone):
+            execute(sql)
     for area in areas:
         execute("DELETE FROM area_sums WHERE area = ?", (area,))
         execute("DELETE FROM area_size_sums WHERE area = ?", (area,))

@@ -149,13 +149,26 @@ class Store:
                 Path(str(path) + suffix).unlink(missing_ok=True)
             raise
 
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Reads that see one state of the database (a read transaction), while other
+        programs go on writing; inside a write, that write's own state."""
+        if self.conn.in_transaction:
+            yield
+            return
+        self.conn.execute("BEGIN")
+        try:
+            yield
+        finally:
+            self.conn.execute("COMMIT")
+
     @classmethod
     def open(cls, path: Path, passphrase: str, any_thread: bool = False) -> Store:
         """Open an existing census database and bring its schema up to date."""
         conn = connect(path, passphrase, create=False, any_thread=any_thread)
         try:
             store = cls(conn, path)
-            migrations(store.config).apply(store.db)
+            _migrate(store)
             finish_purge(store)
             return store
         except BaseException:
@@ -234,3 +247,20 @@ class Store:
     def verify_audit(self) -> audit.Verification:
         """Recompute the audit chain (see `storage.audit.verify`)."""
         return audit.verify(self.conn)
+
+
+def _migrate(store: Store, attempts: int = 5) -> None:
+    """Apply the pending migrations. Two programs opening a database of an older version at
+    once both see a migration pending; each runs in its own transaction with the record of it,
+    so the second one's fails ("already exists") once the first has committed: it looks again
+    and finds nothing left to do."""
+    import time
+
+    for attempt in range(attempts):
+        try:
+            migrations(store.config).apply(store.db)
+            return
+        except store.conn.OperationalError as exc:
+            if "already exists" not in str(exc) or attempt == attempts - 1:
+                raise
+            time.sleep(0.1 * (attempt + 1))

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from census.domain.errors import CensusError
 from census.i18n import _
-from census.storage.area_sums import rebuild, recount
+from census.storage.area_sums import missing_triggers, rebuild, recount
 from census.storage.areas import area_levels, subtree
 from census.storage.progress import area_progress
 from census.storage.records import iter_dwellings
@@ -64,15 +64,22 @@ def check_stored(store: Store, area_code: str | None, now: datetime) -> Iterator
                 yield Found(code, place, p)
 
 
-def sums_differ(store: Store) -> list[str]:
-    """The areas whose sums kept for tabulation differ from a recount of their households
-    (none, unless the file was changed outside census)."""
-    return list(recount(store))
+def _scope(store: Store, area_code: str | None) -> list[str] | None:
+    return None if area_code is None else subtree(store, area_code)
 
 
-def repair_sums(store: Store) -> list[str]:
-    """Recount the kept sums of the areas where they differ; the areas repaired."""
+def sums_differ(store: Store, area_code: str | None = None) -> list[str]:
+    """The areas (in `area_code` and below, or all) whose sums kept for tabulation differ from
+    a recount of their households; "*" first when triggers that keep them are missing (none of
+    either, unless the file was changed outside census)."""
+    return (["*"] if missing_triggers(store) else []) + list(
+        recount(store, _scope(store, area_code)))
+
+
+def repair_sums(store: Store, area_code: str | None = None) -> list[str]:
+    """Put back missing triggers and recount the kept sums of the areas where they differ
+    (in `area_code` and below, or all); the areas repaired ("*" for the triggers)."""
     with store.write():
-        wrong = list(recount(store))
-        rebuild(store, wrong)
+        wrong = sums_differ(store, area_code)
+        rebuild(store, [a for a in wrong if a != "*"])
     return wrong

@@ -235,3 +235,21 @@ def test_check_recounts_the_kept_sums_and_repairs_them(runner: CliRunner, sup_db
     assert f"Sums recounted for: {area}." in r.output
     r = run(runner, "check", "--db", sup_db, "--json")
     assert r.exit_code == 0 and json.loads(r.output)["errors"] == 0
+
+
+def test_check_of_one_area_looks_at_its_sums_only(runner: CliRunner, sup_db: Path) -> None:
+    """Found by review: `--area` checked and repaired every area's sums."""
+    from census.storage.store import Store
+
+    store = Store.open(sup_db, RAW_KEY)
+    first, second = eas(store)[:2]
+    with store.write():
+        store.conn.execute("UPDATE area_sums SET n_01 = n_01 + 2 WHERE area = ?", (second,))
+    store.close()
+    r = run(runner, "check", "--db", sup_db, "--area", first, "--json")
+    assert r.exit_code == 0, r.output
+    r = run(runner, "check", "--db", sup_db, "--area", first, "--repair-sums", "--json")
+    assert json.loads(r.output)["sums_repaired"] == []
+    r = run(runner, "check", "--db", sup_db, "--area", second, "--json")
+    assert r.exit_code == 1 and [p["area"] for p in json.loads(r.output)["problems"]
+                                 if p["rule"] == "sums"] == [second]
