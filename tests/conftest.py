@@ -35,6 +35,40 @@ def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("CENSUS_LANG", raising=False)
 
 
+_DRIFT: list[str] = []
+_close = Store.close
+
+
+def _recounted_close(self: Store) -> None:
+    """Every database a test closes: its sums kept per area must equal a recount of its
+    households (issue 18), whatever path wrote them. A test that damages them on purpose is
+    marked `sums_damaged`."""
+    try:
+        kept = self.conn.execute("SELECT count(*) FROM sqlite_master WHERE name = "
+                                 "'area_sums'").fetchone()[0]
+        if kept and not self.conn.in_transaction:
+            from census.storage.area_sums import missing_triggers, recount
+
+            wrong = list(recount(self))
+            if wrong or missing_triggers(self):
+                _DRIFT.append(f"{self.path.name}: {wrong[:5]} {missing_triggers(self)}")
+    except Exception:  # a closed or broken connection: the test says what went wrong
+        pass
+    _close(self)
+
+
+Store.close = _recounted_close  # type: ignore[method-assign]
+
+
+@pytest.fixture(autouse=True)
+def _sums_kept(request: pytest.FixtureRequest) -> Iterator[None]:
+    _DRIFT.clear()
+    yield
+    if request.node.get_closest_marker("sums_damaged") is None:
+        assert not _DRIFT, f"sums kept per area differ from a recount: {_DRIFT}"
+    _DRIFT.clear()
+
+
 @pytest.fixture
 def db_path(tmp_path: Path) -> Path:
     return tmp_path / "census.db"

@@ -91,6 +91,8 @@ class Release:
     content: str
     override: str | None
     ptable_min_variance: float | None = None
+    released_at: str | None = None
+    """When it was released, as its files say (the ledger's created_at); None: now."""
 
 
 def record_release(store: Store, release: Release, states: Mapping[tuple[str, str, str], str],
@@ -111,8 +113,9 @@ def record_release(store: Store, release: Release, states: Mapping[tuple[str, st
             "INSERT INTO release (id, created_at, user, level, method, ptable, tables, format, "
             "units, content, override, last_written_at, ptable_min_variance) VALUES (?, ?, ?, "
             "?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (release.id, now, store.user, release.level, release.method, release.ptable,
-             ",".join(release.tables), release.fmt, release.units, release.content,
+            (release.id, release.released_at or now, store.user, release.level,
+             release.method, release.ptable, ",".join(release.tables), release.fmt,
+             release.units, release.content,
              release.override, now, release.ptable_min_variance))
         seq = cur.lastrowid
     store.conn.executemany(

@@ -216,6 +216,7 @@ def test_the_progress_bar_is_drawn_on_a_terminal_only(monkeypatch: pytest.Monkey
     assert "100%" in drawn
 
 
+@pytest.mark.sums_damaged
 def test_check_recounts_the_kept_sums_and_repairs_them(runner: CliRunner, sup_db: Path) -> None:
     """`census check` compares the sums kept per area for tables with a recount of the
     households; `--repair-sums` recounts them (issue 18)."""
@@ -237,6 +238,7 @@ def test_check_recounts_the_kept_sums_and_repairs_them(runner: CliRunner, sup_db
     assert r.exit_code == 0 and json.loads(r.output)["errors"] == 0
 
 
+@pytest.mark.sums_damaged
 def test_check_of_one_area_looks_at_its_sums_only(runner: CliRunner, sup_db: Path) -> None:
     """Found by review: `--area` checked and repaired every area's sums."""
     from census.storage.store import Store

@@ -695,3 +695,19 @@ def test_development_ledgers_are_carried_over(sup: Store) -> None:
     assert rows == [("area", "EA1", "persons", "1" * 64, 1), ("unit", "EA1", "persons",
                                                                "1" * 64, 1)]
     assert {"release_unit", "release_area"}.isdisjoint(sup.db.table_names())
+
+
+def test_a_release_written_again_has_the_date_its_files_first_said(
+        sup: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found while testing the engines (1 run in 3): the files said the second the export
+    began and the ledger the second it was recorded; an export again then wrote the ledger's,
+    so "every published value is the same" held for the tables but not for metadata.json."""
+    import census.storage.releases as ledger
+
+    monkeypatch.setattr(ledger, "utc_now", lambda: "2026-12-06T23:59:59Z")  # a later second
+    first = export(sup, Request("ea", method="rr3"), tmp_path / "one")
+    again = export(sup, Request("ea", method="rr3"), tmp_path / "two")
+    assert again.again and again.released_at == first.released_at
+    assert (tmp_path / "one" / "metadata.json").read_bytes() == (
+        tmp_path / "two" / "metadata.json").read_bytes()
+    assert releases(sup)[0]["created_at"] == first.released_at

@@ -179,7 +179,8 @@ def write_export(store: Store, plan: Plan, out: Path, progress: Progress | None 
             record_release(store, Release(
                 release, plan.request.level, plan.method, plan.ptable_digest,
                 plan.request.tables, plan.request.fmt, len(plan.units), plan.content,
-                plan.request.override, plan.ptable_min_variance), states, cells, units)
+                plan.request.override, plan.ptable_min_variance, released_at), states, cells,
+                units)
             if out.exists():
                 out.rmdir()
                 emptied = True
