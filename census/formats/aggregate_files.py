@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import stat
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -116,7 +117,7 @@ def _manifest(path: Path) -> dict[str, Any]:
     return raw
 
 
-def _check_table(path: Path, table: str, closed: set[str]) -> None:
+def _check_table(path: Path, table: str, closed: frozenset[str]) -> None:
     """A file as `census export aggregates` writes it: readable Parquet with exactly the
     columns and types of COLUMNS, no empty value, no negative number, and rows of the
     manifest's closed areas only (`areas`: each of them once)."""
@@ -166,6 +167,7 @@ def collect(root: Path, config_digest: str) -> Collection:
                                 "holds the districts' folders (`census export aggregates "
                                 "--out`).").format(root=root))
     found = Collection(root)
+    files: list[tuple[Path, str, frozenset[str], str]] = []
 
     def unreadable(exc: OSError) -> None:
         raise AggregatesError(_("Cannot read the folder {path}: {error}; a district that cannot "
@@ -189,18 +191,14 @@ def collect(root: Path, config_digest: str) -> Collection:
                 "database's ({ours}); its cells cannot be added to these. Export it again from "
                 "a database of this survey.").format(
                 folder=folder, theirs=manifest.get("config_digest"), ours=config_digest))
-        closed = set(manifest["closed"])
+        closed = frozenset(manifest["closed"])
         for table in TABLES:
             name = f"{table}.parquet"
             path = folder / name
             if name not in manifest["files"] or not _regular(path):
                 raise AggregatesError(_("{path} is missing; copy the whole folder of that "
                                         "district again.").format(path=path))
-            if _sha256(path) != manifest["files"][name]:
-                raise AggregatesError(_("{path} is not the file its manifest names (changed or "
-                                        "damaged since it was written); copy or export that "
-                                        "district again.").format(path=path))
-            _check_table(path, table, closed)
+            files.append((path, table, closed, manifest["files"][name]))
             found.files[table].append(path)
         for area, status in manifest["areas"].items():
             if area in found.folder_of:
@@ -215,4 +213,18 @@ def collect(root: Path, config_digest: str) -> Collection:
         raise AggregatesError(_("No aggregates in {root} (no {manifest} below it); copy the "
                                 "districts' folders written by `census export aggregates` "
                                 "into it.").format(root=root, manifest=MANIFEST))
+    # The files in threads (hashing and Parquet reading let go of the GIL); the first problem
+    # in folder order is the one said.
+    with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
+        for _done in pool.map(_check_file, files):
+            pass
     return found
+
+
+def _check_file(item: tuple[Path, str, frozenset[str], str]) -> None:
+    path, table, closed, digest = item
+    if _sha256(path) != digest:
+        raise AggregatesError(_("{path} is not the file its manifest names (changed or damaged "
+                                "since it was written); copy or export that district again.")
+                              .format(path=path))
+    _check_table(path, table, closed)

@@ -43,6 +43,14 @@ def same_content(store: Store, content: str) -> tuple[str, str] | None:
     return (row[0], row[1]) if row else None
 
 
+def ledger_mark(store: Store) -> tuple[int, int]:
+    """Changes whenever an export is recorded (a new release, or one written again): the
+    newest release and the number of writes."""
+    row = store.conn.execute("SELECT coalesce(max(seq), 0), coalesce(sum(writes), 0) "
+                             "FROM release").fetchone()
+    return int(row[0]), int(row[1])
+
+
 def published(store: Store) -> Iterator[Published]:
     """Every unit and area published under protection, as last released (one pass)."""
     for row in store.conn.execute(

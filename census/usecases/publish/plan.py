@@ -22,6 +22,7 @@ from census.privacy.ptable.table import PTable, measure, publication_problem
 from census.storage.dp import Noise
 from census.storage.engines import ENGINES, SumSource
 from census.storage.releases import (
+    ledger_mark,
     published,
     published_cells,
     same_content,
@@ -126,6 +127,9 @@ class Plan:
     areas with dwellings, and which areas were read."""
     source: SumSource | None = None
     """Where the exact sums come from (read again when the ledger has gained units)."""
+    checked_at: tuple[int, int] | None = None
+    """The ledger's mark when the plan last passed its checks (`recheck` skips them while the
+    ledger has recorded nothing since)."""
 
     def close(self) -> None:
         """Let go of the source's engine (the records' source holds nothing)."""
@@ -401,12 +405,15 @@ def recheck(store: Store, plan: Plan) -> None:
     is written, so that a plan kept for a while (the app's preview) is never written on what
     the ledger said before."""
     plan.previous = same_content(store, plan.content)
+    if plan.checked_at is not None and plan.checked_at == ledger_mark(store):
+        return  # nothing recorded since the plan passed: the same answers
     check_ledger(store, plan)
 
 
 def check_ledger(store: Store, plan: Plan) -> None:
     """The ledger's refusals of a plan (see `recheck`); they do not depend on the values."""
     request, method = plan.request, plan.method
+    plan.checked_at = None
     plan.conflicts = _conflicts(store, plan) if method != "none" else []
     if method in ("rr3", "ckm") or (method == "dp" and "dwellings" in request.tables):
         # Under differential privacy a subtraction of noisy tables is post-processing, which
@@ -438,6 +445,7 @@ def check_ledger(store: Store, plan: Plan) -> None:
             "the override is recorded in the release ledger.").format(
             n=len(plan.conflicts), unit=first.unit, table=first.table, release=first.release,
             at=_minute(first.released_at), reasons=", ".join(RELEASE_OVERRIDES)))
+    plan.checked_at = ledger_mark(store)
 
 
 def _layout(plan: Plan) -> dict[str, Any]:
