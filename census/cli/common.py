@@ -218,7 +218,15 @@ def progress_bar(label: str) -> Iterator[Callable[[float, str], None] | None]:
             bar.update(to - done[0], what)
             done[0] = to
 
-        yield show
+        try:
+            yield show
+        except BaseException:
+            # The message that follows says what happened: the bar goes, the cursor comes
+            # back (click would leave the bar where it stopped).
+            bar.hidden = True
+            sys.stderr.write("\r\033[K\033[?25h")
+            sys.stderr.flush()
+            raise
         bar.update(steps - done[0], "")
 
 

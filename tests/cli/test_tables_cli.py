@@ -214,6 +214,14 @@ def test_the_progress_bar_is_drawn_on_a_terminal_only(monkeypatch: pytest.Monkey
     drawn = screen.getvalue()
     assert "Exporting" in drawn and "50%" in drawn and "writing persons" in drawn
     assert "100%" in drawn
+    screen = Terminal()
+    monkeypatch.setattr(sys, "stderr", screen)
+    with pytest.raises(RuntimeError), progress_bar("Exporting") as show:
+        assert show is not None
+        show(0.1, "counting persons")
+        raise RuntimeError("refused")
+    # A failure erases the bar (its message follows on a clean line) and shows the cursor.
+    assert screen.getvalue().endswith("\r\033[K\033[?25h")
 
 
 @pytest.mark.sums_damaged
