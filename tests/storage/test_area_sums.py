@@ -116,18 +116,23 @@ def test_a_damaged_sum_is_found_and_rebuilt(template: Path, tmp_path: Path) -> N
         store.close()
 
 
+def as_before_0010(store: Store) -> None:
+    """Make `store` a database of the version before the kept sums."""
+    with store.write():
+        for sql in ("DROP TRIGGER area_sums_insert", "DROP TRIGGER area_sums_delete",
+                    "DROP TRIGGER area_sums_update", "DROP TABLE area_sums",
+                    "DROP TABLE area_size_sums",
+                    "DELETE FROM _sqlite_migrations WHERE name = '0010_area_sums'"):
+            store.conn.execute(sql)
+
+
 def test_the_migration_fills_the_sums_of_a_database_made_before(tmp_path: Path) -> None:
     """A database of the previous version: the tables are made and filled from its
     households when it is opened."""
     store = supervisor(tmp_path / "s.db", households=200)
     try:
         before = reference(store)
-        with store.write():
-            for sql in ("DROP TRIGGER area_sums_insert", "DROP TRIGGER area_sums_delete",
-                        "DROP TRIGGER area_sums_update", "DROP TABLE area_sums",
-                        "DROP TABLE area_size_sums",
-                        "DELETE FROM _sqlite_migrations WHERE name = '0010_area_sums'"):
-                store.conn.execute(sql)
+        as_before_0010(store)
     finally:
         store.close()
     again = Store.open(tmp_path / "s.db", RAW_KEY)
@@ -215,12 +220,7 @@ def test_two_programs_opening_an_older_database_at_once_both_open_it(tmp_path: P
     import multiprocessing
 
     store = supervisor(tmp_path / "old.db", households=1500)
-    with store.write():
-        for sql in ("DROP TRIGGER area_sums_insert", "DROP TRIGGER area_sums_delete",
-                    "DROP TRIGGER area_sums_update", "DROP TABLE area_sums",
-                    "DROP TABLE area_size_sums",
-                    "DELETE FROM _sqlite_migrations WHERE name = '0010_area_sums'"):
-            store.conn.execute(sql)
+    as_before_0010(store)
     store.close()
     context = multiprocessing.get_context("fork")
     for trial in range(3):
