@@ -51,12 +51,21 @@ def area_import(db: Path | None, passphrase_file: Path | None, file: Path) -> No
 @area.command("list")
 @db_options
 @json_option
-def area_list(db: Path | None, passphrase_file: Path | None, as_json: bool) -> None:
+@click.option("--csv", "as_csv", is_flag=True,
+              help="Print the register as CSV, the columns `census area import` reads (to hand "
+                   "it to another database, e.g. the office's).")
+def area_list(db: Path | None, passphrase_file: Path | None, as_json: bool,
+              as_csv: bool) -> None:
     """List the registered areas."""
     from census.storage.areas import all_areas
 
     with open_store(db, passphrase_file) as store:
         areas = all_areas(store)
+    if as_csv:
+        from census.formats.area_csv import write_areas
+
+        click.echo(write_areas(areas), nl=False)
+        return
     if as_json:
         print_json([{"code": a.code, "parent": a.parent, "level": a.level, "name": a.name,
                      "expected_dwellings": a.expected_dwellings, "enumerator": a.enumerator,

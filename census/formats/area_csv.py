@@ -7,6 +7,7 @@ message`, and areas come back ordered parents first so they can be stored in one
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -156,3 +157,16 @@ def read_areas(lines: Iterable[str], config: SurveyConfig, stored_levels: Mappin
         return [], sorted(problems, key=lambda p: p.line)
     ordered = sorted((a for _line, a in rows.values()), key=lambda a: levels.index(a.level))
     return ordered, []
+
+
+def write_areas(areas: Iterable[Area]) -> str:
+    """The register as CSV text that `read_areas` takes back (the same columns; an office
+    hands it to the districts, or a district's to the office)."""
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\n")
+    w.writerow(COLUMNS)
+    for a in areas:
+        w.writerow([a.code, a.parent or "", a.level, a.name,
+                    "" if a.expected_dwellings is None else a.expected_dwellings,
+                    a.enumerator or ""])
+    return out.getvalue()

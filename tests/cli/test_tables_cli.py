@@ -263,3 +263,33 @@ def test_check_of_one_area_looks_at_its_sums_only(runner: CliRunner, sup_db: Pat
     r = run(runner, "check", "--db", sup_db, "--area", second, "--json")
     assert r.exit_code == 1 and [p["area"] for p in json.loads(r.output)["problems"]
                                  if p["rule"] == "sums"] == [second]
+
+
+def test_an_office_made_on_the_command_line_publishes_the_collected_aggregates(
+        runner: CliRunner, sup_db: Path, tmp_path: Path) -> None:
+    """README's office commands: its own database, the register from `area list --csv`, the
+    districts' aggregates collected, tables from them — those of the supervisor's records."""
+    pytest.importorskip("duckdb")
+    register = run(runner, "area", "list", "--db", sup_db, "--csv")
+    assert register.exit_code == 0 and register.output.startswith(
+        "code,parent,level,name,expected_dwellings,enumerator\n")
+    (tmp_path / "register.csv").write_text(register.output)
+    office = tmp_path / "office.db"
+    assert run(runner, "init", "--db", office, "--role", "office", "--user", "N01").exit_code == 0
+    imported = run(runner, "area", "import", "--db", office, tmp_path / "register.csv")
+    assert imported.exit_code == 0 and "unchanged 0" in imported.output, imported.output
+    same = json.loads(run(runner, "area", "list", "--db", office, "--json").output)
+    theirs = json.loads(run(runner, "area", "list", "--db", sup_db, "--json").output)
+    assert [{k: v for k, v in a.items() if k != "status"} for a in same] == [
+        {k: v for k, v in a.items() if k != "status"} for a in theirs]
+    assert {a["status"] for a in same} == {"open"}  # the office closes nothing itself
+    assert run(runner, "export", "aggregates", "--db", sup_db, "--out",
+               tmp_path / "collected").exit_code == 0
+    made = run(runner, "export", "tables", "--db", office, "--from", tmp_path / "collected",
+               "--level", "ea", "--out", tmp_path / "national")
+    assert made.exit_code == 0, made.output
+    assert run(runner, "export", "tables", "--db", sup_db, "--level", "ea", "--out",
+               tmp_path / "district").exit_code == 0
+    for name in ("persons.csv", "households.csv", "dwellings.csv"):
+        assert (tmp_path / "national" / name).read_bytes() == (
+            tmp_path / "district" / name).read_bytes()
