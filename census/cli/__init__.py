@@ -33,6 +33,7 @@ from census.cli import (
     report,
     review,
     setup,
+    verify,
 )
 from census.cli.common import CensusGroup
 from census.i18n import set_language
@@ -74,6 +75,7 @@ review.register(cli)
 export.register(cli)
 ptable.register(cli)
 files.register(cli)
+verify.register(cli)
 
 
 def main() -> None:
