@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from pathlib import Path
 
 import click
 
 from census.cli.common import (
     CensusGroup,
+    UserError,
     get_passphrase,
     json_option,
     open_store,
-    print_json,
-    table,
 )
+from census.domain.errors import CensusError
 from census.i18n import _, counted
 
 
@@ -38,27 +39,54 @@ def verify_compare(first: Path, second: Path, as_json: bool, areas: tuple[str, .
     """Compare the forms keyed in FIRST and SECOND (two clerks, the same paper batch), matched
     by questionnaire number (area/structure/dwelling/household), and list every field keyed
     differently. Exit status 1 when any differs."""
+    import json
+
     from census.cli.export import area_codes
     from census.usecases.verify import compare_keyings
 
     phrase = get_passphrase(passphrase_file)
     other = get_passphrase(other_passphrase_file) if other_passphrase_file else phrase
-    with open_store(first, None, phrase) as a, open_store(second, None, other) as b:
-        done = compare_keyings(a, b, area_codes(areas))
+    with ExitStack() as stack:
+        a = stack.enter_context(open_store(first, None, phrase))
+        try:
+            b = stack.enter_context(open_store(second, None, other))
+        except (UserError, CensusError) as exc:
+            if other_passphrase_file is None:
+                said = exc.message if isinstance(exc, UserError) else str(exc)
+                raise UserError(_("{error} If {path} has a passphrase of its own, give it with "
+                                  "--other-passphrase-file.").format(error=said, path=second)
+                                ) from None
+            raise
+        forms = differ = 0
+        results = compare_keyings(a, b, area_codes(areas))  # refusals before any output
+        if as_json:
+            click.echo('{"mismatches": [', nl=False)
+        else:
+            click.echo(_("first: {first}; second: {second}").format(first=first, second=second))
+        for n, found in results:
+            forms += n
+            for m in found:
+                if as_json:
+                    click.echo(("," if differ else "") + "\n  " + json.dumps(
+                        {"questionnaire": m.questionnaire, "area": m.area,
+                         "structure": m.structure, "dwelling": m.dwelling,
+                         "household": m.household, "field": m.field, "first": m.a,
+                         "second": m.b}, ensure_ascii=False), nl=False)
+                else:
+                    if not differ:
+                        click.echo(f"{_('questionnaire'):<26}{_('field'):<30}"
+                                   f"{_('first'):<14}{_('second')}")
+                    click.echo(f"{m.questionnaire:<26}{m.field:<30}"
+                               f"{'' if m.a is None else m.a!s:<14}"
+                               f"{'' if m.b is None else m.b}")
+                differ += 1
     if as_json:
-        print_json({"forms": done.forms, "mismatches": [
-            {"questionnaire": m.questionnaire, "area": m.area, "structure": m.structure,
-             "dwelling": m.dwelling, "household": m.household, "field": m.field,
-             "first": m.a, "second": m.b} for m in done.mismatches]})
+        click.echo(f'\n], "forms": {forms}}}')
     else:
-        if done.mismatches:
-            table([_("questionnaire"), _("field"), str(first.name), str(second.name)],
-                  [[m.questionnaire, m.field, "" if m.a is None else m.a,
-                    "" if m.b is None else m.b] for m in done.mismatches])
         click.echo(_("{forms} compared; {fields} keyed differently.").format(
-            forms=counted("{n} form", "{n} forms", done.forms),
-            fields=counted("{n} field", "{n} fields", len(done.mismatches))))
-    if done.mismatches:
+            forms=counted("{n} form", "{n} forms", forms),
+            fields=counted("{n} field", "{n} fields", differ)))
+    if differ:
         raise SystemExit(1)
 
 

@@ -1,11 +1,12 @@
 """Independent verification of keyed paper forms (issue 16): the same batch keyed into two
 databases by two clerks, compared form by form (`census.validation.compare`), an area at a
-time."""
+time, each database read in one snapshot."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+import os
+from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 from census.domain.errors import CensusError
 from census.i18n import _
@@ -19,34 +20,42 @@ class VerifyError(CensusError):
     """Two databases that cannot be compared; the message says why."""
 
 
-@dataclass(frozen=True)
-class Compared:
-    forms: int
-    """Questionnaires (dwellings) compared."""
-    mismatches: list[Mismatch]
+def same_file(first: Path, second: Path) -> bool:
+    try:
+        return os.path.samefile(first, second)
+    except OSError:
+        return False
 
 
-def compare_keyings(a: Store, b: Store, areas: Sequence[str] | None = None) -> Compared:
-    """Every difference between the forms keyed in `a` and in `b` (in `areas` and below, or
-    everywhere), matched by questionnaire number."""
-    if a.config.digest() != b.config.digest():
-        raise VerifyError(_("The two databases are of different survey configs ({a} and {b}); "
-                            "their forms cannot be compared field by field.").format(
-            a=a.config.digest(), b=b.config.digest()))
-    known = set(area_levels(a)) | set(area_levels(b))
+def compare_keyings(a: Store, b: Store, areas: Sequence[str] | None = None
+                    ) -> Iterator[tuple[int, list[Mismatch]]]:
+    """Per area (in `areas` and below, or everywhere): the questionnaires compared and every
+    difference between the forms keyed in `a` and in `b`, matched by questionnaire number.
+    Streamed, so that memory does not grow with the differences; what makes the two
+    databases incomparable is raised at once, before anything is read."""
+    if same_file(a.path, b.path):
+        raise VerifyError(_("{a} and {b} are the same database; give the two clerks' "
+                            "databases.").format(a=a.path, b=b.path))
+    for what, mine, theirs in ((_("count grid cells"), a.config.cells, b.config.cells),
+                               (_("area levels"), a.config.levels, b.config.levels)):
+        if tuple(mine) != tuple(theirs):
+            raise VerifyError(_("The two databases' surveys have different {what}; their forms "
+                                "cannot be compared field by field.").format(what=what))
+    levels = (area_levels(a), area_levels(b))
     for code in areas or ():
-        if code not in known:
+        if code not in levels[0] and code not in levels[1]:
             raise VerifyError(_("Unknown area {code}; see `census area list`.").format(code=code))
-    codes: set[str] = set()
-    for store in (a, b):
-        held = {r[0] for r in store.conn.execute("SELECT DISTINCT area FROM dwelling")}
-        if areas:
-            levels = area_levels(store)
-            held &= {c for code in areas if code in levels for c in subtree(store, code)}
-        codes |= held
-    forms, found = 0, []
-    for code in sorted(codes):
-        n, diff = compare(iter_dwellings(a, [code]), iter_dwellings(b, [code]), a.config.cells)
-        forms += n
-        found += diff
-    return Compared(forms, found)
+    return _by_area(a, b, levels, areas)
+
+
+def _by_area(a: Store, b: Store, levels: tuple[dict[str, str], dict[str, str]],
+             areas: Sequence[str] | None) -> Iterator[tuple[int, list[Mismatch]]]:
+    with a.snapshot(), b.snapshot():
+        codes: set[str] = set()
+        for store, known in zip((a, b), levels, strict=True):
+            held = {r[0] for r in store.conn.execute("SELECT DISTINCT area FROM dwelling")}
+            if areas:
+                held &= {c for code in areas if code in known for c in subtree(store, code)}
+            codes |= held
+        for code in sorted(codes):
+            yield compare(iter_dwellings(a, [code]), iter_dwellings(b, [code]), a.config.cells)

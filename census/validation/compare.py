@@ -2,9 +2,10 @@
 databases; their forms are matched by questionnaire number (area, structure, dwelling number,
 household number: their record ids differ) and every field that differs is listed. Pure.
 
-The fields are those a clerk keys from the paper: the dwelling's type and occupancy and its last
-visit outcome; each household's respondent, every cell of the count grid, away, visitors and the
-declared total. A form keyed by one clerk only is a difference too.
+The fields are those a clerk keys from the paper: the dwelling's type, occupancy and enumerator
+code and every visit (outcome, time, callback time); each household's status, respondent, every
+cell of the count grid, away, visitors and the declared total. A form keyed by one clerk only is a
+difference too, and so is the same record in both (a copy is not a second keying).
 """
 
 from __future__ import annotations
@@ -50,23 +51,44 @@ def cell_field(cell: Cell) -> str:
 
 
 def household_values(h: Household, cells: Sequence[Cell]) -> dict[str, Value]:
-    """Every field of a household as keyed from the paper."""
-    out: dict[str, Value] = {"respondent": str(h.respondent)}
+    """Every field of a household as keyed from the paper (its status: a form left as a
+    draft by one clerk is not verified)."""
+    out: dict[str, Value] = {"status": str(h.status), "respondent": str(h.respondent)}
     out.update((cell_field(c), int(h.residents.get(c, 0))) for c in cells)
     out.update(away=h.away, visitors=h.visitors, declared_total=h.declared_total)
     return out
 
 
+def _minute(at: object) -> Value:
+    return None if at is None else str(at)[:16].replace(" ", "T")
+
+
 def dwelling_values(d: Dwelling) -> dict[str, Value]:
-    outcome = d.last_outcome
-    return {"type": str(d.type), "occupancy": str(d.occupancy),
-            "outcome": None if outcome is None else str(outcome)}
+    """The listing line and every visit (by attempt: outcome, time, callback time) as keyed
+    from the paper; the locator (free text, purged at close) is not compared."""
+    out: dict[str, Value] = {"type": str(d.type), "occupancy": str(d.occupancy),
+                             "enumerator": d.enumerator}
+    for v in sorted(d.visits, key=lambda v: v.attempt):
+        out[f"visit:{v.attempt}:outcome"] = str(v.outcome)
+        out[f"visit:{v.attempt}:at"] = _minute(v.at)
+        out[f"visit:{v.attempt}:callback_at"] = _minute(v.callback_at)
+    return out
 
 
 def _pairs(a: dict[str, Value], b: dict[str, Value]) -> Iterator[tuple[str, Value, Value]]:
-    for name in a:
-        if a[name] != b.get(name):
-            yield name, a[name], b.get(name)
+    """The fields whose values differ; a visit keyed on one side only is one difference
+    ("visit:N:keyed"), not three."""
+    visits = {k.split(":")[1] for k in (*a, *b) if k.startswith("visit:")}
+    alone = {n for n in visits if (f"visit:{n}:outcome" in a) != (f"visit:{n}:outcome" in b)}
+    for name in dict.fromkeys((*a, *b)):
+        if name.startswith("visit:") and name.split(":")[1] in alone:
+            if name.endswith(":outcome"):
+                n = name.split(":")[1]
+                yield f"visit:{n}:keyed", "yes" if name in a else None, \
+                    "yes" if name in b else None
+            continue
+        if a.get(name) != b.get(name):
+            yield name, a.get(name), b.get(name)
 
 
 def compare_dwelling(a: Dwelling | None, b: Dwelling | None, cells: Sequence[Cell]
@@ -79,8 +101,11 @@ def compare_dwelling(a: Dwelling | None, b: Dwelling | None, cells: Sequence[Cel
     where = (some.area, some.structure, some.number)
     if a is None or b is None:
         return [Mismatch(*where, None, "keyed", "yes" if a else None, "yes" if b else None)]
-    out = [Mismatch(*where, None, name, x, y)
-           for name, x, y in _pairs(dwelling_values(a), dwelling_values(b))]
+    out = []
+    if a.id == b.id:  # the same record: a copy, not a second clerk's keying
+        out.append(Mismatch(*where, None, "same_record", a.id, b.id))
+    out += [Mismatch(*where, None, name, x, y)
+            for name, x, y in _pairs(dwelling_values(a), dwelling_values(b))]
     mine = {h.number: h for h in a.households}
     theirs = {h.number: h for h in b.households}
     for number in sorted(mine.keys() | theirs.keys()):
@@ -89,6 +114,8 @@ def compare_dwelling(a: Dwelling | None, b: Dwelling | None, cells: Sequence[Cel
             out.append(Mismatch(*where, number, "keyed", "yes" if ha else None,
                                 "yes" if hb else None))
             continue
+        if ha.id == hb.id:
+            out.append(Mismatch(*where, number, "same_record", ha.id, hb.id))
         out += [Mismatch(*where, number, name, x, y) for name, x, y
                 in _pairs(household_values(ha, cells), household_values(hb, cells))]
     return out

@@ -71,5 +71,56 @@ def test_bad_requests_are_messages(runner: CliRunner, tmp_path: Path) -> None:
     a = keyed(tmp_path, "a", [dwelling(1, 1)])
     result = run(runner, "verify", "compare", a, tmp_path / "missing.db")
     assert result.exit_code == 2 and "There is no census database" in result.output
-    result = run(runner, "verify", "compare", a, a, "--areas", "NOPE")
+    b = keyed(tmp_path, "b", [with_new_ids(dwelling(1, 1))])
+    result = run(runner, "verify", "compare", a, b, "--areas", "NOPE")
     assert result.exit_code == 2 and "Unknown area NOPE" in result.output
+    result = run(runner, "verify", "compare", a, tmp_path / "." / "a.db", "--json")
+    assert result.exit_code == 2 and "are the same database" in result.output
+    assert "mismatches" not in result.output  # refused before any output
+
+
+def test_a_copy_is_not_verified(runner: CliRunner, tmp_path: Path) -> None:
+    """Found by review: a copy of the first clerk's database (or the same file twice) passed
+    as verified."""
+    import shutil
+
+    a = keyed(tmp_path, "a", [dwelling(1, 1)])
+    shutil.copy(a, tmp_path / "copy.db")
+    result = run(runner, "verify", "compare", a, tmp_path / "copy.db", "--json")
+    assert result.exit_code == 1
+    assert {m["field"] for m in json.loads(result.output)["mismatches"]} == {"same_record"}
+
+
+def test_visits_and_unfinished_forms_are_compared(runner: CliRunner, tmp_path: Path) -> None:
+    """Found by review: only the last outcome was compared (a visit keyed by one clerk only,
+    its time, and a household left as a draft passed)."""
+    form = dwelling(1, 1, visits=[{"attempt": 1, "at": "2026-11-19T09:00",
+                                   "outcome": "no_one_home"},
+                                  {"attempt": 2, "at": "2026-11-20T10:00",
+                                   "outcome": "completed"}])
+    other = with_new_ids(form)
+    other["visits"] = [{"attempt": 1, "at": "2026-11-19T09:30", "outcome": "no_one_home"},
+                       {"attempt": 2, "at": "2026-11-20T10:00", "outcome": "completed"},
+                       {"attempt": 3, "at": "2026-11-21T10:00", "outcome": "completed"}]
+    other["households"][0]["status"] = "draft"
+    a, b = keyed(tmp_path, "a", [form]), keyed(tmp_path, "b", [other])
+    data = json.loads(run(runner, "verify", "compare", a, b, "--json").output)
+    assert [(m["household"], m["field"], m["first"], m["second"]) for m in data["mismatches"]] == [
+        (None, "visit:1:at", "2026-11-19T09:00", "2026-11-19T09:30"),
+        (None, "visit:3:keyed", None, "yes"),
+        (1, "status", "complete", "draft")]
+
+
+def test_the_second_database_s_own_passphrase_is_asked_for_by_name(
+        tmp_path: Path) -> None:
+    a = keyed(tmp_path, "a", [dwelling(1, 1)])
+    other_key = "x'" + "2" * 64 + "'"
+    b = enumerator_db(tmp_path / "b.db", key=other_key)
+    result = run(CliRunner(env={"CENSUS_PASSPHRASE": RAW_KEY}), "verify", "compare", a, b)
+    assert result.exit_code == 2 and "--other-passphrase-file" in result.output
+    (tmp_path / "b.pass").write_text(other_key + "\n")
+    (tmp_path / "b.pass").chmod(0o600)
+    result = run(CliRunner(env={"CENSUS_PASSPHRASE": RAW_KEY}), "verify", "compare", a, b,
+                 "--other-passphrase-file", tmp_path / "b.pass")
+    assert result.exit_code == 1 and "1 form compared; 1 field keyed differently." in \
+        result.output  # b holds no form: the one of a is keyed there only

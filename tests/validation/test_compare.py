@@ -15,6 +15,7 @@ from census.domain.model import (
     Dwelling,
     DwellingType,
     Household,
+    HouseholdStatus,
     Occupancy,
     Outcome,
     Respondent,
@@ -45,8 +46,8 @@ def dwellings(draw: st.DrawFn, structure: int, number: int) -> Dwelling:
                     households=tuple(draw(households(i + 1)) for i in range(n)))
 
 
-FIELDS = ["type", "occupancy", "outcome", "respondent", "away", "visitors", "declared_total",
-          *(cell_field(c) for c in CELLS)]
+FIELDS = ["type", "occupancy", "outcome", "status", "respondent", "away", "visitors",
+          "declared_total", *(cell_field(c) for c in CELLS)]
 
 
 @st.composite
@@ -74,8 +75,13 @@ def batches(draw: st.DrawFn) -> tuple[list[Dwelling], list[Dwelling], set[tuple[
             else:
                 e = dataclasses.replace(e, visits=(Visit(1, AT, draw(st.sampled_from(Outcome))),))
                 changed = e.visits[0].outcome != d.visits[0].outcome
+                name = "visit:1:outcome"
             if changed:
                 expected.add((*where, None, name))
+        if draw(st.integers(0, 4)) == 0:  # B keyed a second visit that A did not
+            e = dataclasses.replace(e, visits=(*e.visits, Visit(
+                2, datetime(2026, 11, 21, 9, 0), draw(st.sampled_from(Outcome)))))
+            expected.add((*where, None, "visit:2:keyed"))
         hs = []
         for h in d.households:
             if draw(st.integers(0, 9)) == 0:
@@ -90,6 +96,9 @@ def batches(draw: st.DrawFn) -> tuple[list[Dwelling], list[Dwelling], set[tuple[
                     g = dataclasses.replace(g, residents={k: v for k, v in residents.items()
                                                           if v})
                     changed = value != h.residents.get(cell, 0)
+                elif name == "status":
+                    g = dataclasses.replace(g, status=draw(st.sampled_from(HouseholdStatus)))
+                    changed = g.status != h.status
                 elif name == "respondent":
                     g = dataclasses.replace(g, respondent=draw(st.sampled_from(Respondent)))
                     changed = g.respondent != h.respondent
@@ -127,10 +136,20 @@ def test_the_same_keying_twice_has_no_mismatch_and_sides_are_named() -> None:
     d = Dwelling(new_id(), "R01-D01-EA001", 3, 2, visits=(Visit(1, AT, Outcome.COMPLETED),),
                  households=(Household(new_id(), 1, b"\0" * 16,
                                        residents={CELLS[0]: 2}),))
-    again = dataclasses.replace(d, id=new_id())
+    again = dataclasses.replace(d, id=new_id(), households=(
+        dataclasses.replace(d.households[0], id=new_id()),))
     assert compare([d], [again], CELLS) == (1, [])
     other = dataclasses.replace(again, households=(dataclasses.replace(
-        d.households[0], residents={CELLS[0]: 3}),))
+        again.households[0], residents={CELLS[0]: 3}),))
     (m,) = compare([d], [other], CELLS)[1]
     assert m == Mismatch("R01-D01-EA001", 3, 2, 1, cell_field(CELLS[0]), 2, 3)
     assert m.questionnaire == "R01-D01-EA001/3/2/1"
+
+
+def test_a_copy_is_not_a_second_keying() -> None:
+    """Found by review: the same database twice (or a copy, or the same import) passed as
+    verified. The same record ids on both sides are named."""
+    d = Dwelling(new_id(), "R01-D01-EA001", 1, 1, visits=(Visit(1, AT, Outcome.COMPLETED),),
+                 households=(Household(new_id(), 1, b"\0" * 16),))
+    _forms, found = compare([d], [d], CELLS)
+    assert [(m.household, m.field) for m in found] == [(None, "same_record"), (1, "same_record")]
