@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -402,5 +403,31 @@ def test_the_ledger_is_checked_once_when_nothing_is_recorded_meanwhile(
         with pytest.raises(ExportError):  # the ledger moved: checked again, and refused
             write_export(s, kept, tmp_path / "ea")
         assert calls == ["ea"]
+    finally:
+        s.close()
+
+
+def test_a_release_recorded_while_the_ledger_is_checked_is_checked_too(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found by review: the ledger's mark was taken after its checks had read it; a release
+    recorded meanwhile (another program) was in the mark but never checked, and writing
+    skipped the check as nothing had changed since."""
+    from census.usecases.publish import plan as planning
+
+    s = field(tmp_path / "f.db", 300, (S1, S2, S3))
+    real = planning.refuse_leftovers
+    meanwhile = {"done": False}
+
+    def then_another_program_publishes(store: Any, plan: Any) -> None:
+        real(store, plan)
+        if not meanwhile["done"] and plan.request.level == "ea":
+            meanwhile["done"] = True
+            export(s, Request(level="district"), tmp_path / "district")
+
+    monkeypatch.setattr(planning, "refuse_leftovers", then_another_program_publishes)
+    try:
+        with pytest.raises(ExportError, match="too small to publish"):
+            export(s, Request(level="ea"), tmp_path / "ea")
+        assert not (tmp_path / "ea").exists() and (tmp_path / "district").exists()
     finally:
         s.close()

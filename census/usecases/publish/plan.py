@@ -414,6 +414,9 @@ def check_ledger(store: Store, plan: Plan) -> None:
     """The ledger's refusals of a plan (see `recheck`); they do not depend on the values."""
     request, method = plan.request, plan.method
     plan.checked_at = None
+    # The mark before any read: a release another program records while these checks read
+    # the ledger moves it past this one, so the next recheck checks again.
+    mark = ledger_mark(store)
     plan.conflicts = _conflicts(store, plan) if method != "none" else []
     if method in ("rr3", "ckm") or (method == "dp" and "dwellings" in request.tables):
         # Under differential privacy a subtraction of noisy tables is post-processing, which
@@ -445,7 +448,7 @@ def check_ledger(store: Store, plan: Plan) -> None:
             "the override is recorded in the release ledger.").format(
             n=len(plan.conflicts), unit=first.unit, table=first.table, release=first.release,
             at=_minute(first.released_at), reasons=", ".join(RELEASE_OVERRIDES)))
-    plan.checked_at = ledger_mark(store)
+    plan.checked_at = mark
 
 
 def _layout(plan: Plan) -> dict[str, Any]:

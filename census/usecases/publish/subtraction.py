@@ -45,15 +45,20 @@ def refuse_leftovers(store: Store, plan: Plan) -> None:
         plan.area_seen.update(missing)
     sizes, listed = plan.area_sizes, plan.area_listed
     unknown: set[str] = set()
+    tiling_sizes, tiling_listed = sizes, listed
     if source.statuses is not None:
         # A collection of aggregates holds the sums of its closed areas only. An area of a
         # unit published before that is open in it now, or not collected, may be what a
-        # subtraction gives away: it is taken as small and not empty.
+        # subtraction gives away: it counts as holding something, with no persons or
+        # households of its own (the least it can hold: a remainder is judged on its known
+        # part, never made larger by a guess).
         unknown = {a for a in set().union(*units.values()) if source.statuses.get(a) != "closed"}
-        sizes = {**sizes, **dict.fromkeys(unknown, (1, 1))}
-        listed = listed | unknown
-    found = leftovers(units, new, sizes, d.min_persons, d.min_households, listed)
+        tiling_sizes = {**sizes, **dict.fromkeys(unknown, (0, 0))}
+        tiling_listed = listed | unknown
+    found = leftovers(units, new, tiling_sizes, d.min_persons, d.min_households, tiling_listed)
     if not found:
+        # The linear check leaves unknown areas out, as empty (as it did before they were
+        # counted): as atoms they could push it past its limits and switch it off.
         linear = combinations_found(units, new, sizes, d.min_persons, d.min_households, listed)
         # Beyond MAX_LINEAR units or atoms the linear check is not made (README says so);
         # too many small atoms to try is refused like an uncheckable tiling.
@@ -77,8 +82,7 @@ def refuse_leftovers(store: Store, plan: Plan) -> None:
     first = found[0]
     shown = sorted(first.areas)
     inner = [names[k] for k in first.inner]
-    if first.checked:
-        _refuse_unknown(first.areas & unknown, names, first.inner)
+    _refuse_unknown(first.areas & unknown, names, first.inner)
     if not first.checked:
         raise SubtractionError(_(
             "{outer} holds too many small areas or overlapping units ({n} small areas) to be "
