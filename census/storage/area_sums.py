@@ -25,9 +25,11 @@ from census.storage.store import Store
 from census.tabulate.households import LARGEST
 
 COUNTED = "('complete', 'approved')"
+TRIGGERS = ("area_sums_insert", "area_sums_delete", "area_sums_update")
 
 
-def _triggers(config: SurveyConfig) -> list[str]:
+def _triggers(config: SurveyConfig) -> dict[str, str]:
+    """The three triggers that keep the sums, by name."""
     counts, keys = _columns(config)
     cells = counts + keys
     total_key = " + ".join(f"{{r}}.{k}" for k in keys)
@@ -57,42 +59,47 @@ def _triggers(config: SurveyConfig) -> list[str]:
             f"{r}.usual_residents > 0;")
 
     watched = ", ".join(["area", "status", "usual_residents", *cells])
-    return [
-        f"CREATE TRIGGER area_sums_insert AFTER INSERT ON household BEGIN\n{add('NEW')}\nEND",
-        f"CREATE TRIGGER area_sums_delete AFTER DELETE ON household BEGIN\n"
-        f"{subtract('OLD')}\nEND",
-        f"CREATE TRIGGER area_sums_update AFTER UPDATE OF {watched} ON household BEGIN\n"
-        f"{subtract('OLD')}\n{add('NEW')}\nEND",
-    ]
+    return {
+        "area_sums_insert": "CREATE TRIGGER area_sums_insert AFTER INSERT ON household BEGIN\n"
+                            f"{add('NEW')}\nEND",
+        "area_sums_delete": "CREATE TRIGGER area_sums_delete AFTER DELETE ON household BEGIN\n"
+                            f"{subtract('OLD')}\nEND",
+        "area_sums_update": f"CREATE TRIGGER area_sums_update AFTER UPDATE OF {watched} ON "
+                            f"household BEGIN\n{subtract('OLD')}\n{add('NEW')}\nEND",
+    }
+
+
+def _recounts(config: SurveyConfig, only: str = "") -> tuple[str, str]:
+    """The SELECTs that recount both tables from the households (rows as the tables hold
+    them), each restricted by `only` (a condition on `h.area`, or nothing): one recount for
+    the migration's fill, the check and the repair."""
+    counts, keys = _columns(config)
+    where = f"h.status IN {COUNTED}" + (f" AND {only}" if only else "")
+    return (f"SELECT h.area, count(*), {', '.join(f'sum(h.{c})' for c in counts + keys)} "
+            f"FROM household h WHERE {where} GROUP BY h.area",
+            f"SELECT h.area, min(h.usual_residents, {LARGEST}), count(*), "
+            f"sum({' + '.join(f'h.{k}' for k in keys)}) FROM household h WHERE {where} AND "
+            "h.usual_residents > 0 GROUP BY 1, 2")
 
 
 def create_area_sums(db: Database, config: SurveyConfig) -> None:
     """Migration 0010: the two tables, filled by one recount of the households, and the
     triggers that keep them."""
     counts, keys = _columns(config)
-    cells = counts + keys
-    total_key = " + ".join(f"h.{k}" for k in keys)
-    execute = db.execute
+    persons, sizes = _recounts(config)
     for sql in (
         "CREATE TABLE area_sums (area TEXT PRIMARY KEY CHECK (length(area) BETWEEN 1 AND 40), "
         "households INTEGER NOT NULL, "
-        + ", ".join(f"{c} INTEGER NOT NULL" for c in cells) + ") WITHOUT ROWID, STRICT",
+        + ", ".join(f"{c} INTEGER NOT NULL" for c in counts + keys) + ") WITHOUT ROWID, STRICT",
         "CREATE TABLE area_size_sums (area TEXT NOT NULL CHECK (length(area) BETWEEN 1 AND 40), "
         "size INTEGER NOT NULL, "
         "households INTEGER NOT NULL, key_sum INTEGER NOT NULL, PRIMARY KEY (area, size)) "
         "WITHOUT ROWID, STRICT",
-        f"INSERT INTO area_sums SELECT h.area, count(*), "
-        f"{', '.join(f'sum(h.{c})' for c in cells)} FROM household h "
-        f"WHERE h.status IN {COUNTED} GROUP BY h.area",
-        f"INSERT INTO area_size_sums SELECT h.area, min(h.usual_residents, {LARGEST}), "
-        f"count(*), sum({total_key}) FROM household h WHERE h.status IN {COUNTED} AND "
-        f"h.usual_residents > 0 GROUP BY 1, 2",
-        *_triggers(config),
+        f"INSERT INTO area_sums {persons}",
+        f"INSERT INTO area_size_sums {sizes}",
+        *_triggers(config).values(),
     ):
-        execute(sql)
-
-
-TRIGGERS = ("area_sums_insert", "area_sums_delete", "area_sums_update")
+        db.execute(sql)
 
 
 def missing_triggers(store: Store) -> list[str]:
@@ -109,27 +116,22 @@ def recount(store: Store, areas: Sequence[str] | None = None) -> Iterator[str]:
     that a save committed meanwhile by another program is not taken for a difference."""
     counts, keys = _columns(store.config)
     cells = counts + keys
-    total_key = " + ".join(f"h.{k}" for k in keys)
     execute = store.conn.execute
-    only, h_only, params = "", "", []
+    only, params = "", []
     if areas is not None:
-        only = " AND area IN (SELECT value FROM json_each(?))"
-        h_only = " AND h.area IN (SELECT value FROM json_each(?))"
+        only = "area IN (SELECT value FROM json_each(?))"
         params = [json.dumps(list(areas))]
+    persons, sizes = _recounts(store.config, f"h.{only}" if only else "")
+    only = f" AND {only}" if only else ""
     with store.snapshot():
         kept = {r[0]: tuple(r[1:]) for r in execute(
             f"SELECT area, households, {', '.join(cells)} FROM area_sums WHERE (households "
             f"!= 0 OR {' OR '.join(f'{c} != 0' for c in cells)}){only}", params)}
-        fresh = {r[0]: tuple(r[1:]) for r in execute(
-            f"SELECT h.area, count(*), {', '.join(f'sum(h.{c})' for c in cells)} "
-            f"FROM household h WHERE h.status IN {COUNTED}{h_only} GROUP BY h.area", params)}
+        fresh = {r[0]: tuple(r[1:]) for r in execute(persons, params)}
         kept_sizes = {(r[0], r[1]): (r[2], r[3]) for r in execute(
             "SELECT area, size, households, key_sum FROM area_size_sums WHERE (households "
             f"!= 0 OR key_sum != 0){only}", params)}
-        fresh_sizes = {(r[0], r[1]): (r[2], r[3]) for r in execute(
-            f"SELECT h.area, min(h.usual_residents, {LARGEST}), count(*), sum({total_key}) "
-            f"FROM household h WHERE h.status IN {COUNTED} AND h.usual_residents > 0{h_only} "
-            "GROUP BY 1, 2", params)}
+        fresh_sizes = {(r[0], r[1]): (r[2], r[3]) for r in execute(sizes, params)}
     wrong = {a for a in kept.keys() | fresh.keys() if kept.get(a) != fresh.get(a)}
     wrong |= {a for a, size in kept_sizes.keys() | fresh_sizes.keys()
               if kept_sizes.get((a, size)) != fresh_sizes.get((a, size))}
@@ -139,20 +141,12 @@ def recount(store: Store, areas: Sequence[str] | None = None) -> Iterator[str]:
 def rebuild(store: Store, areas: Sequence[str]) -> None:
     """Put back the triggers that are missing, and recount the kept sums of `areas` from their
     households (inside the caller's write)."""
-    counts, keys = _columns(store.config)
-    cells = counts + keys
-    total_key = " + ".join(f"h.{k}" for k in keys)
-    execute = store.conn.execute
-    gone = missing_triggers(store)
-    for sql in _triggers(store.config):
-        if any(f"TRIGGER {name} " in sql for name in gone):
-            execute(sql)
+    triggers = _triggers(store.config)
+    for name in missing_triggers(store):
+        store.conn.execute(triggers[name])
+    persons, sizes = _recounts(store.config, "h.area = ?")
     for area in areas:
-        execute("DELETE FROM area_sums WHERE area = ?", (area,))
-        execute("DELETE FROM area_size_sums WHERE area = ?", (area,))
-        execute(f"INSERT INTO area_sums SELECT h.area, count(*), "
-                f"{', '.join(f'sum(h.{c})' for c in cells)} FROM household h "
-                f"WHERE h.area = ? AND h.status IN {COUNTED} GROUP BY h.area", (area,))
-        execute(f"INSERT INTO area_size_sums SELECT h.area, min(h.usual_residents, {LARGEST}), "
-                f"count(*), sum({total_key}) FROM household h WHERE h.area = ? AND "
-                f"h.status IN {COUNTED} AND h.usual_residents > 0 GROUP BY 1, 2", (area,))
+        store.conn.execute("DELETE FROM area_sums WHERE area = ?", (area,))
+        store.conn.execute("DELETE FROM area_size_sums WHERE area = ?", (area,))
+        store.conn.execute(f"INSERT INTO area_sums {persons}", (area,))
+        store.conn.execute(f"INSERT INTO area_size_sums {sizes}", (area,))

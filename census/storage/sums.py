@@ -12,11 +12,11 @@ from census.storage.store import Store
 from census.tabulate.households import LARGEST
 
 
-def _tabulation(store: Store, level: str | None, areas: Sequence[str] | None,
-                alias: str = "h", counted: bool = True) -> tuple[str, str, str, list[str]]:
-    """(WITH clause, area expression, joins and filter, params) that put each household
-    (or dwelling, `alias` "d", `counted` False) under its area at `level` (its own area
-    when None), restricted to `areas` there; households count when complete or approved."""
+def _tabulation(store: Store, level: str | None, areas: Sequence[str] | None, alias: str
+                ) -> tuple[str, str, str, list[str]]:
+    """(WITH clause, area expression, joins and filter, params) that put each row of the
+    table aliased `alias` (dwellings "d", kept sums "s") under its area at `level` (its own
+    area when None), restricted to `areas` there."""
     params: list[str] = []
     if level is None:
         with_, area_expr, join = "", f"{alias}.area", ""
@@ -25,7 +25,7 @@ def _tabulation(store: Store, level: str | None, areas: Sequence[str] | None,
                  "UNION SELECT a.code, up.top FROM area a JOIN up ON a.parent = up.code) ")
         params.append(level)
         area_expr, join = "up.top", f"JOIN up ON up.code = {alias}.area"
-    where = f"{alias}.status IN ('complete', 'approved')" if counted else "1"
+    where = "1"
     if areas is not None:  # one parameter, however many areas (SQLite limits parameters)
         where += f" AND {area_expr} IN (SELECT value FROM json_each(?))"
         params.append(json.dumps(list(areas)))
@@ -41,35 +41,15 @@ def person_sums(store: Store, areas: Sequence[str] | None = None, level: str | N
         yield area, counts, keys
 
 
-def _kept(store: Store, table: str, level: str | None, areas: Sequence[str] | None
-          ) -> tuple[str, str, str, list[str]]:
-    """(WITH clause, area expression, joins and filter, params) over a table of kept sums
-    (`census.storage.area_sums`), each row under its area at `level` (its own area when
-    None), restricted to `areas` there."""
-    params: list[str] = []
-    if level is None:
-        with_, area_expr, join = "", "s.area", ""
-    else:
-        with_ = ("WITH RECURSIVE up(code, top) AS (SELECT code, code FROM area WHERE level = ? "
-                 "UNION SELECT a.code, up.top FROM area a JOIN up ON a.parent = up.code) ")
-        params.append(level)
-        area_expr, join = "up.top", "JOIN up ON up.code = s.area"
-    where = ""
-    if areas is not None:  # one parameter, however many areas (SQLite limits parameters)
-        where = f" WHERE {area_expr} IN (SELECT value FROM json_each(?))"
-        params.append(json.dumps(list(areas)))
-    return with_, area_expr, f"{table} s {join}{where}", params
-
-
 def person_totals(store: Store, areas: Sequence[str] | None = None, level: str | None = None
                   ) -> Iterator[tuple[str, int, list[int], list[int]]]:
     """As `person_sums`, with the number of households counted in each area first. Read from
     the sums kept per area as households are written (a row per area, never a household)."""
     sums = ", ".join(f"sum(s.{c})" for c in (*store.counts, *store.keys))
-    with_, area_expr, rest, params = _kept(store, "area_sums", level, areas)
+    with_, area_expr, rest, params = _tabulation(store, level, areas, "s")
     n = len(store.counts)
     for row in store.conn.execute(
-            f"{with_}SELECT {area_expr}, sum(s.households), {sums} FROM {rest} "
+            f"{with_}SELECT {area_expr}, sum(s.households), {sums} FROM area_sums s {rest} "
             f"GROUP BY {area_expr} HAVING sum(s.households) > 0 ORDER BY {area_expr}", params):
         yield row[0], row[1], list(row[2:2 + n]), list(row[2 + n:])
 
@@ -82,9 +62,10 @@ def household_sizes(store: Store, areas: Sequence[str] | None = None, level: str
     the sums kept per area and size class."""
     if largest != LARGEST:  # the kept sums hold the classes 1 … LARGEST+
         raise ValueError(f"household sizes are kept up to {LARGEST}+")
-    with_, area_expr, rest, params = _kept(store, "area_size_sums", level, areas)
+    with_, area_expr, rest, params = _tabulation(store, level, areas, "s")
     for row in store.conn.execute(
-            f"{with_}SELECT {area_expr}, s.size, sum(s.households), sum(s.key_sum) FROM {rest} "
+            f"{with_}SELECT {area_expr}, s.size, sum(s.households), sum(s.key_sum) "
+            f"FROM area_size_sums s {rest} "
             f"GROUP BY {area_expr}, s.size HAVING sum(s.households) > 0 "
             f"ORDER BY {area_expr}, s.size", params):
         yield row[0], row[1], row[2], row[3]
@@ -96,7 +77,7 @@ def dwelling_outcomes(store: Store, areas: Sequence[str] | None = None, level: s
     dwellings, exact (DESIGN §6), rolled up to `level` when given. Grouped by area alone
     (one conditional count per outcome; each dwelling's last visit read through the visit
     key), so that nothing is sorted or held per dwelling."""
-    with_, area_expr, rest, params = _tabulation(store, level, areas, "d", counted=False)
+    with_, area_expr, rest, params = _tabulation(store, level, areas, "d")
     counts = ", ".join(f"sum(o = '{o}')" for o in LAST_VISIT_STATES)
     for row in store.conn.execute(
             f"{with_}SELECT a, {counts} FROM (SELECT {area_expr} AS a, coalesce((SELECT "
