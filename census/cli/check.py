@@ -38,28 +38,29 @@ def check(db: Path | None, passphrase_file: Path | None, as_json: bool,
                 click.echo(f"{f.area} {f.dwelling} {p}".replace("  ", " "))
         if repair_sums:
             repaired = checking.repair_sums(store, area_code)
-            wrong: list[str] = []
+            wrong = checking.SumsState((), ())
         else:
-            repaired, wrong = [], checking.sums_differ(store, area_code)
-    for area in wrong:
+            repaired, wrong = checking.SumsState((), ()), checking.sums_differ(store, area_code)
+    problems = [("", _("The database lacks the triggers that keep the sums for tables up to "
+                       "date (its schema was changed outside census?); `census check "
+                       "--repair-sums` puts them back and recounts."))] \
+        if wrong.triggers_missing else []
+    problems += [(area, _("The sums kept for tables differ from a recount of the households "
+                          "(the file was changed outside census?); `census check "
+                          "--repair-sums` recounts them.")) for area in wrong.areas]
+    for area, message in problems:
         errors += 1
-        if area == "*":
-            message = _("The database lacks the triggers that keep the sums for tables up to "
-                        "date (its schema was changed outside census?); `census check "
-                        "--repair-sums` puts them back and recounts.")
-        else:
-            message = _("The sums kept for tables differ from a recount of the households "
-                        "(the file was changed outside census?); `census check --repair-sums` "
-                        "recounts them.")
-        found.append({"area": "" if area == "*" else area, "dwelling": "", "rule": "sums",
-                      "field": "", "severity": "error", "message": message})
+        found.append({"area": area, "dwelling": "", "rule": "sums", "field": "",
+                      "severity": "error", "message": message})
         if not as_json:
-            click.echo(f"{'' if area == '*' else area + ' '}✗ {message}")
-    if repaired and not as_json:
-        click.echo(_("Sums recounted for: {areas}.").format(
-            areas=", ".join(_("(triggers)") if a == "*" else a for a in repaired)))
+            click.echo(f"{area + ' ' if area else ''}✗ {message}")
+    fixed = [*([_("(triggers)")] if repaired.triggers_missing else []), *repaired.areas]
+    if fixed and not as_json:
+        click.echo(_("Sums recounted for: {areas}.").format(areas=", ".join(fixed)))
     if as_json:
-        print_json({"problems": found, "errors": errors, "sums_repaired": repaired})
+        print_json({"problems": found, "errors": errors,
+                    "sums_repaired": list(repaired.areas),
+                    "triggers_restored": list(repaired.triggers_missing)})
     else:
         click.echo(_("Problems: {n}; errors: {e}.").format(n=len(found), e=errors))
     if errors:

@@ -58,10 +58,6 @@ class Collection:
     folder_of: dict[str, Path] = field(default_factory=dict)
     folders: list[Path] = field(default_factory=list)
 
-    @property
-    def closed(self) -> list[str]:
-        return sorted(a for a, s in self.statuses.items() if s == "closed")
-
 
 def _sha256(path: Path) -> str:
     with open(path, "rb") as f:

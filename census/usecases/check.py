@@ -64,22 +64,29 @@ def check_stored(store: Store, area_code: str | None, now: datetime) -> Iterator
                 yield Found(code, place, p)
 
 
-def _scope(store: Store, area_code: str | None) -> list[str] | None:
-    return None if area_code is None else subtree(store, area_code)
+@dataclass(frozen=True)
+class SumsState:
+    """What a recount found of the sums kept for tabulation: the triggers that keep them and
+    are missing, and the areas whose sums differ from their households (none of either,
+    unless the file was changed outside census)."""
+
+    triggers_missing: tuple[str, ...]
+    areas: tuple[str, ...]
+
+    def __bool__(self) -> bool:
+        return bool(self.triggers_missing or self.areas)
 
 
-def sums_differ(store: Store, area_code: str | None = None) -> list[str]:
-    """The areas (in `area_code` and below, or all) whose sums kept for tabulation differ from
-    a recount of their households; "*" first when triggers that keep them are missing (none of
-    either, unless the file was changed outside census)."""
-    return (["*"] if missing_triggers(store) else []) + list(
-        recount(store, _scope(store, area_code)))
+def sums_differ(store: Store, area_code: str | None = None) -> SumsState:
+    """The recount of the kept sums in `area_code` and below (or everywhere)."""
+    scope = None if area_code is None else subtree(store, area_code)
+    return SumsState(tuple(missing_triggers(store)), tuple(recount(store, scope)))
 
 
-def repair_sums(store: Store, area_code: str | None = None) -> list[str]:
-    """Put back missing triggers and recount the kept sums of the areas where they differ
-    (in `area_code` and below, or all); the areas repaired ("*" for the triggers)."""
+def repair_sums(store: Store, area_code: str | None = None) -> SumsState:
+    """Put back missing triggers and recount the kept sums where they differ (in `area_code`
+    and below, or everywhere); what was repaired."""
     with store.write():
-        wrong = sums_differ(store, area_code)
-        rebuild(store, [a for a in wrong if a != "*"])
-    return wrong
+        found = sums_differ(store, area_code)
+        rebuild(store, found.areas)
+    return found
