@@ -13,21 +13,18 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from census.domain.model import DwellingType, Role
 from census.storage.exchange.decisions import decisions_of
 from census.storage.records import load_dwelling, select_households
 from census.usecases.bundles import import_bundle
-from census.usecases.entry import Entry
 from census.usecases.forms import store_dwellings
 from tests.helpers import run_cli
 from tests.usecases.fieldwork import (
     NOW,
     Site,
-    assign,
     bundle,
     enter,
+    held_for_review,
     household_states,
-    site,
 )
 
 EA = "R01-D01-EA001"
@@ -198,22 +195,8 @@ def test_review_list_points_at_the_households_awaiting_a_decision(
 
 @pytest.fixture
 def held(team: tuple[Site, Site], tmp_path: Path) -> Site:
-    """E001 completed 1/1/1 and 2/1/1; E002 (given the same area) listed a dwelling 2/1 of its
-    own with a household of four: held for review as a duplicate, with its household. Then
-    the supervisor and E001 both changed dwelling 1/1's type: a conflict held too."""
-    sup, enu = team
-    other = site(tmp_path, Role.ENUMERATOR, "E002")
-    assign(sup, other, [EA])
-    dids = enter(enu, EA, range(1, 3))
-    enter(other, EA, range(2, 3), people=4)
-    import_bundle(sup.store, bundle(enu), NOW)
-    assert import_bundle(sup.store, bundle(other), NOW).report.duplicates >= 1
-    assert Entry(sup.store, clock=lambda: NOW).edit_dwelling(
-        dids[0], type=DwellingType.APARTMENT).ok
-    assert Entry(enu.store, clock=lambda: NOW).edit_dwelling(
-        dids[0], type=DwellingType.TRADITIONAL).ok
-    assert import_bundle(sup.store, bundle(enu), NOW).report.conflicts == 1
-    return sup
+    """A conflict and a duplicate held for review (`fieldwork.held_for_review`)."""
+    return held_for_review(*team, tmp_path, EA)
 
 
 def test_pending_marks_the_households_held_in_review(runner: CliRunner, held: Site) -> None:

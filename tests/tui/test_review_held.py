@@ -16,11 +16,9 @@ from textual.widgets import DataTable
 
 from census.domain.config import default_config
 from census.domain.model import (
-    DwellingType,
     Household,
     HouseholdStatus,
     OverrideReason,
-    Role,
 )
 from census.storage.exchange.review import review_items
 from census.storage.records import select_households
@@ -28,33 +26,17 @@ from census.tui.app import CensusApp
 from census.tui.screens.pending import HouseholdViewScreen, PendingScreen
 from census.tui.screens.review import ReviewItemScreen
 from census.tui.widgets.count_view import differences
-from census.usecases.bundles import import_bundle
-from census.usecases.entry import Entry
 from tests.tui import driving
 from tests.tui.test_review_grid import shown, text
-from tests.usecases.fieldwork import NOW, Site, assign, bundle, enter, site
+from tests.usecases.fieldwork import NOW, Site, held_for_review
 
 EA = "R01-D01-EA001"
 
 
 @pytest.fixture
 def held(team: tuple[Site, Site], tmp_path: Path) -> Site:
-    """E001 completed 1/1/1 and 2/1/1; E002 listed a dwelling 2/1 of its own with a household
-    of four (a duplicate, held with its household); the supervisor and E001 both changed
-    dwelling 1/1's type (a conflict)."""
-    sup, enu = team
-    other = site(tmp_path, Role.ENUMERATOR, "E002")
-    assign(sup, other, [EA])
-    dids = enter(enu, EA, range(1, 3))
-    enter(other, EA, range(2, 3), people=4)
-    import_bundle(sup.store, bundle(enu), NOW)
-    import_bundle(sup.store, bundle(other), NOW)
-    assert Entry(sup.store, clock=lambda: NOW).edit_dwelling(
-        dids[0], type=DwellingType.APARTMENT).ok
-    assert Entry(enu.store, clock=lambda: NOW).edit_dwelling(
-        dids[0], type=DwellingType.TRADITIONAL).ok
-    assert import_bundle(sup.store, bundle(enu), NOW).report.conflicts == 1
-    return sup
+    """A conflict and a duplicate held for review (`fieldwork.held_for_review`)."""
+    return held_for_review(*team, tmp_path, EA)
 
 
 def test_the_pending_list_and_the_household_say_what_is_held_in_review(held: Site) -> None:

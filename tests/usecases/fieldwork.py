@@ -176,3 +176,24 @@ def tables_holding(store: Store, text: str) -> list[str]:
 def census(*args: str | Path) -> Result:
     """One `census` command in-process, with the database key in the environment."""
     return run_cli(CliRunner(env={"CENSUS_PASSPHRASE": RAW_KEY}), *args)
+
+
+def held_for_review(sup: Site, enu: Site, tmp: Path, area: str) -> Site:
+    """E001 (`enu`) completed 1/1/1 and 2/1/1 in `area`; E002, given the same area, listed a
+    dwelling 2/1 of its own with a household of four: held for review as a duplicate, with its
+    household. Then the supervisor and E001 both changed dwelling 1/1's type: a conflict held
+    too. The supervisor's site."""
+    from census.domain.model import DwellingType
+
+    other = site(tmp, Role.ENUMERATOR, "E002")
+    assign(sup, other, [area])
+    dids = enter(enu, area, range(1, 3))
+    enter(other, area, range(2, 3), people=4)
+    import_bundle(sup.store, bundle(enu), NOW)
+    assert import_bundle(sup.store, bundle(other), NOW).report.duplicates >= 1
+    assert Entry(sup.store, clock=lambda: NOW).edit_dwelling(
+        dids[0], type=DwellingType.APARTMENT).ok
+    assert Entry(enu.store, clock=lambda: NOW).edit_dwelling(
+        dids[0], type=DwellingType.TRADITIONAL).ok
+    assert import_bundle(sup.store, bundle(enu), NOW).report.conflicts == 1
+    return sup
