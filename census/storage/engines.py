@@ -110,6 +110,7 @@ class CollectedSums:
         self.collection = collection
         self.cells = config.cells
         self.statuses: dict[str, str] | None = dict(collection.statuses)
+        self._wanted: tuple[str, ...] | None = None
 
     # -- what an engine provides
     def _run(self, sql: str) -> Iterator[Sequence[Any]]:
@@ -123,9 +124,15 @@ class CollectedSums:
 
     # -- the same SQL on every engine
     def _where(self, alias: str, areas: Sequence[str] | None) -> str:
+        """The filter to `areas` (none when None); the engine's table of them is made once
+        for the same areas (a query reads it twice; the plan asks for sizes and outcomes of
+        the same areas)."""
         if areas is None:
             return ""
-        self._failing(self._want, areas)
+        wanted = tuple(areas)
+        if wanted != self._wanted:
+            self._failing(self._want, wanted)
+            self._wanted = wanted
         return f" WHERE {alias}.area IN (SELECT w.area FROM wanted w)"
 
     def _failing(self, step: Callable[[Sequence[str]], None], areas: Sequence[str]) -> None:
