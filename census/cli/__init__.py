@@ -25,6 +25,7 @@ from census.cli import (
     export,
     files,
     forms,
+    keying,
     keys,
     passphrase,
     progress,
@@ -76,6 +77,7 @@ export.register(cli)
 ptable.register(cli)
 files.register(cli)
 verify.register(cli)
+keying.register(cli)
 
 
 def main() -> None:

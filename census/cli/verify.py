@@ -10,6 +10,7 @@ import click
 from census.cli.common import (
     CensusGroup,
     UserError,
+    db_options,
     get_passphrase,
     json_option,
     open_store,
@@ -88,6 +89,27 @@ def verify_compare(first: Path, second: Path, as_json: bool, areas: tuple[str, .
             fields=counted("{n} field", "{n} fields", differ)))
     if differ:
         raise SystemExit(1)
+
+
+@verify.command("resolve")
+@click.argument("questionnaire")
+@click.argument("values", nargs=-1, required=True)
+@db_options
+def verify_resolve(questionnaire: str, values: tuple[str, ...], db: Path | None,
+                   passphrase_file: Path | None) -> None:
+    """Apply adjudicated values to the form QUESTIONNAIRE (AREA/STRUCTURE/DWELLING/HOUSEHOLD,
+    as `census verify compare` lists it) in this database: VALUES are FIELD=VALUE with the
+    fields as compare names them, e.g. residents:female:0-4=2 away=1 visit:1:outcome=refused.
+    The form goes through the rules like any other; the change is audited ("adjudicated")."""
+    from census.usecases.keying import resolve_at
+
+    with open_store(db, passphrase_file) as store:
+        _record, refused = resolve_at(store, questionnaire, values, store.user)
+    if refused:
+        raise UserError(_("{q}: not changed, the form would break a rule: {why}").format(
+            q=questionnaire, why="; ".join(str(p) for p in refused)))
+    click.echo(_("{q}: {n} applied and audited.").format(
+        q=questionnaire, n=counted("{n} value", "{n} values", len(values))))
 
 
 def register(group: click.Group) -> None:

@@ -529,4 +529,10 @@ def migrations(config: SurveyConfig) -> Migrations:
 
         create_area_sums(db, config)
 
+    @m(name="0011_keying")
+    def keying(db: Database) -> None:
+        from census.storage.keying import create_keying_tables
+
+        create_keying_tables(db)
+
     return m

@@ -13,19 +13,24 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
+from copy import copy
 from datetime import datetime
 from pathlib import Path
 
+from textual import events
 from textual.app import App
 from textual.binding import Binding
 from textual.notifications import SeverityLevel
 
+from census.domain.keying import KeyTally
 from census.domain.model import Role
 from census.i18n import _
 from census.storage.areas import area_levels, get_area, has_areas_of
 from census.storage.connection import StoreError
+from census.storage.keying import SessionCounts
 from census.storage.progress import ProgressRow, area_progress
 from census.storage.records import load_dwelling
 from census.storage.settings import get_setting, put_setting
@@ -42,6 +47,7 @@ from census.tui.dialogs import (
 from census.tui.labels import key_name
 from census.tui.widgets.plain import printable
 from census.usecases.entry import Entry
+from census.usecases.keying import keep_session, open_session
 
 
 class CensusApp(App[None]):
@@ -60,8 +66,16 @@ class CensusApp(App[None]):
     def __init__(self, db_path: Path, passphrase: str | None = None,
                  keymap: dict[str, str] | None = None,
                  clock: Callable[[], datetime] | None = None,
-                 opening: Future[Store] | None = None) -> None:
+                 opening: Future[Store] | None = None,
+                 clock_seconds: Callable[[], datetime] | None = None) -> None:
         super().__init__()
+        self.clock_seconds = clock_seconds or datetime.now
+        """The time to the second, for the operator sessions' log."""
+        self.tally = KeyTally()
+        """Every key pressed in the app (counts only), for the operator statistics."""
+        self.entry_session: int | None = None
+        self.entry_start = KeyTally()
+        self.entry_forms = 0
         self.opening = opening
         self.db_path = db_path
         self.initial_passphrase = passphrase
@@ -96,6 +110,35 @@ class CensusApp(App[None]):
 
     def now(self) -> datetime:
         return self.clock()
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key) and not event.is_forwarded:
+            self.tally.key(event.key, time.monotonic())
+        await super().on_event(event)
+
+    # -- an enumerator's entry, logged as a session (keys and minutes per form) -------------
+
+    def start_entry_session(self) -> None:
+        if self.store.role is not Role.ENUMERATOR:
+            return
+        self.entry_start = copy(self.tally)
+        with contextlib.suppress(StoreError):
+            self.entry_session = open_session(self.store, self.store.user, "entry", None, None,
+                                              self.clock_seconds())
+
+    def form_completed(self) -> None:
+        """A household completed in the app: the session's counts are kept."""
+        self.entry_forms += 1
+        self.keep_entry_session()
+
+    def keep_entry_session(self) -> None:
+        if self.entry_session is None or self._store is None:
+            return
+        keys, bad, pause = self.tally.since(self.entry_start)
+        counts = SessionCounts(forms=self.entry_forms, keystrokes=keys, bad_keystrokes=bad,
+                               pause_seconds=pause)
+        with contextlib.suppress(StoreError):
+            keep_session(self.store, self.entry_session, counts, self.clock_seconds())
 
     def my_code(self) -> str | None:
         """The enumerator whose work this app shows (None: everyone's, e.g. for a supervisor or
@@ -166,6 +209,7 @@ class CensusApp(App[None]):
         # Wait at most 1.5 s for another program's write: the screen freezes while waiting.
         store.set_busy_timeout(1500)
         self._entry = Entry(store, clock=self.clock)
+        self.start_entry_session()
         self.resume()
 
     def resume(self) -> None:
@@ -206,6 +250,7 @@ class CensusApp(App[None]):
 
     def on_unmount(self) -> None:
         if self._store is not None:
+            self.keep_entry_session()
             self._store.close()
 
     def _print_error_renderables(self) -> None:

@@ -76,6 +76,7 @@ from census.usecases.sources import (
     WHERE,
     ProblemSink,
     Source,
+    Via,
     context,
 )
 from census.validation.engine import blocking, check_dwelling
@@ -241,7 +242,8 @@ class Intake:
             if self.checked is not None:
                 self.checked(d.id, found)
             self.report.dwellings.bump(d_verdict)
-            who = d.enumerator or store.user
+            # A keyed paper form is audited as its operator's work (a clerk, by code).
+            who = source.sender if source.via is Via.KEYING else d.enumerator or store.user
             if d_verdict.writes:
                 d_rows.append(DwellingRow(d, d_digest, d_verdict is Verdict.NEW, who, d_text))
             for h, h_digest, h_text, v in planned:

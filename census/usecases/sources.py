@@ -18,7 +18,7 @@ from census.storage.areas import area_facts, area_levels
 from census.storage.records import Origin
 from census.storage.store import Store
 from census.validation.engine import Context
-from census.validation.rules import Problem, Stage
+from census.validation.rules import Problem, Severity, Stage
 
 ProblemSink = Callable[[int, Problem], None]
 Gate = Callable[[Problem], bool]
@@ -32,6 +32,12 @@ def blocks_record(p: Problem) -> bool:
 def blocks_draft(p: Problem) -> bool:
     """The gate of a draft save: only what the store cannot hold (value rules) stops it."""
     return p.blocks and p.rule.stage is Stage.VALUE
+
+
+def blocks_keyed(p: Problem) -> bool:
+    """The gate of a paper form keyed heads-down: errors stop it; a warning is keyed past (the
+    paper says so) and the form is marked for review instead (operator-controlled keying)."""
+    return p.blocks and p.severity is Severity.ERROR
 
 
 def context(store: Store, now: datetime | None) -> Context:
@@ -70,6 +76,7 @@ class Via(StrEnum):
     DEMO = "demo"
     BUNDLE = "bundle"
     ASSIGNMENT = "assignment"
+    KEYING = "keying"
 
 
 @dataclass(frozen=True)
@@ -101,7 +108,7 @@ class Source:
     @property
     def local(self) -> bool:
         """True for this database's own user: refused records, never held ones."""
-        return self.via in (Via.APP, Via.FORMS, Via.DEMO)
+        return self.via in (Via.APP, Via.FORMS, Via.DEMO, Via.KEYING)
 
     @property
     def peer(self) -> str | None:

@@ -119,7 +119,8 @@ def test_every_connection_has_the_durability_and_privacy_pragmas(store: Store) -
 def test_tables_are_strict_and_migrated_once(store: Store, db_path: Path) -> None:
     for name in ("area", "dwelling", "visit", "household", "override", "audit", "cell", "peer",
                  "peer_area", "transfer", "review", "decision", "handed_over", "release",
-                 "release_state", "release_cells", "area_sums", "area_size_sums"):
+                 "release_state", "release_cells", "area_sums", "area_size_sums",
+                 "keying_batch", "keying_session", "keyed_form"):
         sql = store.conn.execute("SELECT sql FROM sqlite_master WHERE name = ?",
                                  (name,)).fetchone()[0]
         assert sql.rstrip().endswith("STRICT"), name
@@ -129,7 +130,8 @@ def test_tables_are_strict_and_migrated_once(store: Store, db_path: Path) -> Non
     assert applied == [("0001_initial",), ("0002_transfers",), ("0003_release_ledger",),
                        ("0004_release_cells",), ("0005_lifecycle",),
                        ("0006_transfer_files",), ("0007_release_units",),
-                       ("0008_dp",), ("0009_completed_at",), ("0010_area_sums",)]
+                       ("0008_dp",), ("0009_completed_at",), ("0010_area_sums",),
+                       ("0011_keying",)]
     again.close()
 
 

@@ -77,6 +77,8 @@ class DashboardScreen(CensusScreen):
         Binding("p", "pending", _("Decisions"), id="dashboard.pending"),
         Binding("o", "reports", _("Reports"), id="dashboard.reports"),
         Binding("x", "export", _("Publish tables"), id="dashboard.export"),
+        Binding("k", "keying", _("Key paper forms"), id="dashboard.keying"),
+        Binding("s", "operators", _("Operator statistics"), id="dashboard.operators"),
         Binding("r", "refresh", _("Refresh"), id="dashboard.refresh"),
         *paging("dashboard"),
     ]
@@ -230,6 +232,18 @@ class DashboardScreen(CensusScreen):
         from census.tui.screens.publish import ExportScreen
 
         self.app.push_screen(ExportScreen())
+
+    def action_keying(self) -> None:
+        """Key or verify paper forms of the area under the cursor (a batch)."""
+        from census.tui.screens.keying import KeyingStartScreen
+
+        area = row_key(self.query_one(f"#{BY_AREA}", DataTable)) if self.view == BY_AREA else None
+        self.app.push_screen(KeyingStartScreen(area))
+
+    def action_operators(self) -> None:
+        from census.tui.screens.operators import OperatorsScreen
+
+        self.app.push_screen(OperatorsScreen())
 
 
 class ProgressDetailScreen(CensusScreen):

@@ -28,6 +28,8 @@ class HomeScreen(CensusScreen):
         Binding("enter", "open_area", _("Open"), id="home.open"),  # an area or a dwelling
         Binding("c", "callbacks", _("Appointments"), id="home.callbacks"),
         Binding("r", "refresh", _("Refresh"), id="home.refresh"),
+        Binding("s", "operators", _("My keys and minutes per form"), id="home.operators",
+                show=False),
     ]
 
     def compose(self) -> ComposeResult:
@@ -106,6 +108,11 @@ class HomeScreen(CensusScreen):
 
     def action_callbacks(self) -> None:
         self.app.push_screen(CallbacksScreen())
+
+    def action_operators(self) -> None:
+        from census.tui.screens.operators import OperatorsScreen
+
+        self.app.push_screen(OperatorsScreen())
 
 
 class CallbacksScreen(CensusScreen):

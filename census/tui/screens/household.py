@@ -252,6 +252,7 @@ class HouseholdScreen(CensusScreen):
             self.update_status(" · " + (_("completed") if complete else _("draft saved")))
             self.show_problems(checked=self.mine(saved.problems, saved.dwelling))
             if complete:
+                self.census.form_completed()
                 self.notify(_("Household {n} completed.").format(n=self.household.number))
                 self.action_back()
             return

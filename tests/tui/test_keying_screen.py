@@ -1,0 +1,154 @@
+"""Keying paper forms in the app (issue 16), driven with Pilot: heads-down keying from the
+dashboard (digits and Enter, the next form opens at once), a warning keyed past and marked for
+review, an error that stays on the form, and dependent verification's attribution of errors."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from textual.pilot import Pilot
+
+from census.domain.keying import PaperForm, VerifySetting
+from census.domain.model import Outcome, Respondent
+from census.storage import keying as kept
+from census.storage.records import load_household
+from census.storage.store import Store
+from census.tui.app import CensusApp
+from census.tui.screens.dashboard import DashboardScreen
+from census.tui.screens.keying import KeyingScreen, KeyingStartScreen
+from census.tui.widgets.paper_form import PaperForm as PaperWidget
+from census.usecases.keying import Keying
+from tests.tui import driving
+from tests.tui.driving import press
+from tests.usecases.fieldwork import NOW, Site
+
+EA = "R01-D01-EA001"
+BANDS = 8  # the default config's age bands: 8 bands × 2 sexes
+
+
+def grid(counts: dict[tuple[int, int], str]) -> list[str]:
+    """Keys for the count grid: band by band, women then men; Enter alone is 0."""
+    keys: list[str] = []
+    for band in range(BANDS):
+        for sex in range(2):
+            keys += [*counts.get((band, sex), ""), "enter"]
+    return keys
+
+
+def form_keys(structure: int, counts: dict[tuple[int, int], str], respondent: str = "1"
+              ) -> list[str]:
+    # structure, dwelling 1, household 1; the day (full: moves on); outcome 1 (full)
+    return [*str(structure), "enter", "1", "enter", "1", "enter", *"2011", "1",
+            *grid(counts), "enter", "enter", respondent]
+
+
+async def start(pilot: Pilot[None], app: CensusApp, operator: str, mode: str) -> None:
+    assert isinstance(app.screen, DashboardScreen)
+    await press(pilot, "k")
+    assert isinstance(app.screen, KeyingStartScreen)
+    await press(pilot, *operator, "enter", "ctrl+u", *EA, "enter", "backspace", mode, "enter")
+    assert isinstance(app.screen, KeyingScreen), app.screen
+
+
+def test_a_clerk_keys_forms_heads_down(team: tuple[Site, Site]) -> None:
+    sup, _enu = team
+    couple = {(3, 0): "1", (3, 1): "1"}  # a woman and a man of 25-34
+
+    async def script(app: CensusApp, pilot: Pilot[None]) -> None:
+        await start(pilot, app, "K01", "1")
+        await press(pilot, *form_keys(1, couple))
+        # Stored; the next blank form is open at once.
+        paper = app.screen.query_one(PaperWidget)
+        assert paper.values == {} and paper.field.name == "structure"
+        await press(pilot, *form_keys(2, {(0, 0): "2", **couple}, respondent="2"))
+        assert "2 forms keyed" in str(app.screen.query_one("#title").render())
+        # An error stays on the form: a 9 where the outcome is a code from 1 to 8.
+        await press(pilot, "3", "enter", "1", "enter", "1", "enter", *"2011", "9")
+        assert "code from 1 to 8" in paper.message and paper.field.name == "outcome"
+        await press(pilot, "escape")
+
+    driving.drive(sup.store.path, script, now=NOW, size=(100, 40))
+    s = Store.open(sup.store.path, driving.RAW_KEY)
+    rows = s.conn.execute(
+        "SELECT d.structure, h.status, h.usual_residents, h.respondent, k.operator, "
+        "k.position FROM keyed_form k JOIN household h ON h.id = k.record_id JOIN dwelling d "
+        "ON d.id = h.dwelling_id ORDER BY k.position").fetchall()
+    assert rows == [(1, "complete", 2, "member", "K01", 1),
+                    (2, "complete", 4, "proxy", "K01", 2)]
+    session = s.conn.execute("SELECT operator, mode, area, forms, keystrokes FROM "
+                             "keying_session").fetchone()
+    assert session[:4] == ("K01", "key", EA, 2)
+    assert session[4] >= 2 * len(form_keys(1, couple))
+    s.close()
+
+
+def test_a_warning_is_keyed_past_with_enter_and_the_form_marked(team: tuple[Site, Site]
+                                                                ) -> None:
+    sup, _enu = team
+
+    async def script(app: CensusApp, pilot: Pilot[None]) -> None:
+        await start(pilot, app, "K01", "1")
+        await press(pilot, *form_keys(1, {(3, 0): "18"}))
+        assert "W001" in str(app.screen.query_one("#problems").render())
+        assert sup.store.conn.execute("SELECT count(*) FROM household").fetchone() == (0,)
+        await press(pilot, "enter")  # keyed past, as the paper says
+        assert app.screen.query_one(PaperWidget).field.name == "structure"
+
+    driving.drive(sup.store.path, script, now=NOW, size=(100, 40))
+    assert sup.store.conn.execute("SELECT kind, detail FROM review").fetchall() == [
+        ("flagged", "W001")]
+    assert sup.store.conn.execute("SELECT flagged FROM keyed_form").fetchall() == [(1,)]
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.at = datetime(2026, 11, 28, 9, 0)
+
+    def __call__(self) -> datetime:
+        self.at += timedelta(seconds=3)
+        return self.at
+
+
+def test_dependent_verification_attributes_each_difference(team: tuple[Site, Site]) -> None:
+    sup, _enu = team
+    first = Keying(sup.store, "K01", Clock())
+    ids = [first.key(PaperForm(EA, n, 1, 1, date(2026, 11, 20), Outcome.COMPLETED,
+                               {("female", "0-4"): 1, ("female", "25-34"): 1,
+                                ("male", "25-34"): 1}, respondent=Respondent.MEMBER)
+                     ).record_id or "" for n in (1, 2)]
+    first.set_batch(EA, VerifySetting(every=1))
+    three = {(0, 0): "1", (3, 0): "1", (3, 1): "1"}
+
+    async def script(app: CensusApp, pilot: Pilot[None]) -> None:
+        await start(pilot, app, "K02", "2")
+        paper = app.screen.query_one(PaperWidget)
+        assert paper.values["structure"] == "1" and paper.field.name == "day"
+        await press(pilot, *"2011", "1")
+        # Women 0-4: the verifier keys 2 where the keyer had 1; asked again, keys 1: the
+        # verifier's error, the first keying stands.
+        await press(pilot, "2", "enter")
+        assert "key it again" in paper.message
+        await press(pilot, "1", "enter")
+        assert "verifier error" in paper.message
+        # Men 0-4 and the bands 5-14 and 15-24 stay 0; women 25-34: 3 twice where the keyer
+        # had 1: the keyer's error, the verifier's value replaces it.
+        await press(pilot, *["enter"] * 5, "3", "enter", "3", "enter")
+        assert "keyer error" in paper.message
+        await press(pilot, "1", "enter", *["enter"] * 8, "enter", "enter", "1")
+        # The second form, keyed the same.
+        assert paper.values["structure"] == "2"
+        await press(pilot, *"2011", "1", *grid(three), "enter", "enter", "1")
+        assert "verified" in paper.message
+        await press(pilot, "escape")
+
+    driving.drive(sup.store.path, script, now=NOW, size=(100, 40))
+    s = sup.store
+    found = s.conn.execute("SELECT record_id, verified_by, keyer_errors, verifier_errors, "
+                           "fields_verified FROM keyed_form ORDER BY position").fetchall()
+    assert found == [(ids[0], "K02", 1, 1, 21), (ids[1], "K02", 0, 0, 21)]
+    h = load_household(s, ids[0])
+    assert h is not None and h[1].residents[("female", "25-34")] == 3
+    days = {(d.operator, d.mode): d for d in kept.operator_days(s)}
+    assert (days[("K01", "key")].errors, days[("K02", "verify")].errors) == (1, 1)
+    assert s.conn.execute("SELECT reason FROM audit WHERE field = 'keying'").fetchall() == [
+        ("verified",)]
