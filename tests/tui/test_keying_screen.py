@@ -152,3 +152,29 @@ def test_dependent_verification_attributes_each_difference(team: tuple[Site, Sit
     assert (days[("K01", "key")].errors, days[("K02", "verify")].errors) == (1, 1)
     assert s.conn.execute("SELECT reason FROM audit WHERE field = 'keying'").fetchall() == [
         ("verified",)]
+
+
+def test_a_form_half_keyed_is_there_again_after_the_app_stops(team: tuple[Site, Site]) -> None:
+    """Nothing typed is lost: the fields committed are kept as they are keyed; the same
+    operator keying the same batch gets the form back, on at the next field."""
+    sup, _enu = team
+    keys = form_keys(5, {(3, 0): "1", (3, 1): "1"})
+    half = 12  # the number, the day, the outcome and the first grid cell
+
+    async def first(app: CensusApp, pilot: Pilot[None]) -> None:
+        await start(pilot, app, "K01", "1")
+        await press(pilot, *keys[:half])
+        # stopped here (no Esc): as after a crash, the form is not stored
+
+    driving.drive(sup.store.path, first, now=NOW, size=(100, 40))
+    assert sup.store.conn.execute("SELECT count(*) FROM household").fetchone() == (0,)
+
+    async def again(app: CensusApp, pilot: Pilot[None]) -> None:
+        await start(pilot, app, "K01", "1")
+        paper = app.screen.query_one(PaperWidget)
+        assert paper.values["structure"] == "5" and paper.field.name == "residents:male:0-4"
+        await press(pilot, *keys[half:])
+        assert paper.values == {} and paper.field.name == "structure"
+
+    driving.drive(sup.store.path, again, now=NOW, size=(100, 40))
+    assert sup.store.conn.execute("SELECT usual_residents FROM household").fetchall() == [(2,)]

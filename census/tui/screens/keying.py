@@ -14,6 +14,7 @@ keying says who was wrong. The session's counts are kept after each form.
 
 from __future__ import annotations
 
+import json
 from copy import copy
 
 from textual.app import ComposeResult
@@ -35,6 +36,7 @@ from census.domain.keying import (
 )
 from census.i18n import _
 from census.storage.keying import KeyedForm
+from census.storage.settings import get_setting, put_setting
 from census.tui.base import CensusScreen
 from census.tui.labels import problem_line
 from census.tui.widgets.paper_form import PaperForm, Step
@@ -113,7 +115,8 @@ class KeyingScreen(CensusScreen):
 
     def compose(self) -> ComposeResult:
         yield Label("", id="title", classes="title")
-        self._paper = PaperForm(self.census.store.config, self.commit, self.finished, id="paper")
+        self._paper = PaperForm(self.census.store.config, self.commit, self.finished, id="paper",
+                                kept=None if self.verify else self.keep_typed)
         yield self._paper
         yield Static("", id="problems", classes="errors")
         yield Footer()
@@ -138,11 +141,35 @@ class KeyingScreen(CensusScreen):
         return _("Keying {area} · operator {op} · {n} forms keyed").format(
             area=self.area, op=self.keying.operator, n=counts.forms)
 
+    @property
+    def typed_key(self) -> str:
+        return f"keying.{self.keying.operator}.{self.area}"
+
+    def keep_typed(self, values: dict[str, str]) -> None:
+        """The form being keyed, kept after each field: a crash or a kill loses nothing typed
+        (the same operator keying the same batch gets it back)."""
+        self.guarded(lambda: put_setting(self.census.store, self.typed_key,
+                                         json.dumps(values) if values else None))
+
+    def typed_before(self) -> dict[str, str]:
+        raw = self.guarded(lambda: get_setting(self.census.store, self.typed_key))
+        try:
+            values = json.loads(raw) if raw else {}
+        except ValueError:
+            return {}
+        if not isinstance(values, dict):
+            return {}
+        return {str(k): str(v) for k, v in values.items()}
+
     def next_form(self) -> None:
         self.warned = None
         self.query_one("#problems", Static).update("")
         if not self.verify:
-            self.paper.start()
+            before = self.typed_before()
+            self.paper.start(before)
+            if before:
+                self.notify(_("Reopened the form you were keying, as far as you had keyed "
+                              "it."))
         elif self.queue:
             self.current = self.queue.pop(0)
             found = self.guarded(lambda: self.keying.original(self.current.record_id)
@@ -217,6 +244,7 @@ class KeyingScreen(CensusScreen):
         if done is None:
             return
         if done.ok:
+            self.keep_typed({})
             flagged = _(" (marked for review: {rules})").format(
                 rules=", ".join(p.rule_id for p in done.warnings)) if done.warnings else ""
             self.notify(_("Form {q} keyed{flagged}.").format(q=form.questionnaire,

@@ -46,8 +46,11 @@ class PaperForm(Widget, can_focus=True):
     """
 
     def __init__(self, config: SurveyConfig, commit: Callable[[KeyField, str], Step],
-                 finished: Callable[[], None], *, id: str | None = None) -> None:
+                 finished: Callable[[], None], *, id: str | None = None,
+                 kept: Callable[[dict[str, str]], None] | None = None) -> None:
         super().__init__(id=id)
+        self.kept = kept or (lambda _values: None)
+        """Hears the form's values after each field committed (kept against a crash)."""
         self.config = config
         self.fields = paper_fields(config)
         self.commit = commit
@@ -79,6 +82,8 @@ class PaperForm(Widget, can_focus=True):
         self.index = -1
         self.message = ""
         self._move(1)
+        while self.field.name in self.values and self._move(1):
+            pass  # a form reopened after a crash: on at its first field not keyed yet
 
     def wanted(self, i: int) -> bool:
         f = self.fields[i]
@@ -141,6 +146,7 @@ class PaperForm(Widget, can_focus=True):
             self.refresh()
             return
         self.values[self.field.name] = self.typed if step.value is None else step.value
+        self.kept(self.values)
         if not self._move(1):
             self.refresh()
             self.finished()
