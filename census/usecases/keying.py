@@ -220,6 +220,13 @@ class Keying:
                               enumerator=area.enumerator,
                               visits=(Visit(1, form.visited_at, form.outcome,
                                             enumerator=area.enumerator),))
+        elif form.outcome not in {v.outcome for v in stored.visits}:
+            # Listed in the field (or visited without this outcome): the paper's final visit.
+            area = area_facts(self.store, [form.area])[form.area]
+            attempt = max((v.attempt for v in stored.visits), default=0) + 1
+            stored = replace(stored, revision=stored.revision + 1, visits=(
+                *stored.visits, Visit(attempt, form.visited_at, form.outcome,
+                                      enumerator=area.enumerator)))
         else:
             stored = replace(stored, revision=stored.revision + 1)
         if not form.contact:
@@ -345,7 +352,7 @@ def stored_form(store: Store, record_id: str) -> PaperForm:
     dwelling = load_dwelling(store, row[0] if row else record_id)
     if dwelling is None or not dwelling.visits:
         raise CensusError(_("No keyed form {id} in this database.").format(id=record_id))
-    visit = min(dwelling.visits, key=lambda v: v.attempt)
+    visit = max(dwelling.visits, key=lambda v: v.attempt)  # the paper's final visit
     household = next((h for h in dwelling.households if h.id == record_id), None)
     return PaperForm(
         dwelling.area, dwelling.structure, dwelling.number,
@@ -357,16 +364,16 @@ def stored_form(store: Store, record_id: str) -> PaperForm:
 
 
 def corrected_dwelling(store: Store, record_id: str, form: PaperForm) -> Dwelling:
-    """The stored dwelling with a form's values in place of its record's (its first visit's
+    """The stored dwelling with a form's values in place of its record's (its last visit's
     day and outcome; the household's counts), each changed record's revision moved on."""
     row = store.conn.execute("SELECT dwelling_id FROM household WHERE id = ?",
                              (record_id,)).fetchone()
     d = load_dwelling(store, row[0] if row else record_id)
     if d is None:
         raise CensusError(_("No keyed form {id} in this database.").format(id=record_id))
-    first = min(d.visits, key=lambda v: v.attempt)
+    last = max(d.visits, key=lambda v: v.attempt)
     visits = tuple(replace(v, at=form.visited_at, outcome=form.outcome)
-                   if v.attempt == first.attempt else v for v in d.visits)
+                   if v.attempt == last.attempt else v for v in d.visits)
     if visits != d.visits:
         d = replace(d, visits=visits, revision=d.revision + 1)
     households = []

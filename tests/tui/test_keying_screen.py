@@ -178,3 +178,28 @@ def test_a_form_half_keyed_is_there_again_after_the_app_stops(team: tuple[Site, 
 
     driving.drive(sup.store.path, again, now=NOW, size=(100, 40))
     assert sup.store.conn.execute("SELECT usual_residents FROM household").fetchall() == [(2,)]
+
+
+def test_the_operator_statistics_screen_fits_80_columns(team: tuple[Site, Site]) -> None:
+    from textual.widgets import DataTable
+
+    from census.tui.screens.operators import OperatorsScreen
+
+    sup, _enu = team
+    k = Keying(sup.store, "K01", Clock())
+    for n in (1, 2):
+        k.key(PaperForm(EA, n, 1, 1, date(2026, 11, 20), Outcome.COMPLETED,
+                        {("female", "25-34"): 1}))
+    k.counts.keystrokes, k.counts.bad_keystrokes = 60, 3
+    k.save_counts()
+
+    async def script(app: CensusApp, pilot: Pilot[None]) -> None:
+        await press(pilot, "s")
+        assert isinstance(app.screen, OperatorsScreen)
+        table = app.screen.query_one(DataTable)
+        assert table.virtual_size.width <= table.scrollable_content_region.width
+        row = driving.texts(table.get_row_at(0))
+        assert row[:5] == ["K01", "11-28", "keying", row[3], "2"]
+        assert row[6] == "50" and row[8] == "30"  # 3 bad in 60 keys; 60 keys for 2 forms
+
+    driving.drive(sup.store.path, script, now=NOW, size=(80, 24))

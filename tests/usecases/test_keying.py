@@ -213,3 +213,15 @@ def test_keyed_forms_go_up_in_the_supervisors_bundle(tmp_path: Path) -> None:
                                      "'flagged'").fetchall() == [(marked, "W001")]
     office.store.close()
     district.store.close()
+
+
+def test_a_dwelling_listed_in_the_field_gets_the_papers_visit(office: Store) -> None:
+    """A dwelling listed (not visited) before its paper form is keyed: the form's visit is
+    added, so its household has the contact the rules ask for."""
+    from census.usecases.entry import Entry
+
+    assert Entry(office, "S01").add_dwelling(EA, 7, 1).ok
+    done = Keying(office, "K01", Clock()).key(paper(7))
+    assert done.ok, done
+    assert office.conn.execute("SELECT attempt, outcome FROM visit").fetchall() == [
+        (1, "completed")]

@@ -34,7 +34,7 @@ from census.domain.keying import (
     form_of,
     percent,
 )
-from census.i18n import _
+from census.i18n import _, counted
 from census.storage.keying import KeyedForm
 from census.storage.settings import get_setting, put_setting
 from census.tui.base import CensusScreen
@@ -50,6 +50,7 @@ class KeyingStartScreen(CensusScreen):
     """Who keys (an operator code), which batch (an enumeration area), and how (key, verify)."""
 
     BINDINGS = [Binding("escape", "app.pop_screen", _("Back"), id="keying_start.back")]
+    AUTO_FOCUS = "#operator"
 
     def __init__(self, area: str | None = None) -> None:
         super().__init__()
@@ -95,6 +96,7 @@ class KeyingScreen(CensusScreen):
     """One paper form after the other, keyed or verified."""
 
     BINDINGS = [Binding("escape", "leave", _("End session"), id="keying.leave")]
+    AUTO_FOCUS = "#paper"
     MOVING = _("Digits fill a field (a full one moves on); Enter commits it; Backspace erases; "
                "Up or Shift+Tab goes back a field.")
 
@@ -138,8 +140,9 @@ class KeyingScreen(CensusScreen):
             left = len(self.queue) + (1 if self.current else 0)
             return _("Verifying {area} · operator {op} · {n} verified, {left} to go").format(
                 area=self.area, op=self.keying.operator, n=counts.forms, left=left)
-        return _("Keying {area} · operator {op} · {n} forms keyed").format(
-            area=self.area, op=self.keying.operator, n=counts.forms)
+        return _("Keying {area} · operator {op} · {forms} keyed").format(
+            area=self.area, op=self.keying.operator,
+            forms=counted("{n} form", "{n} forms", counts.forms))
 
     @property
     def typed_key(self) -> str:

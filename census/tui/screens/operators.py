@@ -8,12 +8,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Footer
 
-from census.i18n import _
+from census.i18n import N_, _
 from census.tui.base import CensusScreen
-from census.tui.widgets.plain import DataTable, Label
+from census.tui.widgets.plain import DataTable, Label, Static
 from census.usecases.operators import OperatorFigures, operator_figures
 
-MODE_LABELS = {"key": _("keying"), "verify": _("verifying"), "entry": _("door to door")}
+MODE_LABELS = {"key": N_("keying"), "verify": N_("verify"), "entry": N_("door")}
 
 
 def shown(value: float | None) -> str:
@@ -21,7 +21,7 @@ def shown(value: float | None) -> str:
 
 
 class OperatorsScreen(CensusScreen):
-    """Every operator's figures per day and mode, newest day first."""
+    """Every operator's figures per day (month-day) and mode, newest day first."""
 
     BINDINGS = [Binding("escape", "app.pop_screen", _("Back"), id="operators.back"),
                 Binding("r", "refresh", _("Refresh"), id="operators.refresh")]
@@ -29,17 +29,17 @@ class OperatorsScreen(CensusScreen):
     def compose(self) -> ComposeResult:
         yield Label(_("Operator statistics"), classes="title")
         yield DataTable(id="operators", cursor_type="row")
-        yield Label(_("Keys/h: keystrokes per hour of work (pauses over 2 minutes left out) · "
-                      "Bad/1000: erasures and refused keys per 1,000 · Error %: keying, the "
-                      "keyer errors verifiers found per 100 fields verified; verifying, the "
-                      "verifier's own"), classes="hint")
+        yield Static(_("Keys/h: keystrokes per hour of work (pauses over 2 minutes left out) "
+                       "· Bad‰: erasures and refused keys per 1,000 · Err%: errors per 100 "
+                       "fields verified (keying: the keyer's, found by the verifiers; "
+                       "verifying: the verifier's own) · Keys/f, Min/f: per form · "
+                       "`census operators` has every figure."), classes="hint")
         yield Footer()
 
     @staticmethod
     def headers() -> list[str]:
-        return [_("Operator"), _("Day"), _("Mode"), _("Minutes"), _("Forms"), _("Keys"),
-                _("Keys/h"), _("Bad/1000"), _("Verified"), _("Errors"), _("Error %"),
-                _("Keys/form"), _("Min/form")]
+        return [_("Operator"), _("Day"), _("Mode"), _("Min"), _("Forms"), _("Keys/h"),
+                _("Bad‰"), _("Err%"), _("Keys/f"), _("Min/f")]
 
     def on_mount(self) -> None:
         self.action_refresh()
@@ -50,13 +50,11 @@ class OperatorsScreen(CensusScreen):
         rows = [(f"{f.operator}|{f.day}|{f.mode}", self.cells(f))
                 for f in sorted(figures, key=lambda f: f.day, reverse=True)]
         if not rows:
-            rows = [("none", [_("no session logged yet"), *[""] * 12])]
+            rows = [("none", [_("no session logged yet"), *[""] * 9])]
         self.show_fitted(self.query_one("#operators", DataTable), self.headers(), rows, (0,))
 
     @staticmethod
     def cells(f: OperatorFigures) -> list[str]:
-        return [f.operator, f.day, MODE_LABELS.get(f.mode, f.mode), shown(f.minutes),
-                str(f.forms), str(f.keystrokes), shown(f.keystrokes_per_hour),
-                shown(f.errors_per_1000), str(f.fields_verified) if f.mode != "entry" else "—",
-                str(f.errors) if f.mode != "entry" else "—", shown(f.error_percent),
-                shown(f.keys_per_form), shown(f.minutes_per_form)]
+        return [f.operator, f.day[5:], _(MODE_LABELS.get(f.mode, f.mode)), shown(f.minutes),
+                str(f.forms), shown(f.keystrokes_per_hour), shown(f.errors_per_1000),
+                shown(f.error_percent), shown(f.keys_per_form), shown(f.minutes_per_form)]

@@ -161,8 +161,9 @@ class PaperForm(Widget, can_focus=True):
         i = self.fields.index(f)
         current = i == self.index and self.has_focus
         text = self.typed if i == self.index else self.values.get(f.name, "")
-        if not self.wanted(i) and f.name not in self.locked:
-            return Text("—", style="dim")
+        decided = "outcome" in (self.basis or self.values)
+        if decided and not self.wanted(i) and f.name not in self.locked:
+            return Text("—", style="dim")  # skipped: no contact
         shown = (text or "·").rjust(max(f.digits, 1))
         if f.kind is Kind.OUTCOME and text.isdigit() and 1 <= int(text) <= len(OUTCOMES):
             shown += " " + _(OUTCOME_LABELS[OUTCOMES[int(text) - 1]])
