@@ -5,6 +5,7 @@ review, an error that stays on the form, and dependent verification's attributio
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
 from textual.pilot import Pilot
 
@@ -203,3 +204,30 @@ def test_the_operator_statistics_screen_fits_80_columns(team: tuple[Site, Site])
         assert row[6] == "50" and row[8] == "30"  # 3 bad in 60 keys; 60 keys for 2 forms
 
     driving.drive(sup.store.path, script, now=NOW, size=(80, 24))
+
+
+def test_an_enumerators_entry_is_logged_keys_and_minutes_per_form(tmp_path: Path) -> None:
+    """Door to door: the app logs the enumerator's session (mode entry), its keys and forms
+    completed, for keys and minutes per form."""
+    from census.tui.screens.dwelling import DwellingScreen
+    from census.usecases.operators import operator_figures
+    from tests.helpers import enumerator_db
+    from tests.tui.driving import new_dwelling_with_contact
+
+    db = enumerator_db(tmp_path / "e.db")
+    sent = 0
+
+    async def script(app: CensusApp, pilot: Pilot[None]) -> None:
+        nonlocal sent
+        await new_dwelling_with_contact(app, pilot)
+        await press(pilot, "1", "right", "right", "right", "2", "down", "1", "ctrl+d")
+        assert isinstance(app.screen, DwellingScreen)
+        sent = app.tally.keystrokes
+
+    seconds = iter(datetime(2026, 11, 28, 10, 0) + timedelta(seconds=s) for s in range(0, 6000, 30))
+    driving.drive(db, script, clock_seconds=lambda: next(seconds))
+    s = Store.open(db, driving.RAW_KEY)
+    [f] = operator_figures(s)
+    assert (f.operator, f.mode, f.forms, f.keystrokes) == ("E001", "entry", 1, sent)
+    assert sent >= 13 and f.keys_per_form == sent and f.minutes_per_form is not None
+    s.close()
