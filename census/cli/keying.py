@@ -3,6 +3,7 @@ stands) and `census operators` (operator statistics): paper forms keyed at an of
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import click
@@ -28,19 +29,21 @@ def keying() -> None:
 def _hundredths(text: str, what: str) -> int:
     """A percentage as hundredths of a percent (`1` → 100, `2.5` → 250)."""
     try:
-        value = round(float(text.rstrip("%")) * 100)
+        number = float(text.strip().rstrip("%"))
     except ValueError:
-        raise UserError(_("{what}: {text!r} is not a percentage; write e.g. 10 or 2.5.").format(
-            what=what, text=text)) from None
-    return value
+        number = math.nan
+    if not math.isfinite(number) or not 0 <= number <= 100:
+        raise UserError(_("{what}: {text!r} is not a percentage from 0 to 100; write e.g. 10 "
+                          "or 2.5.").format(what=what, text=text))
+    return round(number * 100)
 
 
 @keying.command("batch")
 @click.argument("area")
-@click.option("--every", type=click.IntRange(min=1),
+@click.option("--every", type=click.IntRange(min=1, max=1_000_000),
               help="Verify every Nth form keyed in the batch (1: every form).")
 @click.option("--share", help="Verify this percentage of the forms, drawn at random (e.g. 20).")
-@click.option("--seed", type=int, default=None,
+@click.option("--seed", type=click.IntRange(min=0, max=2**62), default=None,
               help="The draw's seed with --share (default: a new one, shown).")
 @click.option("--tolerance", default="1",
               help="Keyer errors per 100 fields verified past which the batch is keyed again "
@@ -62,10 +65,8 @@ def keying_batch(area: str, every: int | None, share: str | None, seed: int | No
         raise UserError(_("Give either --every N or --share PERCENT."))
     hundredths = None if share is None else _hundredths(share, "--share")
     tol = _hundredths(tolerance, "--tolerance")
-    if hundredths is not None and not 1 <= hundredths <= 10000:
+    if hundredths is not None and hundredths < 1:
         raise UserError(_("--share: give a percentage from 0.01 to 100."))
-    if not 0 <= tol <= 10000:
-        raise UserError(_("--tolerance: give a percentage from 0 to 100."))
     setting = VerifySetting(every=every, share=hundredths,
                             seed=secrets.randbelow(10**6) if seed is None else seed,
                             tolerance=tol)

@@ -33,7 +33,8 @@ CONTACT_CODES = frozenset(str(OUTCOMES.index(o) + 1) for o in CONTACT_OUTCOMES)
 PAUSE_AFTER = 120
 """Seconds without a key after which the time counts as a pause, not as keying."""
 
-NUMBER_DIGITS = 4
+NUMBER_LIMITS = (9999, 9999, 99)
+"""The largest structure, dwelling and household numbers (as the store holds them)."""
 COUNT_DIGITS = 3
 
 
@@ -54,6 +55,8 @@ class KeyField:
     kind: Kind
     digits: int
     label: str
+    top: int | None = None
+    """The largest number the field takes (questionnaire numbers: as the store holds them)."""
 
     @property
     def counts(self) -> bool:
@@ -74,7 +77,8 @@ def cell_name(cell: Cell) -> str:
 
 def paper_fields(config: SurveyConfig) -> tuple[KeyField, ...]:
     """The fields of a paper form in the order they are keyed."""
-    fields = [KeyField(n, Kind.NUMBER, NUMBER_DIGITS, _LABELS[n]) for n in NUMBERS]
+    fields = [KeyField(n, Kind.NUMBER, len(str(top)), _LABELS[n], top)
+              for n, top in zip(NUMBERS, NUMBER_LIMITS, strict=True)]
     fields.append(KeyField("day", Kind.DAY, 4, _LABELS["day"]))
     fields.append(KeyField("outcome", Kind.OUTCOME, 1, _LABELS["outcome"]))
     for band in config.age_bands:
@@ -127,8 +131,9 @@ def field_problem(field: KeyField, text: str, config: SurveyConfig, today: date)
     if not value.isdigit():
         return _("{field}: only digits can be keyed here").format(field=_(field.label))
     n = int(value)
-    if field.kind is Kind.NUMBER and n < 1:
-        return _("{field}: key a number from 1").format(field=_(field.label))
+    if field.kind is Kind.NUMBER and not 1 <= n <= (field.top or n):
+        return _("{field}: key a number from 1 to {max}").format(field=_(field.label),
+                                                                  max=field.top)
     if field.kind is Kind.DAY and visit_day(value, today) is None:
         return _("{field}: {value} is no day up to today; key the day and the month, "
                  "e.g. 0312 for 3 December").format(field=_(field.label), value=value)
@@ -208,6 +213,9 @@ def paper_value(name: str, value: str, config: SurveyConfig, today: date) -> tup
     """An adjudicated value, named as `census verify compare` names fields (or as the paper
     form does), as (paper field, canonical text); ValueError with a sentence when it is none."""
     value = value.strip()
+    if not value:
+        raise ValueError(_("{field}: give the value the paper says, e.g. {field}=2.").format(
+            field=name))
     if name in ("visit:1:outcome", "outcome"):
         name = "outcome"
         names = [str(o) for o in OUTCOMES]

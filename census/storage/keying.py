@@ -14,10 +14,11 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from census.domain.keying import VerifySetting
+from census.domain.keying import OUTCOMES, VerifySetting
 from census.storage.store import Store
 
 MODES = ("key", "verify", "entry")
+OUTCOME_CODES = tuple(str(o) for o in OUTCOMES)
 _COUNTERS = ("forms", "keystrokes", "bad_keystrokes", "fields_verified", "keyer_errors",
              "verifier_errors")
 
@@ -60,6 +61,9 @@ def create_keying_tables(db: Database) -> None:
   operator TEXT NOT NULL {code.format(c='operator')},
   session INTEGER NOT NULL REFERENCES keying_session (id),
   keyed_at TEXT NOT NULL {time.format(c='keyed_at')},
+  revision INTEGER NOT NULL CHECK (revision >= 1),
+  day TEXT NOT NULL CHECK (day GLOB '[0-9][0-9][0-9][0-9]-[0-1][0-9]-[0-3][0-9]'),
+  outcome TEXT NOT NULL CHECK (outcome IN {OUTCOME_CODES}),
   flagged INTEGER NOT NULL DEFAULT 0 CHECK (flagged IN (0, 1)),
   chosen INTEGER CHECK (chosen IS NULL OR chosen IN (0, 1)),
   verified_by TEXT CHECK (verified_by IS NULL OR length(verified_by) BETWEEN 1 AND 40),
@@ -138,14 +142,40 @@ def save_session(store: Store, session: int, counts: SessionCounts, at: str) -> 
 
 @dataclass(frozen=True)
 class KeyedForm:
+    """A form keyed in a batch: its record, place in the batch, keyer, the revision it was
+    left at by keying (or by its verification), the day and outcome keyed, whether it was
+    marked for review, chosen for verification and verified, and the record's revision now."""
+
     record_id: str
     dwelling_id: str
     area: str
     position: int
     operator: str
+    revision: int
+    day: str
+    outcome: str
     flagged: bool
     chosen: bool | None
     verified_by: str | None
+    current: int | None
+    """The record's revision now (None: it is gone)."""
+
+    @property
+    def changed(self) -> bool:
+        """True when the record was changed since it was keyed (by review, or another way):
+        it is no longer the keyer's to verify."""
+        return self.current != self.revision
+
+
+_KEYED = ("SELECT k.record_id, k.dwelling_id, k.area, k.position, k.operator, k.revision, "
+          "k.day, k.outcome, k.flagged, k.chosen, k.verified_by, "
+          "coalesce(h.revision, d.revision) FROM keyed_form k "
+          "LEFT JOIN household h ON h.id = k.record_id LEFT JOIN dwelling d ON d.id = k.record_id")
+
+
+def _keyed(r: Sequence[Any]) -> KeyedForm:
+    return KeyedForm(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], bool(r[8]),
+                     None if r[9] is None else bool(r[9]), r[10], r[11])
 
 
 def next_position(store: Store, area: str) -> int:
@@ -155,39 +185,58 @@ def next_position(store: Store, area: str) -> int:
 
 
 def add_keyed_form(store: Store, record_id: str, dwelling_id: str, area: str, operator: str,
-                   session: int, at: str, flagged: bool) -> None:
+                   session: int, at: str, revision: int, day: str, outcome: str,
+                   flagged: bool) -> None:
     store.conn.execute(
         "INSERT INTO keyed_form (record_id, dwelling_id, area, position, operator, session, "
-        "keyed_at, flagged) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "keyed_at, revision, day, outcome, flagged) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (record_id, dwelling_id, area, next_position(store, area), operator, session, at,
-         int(flagged)))
+         revision, day, outcome, int(flagged)))
 
 
 def keyed_forms(store: Store, area: str) -> list[KeyedForm]:
     """The forms keyed in a batch, in the order they were keyed."""
-    rows = store.conn.execute(
-        "SELECT record_id, dwelling_id, area, position, operator, flagged, chosen, verified_by "
-        "FROM keyed_form WHERE area = ? ORDER BY position", (area,)).fetchall()
-    return [KeyedForm(r[0], r[1], r[2], r[3], r[4], bool(r[5]),
-                      None if r[6] is None else bool(r[6]), r[7]) for r in rows]
+    return [_keyed(r) for r in store.conn.execute(f"{_KEYED} WHERE k.area = ? ORDER BY "
+                                                  "k.position", (area,))]
 
 
 def keyed_form(store: Store, record_id: str) -> KeyedForm | None:
-    r = store.conn.execute(
-        "SELECT record_id, dwelling_id, area, position, operator, flagged, chosen, verified_by "
-        "FROM keyed_form WHERE record_id = ?", (record_id,)).fetchone()
-    return None if r is None else KeyedForm(r[0], r[1], r[2], r[3], r[4], bool(r[5]),
-                                            None if r[6] is None else bool(r[6]), r[7])
+    r = store.conn.execute(f"{_KEYED} WHERE k.record_id = ?", (record_id,)).fetchone()
+    return None if r is None else _keyed(r)
+
+
+def keyed_in_dwelling(store: Store, dwelling_id: str) -> list[KeyedForm]:
+    return [_keyed(r) for r in store.conn.execute(f"{_KEYED} WHERE k.dwelling_id = ?",
+                                                  (dwelling_id,))]
+
+
+def set_keyed(store: Store, record_id: str, revision: int, day: str, outcome: str,
+              flagged: bool | None = None) -> None:
+    """What a keyed form holds after its correction (the revision it is left at)."""
+    store.conn.execute("UPDATE keyed_form SET revision = ?, day = ?, outcome = ?, "
+                       "flagged = max(flagged, coalesce(?, 0)) WHERE record_id = ?",
+                       (revision, day, outcome, None if flagged is None else int(flagged),
+                        record_id))
 
 
 def choose(store: Store, chosen: Sequence[tuple[str, bool]]) -> None:
-    """Record which forms the batch's setting chose (once: a choice is never made again)."""
+    """Record which forms the batch's setting chose (a choice is kept until the setting
+    changes)."""
     store.conn.executemany("UPDATE keyed_form SET chosen = ? WHERE record_id = ? AND chosen IS "
                            "NULL", [(int(c), rid) for rid, c in chosen])
 
 
+def choose_again(store: Store, area: str, every_form: bool = False) -> None:
+    """The forms of a batch not verified yet are chosen again (by a new setting), or all
+    chosen (the batch is to be keyed again in full)."""
+    store.conn.execute("UPDATE keyed_form SET chosen = ? WHERE area = ? AND verified_by IS NULL",
+                       (1 if every_form else None, area))
+
+
 def record_verification(store: Store, record_id: str, verifier: str, session: int, at: str,
                         fields_verified: int, keyer_errors: int, verifier_errors: int) -> None:
+    """A form's verification (the caller checked, in the same transaction, that it had
+    none)."""
     store.conn.execute(
         "UPDATE keyed_form SET verified_by = ?, verify_session = ?, verified_at = ?, "
         "fields_verified = ?, keyer_errors = ?, verifier_errors = ? WHERE record_id = ?",

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime
 
 from census.domain.errors import CensusError
 from census.domain.ids import is_code, new_id, new_seed
@@ -52,7 +52,7 @@ from census.storage.audit import Chain
 from census.storage.audit import Entry as AuditEntry
 from census.storage.exchange.merge import Hold, hold
 from census.storage.pending import at_address
-from census.storage.records import household_versions, load_dwelling
+from census.storage.records import load_dwelling
 from census.storage.store import Store, utc_now
 from census.usecases.forms import run_batches
 from census.usecases.intake import Intake
@@ -125,6 +125,8 @@ class Keying:
 
     def batch_refusal(self, area: str) -> str | None:
         """Why forms of `area` cannot be keyed here now, or None."""
+        if not area:
+            return _("Key the batch's enumeration area code (see `census area list`).")
         levels = area_levels(self.store)
         if levels.get(area) != self.store.config.levels[-1]:
             return _("{area} is no enumeration area of this database: a batch is the forms of "
@@ -137,11 +139,15 @@ class Keying:
         return kept.batch_setting(self.store, area) or (DEFAULT_SETTING, False)
 
     def set_batch(self, area: str, setting: VerifySetting) -> None:
-        """Store a batch's verify setting, with an audit entry (the setting is logged)."""
+        """Store a batch's verify setting, with an audit entry (the setting is logged); the
+        forms not verified yet are chosen again by it, and the batch's re-key flag is judged
+        again with its tolerance."""
         if (no := self.batch_refusal(area)) is not None:
             raise CensusError(no)
         with self.store.write() as chain:
             self._set_batch(chain, area, setting)
+            kept.choose_again(self.store, area)
+            self._judge(area)
 
     def _set_batch(self, chain: Chain, area: str, setting: VerifySetting) -> None:
         old = kept.batch_setting(self.store, area)
@@ -149,6 +155,16 @@ class Keying:
         chain.add([AuditEntry(utc_now(), self.operator, "area", area,
                               "keying_setting", old[0].describe() if old else None,
                               setting.describe(), None)])
+
+    def _judge(self, area: str) -> bool:
+        """Flag the batch for full re-keying when its keyer errors pass its tolerance: then
+        every form of it not verified yet is to be verified (keyed again)."""
+        errors, fields = kept.batch_errors(self.store, area)
+        rekey = over_tolerance(errors, fields, self.setting(area)[0].tolerance)
+        kept.flag_rekey(self.store, area, rekey)
+        if rekey:
+            kept.choose_again(self.store, area, every_form=True)
+        return rekey
 
     def start(self, mode: str, area: str | None) -> int:
         """Open a session (its row is kept up to date after each form)."""
@@ -179,13 +195,12 @@ class Keying:
         store = self.store
         with store.write():
             place = at_address(store, form.area, form.structure, form.dwelling, form.household)
-            if place.household_id is not None or (place.dwelling_id is not None
-                                                  and not form.contact):
-                return Keyed(refused=_("Form {q} is keyed already: key the next form, or "
-                                       "correct this one in the review queue.").format(
-                                           q=form.questionnaire))
-            dwelling = self._dwelling(form, place.dwelling_id)
-            household = dwelling.households[-1] if form.contact else None
+            stored = load_dwelling(store, place.dwelling_id) if place.dwelling_id else None
+            if (no := self._taken(form, place.household_id, stored)) is not None:
+                return Keyed(refused=no)
+            dwelling = self._dwelling(form, stored)
+            household = next((h for h in dwelling.households if h.number == form.household),
+                             None) if form.contact else None
             problems = check_dwelling(dwelling, context(store, self.clock()))
             errors = tuple(p for p in problems if p.blocks and p.severity is Severity.ERROR)
             warnings = tuple(p for p in problems
@@ -194,41 +209,49 @@ class Keying:
                 return Keyed(errors=errors, warnings=warnings)
             if warnings and not past_warnings:
                 return Keyed(warnings=warnings)
-            found: list[Problem] = []
-            self._store(dwelling, found)
-            if found:
-                return Keyed(errors=tuple(found))
+            refused, _warned = self._store(dwelling)
+            if refused:
+                return Keyed(errors=tuple(refused))
             record = household.id if household else dwelling.id
             if warnings:
-                self._flag(dwelling, household, warnings)
+                self._flag(record, dwelling.area, warnings)
             kept.add_keyed_form(store, record, dwelling.id, form.area, self.operator,
-                                self.session or 0, stamp(self.clock()), bool(warnings))
+                                self.session or 0, stamp(self.clock()),
+                                revision_of(store, record), form.day.isoformat(),
+                                str(form.outcome), bool(warnings))
         self.counts.forms += 1
         self.save_counts()
         return Keyed(record_id=record, warnings=warnings)
 
-    def _dwelling(self, form: PaperForm, dwelling_id: str | None) -> Dwelling:
+    def _taken(self, form: PaperForm, household_id: str | None, stored: Dwelling | None
+               ) -> str | None:
+        """Why the form's questionnaire number cannot take it, or None."""
+        if household_id is not None or (
+                stored is not None and not form.contact
+                and kept.keyed_form(self.store, stored.id) is not None):
+            return _("Form {q} is keyed already: key the next form, or correct this one in the "
+                     "review queue.").format(q=form.questionnaire)
+        if stored is not None and not form.contact and stored.households:
+            return _("Form {q}: dwelling {s}/{d} has households counted already, and visit "
+                     "outcomes are kept per dwelling: a form without contact cannot be added "
+                     "to it. Give the paper to the supervisor.").format(
+                q=form.questionnaire, s=form.structure, d=form.dwelling)
+        return None
+
+    def _dwelling(self, form: PaperForm, stored: Dwelling | None) -> Dwelling:
         """The dwelling record the form makes: a new one, or the stored one with the form's
-        household added (its visit is the first form's)."""
-        stored = load_dwelling(self.store, dwelling_id) if dwelling_id else None
+        visit (unless it has one that day with that outcome) and household added."""
+        area = area_facts(self.store, [form.area])[form.area]
+        visit = Visit(1, form.visited_at, form.outcome, enumerator=area.enumerator)
         if stored is None:
-            area = area_facts(self.store, [form.area])[form.area]
             occupancy = (Occupancy.VACANT if form.outcome is Outcome.VACANT
                          else Occupancy.OCCUPIED)
             stored = Dwelling(id=new_id(), area=form.area, structure=form.structure,
                               number=form.dwelling, occupancy=occupancy,
-                              enumerator=area.enumerator,
-                              visits=(Visit(1, form.visited_at, form.outcome,
-                                            enumerator=area.enumerator),))
-        elif form.outcome not in {v.outcome for v in stored.visits}:
-            # Listed in the field (or visited without this outcome): the paper's final visit.
-            area = area_facts(self.store, [form.area])[form.area]
-            attempt = max((v.attempt for v in stored.visits), default=0) + 1
-            stored = replace(stored, revision=stored.revision + 1, visits=(
-                *stored.visits, Visit(attempt, form.visited_at, form.outcome,
-                                      enumerator=area.enumerator)))
+                              enumerator=area.enumerator, visits=(visit,))
         else:
-            stored = replace(stored, revision=stored.revision + 1)
+            stored = replace(stored, revision=stored.revision + 1,
+                             visits=with_visit(stored.visits, visit))
         if not form.contact:
             return stored
         household = Household(id=new_id(), number=form.household, seed=new_seed(),
@@ -237,33 +260,35 @@ class Keying:
                               visitors=form.visitors)
         return replace(stored, households=(*stored.households, household))
 
-    def _store(self, dwelling: Dwelling, found: list[Problem]) -> None:
-        """Through the one intake, as this operator (inside the caller's transaction)."""
+    def _store(self, dwelling: Dwelling) -> tuple[list[Problem], list[Problem]]:
+        """Through the one intake, as this operator (inside the caller's transaction).
+        Returns the problems that refused it (nothing stored), and the warnings of what was
+        stored (keyed past)."""
+        refused: list[Problem] = []
+        checked: list[Problem] = []
         source = Source(Via.KEYING, self.operator, self.store.role, gate=blocks_keyed)
         intake = Intake(self.store, source, self.clock().replace(second=0, microsecond=0),
-                        sink=lambda _line, p: found.append(p))
+                        sink=lambda _line, p: refused.append(p),
+                        checked=lambda _id, problems: checked.extend(problems))
         run_batches(self.store, intake, iter([[(1, dwelling)]]), all_or_nothing=False)
+        warned = [p for p in checked if p.severity is Severity.WARNING and not p.confirmed]
+        return refused, [] if refused else warned
 
-    def _flag(self, dwelling: Dwelling, household: Household | None,
-              warnings: tuple[Problem, ...]) -> None:
-        """Mark a form keyed past its warnings for review (the rules it broke)."""
-        rules = ",".join(sorted({p.rule_id for p in warnings}))
-        if household is not None:
-            held = household_versions(self.store, [household.id])[household.id].held
-            item = Hold(ReviewKind.FLAGGED, "household", household.id, dwelling.area,
-                        household.revision, held.digest, self.operator, None, rules)
-        else:
-            row = self.store.conn.execute("SELECT revision, digest FROM dwelling WHERE id = ?",
-                                          (dwelling.id,)).fetchone()
-            item = Hold(ReviewKind.FLAGGED, "dwelling", dwelling.id, dwelling.area, row[0],
-                        row[1], self.operator, None, rules)
-        hold(self.store, [item], utc_now())
+    def _flag(self, record_id: str, area: str, problems: Sequence[Problem]) -> None:
+        """Mark a stored form for review with the rules it breaks (keyed past)."""
+        record_type = record_type_of(self.store, record_id)
+        revision, digest = self.store.conn.execute(
+            f"SELECT revision, digest FROM {record_type} WHERE id = ?", (record_id,)).fetchone()
+        hold(self.store, [Hold(ReviewKind.FLAGGED, record_type, record_id, area, revision,
+                               digest, self.operator, None,
+                               ",".join(sorted({p.rule_id for p in problems})))], utc_now())
 
     # -- dependent verification -----------------------------------------------------------------
 
     def to_verify(self, area: str) -> list[kept.KeyedForm]:
         """The forms of a batch this operator is to verify now: chosen by the batch's setting
-        (the choice is made once per form and kept), not verified yet, keyed by another."""
+        (the choice is kept until the setting changes), not verified yet, not changed since
+        they were keyed, keyed by another."""
         setting, _rekey = self.setting(area)
         forms = kept.keyed_forms(self.store, area)
         new = [(f.record_id, setting.chosen(f.position, f.record_id)) for f in forms
@@ -274,8 +299,12 @@ class Keying:
                     self._set_batch(chain, area, setting)  # the default, stored and logged
                 kept.choose(self.store, new)
             forms = kept.keyed_forms(self.store, area)
-        return [f for f in forms if f.chosen and f.verified_by is None
-                and f.operator != self.operator]
+        return [f for f in self.waiting(forms) if f.operator != self.operator]
+
+    @staticmethod
+    def waiting(forms: Sequence[kept.KeyedForm]) -> list[kept.KeyedForm]:
+        """The chosen forms not verified yet and unchanged since they were keyed."""
+        return [f for f in forms if f.chosen and f.verified_by is None and not f.changed]
 
     def original(self, record_id: str) -> tuple[PaperForm, dict[str, str]]:
         """The form as first keyed, and its fields' canonical text."""
@@ -284,51 +313,67 @@ class Keying:
 
     def verified(self, record_id: str, corrected: PaperForm, fields_verified: int,
                  keyer_errors: int, verifier_errors: int) -> Verified:
-        """Record a form's verification; a keyer error's value replaces the first keying
-        (through the intake, audited). Returns what was stored and whether the batch is now
-        over its tolerance."""
-        form, before = self.original(record_id)
-        after = values_of(corrected, self.store.config)
-        changed = {k: (before.get(k), v) for k, v in after.items() if before.get(k) != v}
-        found: list[Problem] = []
+        """Record a form's verification; the keyer errors' values replace the first keying
+        (through the intake, audited). Nothing is recorded when the area may not be written,
+        or the form was verified or changed since it was keyed."""
+        if (no := self.batch_refusal(corrected.area)) is not None:
+            return Verified(refused=no)
+        if self.session is None:
+            self.start("verify", corrected.area)
         with self.store.write() as chain:
-            if changed:
-                found = self._correct(record_id, corrected, chain,
-                                      "; ".join(f"{k}: {a} -> {b}"
-                                                for k, (a, b) in sorted(changed.items())),
-                                      "verified")
+            keyed = kept.keyed_form(self.store, record_id)
+            if keyed is None or keyed.verified_by is not None or keyed.changed:
+                return Verified(refused=_(
+                    "Form {q} was verified or changed meanwhile (by another operator, or in "
+                    "review); nothing was recorded.").format(q=corrected.questionnaire))
+            form, before = self.original(record_id)
+            after = values_of(corrected, self.store.config)
+            problems: tuple[Problem, ...] = ()
+            unresolved = corrected.contact != form.contact
+            changed = {k: (before.get(k), v) for k, v in after.items() if before.get(k) != v}
+            if unresolved:  # another form altogether: the supervisor decides
+                kept.set_keyed(self.store, record_id, keyed.revision, keyed.day, keyed.outcome,
+                               flagged=True)
+            elif changed:
+                problems = tuple(self._correct(record_id, corrected, chain, changed,
+                                               "verified"))
             kept.record_verification(self.store, record_id, self.operator, self.session or 0,
                                      stamp(self.clock()), fields_verified, keyer_errors,
                                      verifier_errors)
+            rekey = self._judge(form.area)
             errors, fields = kept.batch_errors(self.store, form.area)
-            setting, _rekey = self.setting(form.area)
-            rekey = over_tolerance(errors, fields, setting.tolerance)
-            kept.flag_rekey(self.store, form.area, rekey)
         self.counts.forms += 1
         self.counts.fields_verified += fields_verified
         self.counts.keyer_errors += keyer_errors
         self.counts.verifier_errors += verifier_errors
         self.save_counts()
-        return Verified(tuple(found), rekey, errors, fields)
+        return Verified(problems=problems, unresolved=unresolved, rekey=rekey,
+                        batch_errors=errors, batch_fields=fields)
 
-    def _correct(self, record_id: str, corrected: PaperForm, chain: Chain, what: str,
-                 reason: str, flag: bool = True) -> list[Problem]:
+    def _correct(self, record_id: str, corrected: PaperForm, chain: Chain,
+                 changed: Mapping[str, tuple[str | None, str]], reason: str,
+                 flag: bool = True) -> list[Problem]:
         """Store the corrected form in place of the stored one (the same ids), audited with
-        `reason`; a correction the rules refuse is not stored (and the form is flagged for
-        review, with `flag`)."""
-        dwelling = corrected_dwelling(self.store, record_id, corrected)
-        found: list[Problem] = []
-        self._store(dwelling, found)
-        record_type = "dwelling" if dwelling.id == record_id else "household"
-        if found and not flag:
-            return found
-        if found:
-            rules = ",".join(sorted({p.rule_id for p in found}))
-            row = self.store.conn.execute(f"SELECT revision, digest FROM {record_type} WHERE "
-                                          "id = ?", (record_id,)).fetchone()
-            hold(self.store, [Hold(ReviewKind.FLAGGED, record_type, record_id, corrected.area,
-                                   row[0], row[1], self.operator, None, rules)], utc_now())
-            return found
+        `reason` (the fields changed); a correction the rules refuse is not stored (the form
+        is marked for review, with `flag`); one stored with warnings is marked for review."""
+        keyed = kept.keyed_form(self.store, record_id)
+        dwelling = corrected_dwelling(self.store, record_id, corrected, keyed)
+        refused, warned = self._store(dwelling)
+        record_type = record_type_of(self.store, record_id)
+        if refused:
+            if flag:
+                self._flag(record_id, corrected.area, refused)
+                if keyed is not None:
+                    kept.set_keyed(self.store, record_id, keyed.revision, keyed.day,
+                                   keyed.outcome, flagged=True)
+            return refused
+        if warned:
+            self._flag(record_id, corrected.area, warned)
+        if keyed is not None:
+            kept.set_keyed(self.store, record_id, revision_of(self.store, record_id),
+                           corrected.day.isoformat(), str(corrected.outcome),
+                           flagged=bool(warned) or None)
+        what = "; ".join(f"{k}: {a} -> {b}" for k, (a, b) in sorted(changed.items()))
         chain.add([AuditEntry(utc_now(), self.operator, record_type, record_id,
                               "keying", None, what[:4000], reason)])
         return []
@@ -336,76 +381,130 @@ class Keying:
 
 @dataclass(frozen=True)
 class Verified:
-    """A verified form: the rules' refusal of its correction (empty when stored), whether the
-    batch is over its tolerance, and the batch's keyer errors and fields verified so far."""
+    """A verified form: a refusal in words (nothing recorded), the rules' refusal of its
+    correction (the form stays as first keyed, marked for review), whether it was another
+    form altogether (an outcome with contact against one without: marked for review), and
+    whether the batch is now to be keyed again in full, with its keyer errors and fields
+    verified so far."""
 
-    refused: tuple[Problem, ...]
-    rekey: bool
-    batch_errors: int
-    batch_fields: int
+    refused: str | None = None
+    problems: tuple[Problem, ...] = ()
+    unresolved: bool = False
+    rekey: bool = False
+    batch_errors: int = 0
+    batch_fields: int = 0
+
+
+def record_type_of(store: Store, record_id: str) -> str:
+    found = store.conn.execute("SELECT 1 FROM household WHERE id = ?", (record_id,)).fetchone()
+    return "household" if found else "dwelling"
+
+
+def revision_of(store: Store, record_id: str) -> int:
+    table = record_type_of(store, record_id)
+    return int(store.conn.execute(f"SELECT revision FROM {table} WHERE id = ?",
+                                  (record_id,)).fetchone()[0])
+
+
+def with_visit(visits: tuple[Visit, ...], visit: Visit) -> tuple[Visit, ...]:
+    """`visits` with `visit` as the next attempt, unless one is there that day with that
+    outcome (the paper's visit of another household of the dwelling)."""
+    if any(v.at == visit.at and v.outcome is visit.outcome for v in visits):
+        return visits
+    attempt = max((v.attempt for v in visits), default=0) + 1
+    return (*visits, replace(visit, attempt=attempt))
 
 
 def stored_form(store: Store, record_id: str) -> PaperForm:
-    """The paper form a keyed record holds (a household, or a dwelling without contact)."""
+    """The paper form a record holds (a household, or a dwelling without contact): a keyed
+    form's day and outcome as keyed; another record's from its dwelling's last visit."""
     row = store.conn.execute("SELECT dwelling_id FROM household WHERE id = ?",
                              (record_id,)).fetchone()
     dwelling = load_dwelling(store, row[0] if row else record_id)
     if dwelling is None or not dwelling.visits:
         raise CensusError(_("No keyed form {id} in this database.").format(id=record_id))
-    visit = max(dwelling.visits, key=lambda v: v.attempt)  # the paper's final visit
     household = next((h for h in dwelling.households if h.id == record_id), None)
+    keyed = kept.keyed_form(store, record_id)
+    if keyed is not None:
+        day, outcome = date.fromisoformat(keyed.day), Outcome(keyed.outcome)
+    else:
+        last = max(dwelling.visits, key=lambda v: v.attempt)
+        day, outcome = last.at.date(), last.outcome
     return PaperForm(
         dwelling.area, dwelling.structure, dwelling.number,
-        household.number if household else 1, visit.at.date(), visit.outcome,
+        household.number if household else 1, day, outcome,
         dict(household.residents) if household else {},
         away=household.away if household else 0,
         visitors=household.visitors if household else 0,
         respondent=household.respondent if household else Respondent.MEMBER)
 
 
-def corrected_dwelling(store: Store, record_id: str, form: PaperForm) -> Dwelling:
-    """The stored dwelling with a form's values in place of its record's (its last visit's
-    day and outcome; the household's counts), each changed record's revision moved on."""
+def corrected_dwelling(store: Store, record_id: str, form: PaperForm,
+                       keyed: kept.KeyedForm | None) -> Dwelling:
+    """The stored dwelling with a form's values in place of its record's, each changed
+    record's revision moved on. The form's visit: the one keyed with it (a keyed form), else
+    the last; when another keyed form of the dwelling has the same visit, a visit of its own
+    is added instead of changing theirs."""
     row = store.conn.execute("SELECT dwelling_id FROM household WHERE id = ?",
                              (record_id,)).fetchone()
     d = load_dwelling(store, row[0] if row else record_id)
     if d is None:
         raise CensusError(_("No keyed form {id} in this database.").format(id=record_id))
-    last = max(d.visits, key=lambda v: v.attempt)
-    visits = tuple(replace(v, at=form.visited_at, outcome=form.outcome)
-                   if v.attempt == last.attempt else v for v in d.visits)
+    if keyed is not None:
+        mine = [v for v in d.visits if v.at.date().isoformat() == keyed.day
+                and str(v.outcome) == keyed.outcome]
+        shared = any(k.record_id != record_id and (k.day, k.outcome) == (keyed.day,
+                                                                          keyed.outcome)
+                     for k in kept.keyed_in_dwelling(store, d.id))
+    else:
+        mine, shared = [max(d.visits, key=lambda v: v.attempt)], False
+    new = Visit(1, form.visited_at, form.outcome,
+                enumerator=mine[0].enumerator if mine else d.enumerator)
+    if mine and not shared:
+        visits = tuple(replace(v, at=new.at, outcome=new.outcome) if v is mine[0] else v
+                       for v in d.visits)
+    else:
+        visits = with_visit(d.visits, new)
     if visits != d.visits:
         d = replace(d, visits=visits, revision=d.revision + 1)
     households = []
     for h in d.households:
         if h.id == record_id:
-            new = replace(h, residents=dict(form.residents), away=form.away,
-                          visitors=form.visitors, respondent=form.respondent)
-            if new != h:
-                h = replace(new, revision=h.revision + 1)
+            changed = replace(h, residents=dict(form.residents), away=form.away,
+                              visitors=form.visitors, respondent=form.respondent)
+            if changed != h:
+                h = replace(changed, revision=h.revision + 1)
         households.append(h)
     return replace(d, households=tuple(households))
 
 
 def resolve(store: Store, record_id: str, values: Mapping[str, str], who: str,
             clock: Callable[[], datetime] | None = None) -> list[Problem]:
-    """Apply adjudicated values (paper fields by name, canonical text) to a keyed form, through
-    the intake, with an audit entry naming them ("adjudicated"). Returns the rules' refusal
+    """Apply adjudicated values (paper fields by name, canonical text) to a form, through the
+    intake, with an audit entry naming them ("adjudicated"). Returns the rules' refusal
     (nothing stored) or an empty list."""
     keying = Keying(store, who, clock)
     form, before = keying.original(record_id)
-    after = {**before, **values}
-    corrected = form_of(form.area, after, store.config, keying.clock().date())
+    if (no := keying.batch_refusal(form.area)) is not None:
+        raise CensusError(no)
+    missing = sorted(set(values) - set(before))
+    if missing:
+        raise CensusError(_("{q}: {fields}: this form has no such field (no counts on a form "
+                            "without contact, or on a dwelling's own line: name the "
+                            "household, AREA/S/D/H).").format(q=form.questionnaire,
+                                                              fields=", ".join(missing)))
+    corrected = form_of(form.area, {**before, **values}, store.config, keying.clock().date())
     if corrected.contact != form.contact:
         raise CensusError(_("{q}: an outcome with contact and one without are different forms; "
                             "change the outcome in the app instead.").format(
                                 q=form.questionnaire))
-    what = "; ".join(f"{k}: {before.get(k)} -> {after[k]}" for k in sorted(values)
-                     if before.get(k) != after[k])
-    if not what:
+    after = values_of(corrected, store.config)
+    changed = {k: (before.get(k), v) for k, v in after.items() if before.get(k) != v}
+    if not changed:
         return []
     with store.write() as chain:
-        return keying._correct(record_id, corrected, chain, what, "adjudicated", flag=False)
+        return keying._correct(record_id, corrected, chain, changed, "adjudicated",
+                               flag=False)
 
 
 def resolve_at(store: Store, ref: str, pairs: Sequence[str], who: str,

@@ -13,6 +13,7 @@ from typing import Any
 from census.domain.config import SurveyConfig
 from census.domain.errors import CensusError
 from census.domain.ids import is_code, is_id
+from census.domain.keying import NUMBER_LIMITS
 from census.domain.lifecycle import Act, Refusal
 from census.domain.model import (
     NOTE_LIMIT,
@@ -155,8 +156,6 @@ def decision(store: Store, household_id: str, action: str, *,
 
 
 ADDRESS_EXAMPLE = "R01-D01-EA001/4/1/1"
-#: The most a structure, dwelling and household number can be (as the store holds them).
-NUMBER_LIMITS = (9999, 9999, 99)
 
 
 def find_household(store: Store, ref: str) -> str:

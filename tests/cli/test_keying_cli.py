@@ -45,8 +45,13 @@ def test_a_batch_setting_is_stored_logged_and_shown(runner: CliRunner, tmp_path:
             ((), "either --every N or --share"),
             (("--every", "2", "--share", "10"), "either --every N or --share"),
             (("--share", "ten"), "is not a percentage"),
-            (("--share", "150"), "from 0.01 to 100"),
-            (("--every", "2", "--tolerance", "-1"), "from 0 to 100")]:
+            (("--share", "150"), "from 0 to 100"),
+            (("--share", "0"), "from 0.01 to 100"),
+            (("--share", "inf"), "from 0 to 100"),
+            (("--every", "99999999999999999999"), "--every"),
+            (("--every", "1", "--seed", "99999999999999999999"), "--seed"),
+            (("--every", "2", "--tolerance", "-1"), "from 0 to 100"),
+            (("--every", "2", "--tolerance", "-1e400"), "from 0 to 100")]:
         bad = run(runner, "keying", "batch", EA, *args, "--db", db)
         assert bad.exit_code != 0 and message in bad.output, (args, bad.output)
     bad = run(runner, "keying", "batch", "R01-D01", "--every", "2", "--db", db)

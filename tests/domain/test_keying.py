@@ -104,7 +104,9 @@ def test_field_checks_say_what_is_wanted() -> None:
     assert "code from 1 to 8" in (field_problem(fields["outcome"], "9", CONFIG, TODAY) or "")
     assert "at most 60" in (field_problem(fields["visitors"], "61", CONFIG, TODAY) or "")
     assert "no day" in (field_problem(fields["day"], "3102", CONFIG, TODAY) or "")
-    assert "from 1" in (field_problem(fields["structure"], "0", CONFIG, TODAY) or "")
+    assert "from 1 to 9999" in (field_problem(fields["structure"], "0", CONFIG, TODAY) or "")
+    assert "from 1 to 99" in (field_problem(fields["household"], "100", CONFIG, TODAY) or "")
+    assert fields["household"].digits == 2 and fields["dwelling"].digits == 4
     assert field_problem(fields["away"], "", CONFIG, TODAY) is None  # an empty count is 0
     # A day still ahead this year is last year's (December's forms keyed in January).
     assert visit_day("2012", date(2027, 1, 5)) == date(2026, 12, 20)

@@ -65,6 +65,8 @@ TEXT_ALLOWED = {
     ("keyed_form", "area"): "area code, CHECK length <= 40",
     ("keyed_form", "operator"): "operator code, CHECK length <= 40",
     ("keyed_form", "keyed_at"): "timestamp, CHECK GLOB date pattern",
+    ("keyed_form", "day"): "the visit's day as keyed, CHECK GLOB date pattern",
+    ("keyed_form", "outcome"): "CHECK IN the outcome code list",
     ("keyed_form", "verified_by"): "operator code, CHECK length <= 40",
     ("keyed_form", "verified_at"): "timestamp, CHECK GLOB date pattern",
     ("override", "record_id"): "UUID",

@@ -231,3 +231,47 @@ def test_an_enumerators_entry_is_logged_keys_and_minutes_per_form(tmp_path: Path
     assert (f.operator, f.mode, f.forms, f.keystrokes) == ("E001", "entry", 1, sent)
     assert sent >= 13 and f.keys_per_form == sent and f.minutes_per_form is not None
     s.close()
+
+
+def test_going_back_a_field_in_verification_does_not_count_it_twice(team: tuple[Site, Site]
+                                                                   ) -> None:
+    sup, _enu = team
+    first = Keying(sup.store, "K01", Clock())
+    rid = first.key(PaperForm(EA, 1, 1, 1, date(2026, 11, 20), Outcome.COMPLETED,
+                              {("female", "25-34"): 1})).record_id or ""
+    first.set_batch(EA, VerifySetting(every=1))
+
+    async def script(app: CensusApp, pilot: Pilot[None]) -> None:
+        await start(pilot, app, "K02", "2")
+        paper = app.screen.query_one(PaperWidget)
+        await press(pilot, *"2011", "1", *["enter"] * 6)  # women and men of 0-4 to 15-24
+        await press(pilot, "3", "enter", "3", "enter")  # women 25-34: a keyer error
+        assert "keyer error" in paper.message
+        await press(pilot, "up", "enter")  # back to it, and on again: decided already
+        await press(pilot, *["enter"] * 11, "1")
+        assert paper.values.get("structure") is None  # no form left
+
+    driving.drive(sup.store.path, script, now=NOW, size=(100, 40))
+    assert sup.store.conn.execute("SELECT fields_verified, keyer_errors, verifier_errors FROM "
+                                  "keyed_form WHERE record_id = ?", (rid,)).fetchone() == (
+        21, 1, 0)
+
+
+def test_an_outcome_changed_to_no_contact_ends_the_form_for_review(team: tuple[Site, Site]
+                                                                   ) -> None:
+    sup, _enu = team
+    first = Keying(sup.store, "K01", Clock())
+    rid = first.key(PaperForm(EA, 1, 1, 1, date(2026, 11, 20), Outcome.COMPLETED,
+                              {("female", "25-34"): 1})).record_id or ""
+    first.set_batch(EA, VerifySetting(every=1))
+
+    async def script(app: CensusApp, pilot: Pilot[None]) -> None:
+        await start(pilot, app, "K02", "2")
+        await press(pilot, *"2011", "5", "5")  # refused, twice: the paper says so
+        assert "is verified" in app.screen.query_one(PaperWidget).message
+
+    driving.drive(sup.store.path, script, now=NOW, size=(100, 40))
+    assert sup.store.conn.execute("SELECT flagged, verified_by, fields_verified, keyer_errors "
+                                  "FROM keyed_form WHERE record_id = ?", (rid,)).fetchone() == (
+        1, "K02", 2, 1)
+    assert sup.store.conn.execute("SELECT outcome FROM visit").fetchall() == [("completed",)]

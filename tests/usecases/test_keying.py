@@ -5,6 +5,7 @@ corrections and the batch's tolerance; operator statistics."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -139,7 +140,8 @@ def test_dependent_verification_chooses_corrects_and_flags_the_batch(office: Sto
     # 2 keyer errors in 23 fields: past 5 %, the batch is to be keyed again in full.
     assert result.rekey and (result.batch_errors, result.batch_fields) == (2, len(values))
     assert kept.batch_setting(office, EA) == (VerifySetting(every=3, tolerance=500), True)
-    assert [f.record_id for f in verifier.to_verify(EA)] == [ids[5], ids[8]]
+    # Over the tolerance, every form of the batch not verified yet is to be verified.
+    assert [f.record_id for f in verifier.to_verify(EA)] == [i for i in ids if i != ids[2]]
     setting = office.conn.execute("SELECT new FROM audit WHERE field = 'keying_setting'"
                                   ).fetchone()
     assert setting == ("every 3; tolerance 5.00%",)
@@ -149,16 +151,17 @@ def test_dependent_verification_chooses_corrects_and_flags_the_batch(office: Sto
     assert session == ("every 3; tolerance 5.00%", 1, len(values), 2, 1)
 
 
-def test_a_random_share_is_drawn_once_and_kept(office: Store) -> None:
+def test_a_random_share_is_drawn_once_and_kept_until_the_setting_changes(office: Store) -> None:
     keyer = Keying(office, "K01", Clock())
     for n in range(1, 41):
         keyer.key(paper(n))
     Keying(office, "S01", Clock()).set_batch(EA, VerifySetting(share=2500, seed=7))
     first = [f.record_id for f in Keying(office, "K02", Clock()).to_verify(EA)]
     assert 3 <= len(first) <= 20
-    Keying(office, "S01", Clock()).set_batch(EA, VerifySetting(share=10000, seed=7))
-    # Forms already drawn keep their draw; the new setting applies to the forms keyed next.
     assert [f.record_id for f in Keying(office, "K03", Clock()).to_verify(EA)] == first
+    # A new setting draws again the forms not verified yet.
+    Keying(office, "S01", Clock()).set_batch(EA, VerifySetting(share=10000, seed=7))
+    assert len(Keying(office, "K03", Clock()).to_verify(EA)) == 40
 
 
 def test_operator_statistics_attribute_errors_to_keyer_and_verifier(office: Store) -> None:
@@ -225,3 +228,119 @@ def test_a_dwelling_listed_in_the_field_gets_the_papers_visit(office: Store) -> 
     assert done.ok, done
     assert office.conn.execute("SELECT attempt, outcome FROM visit").fetchall() == [
         (1, "completed")]
+
+
+# -- the review's findings (each failed before its fix) ---------------------------------------
+
+
+def test_each_household_of_a_dwelling_keeps_its_own_day_and_outcome(office: Store) -> None:
+    k = Keying(office, "K01", Clock())
+    one = k.key(paper(2, household=1)).record_id or ""
+    two = k.key(paper(2, household=2, day=date(2026, 11, 22), outcome=Outcome.PARTIAL)
+                ).record_id or ""
+    assert office.conn.execute("SELECT attempt, substr(at, 1, 10), outcome FROM visit ORDER BY "
+                               "attempt").fetchall() == [(1, "2026-11-20", "completed"),
+                                                         (2, "2026-11-22", "partial")]
+    verifier = Keying(office, "K02", Clock())
+    assert verifier.original(one)[1]["day"] == "2011"
+    assert (verifier.original(two)[1]["day"], verifier.original(two)[1]["outcome"]) == (
+        "2211", "2")
+    refused = k.key(paper(2, household=3, outcome=Outcome.REFUSED))
+    assert "has households counted already" in (refused.refused or "")
+    # Correcting the second form's day adds a visit of its own: the first form's stays.
+    verifier.start("verify", EA)
+    verifier.verified(two, paper(2, household=2, day=date(2026, 11, 23),
+                                 outcome=Outcome.PARTIAL), 21, 1, 0)
+    assert verifier.original(one)[1]["day"] == "2011"
+    assert verifier.original(two)[1]["day"] == "2311"
+
+
+def test_a_form_changed_since_it_was_keyed_is_not_verified_over(office: Store) -> None:
+    from census.usecases.entry import Entry
+
+    rid = Keying(office, "K01", Clock()).key(paper(1)).record_id or ""
+    Keying(office, "S01", Clock()).set_batch(EA, VerifySetting(every=1))
+    verifier = Keying(office, "K02", Clock())
+    verifier.start("verify", EA)
+    assert [f.record_id for f in verifier.to_verify(EA)] == [rid]
+    form, _values = verifier.original(rid)
+    # The supervisor corrects the household meanwhile (4 adults).
+    dwelling_id, h = load_household(office, rid) or ("", None)
+    assert h is not None
+    residents = {("female", "25-34"): 2, ("male", "25-34"): 2}
+    saved = Entry(office, "S01").save_household(dwelling_id, replace(h, residents=residents),
+                                                complete=True)
+    assert saved.ok
+    done = verifier.verified(rid, form, 21, 1, 0)
+    assert done.refused and "changed meanwhile" in done.refused
+    after = load_household(office, rid)
+    assert after is not None and after[1].present == 4  # the supervisor's edit stands
+    assert office.conn.execute("SELECT verified_by, keyer_errors FROM keyed_form").fetchone() \
+        == (None, 0)
+    assert verifier.to_verify(EA) == []  # no longer the keyer's to verify
+
+
+def test_a_form_is_verified_once(office: Store) -> None:
+    rid = Keying(office, "K01", Clock()).key(paper(1)).record_id or ""
+    Keying(office, "S01", Clock()).set_batch(EA, VerifySetting(every=1))
+    a, b = Keying(office, "K02", Clock()), Keying(office, "K03", Clock())
+    form, _values = a.original(rid)
+    assert not a.verified(rid, form, 21, 0, 0).refused
+    again = b.verified(rid, form, 21, 0, 1)
+    assert again.refused and "verified or changed meanwhile" in again.refused
+    assert kept.batch_errors(office, EA) == (0, 21)
+
+
+def test_no_verification_is_recorded_in_a_closed_area(office: Store) -> None:
+    rid = Keying(office, "K01", Clock()).key(paper(1)).record_id or ""
+    verifier = Keying(office, "K02", Clock())
+    verifier.original(rid)
+    close_area(office, EA, leave_open_work=True)
+    done = verifier.verified(rid, paper(1, adults=3), 21, 1, 0)
+    assert done.refused and "closed" in done.refused
+    assert office.conn.execute("SELECT count(*) FROM review").fetchone() == (0,)
+    assert office.conn.execute("SELECT verified_by FROM keyed_form").fetchone() == (None,)
+
+
+def test_corrections_with_warnings_are_marked_for_review(office: Store) -> None:
+    rid = Keying(office, "K01", Clock()).key(paper(1)).record_id or ""
+    verifier = Keying(office, "K02", Clock())
+    verifier.verified(rid, paper(1, adults=18), 21, 2, 0)
+    assert office.conn.execute("SELECT record_id, detail FROM review").fetchall() == [
+        (rid, "W001")]
+    other = Keying(office, "K01", Clock()).key(paper(2)).record_id or ""
+    assert resolve(office, other, {"residents:female:25-34": "20"}, "S01", Clock()) == []
+    assert office.conn.execute("SELECT detail FROM review WHERE record_id = ?",
+                               (other,)).fetchall() == [("W001",)]
+
+
+def test_an_outcome_without_contact_keyed_as_one_with_goes_to_review(office: Store) -> None:
+    rid = Keying(office, "K01", Clock()).key(paper(1)).record_id or ""
+    verifier = Keying(office, "K02", Clock())
+    done = verifier.verified(rid, paper(1, outcome=Outcome.REFUSED), 3, 1, 0)
+    assert done.unresolved and not done.problems
+    h = load_household(office, rid)
+    assert h is not None and h[1].present == 2  # as first keyed
+    assert office.conn.execute("SELECT flagged, verified_by, keyer_errors FROM keyed_form"
+                               ).fetchone() == (1, "K02", 1)
+
+
+def test_resolve_names_only_fields_the_form_has(office: Store) -> None:
+    k = Keying(office, "K01", Clock())
+    k.key(paper(9, outcome=Outcome.REFUSED))
+    dwelling = office.conn.execute("SELECT id FROM dwelling").fetchone()[0]
+    with pytest.raises(CensusError, match="no such field"):
+        resolve(office, dwelling, {"residents:female:25-34": "5"}, "S01", Clock())
+    assert office.conn.execute("SELECT count(*) FROM audit WHERE field = 'keying'"
+                               ).fetchone() == (0,)
+
+
+def test_a_new_tolerance_judges_the_batch_again(office: Store) -> None:
+    k = Keying(office, "K01", Clock())
+    rid = k.key(paper(1)).record_id or ""
+    k.key(paper(2))
+    Keying(office, "S01", Clock()).set_batch(EA, VerifySetting(every=1, tolerance=100))
+    verifier = Keying(office, "K02", Clock())
+    assert verifier.verified(rid, paper(1, adults=3), 21, 1, 0).rekey
+    Keying(office, "S01", Clock()).set_batch(EA, VerifySetting(every=2, tolerance=1000))
+    assert kept.batch_setting(office, EA) == (VerifySetting(every=2, tolerance=1000), False)

@@ -24,6 +24,7 @@ from textual.widgets import Footer, Input
 
 from census.domain.errors import CensusError
 from census.domain.keying import (
+    CONTACT_CODES,
     NUMBERS,
     FieldCheck,
     KeyField,
@@ -36,6 +37,7 @@ from census.domain.keying import (
 )
 from census.i18n import _, counted
 from census.storage.keying import KeyedForm
+from census.storage.keying import keyed_forms as kept_forms
 from census.storage.settings import get_setting, put_setting
 from census.tui.base import CensusScreen
 from census.tui.labels import problem_line
@@ -110,7 +112,8 @@ class KeyingScreen(CensusScreen):
         self.current: KeyedForm | None = None
         self.original: dict[str, str] = {}
         self.checks: dict[str, FieldCheck] = {}
-        self.found = [0, 0, 0]  # fields verified, keyer errors, verifier errors (this form)
+        self.verdicts: dict[str, Verdict] = {}
+        """Each field's verdict on this form (a field decided is not judged again)."""
         self.start_tally = KeyTally()
         self.rejected = 0
         self.ended = False
@@ -181,7 +184,7 @@ class KeyingScreen(CensusScreen):
                 return
             self.original = found[1]
             self.checks = {}
-            self.found = [0, 0, 0]
+            self.verdicts = {}
             self.paper.start({n: self.original[n] for n in NUMBERS}, frozenset(NUMBERS),
                              basis=self.original)
         else:
@@ -192,12 +195,18 @@ class KeyingScreen(CensusScreen):
 
     def batch_line(self) -> str:
         setting, rekey = self.keying.setting(self.area)
+        forms = self.guarded(lambda: kept_forms(self.census.store, self.area)) or []
+        own = [f for f in Keying.waiting(forms) if f.operator == self.keying.operator]
+        if own:
+            return _("Forms left to verify in this batch: {n}, all keyed by you ({op}); "
+                     "another operator verifies them. Esc ends the session.").format(
+                n=len(own), op=self.keying.operator)
         if rekey:
-            return _("Every chosen form is verified. The batch's keyer errors pass its "
-                     "tolerance ({tolerance}): it is to be keyed again in full.").format(
-                tolerance=percent(setting.tolerance))
-        return _("Every chosen form of this batch is verified (keyed by another operator, "
-                 "{setting}). Esc ends the session.").format(setting=setting.describe())
+            return _("Every form to verify is verified. The batch's keyer errors passed its "
+                     "tolerance ({tolerance}): every form keyed since is to be verified "
+                     "too.").format(tolerance=percent(setting.tolerance))
+        return _("Every chosen form of this batch is verified ({setting}). Esc ends the "
+                 "session.").format(setting=setting.describe())
 
     # -- a field committed -----------------------------------------------------------------------
 
@@ -210,19 +219,26 @@ class KeyingScreen(CensusScreen):
         value = canonical(field, text)
         if not self.verify:
             return Step(True, value=value)
+        if field.name in self.verdicts:  # decided already (the verifier went back a field)
+            return Step(True, value=self.paper.values.get(field.name))
         check = self.checks.setdefault(field.name, FieldCheck(self.original.get(field.name, "")))
         verdict = check.key(value)
         if verdict is Verdict.AGAIN:
             return Step(False, _("{field}: {value} differs from the first keying; key it "
                                  "again from the paper.").format(field=_(field.label),
                                                                  value=value))
-        self.found[0] += 1
+        self.verdicts[field.name] = verdict
         if verdict is Verdict.VERIFIER_ERROR:
-            self.found[2] += 1
             return Step(True, _("{field}: the first keying stands (verifier error).").format(
                 field=_(field.label)), value=value)
         if verdict is Verdict.KEYER_ERROR:
-            self.found[1] += 1
+            other_form = field.name == "outcome" and (
+                (value in CONTACT_CODES) != (check.original in CONTACT_CODES))
+            if other_form:  # contact against no contact: the supervisor decides
+                return Step(True, _("Outcome: {value} against {first}, one with contact and "
+                                    "one without: the form goes to the supervisor's review "
+                                    "(keyer error).").format(value=value, first=check.original),
+                            value=value, finish=True)
             return Step(True, _("{field}: {value} replaces {first} (keyer error).").format(
                 field=_(field.label), value=value, first=check.original), value=value)
         return Step(True)
@@ -272,21 +288,30 @@ class KeyingScreen(CensusScreen):
             return
         form = form_of(self.area, values, self.census.store.config,
                        self.census.now().date())
-        fields, keyer, verifier = self.found
+        verdicts = list(self.verdicts.values())
+        fields = len(verdicts)
+        keyer = verdicts.count(Verdict.KEYER_ERROR)
+        verifier = verdicts.count(Verdict.VERIFIER_ERROR)
         done = self.guarded(lambda: self.keying.verified(current.record_id, form, fields,
                                                          keyer, verifier))
         if done is None:
             return
         if done.refused:
-            self.notify(_("Form {q}: the corrected form breaks a rule; it stays as first keyed "
-                          "and is marked for review.").format(q=form.questionnaire),
-                        severity="warning", timeout=8)
+            self.notify(done.refused, severity="warning", timeout=8)
+        elif done.problems or done.unresolved:
+            self.notify(_("Form {q}: the corrected form is not stored (another outcome, or a "
+                          "rule refuses it); it stays as first keyed and is marked for "
+                          "review.").format(q=form.questionnaire), severity="warning",
+                        timeout=8)
         else:
             self.notify(_("Form {q} verified: {keyer} keyer, {verifier} verifier errors.")
                         .format(q=form.questionnaire, keyer=keyer, verifier=verifier))
         if done.rekey:
-            self.notify(_("Batch {area}: keyer errors pass the tolerance; key it again in "
-                          "full.").format(area=self.area), severity="warning", timeout=8)
+            self.notify(_("Batch {area}: keyer errors pass the tolerance; every form of it is "
+                          "now to be verified.").format(area=self.area), severity="warning",
+                        timeout=8)
+            self.queue = self.guarded(lambda: self.keying.to_verify(self.area)) or []
+            self.queue = [f for f in self.queue if f.record_id != current.record_id]
         self.next_form()
 
     # -- leaving -----------------------------------------------------------------------------------

@@ -35,6 +35,8 @@ class Step:
     advance: bool
     message: str = ""
     value: str | None = None
+    finish: bool = False
+    """The form ends here (the fields after this one are not keyed)."""
 
 
 class PaperForm(Widget, can_focus=True):
@@ -147,7 +149,7 @@ class PaperForm(Widget, can_focus=True):
             return
         self.values[self.field.name] = self.typed if step.value is None else step.value
         self.kept(self.values)
-        if not self._move(1):
+        if step.finish or not self._move(1):
             self.refresh()
             self.finished()
 
