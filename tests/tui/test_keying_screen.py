@@ -202,6 +202,8 @@ def test_the_operator_statistics_screen_fits_80_columns(team: tuple[Site, Site])
         row = driving.texts(table.get_row_at(0))
         assert row[:5] == ["K01", "11-28", "keying", row[3], "2"]
         assert row[6] == "50" and row[8] == "30"  # 3 bad in 60 keys; 60 keys for 2 forms
+        shown = app.export_screenshot()  # drawn whole, not cut to the headers' widths
+        assert "11-28" in shown and "keying" in shown
 
     driving.drive(sup.store.path, script, now=NOW, size=(80, 24))
 

@@ -42,8 +42,10 @@ class OperatorsScreen(CensusScreen):
                 _("Bad‰"), _("Err%"), _("Keys/f"), _("Min/f")]
 
     def on_mount(self) -> None:
+        self.query_one("#operators", DataTable).focus()  # rows come in on_screen_resume
+
+    def on_screen_resume(self) -> None:
         self.action_refresh()
-        self.query_one("#operators", DataTable).focus()
 
     def action_refresh(self) -> None:
         figures = self.guarded(lambda: operator_figures(self.census.store)) or []
