@@ -235,13 +235,19 @@ def test_an_enumerators_entry_is_logged_keys_and_minutes_per_form(tmp_path: Path
     s.close()
 
 
-def test_going_back_a_field_in_verification_does_not_count_it_twice(team: tuple[Site, Site]
-                                                                   ) -> None:
-    sup, _enu = team
+def one_form_to_verify(sup: Site) -> str:
+    """Form 1/1/1 (one woman 25-34) keyed by K01 in a batch verified in full; its id."""
     first = Keying(sup.store, "K01", Clock())
     rid = first.key(PaperForm(EA, 1, 1, 1, date(2026, 11, 20), Outcome.COMPLETED,
                               {("female", "25-34"): 1})).record_id or ""
     first.set_batch(EA, VerifySetting(every=1))
+    return rid
+
+
+def test_going_back_a_field_in_verification_does_not_count_it_twice(team: tuple[Site, Site]
+                                                                   ) -> None:
+    sup, _enu = team
+    rid = one_form_to_verify(sup)
 
     async def script(app: CensusApp, pilot: Pilot[None]) -> None:
         await start(pilot, app, "K02", "2")
@@ -262,10 +268,7 @@ def test_going_back_a_field_in_verification_does_not_count_it_twice(team: tuple[
 def test_an_outcome_changed_to_no_contact_ends_the_form_for_review(team: tuple[Site, Site]
                                                                    ) -> None:
     sup, _enu = team
-    first = Keying(sup.store, "K01", Clock())
-    rid = first.key(PaperForm(EA, 1, 1, 1, date(2026, 11, 20), Outcome.COMPLETED,
-                              {("female", "25-34"): 1})).record_id or ""
-    first.set_batch(EA, VerifySetting(every=1))
+    rid = one_form_to_verify(sup)
 
     async def script(app: CensusApp, pilot: Pilot[None]) -> None:
         await start(pilot, app, "K02", "2")
