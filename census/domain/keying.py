@@ -128,12 +128,15 @@ def visit_day(text: str, today: date) -> date | None:
 def field_problem(field: KeyField, text: str, config: SurveyConfig, today: date) -> str | None:
     """Why `text` cannot be kept in `field` (a sentence: what, and what is wanted), or None."""
     value = canonical(field, text)
-    if not value.isdigit():
+    if value and not value.isdigit():
         return _("{field}: only digits can be keyed here").format(field=_(field.label))
-    n = int(value)
+    n = int(value) if value else -1  # nothing keyed: the field's own message
     if field.kind is Kind.NUMBER and not 1 <= n <= (field.top or n):
         return _("{field}: key a number from 1 to {max}").format(field=_(field.label),
                                                                   max=field.top)
+    if field.kind is Kind.DAY and not value:
+        return _("{field}: key the day and the month, e.g. 0312 for 3 December").format(
+            field=_(field.label))
     if field.kind is Kind.DAY and visit_day(value, today) is None:
         return _("{field}: {value} is no day up to today; key the day and the month, "
                  "e.g. 0312 for 3 December").format(field=_(field.label), value=value)

@@ -280,3 +280,29 @@ def test_an_outcome_changed_to_no_contact_ends_the_form_for_review(team: tuple[S
                                   "FROM keyed_form WHERE record_id = ?", (rid,)).fetchone() == (
         1, "K02", 2, 1)
     assert sup.store.conn.execute("SELECT outcome FROM visit").fetchall() == [("completed",)]
+
+
+def test_a_form_keyed_already_goes_back_to_its_number(team: tuple[Site, Site]) -> None:
+    """A questionnaire number keyed already: the cursor goes back to it, and what is typed
+    next replaces the form's fields (never appended to the last one)."""
+    sup, _enu = team
+    couple = {(3, 0): "1", (3, 1): "1"}
+
+    async def script(app: CensusApp, pilot: Pilot[None]) -> None:
+        await start(pilot, app, "K01", "1")
+        await press(pilot, *form_keys(1, couple))
+        await press(pilot, *form_keys(1, couple))  # the same number again
+        paper = app.screen.query_one(PaperWidget)
+        assert "keyed already" in str(app.screen.query_one("#problems").render())
+        assert paper.field.name == "structure"
+        # Structure 2, then Enter through the rest as keyed: stored as form 2.
+        await press(pilot, "2", *["enter"] * 24)
+        assert paper.values == {} and paper.field.name == "structure"
+        # An empty number says what it wants.
+        await press(pilot, "home", "delete", "enter")
+        assert "key a number from 1 to 9999" in paper.message
+
+    driving.drive(sup.store.path, script, now=NOW, size=(100, 40))
+    assert sup.store.conn.execute("SELECT d.structure, h.usual_residents FROM household h "
+                                  "JOIN dwelling d ON d.id = h.dwelling_id ORDER BY 1"
+                                  ).fetchall() == [(1, 2), (2, 2)]

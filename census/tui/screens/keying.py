@@ -100,7 +100,7 @@ class KeyingScreen(CensusScreen):
     BINDINGS = [Binding("escape", "leave", _("End session"), id="keying.leave")]
     AUTO_FOCUS = "#paper"
     MOVING = _("Digits fill a field (a full one moves on); Enter commits it; Backspace erases; "
-               "Up or Shift+Tab goes back a field.")
+               "Up or Shift+Tab goes back a field; Home goes to the first field.")
 
     def __init__(self, keying: Keying, area: str, verify: bool = False) -> None:
         super().__init__()
@@ -267,12 +267,13 @@ class KeyingScreen(CensusScreen):
             flagged = _(" (marked for review: {rules})").format(
                 rules=", ".join(p.rule_id for p in done.warnings)) if done.warnings else ""
             self.notify(_("Form {q} keyed{flagged}.").format(q=form.questionnaire,
-                                                             flagged=flagged))
+                                                             flagged=flagged), timeout=2)
             self.next_form()
             return
         config = self.census.store.config
-        if done.refused:
+        if done.refused:  # its questionnaire number: back to it
             lines = [done.refused]
+            self.paper.first()
         elif done.errors:
             lines = [problem_line(p, config) for p in done.errors[:5]]
         else:
@@ -304,8 +305,9 @@ class KeyingScreen(CensusScreen):
                           "review.").format(q=form.questionnaire), severity="warning",
                         timeout=8)
         else:
-            self.notify(_("Form {q} verified: {keyer} keyer, {verifier} verifier errors.")
-                        .format(q=form.questionnaire, keyer=keyer, verifier=verifier))
+            self.notify(_("Form {q} verified: keyer errors {keyer}, verifier errors "
+                          "{verifier}.").format(q=form.questionnaire, keyer=keyer,
+                                                verifier=verifier), timeout=3)
         if done.rekey:
             self.notify(_("Batch {area}: keyer errors pass the tolerance; every form of it is "
                           "now to be verified.").format(area=self.area), severity="warning",

@@ -4,7 +4,7 @@ The fields of `census.domain.keying.paper_fields` in paper order: the questionna
 day and the outcome on one line, the count grid (an age band a line, its sexes side by side, as
 the paper prints them), then away, visitors and respondent. Digits type into the field under
 the cursor; a field full of digits moves on by itself, Enter commits a shorter one (an empty
-count is 0); Backspace erases; Up or Shift+Tab goes back a field. Each commit is judged at once
+count is 0); Backspace erases; Up or Shift+Tab goes back a field, Home to the first. Each commit is judged at once
 by the screen (`commit`: a value check, or a verifier's comparison), synchronously inside the key
 handler, so that a fast typist's keys are never judged out of order. After the last field that
 applies (no counts after an outcome without contact), `finished` is called.
@@ -108,11 +108,13 @@ class PaperForm(Widget, can_focus=True):
 
     def on_key(self, event: events.Key) -> None:
         key = event.key
-        if key in ("enter", "tab", "backspace", "delete", "up", "shift+tab", "down"):
+        if key in ("enter", "tab", "backspace", "delete", "up", "shift+tab", "down", "home"):
             event.prevent_default()
             event.stop()
             if key in ("enter", "tab", "down"):
                 self.enter()
+            elif key == "home":
+                self.first()
             elif key in ("backspace", "delete"):
                 self.typed = "" if key == "delete" or self.fresh else self.typed[:-1]
                 self.fresh = False
@@ -150,8 +152,14 @@ class PaperForm(Widget, can_focus=True):
         self.values[self.field.name] = self.typed if step.value is None else step.value
         self.kept(self.values)
         if step.finish or not self._move(1):
+            self.fresh = True  # a form not stored: the next digit replaces, never appends
             self.refresh()
             self.finished()
+
+    def first(self) -> None:
+        """To the first field keyed (the questionnaire number, when keying)."""
+        self.index = -1
+        self._move(1)
 
     def say(self, message: str) -> None:
         self.message = message
@@ -191,7 +199,8 @@ class PaperForm(Widget, can_focus=True):
         for f in last:
             tail.add_column(_(f.label), no_wrap=True)
         tail.add_row(*(self._cell(f) for f in last))
-        legend = Text("  ".join(f"{i} {_(OUTCOME_LABELS[o])}"
+        nbsp = "\u00a0"  # an item is never broken across lines
+        legend = Text("  ".join(f"{i}{nbsp}{_(OUTCOME_LABELS[o]).replace(' ', nbsp)}"
                                 for i, o in enumerate(OUTCOMES, start=1)), style="dim")
         note = Text(self.message, style="bold yellow") if self.message else Text("")
         return Group(top, legend, grid, tail, note)
