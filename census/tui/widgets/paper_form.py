@@ -4,9 +4,10 @@ The fields of `census.domain.keying.paper_fields` in paper order: the questionna
 day and the outcome on one line, the count grid (an age band a line, its sexes side by side, as
 the paper prints them), then away, visitors and respondent. Digits type into the field under
 the cursor; a field full of digits moves on by itself, Enter commits a shorter one (an empty
-count is 0); Backspace erases; Up or Shift+Tab goes back a field, Home to the first. Each commit is judged at once
-by the screen (`commit`: a value check, or a verifier's comparison), synchronously inside the key
-handler, so that a fast typist's keys are never judged out of order. After the last field that
+count is 0); Backspace erases; Up or Shift+Tab goes back a field, Home to the first. Each
+commit is judged at once by the screen (`commit`: a value check, or a verifier's comparison),
+synchronously inside the key handler, so that a fast typist's keys are never judged out of
+order. After the last field that
 applies (no counts after an outcome without contact), `finished` is called.
 """
 
