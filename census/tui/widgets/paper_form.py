@@ -7,8 +7,8 @@ the cursor; a field full of digits moves on by itself, Enter commits a shorter o
 count is 0); Backspace erases; Up or Shift+Tab goes back a field, Home to the first. Each
 commit is judged at once by the screen (`commit`: a value check, or a verifier's comparison),
 synchronously inside the key handler, so that a fast typist's keys are never judged out of
-order. After the last field that
-applies (no counts after an outcome without contact), `finished` is called.
+order. After the last field that applies (no counts after an outcome without contact),
+`finished` is called.
 """
 
 from __future__ import annotations
