@@ -143,6 +143,8 @@ class Records:
     decisions: list[Decision] = field(default_factory=list)
     area_states: list[AreaStateRow] = field(default_factory=list)
     audit: AuditHead | None = None
+    sessions: list[list[Any]] = field(default_factory=list)
+    """Operator sessions (keying, verifying, entering door to door), as `SESSION_COLUMNS`."""
 
     @property
     def areas_touched(self) -> set[str]:
@@ -508,6 +510,9 @@ def decode(data: bytes, cfg: SurveyConfig) -> Records:
                 reason, note, rules, _code(row[6], "who"), _stamp(row[7])))
         except _Bad as bad:
             raise PayloadError(_("a decision row is wrong: {why}").format(why=bad)) from bad
+    from census.formats.sessions import session_rows_of  # its module checks session rows
+
+    out.sessions = session_rows_of(body)
     return out
 
 

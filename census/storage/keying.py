@@ -44,6 +44,8 @@ def create_keying_tables(db: Database) -> None:
 ) STRICT""",
         f"""CREATE TABLE keying_session (
   id INTEGER PRIMARY KEY,
+  origin TEXT NOT NULL {code.format(c='origin')},
+  origin_id INTEGER NOT NULL CHECK (origin_id >= 1),
   operator TEXT NOT NULL {code.format(c='operator')},
   mode TEXT NOT NULL CHECK (mode IN {MODES}),
   area TEXT CHECK (area IS NULL OR length(area) BETWEEN 1 AND 40),
@@ -51,7 +53,8 @@ def create_keying_tables(db: Database) -> None:
   started_at TEXT NOT NULL {time.format(c='started_at')},
   ended_at TEXT NOT NULL {time.format(c='ended_at')},
   pause_seconds {count.format(c='pause_seconds')},
-  {counters}
+  {counters},
+  UNIQUE (origin, origin_id)
 ) STRICT""",
         f"""CREATE TABLE keyed_form (
   record_id TEXT PRIMARY KEY CHECK (length(record_id) = 36),
@@ -124,10 +127,39 @@ class SessionCounts:
 
 def start_session(store: Store, operator: str, mode: str, area: str | None,
                   setting: str | None, at: str) -> int:
+    """A session logged here: its origin is this database's user, numbered as its row."""
+    row = store.conn.execute("SELECT coalesce(max(origin_id), 0) + 1 FROM keying_session "
+                             "WHERE origin = ?", (store.user,)).fetchone()
     cur = store.conn.execute(
-        "INSERT INTO keying_session (operator, mode, area, setting, started_at, ended_at) "
-        "VALUES (?, ?, ?, ?, ?, ?)", (operator, mode, area, setting, at, at))
+        "INSERT INTO keying_session (origin, origin_id, operator, mode, area, setting, "
+        "started_at, ended_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (store.user, row[0], operator, mode, area, setting, at, at))
     return int(cur.lastrowid or 0)
+
+
+SESSION_COLUMNS = ("origin", "origin_id", "operator", "mode", "area", "setting", "started_at",
+                   "ended_at", "pause_seconds", *_COUNTERS)
+"""A session as it travels up in a bundle (the database it was logged in, and its number
+there, name it everywhere)."""
+
+
+def session_rows(store: Store) -> list[list[Any]]:
+    """Every session this database holds (its own and those sent from below), for a bundle."""
+    return [list(r) for r in store.conn.execute(
+        f"SELECT {', '.join(SESSION_COLUMNS)} FROM keying_session ORDER BY origin, origin_id")]
+
+
+def save_sessions(store: Store, rows: Sequence[Sequence[Any]]) -> int:
+    """Sessions sent from below: new ones added, known ones updated when they have gone on
+    since (a session's counts only grow). Returns how many were added or updated."""
+    names = ", ".join(SESSION_COLUMNS)
+    marks = ", ".join("?" * len(SESSION_COLUMNS))
+    sets = ", ".join(f"{c} = excluded.{c}" for c in SESSION_COLUMNS[2:])
+    before = store.conn.total_changes
+    store.conn.executemany(
+        f"INSERT INTO keying_session ({names}) VALUES ({marks}) ON CONFLICT (origin, origin_id) "
+        f"DO UPDATE SET {sets} WHERE excluded.ended_at > keying_session.ended_at", rows)
+    return int(store.conn.total_changes - before)
 
 
 def save_session(store: Store, session: int, counts: SessionCounts, at: str) -> None:

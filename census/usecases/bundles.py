@@ -38,6 +38,7 @@ from census.storage.exchange.peers import (
     upstream,
 )
 from census.storage.exchange.transfers import Transfer, log_transfer
+from census.storage.keying import save_sessions
 from census.storage.store import Store, utc_now
 from census.transfer.files import TransferError, fail, read_file
 from census.usecases.exchange import (
@@ -208,6 +209,10 @@ def merge(store: Store, chain: Chain, source: Source, recs: Records, now: dateti
         save_decisions(store, [
             replace(x, note=None if x.note is None or personal_data(x.note) else x.note)
             for x in recs.decisions if x.household_id in intake.written_households])
+    # Operator sessions: an enumerator's file speaks for its own entry only; a supervisor's
+    # relays its clerks' and its enumerators'. None is taken for this database's own.
+    save_sessions(store, [r for r in recs.sessions if r[0] != store.user and (
+        role is not Role.ENUMERATOR or (r[0] == sender and r[2] == sender and r[3] == "entry"))])
     # Who works an area is its supervisor's word: an enumerator's bundle never changes it.
     assigning = [(code, enumerator) for code, enumerator in recs.enumerators
                  if _allowed(store, actor, code, Act.ASSIGN)]

@@ -27,6 +27,7 @@ from census.formats.payload import (
     OVERRIDE_COLUMNS,
     VISIT_COLUMNS,
 )
+from census.storage.keying import SESSION_COLUMNS
 from census.storage.store import Store
 from tests.helpers import RAW_KEY
 
@@ -56,8 +57,8 @@ HOUSEHOLD_ALL = (*HOUSEHOLD_COLUMNS, *(f"{s}.{b}" for s, b in CFG.cells))
 COLUMNS = {"dwellings": DWELLING_COLUMNS, "visits": VISIT_COLUMNS,
            "households": HOUSEHOLD_ALL, "overrides": OVERRIDE_COLUMNS,
            "decisions": DECISION_COLUMNS, "areas": AREA_COLUMNS,
-           "held": ("record_type", "id", "revision", "digest")}
-ROW_TABLES = ("dwellings", "visits", "households", "overrides", "decisions")
+           "held": ("record_type", "id", "revision", "digest"), "sessions": SESSION_COLUMNS}
+ROW_TABLES = ("dwellings", "visits", "households", "overrides", "decisions", "sessions")
 TOP_KEYS = (*ROW_TABLES, "closed", "enumerators", "areas", "held", "format", "survey", "extra")
 HEADER_KEYS = ("id", "seq", "created", "sender", "sender_role", "recipient_code", "counts")
 

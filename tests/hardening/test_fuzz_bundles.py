@@ -100,6 +100,9 @@ def rows(dwellings: list[Dwelling], updated_by: str) -> dict[str, list[Any]]:
         for h in d.households:
             body["households"].append(household_row(h, d.id, None, STAMP, updated_by, CFG))
             body["overrides"] += override_rows(h.id, h.overrides)
+    # The sender's own entry session, as its app logs it.
+    body["sessions"].append([updated_by, 1, updated_by, "entry", None, None,
+                             "2026-11-28T09:00:00", "2026-11-28T09:30:00", 0, 1, 30, 0, 0, 0, 0])
     return body
 
 

@@ -54,6 +54,8 @@ TEXT_ALLOWED = {
     ("keying_batch", "set_at"): "timestamp, CHECK GLOB date pattern",
     ("keying_session", "operator"): "operator code (a clerk or an enumerator, never a name), "
                                     "CHECK length <= 40",
+    ("keying_session", "origin"): "user code of the database the session was logged in, "
+                                  "CHECK length <= 40",
     ("keying_session", "mode"): "CHECK IN (key, verify, entry)",
     ("keying_session", "area"): "area code, CHECK length <= 40",
     ("keying_session", "setting"): "the verify setting as census writes it (`every 5; "

@@ -21,6 +21,7 @@ from census.formats.payload import (
 )
 from census.storage.areas import all_areas, subtree
 from census.storage.exchange.closeout import changed_states
+from census.storage.keying import session_rows
 from census.storage.records import (
     select_dwellings,
     select_households,
@@ -95,6 +96,8 @@ def bundle_body(store: Store, everything: bool) -> tuple[dict[str, Any], dict[st
     body, counts = records_body(store, where, where)
     body["closed"] = [r[0] for r in store.conn.execute(
         "SELECT code FROM area WHERE status = 'closed' ORDER BY code")]
+    # The operator sessions logged here and sent from below (a row each: counts, no keys).
+    body["sessions"] = session_rows(store)
     # Each area's status as last changed here, numbered: closed, or reopened with its reason.
     body["area_states"] = [[s.code, str(s.status), s.rev, str(s.reason) if s.reason else None]
                            for s in changed_states(store)]
