@@ -47,7 +47,7 @@ from census.domain.model import (
 )
 from census.i18n import _
 from census.storage import keying as kept
-from census.storage.areas import area_facts, area_levels
+from census.storage.areas import area_facts
 from census.storage.audit import Chain
 from census.storage.audit import Entry as AuditEntry
 from census.storage.exchange.merge import Hold, hold
@@ -58,14 +58,14 @@ from census.usecases.forms import run_batches
 from census.usecases.intake import Intake
 from census.usecases.review import find_household
 from census.usecases.sources import (
+    Gate,
     Source,
     Via,
     blocks_keyed,
-    context,
+    blocks_record,
     local_refusal,
     refusal_text,
 )
-from census.validation.engine import check_dwelling
 from census.validation.rules import Problem, Severity
 
 
@@ -127,8 +127,8 @@ class Keying:
         """Why forms of `area` cannot be keyed here now, or None."""
         if not area:
             return _("Key the batch's enumeration area code (see `census area list`).")
-        levels = area_levels(self.store)
-        if levels.get(area) != self.store.config.levels[-1]:
+        found = area_facts(self.store, [area]).get(area)
+        if found is None or found.level != self.store.config.levels[-1]:
             return _("{area} is no enumeration area of this database: a batch is the forms of "
                      "one enumeration area (see `census area list`).").format(area=area)
         no = local_refusal(self.store, area, Act.RECORD)
@@ -201,17 +201,14 @@ class Keying:
             dwelling = self._dwelling(form, stored)
             household = next((h for h in dwelling.households if h.number == form.household),
                              None) if form.contact else None
-            problems = check_dwelling(dwelling, context(store, self.clock()))
-            errors = tuple(p for p in problems if p.blocks and p.severity is Severity.ERROR)
-            warnings = tuple(p for p in problems
-                             if p.severity is Severity.WARNING and not p.confirmed)
-            if errors:
-                return Keyed(errors=errors, warnings=warnings)
-            if warnings and not past_warnings:
-                return Keyed(warnings=warnings)
-            refused, _warned = self._store(dwelling)
+            # Until the clerk keys past them, warnings stop the form as errors do.
+            refused, warned = self._store(dwelling, blocks_keyed if past_warnings
+                                          else blocks_record)
             if refused:
-                return Keyed(errors=tuple(refused))
+                return Keyed(errors=tuple(p for p in refused if p.severity is Severity.ERROR),
+                             warnings=tuple(p for p in refused
+                                            if p.severity is Severity.WARNING))
+            warnings = tuple(warned)
             record = household.id if household else dwelling.id
             if warnings:
                 self._flag(record, dwelling.area, warnings)
@@ -260,13 +257,14 @@ class Keying:
                               visitors=form.visitors)
         return replace(stored, households=(*stored.households, household))
 
-    def _store(self, dwelling: Dwelling) -> tuple[list[Problem], list[Problem]]:
+    def _store(self, dwelling: Dwelling, gate: Gate = blocks_keyed
+               ) -> tuple[list[Problem], list[Problem]]:
         """Through the one intake, as this operator (inside the caller's transaction).
         Returns the problems that refused it (nothing stored), and the warnings of what was
         stored (keyed past)."""
         refused: list[Problem] = []
         checked: list[Problem] = []
-        source = Source(Via.KEYING, self.operator, self.store.role, gate=blocks_keyed)
+        source = Source(Via.KEYING, self.operator, self.store.role, gate=gate)
         intake = Intake(self.store, source, self.clock().replace(second=0, microsecond=0),
                         sink=lambda _line, p: refused.append(p),
                         checked=lambda _id, problems: checked.extend(problems))
@@ -327,15 +325,13 @@ class Keying:
                     "Form {q} was verified or changed meanwhile (by another operator, or in "
                     "review); nothing was recorded.").format(q=corrected.questionnaire))
             form, before = self.original(record_id)
-            after = values_of(corrected, self.store.config)
             problems: tuple[Problem, ...] = ()
             unresolved = corrected.contact != form.contact
-            changed = {k: (before.get(k), v) for k, v in after.items() if before.get(k) != v}
             if unresolved:  # another form altogether: the supervisor decides
                 kept.set_keyed(self.store, record_id, keyed.revision, keyed.day, keyed.outcome,
                                flagged=True)
-            elif changed:
-                problems = tuple(self._correct(record_id, corrected, chain, changed,
+            else:
+                problems = tuple(self._correct(record_id, before, corrected, chain,
                                                "verified"))
             kept.record_verification(self.store, record_id, self.operator, self.session or 0,
                                      stamp(self.clock()), fields_verified, keyer_errors,
@@ -350,12 +346,16 @@ class Keying:
         return Verified(problems=problems, unresolved=unresolved, rekey=rekey,
                         batch_errors=errors, batch_fields=fields)
 
-    def _correct(self, record_id: str, corrected: PaperForm, chain: Chain,
-                 changed: Mapping[str, tuple[str | None, str]], reason: str,
-                 flag: bool = True) -> list[Problem]:
-        """Store the corrected form in place of the stored one (the same ids), audited with
-        `reason` (the fields changed); a correction the rules refuse is not stored (the form
-        is marked for review, with `flag`); one stored with warnings is marked for review."""
+    def _correct(self, record_id: str, before: Mapping[str, str], corrected: PaperForm,
+                 chain: Chain, reason: str, flag: bool = True) -> list[Problem]:
+        """Store the corrected form in place of the stored one (whose fields' text is
+        `before`; the same ids), audited with `reason` and the fields changed (nothing when
+        none did); a correction the rules refuse is not stored (the form is marked for
+        review, with `flag`); one stored with warnings is marked for review."""
+        after = values_of(corrected, self.store.config)
+        changed = {k: (before.get(k), v) for k, v in after.items() if before.get(k) != v}
+        if not changed:
+            return []
         keyed = kept.keyed_form(self.store, record_id)
         dwelling = corrected_dwelling(self.store, record_id, corrected, keyed)
         refused, warned = self._store(dwelling)
@@ -396,8 +396,19 @@ class Verified:
 
 
 def record_type_of(store: Store, record_id: str) -> str:
+    """A keyed form's record: a household, or a dwelling (a form without contact)."""
     found = store.conn.execute("SELECT 1 FROM household WHERE id = ?", (record_id,)).fetchone()
     return "household" if found else "dwelling"
+
+
+def dwelling_of(store: Store, record_id: str) -> Dwelling:
+    """The dwelling a keyed form's record is (or holds it), with its visits and households."""
+    row = store.conn.execute("SELECT dwelling_id FROM household WHERE id = ?",
+                             (record_id,)).fetchone()
+    dwelling = load_dwelling(store, row[0] if row else record_id)
+    if dwelling is None or not dwelling.visits:
+        raise CensusError(_("No keyed form {id} in this database.").format(id=record_id))
+    return dwelling
 
 
 def revision_of(store: Store, record_id: str) -> int:
@@ -418,11 +429,7 @@ def with_visit(visits: tuple[Visit, ...], visit: Visit) -> tuple[Visit, ...]:
 def stored_form(store: Store, record_id: str) -> PaperForm:
     """The paper form a record holds (a household, or a dwelling without contact): a keyed
     form's day and outcome as keyed; another record's from its dwelling's last visit."""
-    row = store.conn.execute("SELECT dwelling_id FROM household WHERE id = ?",
-                             (record_id,)).fetchone()
-    dwelling = load_dwelling(store, row[0] if row else record_id)
-    if dwelling is None or not dwelling.visits:
-        raise CensusError(_("No keyed form {id} in this database.").format(id=record_id))
+    dwelling = dwelling_of(store, record_id)
     household = next((h for h in dwelling.households if h.id == record_id), None)
     keyed = kept.keyed_form(store, record_id)
     if keyed is not None:
@@ -445,11 +452,7 @@ def corrected_dwelling(store: Store, record_id: str, form: PaperForm,
     record's revision moved on. The form's visit: the one keyed with it (a keyed form), else
     the last; when another keyed form of the dwelling has the same visit, a visit of its own
     is added instead of changing theirs."""
-    row = store.conn.execute("SELECT dwelling_id FROM household WHERE id = ?",
-                             (record_id,)).fetchone()
-    d = load_dwelling(store, row[0] if row else record_id)
-    if d is None:
-        raise CensusError(_("No keyed form {id} in this database.").format(id=record_id))
+    d = dwelling_of(store, record_id)
     if keyed is not None:
         mine = [v for v in d.visits if v.at.date().isoformat() == keyed.day
                 and str(v.outcome) == keyed.outcome]
@@ -498,13 +501,8 @@ def resolve(store: Store, record_id: str, values: Mapping[str, str], who: str,
         raise CensusError(_("{q}: an outcome with contact and one without are different forms; "
                             "change the outcome in the app instead.").format(
                                 q=form.questionnaire))
-    after = values_of(corrected, store.config)
-    changed = {k: (before.get(k), v) for k, v in after.items() if before.get(k) != v}
-    if not changed:
-        return []
     with store.write() as chain:
-        return keying._correct(record_id, corrected, chain, changed, "adjudicated",
-                               flag=False)
+        return keying._correct(record_id, before, corrected, chain, "adjudicated", flag=False)
 
 
 def resolve_at(store: Store, ref: str, pairs: Sequence[str], who: str,
