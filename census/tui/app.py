@@ -74,6 +74,7 @@ class CensusApp(App[None]):
         self.tally = KeyTally()
         """Every key pressed in the app (counts only), for the operator statistics."""
         self.entry_session: int | None = None
+        self.entry_began: datetime | None = None
         self.entry_start = KeyTally()
         self.entry_forms = 0
         self.opening = opening
@@ -119,12 +120,11 @@ class CensusApp(App[None]):
     # -- an enumerator's entry, logged as a session (keys and minutes per form) -------------
 
     def start_entry_session(self) -> None:
-        if self.store.role is not Role.ENUMERATOR:
-            return
-        self.entry_start = copy(self.tally)
-        with contextlib.suppress(StoreError):
-            self.entry_session = open_session(self.store, self.store.user, "entry", None, None,
-                                              self.clock_seconds())
+        """Note when an enumerator's entry began; its row is written with the first household
+        completed (nothing is written at start-up, and a look at the app logs no session)."""
+        if self.store.role is Role.ENUMERATOR:
+            self.entry_start = copy(self.tally)
+            self.entry_began = self.clock_seconds()
 
     def form_completed(self) -> None:
         """A household completed in the app: the session's counts are kept."""
@@ -132,12 +132,15 @@ class CensusApp(App[None]):
         self.keep_entry_session()
 
     def keep_entry_session(self) -> None:
-        if self.entry_session is None or self._store is None:
+        if self.entry_began is None or self._store is None or not self.entry_forms:
             return
         keys, bad, pause = self.tally.since(self.entry_start)
         counts = SessionCounts(forms=self.entry_forms, keystrokes=keys, bad_keystrokes=bad,
                                pause_seconds=pause)
         with contextlib.suppress(StoreError):
+            if self.entry_session is None:
+                self.entry_session = open_session(self.store, self.store.user, "entry", None,
+                                                  None, self.entry_began)
             keep_session(self.store, self.entry_session, counts, self.clock_seconds())
 
     def my_code(self) -> str | None:
