@@ -24,6 +24,7 @@ from textual.widget import Widget
 from census.domain.config import SurveyConfig
 from census.domain.model import Cell
 from census.i18n import _
+from census.tui.widgets.plain import typed
 from census.validation.engine import parse_count
 from census.validation.rules import Problem
 
@@ -141,10 +142,7 @@ class CountGrid(Widget, can_focus=True):
                 self.advance = name
             getattr(self, f"action_{name}")(*args)
             return
-        char = event.character
-        if char is not None and len(char) == 1 and char.isprintable():
-            event.prevent_default()
-            event.stop()
+        if (char := typed(event)) is not None:
             self.type_character(char)
 
     def type_character(self, char: str) -> None:

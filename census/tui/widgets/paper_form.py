@@ -26,6 +26,7 @@ from census.domain.config import SurveyConfig
 from census.domain.keying import OUTCOMES, KeyField, Kind, applies, paper_fields
 from census.i18n import _
 from census.tui.labels import OUTCOMES as OUTCOME_LABELS
+from census.tui.widgets.plain import typed
 
 
 @dataclass(frozen=True)
@@ -123,10 +124,7 @@ class PaperForm(Widget, can_focus=True):
             else:
                 self._move(-1)
             return
-        char = event.character
-        if char is not None and len(char) == 1 and char.isprintable():
-            event.prevent_default()
-            event.stop()
+        if (char := typed(event)) is not None:
             self.type_character(char)
 
     def type_character(self, char: str) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 
 from rich.cells import cell_len
 from rich.text import Text
+from textual import events
 from textual.visual import VisualType
 from textual.widgets import DataTable as _DataTable
 from textual.widgets import Label as _Label
@@ -25,6 +26,17 @@ def printable(text: str) -> str:
     """`text` with control characters (but line breaks) and bidirectional overrides as �."""
     return "".join("\ufffd" if (ch < " " and ch != "\n") or "\x7f" <= ch <= "\x9f"
                    or ch in _BIDI else ch for ch in text)
+
+
+def typed(event: events.Key) -> str | None:
+    """The printable character a key types, the event taken (not passed on); None for any
+    other key. For widgets that handle their own typing (the count grid, the paper form)."""
+    char = event.character
+    if char is None or len(char) != 1 or not char.isprintable():
+        return None
+    event.prevent_default()
+    event.stop()
+    return char
 
 
 def _plain(content: VisualType) -> VisualType:
