@@ -35,7 +35,24 @@ from census.domain.model import (
     Visit,
 )
 from census.domain.revisions import Base
-from census.i18n import _, show_value
+from census.formats.sessions import session_rows_of
+from census.formats.values import (
+    Bad,
+    as_code,
+    as_enum,
+    as_int,
+    as_opt_code,
+    as_opt_int,
+    as_opt_time,
+    as_stamp,
+    as_text,
+    as_time,
+    as_uuid,
+    rows_of,
+    shown,
+)
+from census.formats.values import PayloadError as PayloadError  # raised by decode
+from census.i18n import _
 
 PAYLOAD_FORMAT = 1
 #: A text value of an unreadable row is kept for review up to this many characters.
@@ -58,10 +75,6 @@ OVERRIDE_COLUMNS = ("record_id", "rule_id", "reason")
 COMPLETED_COLUMNS = ("household_id", "completed_at")
 AREA_COLUMNS = ("code", "level", "name", "parent", "expected_dwellings", "enumerator")
 DECISION_COLUMNS = ("household_id", "revision", "action", "reason", "note", "rules", "who", "at")
-
-
-class PayloadError(ValueError):
-    """The decrypted payload is not what this version of census writes."""
 
 
 @dataclass(frozen=True)
@@ -201,17 +214,6 @@ def encode(body: Mapping[str, Any], cfg: SurveyConfig) -> bytes:
 # -- reading -----------------------------------------------------------------------------------
 
 
-class _Bad(ValueError):
-    pass
-
-
-def _shown(v: Any) -> str:
-    """A value of the payload as a message quotes it (i18n.show_value: short, one line, control
-    characters escaped, never a walk into a nested list: a hostile row may nest a thousand
-    levels deep)."""
-    return show_value(v)
-
-
 def _kept(row: list[Any]) -> list[Any]:
     """An unreadable row as the review queue keeps it: numbers, booleans and null as they came,
     texts cut to KEPT_TEXT characters (characters that are not printable written as escapes),
@@ -226,113 +228,27 @@ def _kept(row: list[Any]) -> list[Any]:
             out.append("".join(c if c.isprintable() else c.encode("unicode_escape").decode()
                                for c in text))
         elif isinstance(v, (list, dict)) or (isinstance(v, int) and abs(v) >= 10**18):
-            out.append(_shown(v))
+            out.append(shown(v))
         else:
             out.append(v)
     return out
 
 
-def _int(v: Any, low: int, high: int, what: str) -> int:
-    if type(v) is not int or not low <= v <= high:
-        raise _Bad(_("{what} must be a whole number from {low} to {high}, not {value}").format(
-            what=what, low=low, high=high, value=_shown(v)))
-    return v
-
-
-def _opt_int(v: Any, low: int, high: int, what: str) -> int | None:
-    return None if v is None else _int(v, low, high, what)
-
-
-def _str(v: Any, what: str, limit: int = 40) -> str:
-    if not isinstance(v, str) or not 1 <= len(v) <= limit:
-        raise _Bad(_("{what} must be a text of 1 to {limit} characters").format(
-            what=what, limit=limit))
-    return v
-
-
-def _code(v: Any, what: str) -> str:
-    text = _str(v, what)
-    if not is_code(text):
-        raise _Bad(_("{what} is not a valid code: {value}").format(what=what,
-                                                                   value=_shown(text)))
-    return text
-
-
-def _opt_code(v: Any, what: str) -> str | None:
-    return None if v is None else _code(v, what)
-
-
-def _uuid(v: Any, what: str) -> str:
-    if not isinstance(v, str) or not is_id(v):
-        raise _Bad(_("{what} is not a record id").format(what=what))
-    return v
-
-
-def _time(v: Any, what: str) -> datetime:
-    if not isinstance(v, str) or len(v) > 40:
-        raise _Bad(_("{what} is not a date and time").format(what=what))
-    try:
-        at = datetime.fromisoformat(v)
-    except ValueError as exc:
-        raise _Bad(_("{what} is not a date and time").format(what=what)) from exc
-    if at.tzinfo is not None:
-        raise _Bad(_("{what} is not a date and time").format(what=what))
-    return at
-
-
-def _opt_time(v: Any, what: str) -> datetime | None:
-    return None if v is None else _time(v, what)
-
-
-def _stamp(v: Any) -> str:
-    """A UTC timestamp as the store writes it (2026-11-28T16:03:25Z)."""
-    if not isinstance(v, str) or len(v) != 20 or not v.endswith("Z"):
-        raise _Bad(_("{what} is not a date and time").format(what="updated_at"))
-    _time(v[:19], "updated_at")
-    return v
-
-
-_CODES: dict[Any, dict[Any, Any]] = {}
-
-
-def _enum(v: Any, codes: Any, what: str) -> Any:
-    table = _CODES.get(codes)
-    if table is None:  # a dict lookup is much cheaper than calling the Enum per value
-        table = _CODES.setdefault(codes, {c.value: c for c in codes})
-    found = table.get(v) if isinstance(v, str) else None
-    if found is None:
-        raise _Bad(_("{what} has an unknown code: {value}").format(
-            what=what, value=_shown(v)))
-    return found
-
-
 def _name(v: Any) -> str:
     """An area's name: the name of a place, 1 to 80 characters on one line."""
-    text = _str(v, "name", 80)
+    text = as_text(v, "name", 80)
     if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in text):
-        raise _Bad(_("name holds control characters: {value}").format(value=_shown(text)))
+        raise Bad(_("name holds control characters: {value}").format(value=shown(text)))
     return text
 
 
 def _base(rev: Any, digest: Any) -> Base | None:
     if rev is None and digest is None:
         return None
-    revision = _int(rev, 1, 1 << 31, "base_rev")
+    revision = as_int(rev, 1, 1 << 31, "base_rev")
     if not isinstance(digest, str) or len(digest) != 64:
-        raise _Bad(_("base_digest is not a SHA-256 digest"))
+        raise Bad(_("base_digest is not a SHA-256 digest"))
     return Base(revision, digest)
-
-
-def _rows(body: Mapping[str, Any], key: str, width: int) -> list[list[Any]]:
-    rows = body.get(key, [])
-    if not isinstance(rows, list):
-        raise PayloadError(_("its {part} are not a list").format(part=key))
-    for row in rows:
-        if not isinstance(row, list) or len(row) != width:
-            raise PayloadError(_("a row of its {part} has {found} values instead of {width}")
-                               .format(part=key, found=len(row) if isinstance(row, list) else 1,
-                                       width=width))
-    return rows
 
 
 def _id_of(row: list[Any]) -> str:
@@ -349,36 +265,36 @@ def decode(data: bytes, cfg: SurveyConfig) -> Records:
     n_cells = len(cells)
 
     overrides: dict[str, dict[str, OverrideReason]] = {}
-    for row in _rows(body, "overrides", len(OVERRIDE_COLUMNS)):
+    for row in rows_of(body, "overrides", len(OVERRIDE_COLUMNS)):
         try:
-            rid = _uuid(row[0], "record_id")
+            rid = as_uuid(row[0], "record_id")
             rule = row[1]
             if not isinstance(rule, str) or not _WARNING_ID.fullmatch(rule):
-                raise _Bad(_("{what} is not a warning rule id (W and three digits)").format(
-                    what=_shown(rule)))
-            overrides.setdefault(rid, {})[rule] = _enum(row[2], OverrideReason, "reason")
-        except _Bad as bad:
+                raise Bad(_("{what} is not a warning rule id (W and three digits)").format(
+                    what=shown(rule)))
+            overrides.setdefault(rid, {})[rule] = as_enum(row[2], OverrideReason, "reason")
+        except Bad as bad:
             raise PayloadError(_("an override row is wrong: {why}").format(why=bad)) from bad
 
     completed: dict[str, datetime] = {}
-    for row in _rows(body, "completed", len(COMPLETED_COLUMNS)):
+    for row in rows_of(body, "completed", len(COMPLETED_COLUMNS)):
         try:
-            completed[_uuid(row[0], "household_id")] = _time(row[1], "completed_at").replace(
+            completed[as_uuid(row[0], "household_id")] = as_time(row[1], "completed_at").replace(
                 second=0, microsecond=0)
-        except _Bad as bad:
+        except Bad as bad:
             raise PayloadError(_("a completion row is wrong: {why}").format(why=bad)) from bad
 
     visits: dict[str, list[Visit]] = {}
     bad_visits: dict[str, str] = {}
-    for row in _rows(body, "visits", len(VISIT_COLUMNS)):
+    for row in rows_of(body, "visits", len(VISIT_COLUMNS)):
         did = _id_of(row)
         try:
-            visits.setdefault(_uuid(row[0], "dwelling_id"), []).append(Visit(
-                attempt=_int(row[1], 1, 99, "attempt"), at=_time(row[2], "at"),
-                outcome=_enum(row[3], Outcome, "outcome"),
-                callback_at=_opt_time(row[4], "callback_at"),
-                enumerator=_opt_code(row[5], "enumerator")))
-        except _Bad as bad:
+            visits.setdefault(as_uuid(row[0], "dwelling_id"), []).append(Visit(
+                attempt=as_int(row[1], 1, 99, "attempt"), at=as_time(row[2], "at"),
+                outcome=as_enum(row[3], Outcome, "outcome"),
+                callback_at=as_opt_time(row[4], "callback_at"),
+                enumerator=as_opt_code(row[5], "enumerator")))
+        except Bad as bad:
             bad_visits.setdefault(did, str(bad))
 
     # What the tables' constraints would refuse is found here, per record, not by the database
@@ -391,80 +307,80 @@ def decode(data: bytes, cfg: SurveyConfig) -> Records:
             if v.callback_at is not None and v.callback_at <= v.at:
                 bad_visits.setdefault(did, _("a callback is not after its visit"))
     seen: set[str] = set()
-    for row in _rows(body, "dwellings", len(DWELLING_COLUMNS)):
+    for row in rows_of(body, "dwellings", len(DWELLING_COLUMNS)):
         rid = _id_of(row)
         area = row[1] if isinstance(row[1], str) else ""
         try:
-            did = _uuid(row[0], "id")
+            did = as_uuid(row[0], "id")
             if did in seen:
-                raise _Bad(_("the same record is in the file twice"))
+                raise Bad(_("the same record is in the file twice"))
             seen.add(did)
             if did in bad_visits:
-                raise _Bad(_("a visit is wrong: {why}").format(why=bad_visits[did]))
+                raise Bad(_("a visit is wrong: {why}").format(why=bad_visits[did]))
             locator = row[6]
             if locator is not None:
-                locator = _str(locator, "locator", LOCATOR_HARD_LIMIT)
+                locator = as_text(locator, "locator", LOCATOR_HARD_LIMIT)
             d = Dwelling(
-                id=did, area=_code(row[1], "area"),
-                structure=_int(row[2], 1, 9999, "structure"),
-                number=_int(row[3], 1, 9999, "number"),
-                type=_enum(row[4], DwellingType, "type"),
-                occupancy=_enum(row[5], Occupancy, "occupancy"), locator=locator,
-                enumerator=_opt_code(row[7], "enumerator"),
-                revision=_int(row[8], 1, 1 << 31, "revision"),
+                id=did, area=as_code(row[1], "area"),
+                structure=as_int(row[2], 1, 9999, "structure"),
+                number=as_int(row[3], 1, 9999, "number"),
+                type=as_enum(row[4], DwellingType, "type"),
+                occupancy=as_enum(row[5], Occupancy, "occupancy"), locator=locator,
+                enumerator=as_opt_code(row[7], "enumerator"),
+                revision=as_int(row[8], 1, 1 << 31, "revision"),
                 visits=tuple(sorted(visits.get(did, []), key=lambda v: v.attempt)),
                 overrides=overrides.get(did, {}))
-            out.dwellings.append(IncomingDwelling(d, _base(row[9], row[10]), _stamp(row[11])))
-        except _Bad as bad:
+            out.dwellings.append(IncomingDwelling(d, _base(row[9], row[10]), as_stamp(row[11])))
+        except Bad as bad:
             out.invalid.append(Invalid("dwelling", rid, area if is_code(area) else "",
                                        str(bad), _kept(row)))
 
     width = len(HOUSEHOLD_COLUMNS) + n_cells
-    for row in _rows(body, "households", width):
+    for row in rows_of(body, "households", width):
         rid = _id_of(row)
         try:
-            seed_hex = _str(row[6], "seed", 32)
+            seed_hex = as_text(row[6], "seed", 32)
             try:
                 seed = bytes.fromhex(seed_hex)
             except ValueError as exc:
-                raise _Bad(_("seed is not hexadecimal")) from exc
+                raise Bad(_("seed is not hexadecimal")) from exc
             if len(seed) != 16:
-                raise _Bad(_("seed is not 16 bytes"))
+                raise Bad(_("seed is not 16 bytes"))
             counts = row[len(HOUSEHOLD_COLUMNS):]
             residents = {}
             for cell, n in zip(cells, counts, strict=True):
                 if type(n) is not int or not 0 <= n <= cap:
-                    _int(n, 0, cap, f"{cell[0]}.{cell[1]}")  # raises with the message
+                    as_int(n, 0, cap, f"{cell[0]}.{cell[1]}")  # raises with the message
                 if n:
                     residents[cell] = n
             h = Household(
-                id=_uuid(row[0], "id"), number=_int(row[2], 1, 99, "number"), seed=seed,
-                status=_enum(row[3], HouseholdStatus, "status"),
-                respondent=_enum(row[4], Respondent, "respondent"),
-                revision=_int(row[5], 1, 1 << 31, "revision"), residents=residents,
-                away=_int(row[7], 0, cap, "away"), visitors=_int(row[8], 0, cap, "visitors"),
-                declared_total=_opt_int(row[9], 0, 10 * cap, "declared_total"),
+                id=as_uuid(row[0], "id"), number=as_int(row[2], 1, 99, "number"), seed=seed,
+                status=as_enum(row[3], HouseholdStatus, "status"),
+                respondent=as_enum(row[4], Respondent, "respondent"),
+                revision=as_int(row[5], 1, 1 << 31, "revision"), residents=residents,
+                away=as_int(row[7], 0, cap, "away"), visitors=as_int(row[8], 0, cap, "visitors"),
+                declared_total=as_opt_int(row[9], 0, 10 * cap, "declared_total"),
                 overrides=overrides.get(row[0], {}), completed_at=completed.get(row[0]))
             if h.usual_residents > cap:
-                raise _Bad(_("{count} usual residents is more than the survey's maximum of "
+                raise Bad(_("{count} usual residents is more than the survey's maximum of "
                              "{max}").format(count=h.usual_residents, max=cap))
             if h.id in seen:
-                raise _Bad(_("the same record is in the file twice"))
+                raise Bad(_("the same record is in the file twice"))
             seen.add(h.id)
             out.households.append(IncomingHousehold(
-                h, _uuid(row[1], "dwelling_id"), _base(row[10], row[11]), _stamp(row[12]),
-                _opt_code(row[13], "updated_by")))
-        except _Bad as bad:
+                h, as_uuid(row[1], "dwelling_id"), _base(row[10], row[11]), as_stamp(row[12]),
+                as_opt_code(row[13], "updated_by")))
+        except Bad as bad:
             out.invalid.append(Invalid("household", rid, "", str(bad), _kept(row)))
 
-    for row in _rows(body, "areas", len(AREA_COLUMNS)):
+    for row in rows_of(body, "areas", len(AREA_COLUMNS)):
         try:
             out.areas.append(Area(
-                code=_code(row[0], "code"), level=_code(row[1], "level"),
-                name=_name(row[2]), parent=_opt_code(row[3], "parent"),
-                expected_dwellings=_opt_int(row[4], 0, 1_000_000, "expected_dwellings"),
-                enumerator=_opt_code(row[5], "enumerator"), status=AreaStatus.OPEN))
-        except _Bad as bad:
+                code=as_code(row[0], "code"), level=as_code(row[1], "level"),
+                name=_name(row[2]), parent=as_opt_code(row[3], "parent"),
+                expected_dwellings=as_opt_int(row[4], 0, 1_000_000, "expected_dwellings"),
+                enumerator=as_opt_code(row[5], "enumerator"), status=AreaStatus.OPEN))
+        except Bad as bad:
             raise PayloadError(_("an area row is wrong: {why}").format(why=bad)) from bad
 
     closed = body.get("closed", [])
@@ -492,26 +408,24 @@ def decode(data: bytes, cfg: SurveyConfig) -> Records:
     if body.get("audit") is not None:
         out.audit = audit_head(body["audit"])
 
-    for row in _rows(body, "decisions", len(DECISION_COLUMNS)):
+    for row in rows_of(body, "decisions", len(DECISION_COLUMNS)):
         try:
             action = row[2]
             if action not in ("approved", "returned"):
-                raise _Bad(_("action has an unknown code: {value}").format(value=_shown(action)))
+                raise Bad(_("action has an unknown code: {value}").format(value=shown(action)))
             reason = row[3]
             if reason is not None:
-                reason = str(_enum(reason, ReturnReason, "reason"))
-            note = row[4] if row[4] is None else _str(row[4], "note", 80)
-            rules = row[5] if row[5] is None else _str(row[5], "rules", 200)
+                reason = str(as_enum(reason, ReturnReason, "reason"))
+            note = row[4] if row[4] is None else as_text(row[4], "note", 80)
+            rules = row[5] if row[5] is None else as_text(row[5], "rules", 200)
             if rules is not None and not _RULE_LIST.fullmatch(rules):
-                raise _Bad(_("rules is not a list of rule ids: {value}").format(
-                    value=_shown(rules)))
+                raise Bad(_("rules is not a list of rule ids: {value}").format(
+                    value=shown(rules)))
             out.decisions.append(Decision(
-                _uuid(row[0], "household_id"), _int(row[1], 1, 1 << 31, "revision"), action,
-                reason, note, rules, _code(row[6], "who"), _stamp(row[7])))
-        except _Bad as bad:
+                as_uuid(row[0], "household_id"), as_int(row[1], 1, 1 << 31, "revision"), action,
+                reason, note, rules, as_code(row[6], "who"), as_stamp(row[7])))
+        except Bad as bad:
             raise PayloadError(_("a decision row is wrong: {why}").format(why=bad)) from bad
-    from census.formats.sessions import session_rows_of  # its module checks session rows
-
     out.sessions = session_rows_of(body)
     return out
 
@@ -574,12 +488,12 @@ def read_body(data: bytes, cfg: SurveyConfig) -> dict[str, Any]:
         raise PayloadError(_("its content is not a JSON object"))
     if body.get("format") != PAYLOAD_FORMAT:
         raise PayloadError(_("its content has format {found}; this version of census reads "
-                             "format {expected}").format(found=_shown(body.get("format")),
+                             "format {expected}").format(found=shown(body.get("format")),
                                                          expected=PAYLOAD_FORMAT))
     if body.get("survey") != cfg.digest():
         raise PayloadError(_("it was made for another survey configuration (digest {found}, "
                              "this database uses {expected}); both levels must use the same "
-                             "survey config").format(found=_shown(body.get("survey")),
+                             "survey config").format(found=shown(body.get("survey")),
                                                      expected=cfg.digest()[:16]))
     return body
 

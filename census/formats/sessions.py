@@ -1,6 +1,6 @@
 """Operator sessions in a bundle (issue 16): each row checked as a payload row is (counts,
-codes, times: never a key's value nor a name). Part of `census.formats.payload`'s decoding,
-apart for the module's size."""
+codes, times: never a key's value nor a name). Read with the rest of a payload by
+`census.formats.payload.decode`."""
 
 from __future__ import annotations
 
@@ -8,15 +8,15 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from census.formats.payload import (
+from census.formats.values import (
+    Bad,
     PayloadError,
-    _Bad,
-    _code,
-    _int,
-    _opt_code,
-    _rows,
-    _shown,
-    _time,
+    as_code,
+    as_int,
+    as_opt_code,
+    as_time,
+    rows_of,
+    shown,
 )
 from census.i18n import _
 
@@ -32,25 +32,25 @@ def session_rows_of(body: Mapping[str, Any]) -> list[list[Any]]:
     """The operator sessions of a bundle, each value checked (counts, codes, times: never a
     key's value nor a name)."""
     out = []
-    for row in _rows(body, "sessions", SESSION_WIDTH):
+    for row in rows_of(body, "sessions", SESSION_WIDTH):
         try:
-            origin, number = _code(row[0], "origin"), _int(row[1], 1, 1 << 62, "origin_id")
-            operator = _code(row[2], "operator")
+            origin, number = as_code(row[0], "origin"), as_int(row[1], 1, 1 << 62, "origin_id")
+            operator = as_code(row[2], "operator")
             if row[3] not in SESSION_MODES:
-                raise _Bad(_("mode has an unknown code: {value}").format(value=_shown(row[3])))
-            area = _opt_code(row[4], "area")
+                raise Bad(_("mode has an unknown code: {value}").format(value=shown(row[3])))
+            area = as_opt_code(row[4], "area")
             setting = row[5]
             if setting is not None and not (isinstance(setting, str)
                                             and _SETTING.fullmatch(setting)):
-                raise _Bad(_("setting is not a verify setting: {value}").format(
-                    value=_shown(setting)))
-            started, ended = _time(row[6], "started_at"), _time(row[7], "ended_at")
+                raise Bad(_("setting is not a verify setting: {value}").format(
+                    value=shown(setting)))
+            started, ended = as_time(row[6], "started_at"), as_time(row[7], "ended_at")
             if ended < started:
-                raise _Bad(_("ended_at is before started_at"))
-            counts = [_int(v, 0, 1 << 40, name) for v, name in zip(
+                raise Bad(_("ended_at is before started_at"))
+            counts = [as_int(v, 0, 1 << 40, name) for v, name in zip(
                 row[8:], ("pause_seconds", "forms", "keystrokes", "bad_keystrokes",
                           "fields_verified", "keyer_errors", "verifier_errors"), strict=True)]
-        except _Bad as bad:
+        except Bad as bad:
             raise PayloadError(_("a session row is wrong: {why}").format(why=bad)) from bad
         out.append([origin, number, operator, row[3], area, setting,
                     started.strftime("%Y-%m-%dT%H:%M:%S"), ended.strftime("%Y-%m-%dT%H:%M:%S"),
