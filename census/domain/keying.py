@@ -72,6 +72,8 @@ _LABELS = {"structure": N_("Structure"), "dwelling": N_("Dwelling"),
 
 
 def cell_name(cell: Cell) -> str:
+    """A grid cell's field, as keying, `census verify compare` and `resolve` name it:
+    "residents:SEX:BAND"."""
     return f"residents:{cell[0]}:{cell[1]}"
 
 

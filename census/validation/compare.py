@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
+from census.domain.keying import cell_name
 from census.domain.model import Cell, Dwelling, Household
 
 Value = str | int | None
@@ -45,16 +46,11 @@ class Mismatch:
         return f"{self.area}/{self.structure}/{self.dwelling}{tail}"
 
 
-def cell_field(cell: Cell) -> str:
-    """The name of a grid cell's field: "residents:SEX:BAND"."""
-    return f"residents:{cell[0]}:{cell[1]}"
-
-
 def household_values(h: Household, cells: Sequence[Cell]) -> dict[str, Value]:
     """Every field of a household as keyed from the paper (its status: a form left as a
     draft by one clerk is not verified)."""
     out: dict[str, Value] = {"status": str(h.status), "respondent": str(h.respondent)}
-    out.update((cell_field(c), int(h.residents.get(c, 0))) for c in cells)
+    out.update((cell_name(c), int(h.residents.get(c, 0))) for c in cells)
     out.update(away=h.away, visitors=h.visitors, declared_total=h.declared_total)
     return out
 

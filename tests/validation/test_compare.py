@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from census.domain.config import default_config
 from census.domain.ids import new_id
+from census.domain.keying import cell_name
 from census.domain.model import (
     Dwelling,
     DwellingType,
@@ -21,7 +22,7 @@ from census.domain.model import (
     Respondent,
     Visit,
 )
-from census.validation.compare import Mismatch, cell_field, compare
+from census.validation.compare import Mismatch, compare
 
 CELLS = default_config().cells
 AT = datetime(2026, 11, 20, 10, 0)
@@ -47,7 +48,7 @@ def dwellings(draw: st.DrawFn, structure: int, number: int) -> Dwelling:
 
 
 FIELDS = ["type", "occupancy", "outcome", "status", "respondent", "away", "visitors",
-          "declared_total", *(cell_field(c) for c in CELLS)]
+          "declared_total", *(cell_name(c) for c in CELLS)]
 
 
 @st.composite
@@ -90,7 +91,7 @@ def batches(draw: st.DrawFn) -> tuple[list[Dwelling], list[Dwelling], set[tuple[
             g = dataclasses.replace(h, id=new_id())
             for name in draw(st.sets(st.sampled_from(FIELDS[3:]), max_size=4)):
                 if name.startswith("residents:"):
-                    cell = next(c for c in CELLS if cell_field(c) == name)
+                    cell = next(c for c in CELLS if cell_name(c) == name)
                     value = draw(st.integers(0, 3))
                     residents = {**g.residents, cell: value}
                     g = dataclasses.replace(g, residents={k: v for k, v in residents.items()
@@ -142,7 +143,7 @@ def test_the_same_keying_twice_has_no_mismatch_and_sides_are_named() -> None:
     other = dataclasses.replace(again, households=(dataclasses.replace(
         again.households[0], residents={CELLS[0]: 3}),))
     (m,) = compare([d], [other], CELLS)[1]
-    assert m == Mismatch("R01-D01-EA001", 3, 2, 1, cell_field(CELLS[0]), 2, 3)
+    assert m == Mismatch("R01-D01-EA001", 3, 2, 1, cell_name(CELLS[0]), 2, 3)
     assert m.questionnaire == "R01-D01-EA001/3/2/1"
 
 
