@@ -13,6 +13,7 @@ from census.i18n import _
 from census.storage.areas import area_levels, subtree
 from census.storage.records import iter_dwellings
 from census.storage.store import Store
+from census.storage.sums import listed_areas
 from census.validation.compare import Mismatch, compare
 
 
@@ -53,9 +54,11 @@ def _by_area(a: Store, b: Store, levels: tuple[dict[str, str], dict[str, str]],
     with a.snapshot(), b.snapshot():
         codes: set[str] = set()
         for store, known in zip((a, b), levels, strict=True):
-            held = {r[0] for r in store.conn.execute("SELECT DISTINCT area FROM dwelling")}
-            if areas:
-                held &= {c for code in areas if code in known for c in subtree(store, code)}
-            codes |= held
+            if areas:  # only the areas asked for, through the index of addresses
+                codes.update(listed_areas(store, sorted(
+                    {c for code in areas if code in known for c in subtree(store, code)})))
+            else:
+                codes.update(r[0] for r in store.conn.execute(
+                    "SELECT DISTINCT area FROM dwelling"))
         for code in sorted(codes):
             yield compare(iter_dwellings(a, [code]), iter_dwellings(b, [code]), a.config.cells)
