@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Protocol
 
 from census.domain.config import SurveyConfig
@@ -24,7 +24,6 @@ from census.formats.aggregate_files import Collection
 from census.i18n import _
 from census.storage import sums
 from census.storage.store import Store
-from census.tabulate.households import LARGEST
 
 ENGINES = ("sqlite", "duckdb", "spark")
 PersonTotal = tuple[str, int, list[int], list[int]]
@@ -43,8 +42,11 @@ class SumSource(Protocol):
 
     def person_totals(self, areas: Sequence[str] | None = None) -> Iterator[PersonTotal]: ...
 
-    def household_sizes(self, areas: Sequence[str] | None = None, largest: int = LARGEST
-                        ) -> Iterator[tuple[str, int, int, int]]: ...
+    def household_sizes(self, areas: Sequence[str] | None = None
+                        ) -> Iterator[tuple[str, int, int, int]]:
+        """(area, size class 1 … LARGEST, where LARGEST stands for "LARGEST or more",
+        households, key sum)."""
+        ...
 
     def dwelling_outcomes(self, areas: Sequence[str] | None = None
                           ) -> Iterator[tuple[str, str, int]]: ...
@@ -66,9 +68,9 @@ class RecordSums:
     def person_totals(self, areas: Sequence[str] | None = None) -> Iterator[PersonTotal]:
         return sums.person_totals(self.store, areas)
 
-    def household_sizes(self, areas: Sequence[str] | None = None, largest: int = LARGEST
+    def household_sizes(self, areas: Sequence[str] | None = None
                         ) -> Iterator[tuple[str, int, int, int]]:
-        return sums.household_sizes(self.store, areas, largest=largest)
+        return sums.household_sizes(self.store, areas)
 
     def dwelling_outcomes(self, areas: Sequence[str] | None = None
                           ) -> Iterator[tuple[str, str, int]]:
@@ -107,7 +109,6 @@ class CollectedSums:
     engine = ""
 
     def __init__(self, collection: Collection, config: SurveyConfig) -> None:
-        self.collection = collection
         self.cells = config.cells
         self.statuses: dict[str, str] | None = dict(collection.statuses)
         self._wanted: tuple[str, ...] | None = None
@@ -131,15 +132,12 @@ class CollectedSums:
             return ""
         wanted = tuple(areas)
         if wanted != self._wanted:
-            self._failing(self._want, wanted)
+            try:
+                self._want(wanted)
+            except Exception as exc:
+                raise self._failed(exc) from None
             self._wanted = wanted
         return f" WHERE {alias}.area IN (SELECT w.area FROM wanted w)"
-
-    def _failing(self, step: Callable[[Sequence[str]], None], areas: Sequence[str]) -> None:
-        try:
-            step(areas)
-        except Exception as exc:
-            raise self._failed(exc) from None
 
     def _failed(self, exc: Exception) -> EngineError:
         """An engine's own failure (the files were checked before: a cluster that cannot be
@@ -175,10 +173,8 @@ class CollectedSums:
             yield (str(row[0]), int(row[1]), [int(v) for v in row[3:3 + n]],
                    [int(v) for v in row[3 + n:3 + 2 * n]])
 
-    def household_sizes(self, areas: Sequence[str] | None = None, largest: int = LARGEST
+    def household_sizes(self, areas: Sequence[str] | None = None
                         ) -> Iterator[tuple[str, int, int, int]]:
-        if largest != LARGEST:  # the files hold sizes up to LARGEST ("LARGEST or more")
-            raise ValueError(f"aggregates hold household sizes up to {LARGEST}+")
         sql = ("SELECT h.area, h.size, CAST(sum(h.count) AS BIGINT), CAST(sum(h.key_sum) AS "
                f"BIGINT) FROM households h{self._where('h', areas)} GROUP BY h.area, h.size "
                "HAVING sum(h.count) > 0 ORDER BY h.area, h.size")
@@ -336,7 +332,4 @@ def open_collected(engine: str, collection: Collection, config: SurveyConfig) ->
     """A source over `collection` run by `engine` (one of ENGINES)."""
     kinds: dict[str, type[CollectedSums]] = {
         "sqlite": SQLiteSums, "duckdb": DuckDBSums, "spark": SparkSums}
-    if engine not in kinds:
-        raise EngineError(_("Unknown engine {engine!r}; choose sqlite, duckdb or spark.")
-                          .format(engine=engine))
-    return kinds[engine](collection, config)
+    return kinds[engine](collection, config)  # the request was checked (plan.check)

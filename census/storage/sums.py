@@ -9,7 +9,6 @@ from collections.abc import Iterator, Sequence
 
 from census.domain.model import LAST_VISIT_STATES, NOT_VISITED
 from census.storage.store import Store
-from census.tabulate.households import LARGEST
 
 
 def _tabulation(store: Store, level: str | None, areas: Sequence[str] | None, alias: str
@@ -54,14 +53,12 @@ def person_totals(store: Store, areas: Sequence[str] | None = None, level: str |
         yield row[0], row[1], list(row[2:2 + n]), list(row[2 + n:])
 
 
-def household_sizes(store: Store, areas: Sequence[str] | None = None, level: str | None = None,
-                    largest: int = LARGEST) -> Iterator[tuple[str, int, int, int]]:
+def household_sizes(store: Store, areas: Sequence[str] | None = None, level: str | None = None
+                    ) -> Iterator[tuple[str, int, int, int]]:
     """(area, size class, households, key sum) of completed households by their number of
-    usual residents, `largest` standing for "`largest` or more". A household's key is the
+    usual residents, LARGEST standing for "LARGEST or more". A household's key is the
     sum of its persons' keys, so a cell's key is the sum of its households' keys. Read from
     the sums kept per area and size class."""
-    if largest != LARGEST:  # the kept sums hold the classes 1 … LARGEST+
-        raise ValueError(f"household sizes are kept up to {LARGEST}+")
     with_, area_expr, rest, params = _tabulation(store, level, areas, "s")
     for row in store.conn.execute(
             f"{with_}SELECT {area_expr}, s.size, sum(s.households), sum(s.key_sum) "

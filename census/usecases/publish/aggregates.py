@@ -31,7 +31,6 @@ from census.i18n import _
 from census.storage.areas import all_areas
 from census.storage.store import Store
 from census.storage.sums import dwelling_outcomes, household_sizes, person_totals
-from census.tabulate.households import LARGEST
 from census.usecases.publish.plan import ExportError
 
 
@@ -86,7 +85,7 @@ def _table_rows(store: Store, closed: Sequence[str]) -> dict[str, list[tuple[Any
         for (sex, band), n, k in zip(cfg.cells, counts, keys, strict=True):
             rows["persons"].append((area, sex, band, int(n or 0), int(k or 0)))
     if closed:
-        for area, size, n, k in household_sizes(store, closed, largest=LARGEST):
+        for area, size, n, k in household_sizes(store, closed):
             rows["households"].append((area, size, n, int(k)))
         rows["dwellings"] = [(area, outcome, n)
                              for area, outcome, n in dwelling_outcomes(store, closed)]
