@@ -711,3 +711,23 @@ def test_a_release_written_again_has_the_date_its_files_first_said(
     assert (tmp_path / "one" / "metadata.json").read_bytes() == (
         tmp_path / "two" / "metadata.json").read_bytes()
     assert releases(sup)[0]["created_at"] == first.released_at
+
+
+@pytest.mark.parametrize("tables", [("persons", "households"), ("persons", "dwellings")])
+def test_the_persons_are_read_once_whatever_the_tables(sup: Store, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch,
+                                                       tables: tuple[str, ...]) -> None:
+    """The subtraction check takes the persons of the areas published from the plan's own
+    reading: without the dwellings table too (it read them a second time then)."""
+    from census.storage import engines
+
+    calls: list[object] = []
+    real = engines.RecordSums.person_totals
+
+    def counted(self: engines.RecordSums, areas: object = None) -> object:
+        calls.append(areas)
+        return real(self, areas)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(engines.RecordSums, "person_totals", counted)
+    export(sup, Request(level="ea", tables=tables), tmp_path / "out")
+    assert len(calls) == 1

@@ -39,7 +39,8 @@ def _plan(new_units: dict[str, set[str]], sizes: dict[str, tuple[int, int]],
         cells={u: f"new-{u}" for u in new_units},
         unit_areas={u: sorted(m) for u, m in new_units.items()},
         request=SimpleNamespace(level="ea"),
-        area_sizes={}, area_listed=set(), area_seen=set(), source=Source())
+        area_sizes={}, area_listed=set(), area_seen=set(), listing_seen=set(),
+        source=Source())
 
 
 def _check(monkeypatch: pytest.MonkeyPatch, published: dict[str, set[str]],

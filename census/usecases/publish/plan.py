@@ -111,6 +111,8 @@ class Plan:
     content: str
     previous: tuple[str, str] | None
     """(release id, released at) of an identical earlier export, else None."""
+    source: SumSource
+    """Where the exact sums come from (read again when the ledger has gained units)."""
     conflicts: list[Conflict] = field(default_factory=list)
     ptable_min_variance: float | None = None
     """The measured floor of the perturbation table used (never its parameters)."""
@@ -121,20 +123,19 @@ class Plan:
     dp_new: list[tuple[str, str, Noise]] = field(default_factory=list)
     """Method "dp": noise drawn for this release, kept when it is written."""
     area_sizes: dict[str, tuple[int, int]] = field(default_factory=dict)
-    area_listed: set[str] = field(default_factory=set)
     area_seen: set[str] = field(default_factory=set)
-    """The subtraction check's facts of the areas read so far: persons and households, the
-    areas with dwellings, and which areas were read."""
-    source: SumSource | None = None
-    """Where the exact sums come from (read again when the ledger has gained units)."""
+    """The subtraction check's persons and households of the areas read so far (an area seen
+    and not in `area_sizes` holds none)."""
+    area_listed: set[str] = field(default_factory=set)
+    listing_seen: set[str] = field(default_factory=set)
+    """The areas with dwellings, among those whose listing was read so far."""
     checked_at: tuple[int, int] | None = None
     """The ledger's mark when the plan last passed its checks (`recheck` skips them while the
     ledger has recorded nothing since)."""
 
     def close(self) -> None:
         """Let go of the source's engine (the records' source holds nothing)."""
-        if self.source is not None:
-            self.source.close()
+        self.source.close()
 
     @property
     def protect(self) -> rel.Protect:
@@ -336,18 +337,15 @@ def _plan(store: Store, request: Request, method: str, ptable: PTable | None,
             sums[unit_of[place]].add_persons(s.households, s.counts, s.keys)
     if "households" in request.tables:
         step(0.3, _("counting households"))
-        for leaf, size, n, key in source.household_sizes(sorted(leaf_unit), largest=LARGEST):
-            if leaf not in leaf_unit:
-                continue
+        for leaf, size, n, key in source.household_sizes(sorted(leaf_unit)):
             sums[leaf_unit[leaf]].add_size(size, n, key)
             leaf_sums.setdefault(leaf, rel.Sums()).add_size(size, n, key)
     listed: set[str] = set()
     if "dwellings" in request.tables:
         step(0.5, _("counting dwellings"))
         for leaf, outcome, n in source.dwelling_outcomes(sorted(leaf_unit)):
-            if leaf in leaf_unit:
-                sums[leaf_unit[leaf]].add_outcome(outcome, n)
-                listed.add(leaf)
+            sums[leaf_unit[leaf]].add_outcome(outcome, n)
+            listed.add(leaf)
     digests = {(u.code, t): rel.exact_digest(t, cfg, u, sums[u.code])
                for u in units for t in request.tables}
     # Per enumeration area too: an area published before (alone, in a group, or inside a
@@ -365,14 +363,16 @@ def _plan(store: Store, request: Request, method: str, ptable: PTable | None,
         covered[u.code])), sums[u.code]) for u in units for t in request.tables
         if t in rel.PROTECTED}
     plan = Plan(request, cfg, method, ptable, ptable_digest, units, sums, left_open, withheld,
-                digests, area_digests, cells, covered, unit_digests, "", None, source=source)
+                digests, area_digests, cells, covered, unit_digests, "", None, source)
+    # What the subtraction check needs of the areas in the units is read already: their
+    # persons and households, and (with the dwellings table) whether they have dwellings; it
+    # reads only the rest.
+    plan.area_sizes.update((leaf, (sum(leaf_sums[leaf].counts), leaf_sums[leaf].households))
+                           for leaf in leaf_unit if leaf in leaf_sums)
+    plan.area_seen.update(leaf_unit)
     if "dwellings" in request.tables:
-        # What the subtraction check needs of the areas in the units is read already: their
-        # persons and households, and whether they have dwellings (it reads only the others).
-        plan.area_sizes.update((leaf, (sum(leaf_sums[leaf].counts), leaf_sums[leaf].households))
-                               for leaf in leaf_unit if leaf in leaf_sums)
         plan.area_listed.update(listed)
-        plan.area_seen.update(leaf_unit)
+        plan.listing_seen.update(leaf_unit)
     # The ledger's refusals first: under dp, nothing is drawn (and spent) for a refused plan.
     check_ledger(store, plan)
     if method == "dp":

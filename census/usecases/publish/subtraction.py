@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 from census.domain.errors import CensusError
 from census.i18n import _
 from census.privacy.differencing import combinations_found, leftovers
-from census.storage.engines import RecordSums
 from census.storage.releases import published_units
 from census.storage.store import Store
 
@@ -36,13 +35,15 @@ def refuse_leftovers(store: Store, plan: Plan) -> None:
     new = set(plan.cells.values())
     # The sizes of the areas are read once per plan: writing re-checks the ledger, which may
     # have gained units (and areas) since, not the data.
-    missing = sorted(set().union(*units.values()) - plan.area_seen)
-    source = plan.source or RecordSums(store)
-    if missing:
+    areas = set().union(*units.values())
+    source = plan.source
+    if missing := sorted(areas - plan.area_seen):
         plan.area_sizes.update((leaf, (sum(counts), households)) for leaf, households, counts,
-                               _keys in source.person_totals(sorted(missing)))
-        plan.area_listed.update(source.listed_areas(sorted(missing)))
+                               _keys in source.person_totals(missing))
         plan.area_seen.update(missing)
+    if missing := sorted(areas - plan.listing_seen):
+        plan.area_listed.update(source.listed_areas(missing))
+        plan.listing_seen.update(missing)
     sizes, listed = plan.area_sizes, plan.area_listed
     unknown: set[str] = set()
     tiling_sizes, tiling_listed = sizes, listed
