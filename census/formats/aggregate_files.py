@@ -59,11 +59,6 @@ class Collection:
     folders: list[Path] = field(default_factory=list)
 
 
-def _sha256(path: Path) -> str:
-    with open(path, "rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()
-
-
 def _regular(path: Path) -> bool:
     """A regular file, not a link (to a device, a pipe or anything else)."""
     try:
@@ -113,8 +108,9 @@ def _manifest(path: Path) -> dict[str, Any]:
     return raw
 
 
-def _check_table(path: Path, table: str, closed: frozenset[str]) -> None:
-    """A file as `census export aggregates` writes it: readable Parquet with exactly the
+def _check_table(path: Path, raw: bytes, table: str, closed: frozenset[str]) -> None:
+    """A file (`raw`: its bytes, read once for its digest and its rows) as `census export
+    aggregates` writes it: readable Parquet with exactly the
     columns and types of COLUMNS, no empty value, no negative number, and rows of the
     manifest's closed areas only (`areas`: each of them once)."""
     import pyarrow as pa
@@ -122,7 +118,7 @@ def _check_table(path: Path, table: str, closed: frozenset[str]) -> None:
     import pyarrow.parquet as pq
 
     try:
-        data = pq.read_table(path)
+        data = pq.read_table(pa.BufferReader(raw))
     except (pa.ArrowException, OSError):
         raise AggregatesError(_("{path} is not a readable Parquet file; copy or export that "
                                 "district again.").format(path=path)) from None
@@ -140,9 +136,9 @@ def _check_table(path: Path, table: str, closed: frozenset[str]) -> None:
         if kind == "int64" and len(column) and pc.min(column).as_py() < 0:
             raise AggregatesError(_("{path} has negative numbers in column {column}; export "
                                     "that district again.").format(path=path, column=name))
-    areas = data.column("area").to_pylist()
-    held = set(areas)
-    if (table == "areas" and (held != closed or len(areas) != len(held))) or not held <= closed:
+    column = data.column("area")
+    held = set(pc.unique(column).to_pylist())
+    if (table == "areas" and (held != closed or len(column) != len(held))) or not held <= closed:
         raise AggregatesError(_(
             "{path} holds rows of areas its manifest does not give as closed ({areas}), or "
             "misses a closed one; the folder is not as `census export aggregates` wrote it. "
@@ -219,8 +215,9 @@ def collect(root: Path, config_digest: str) -> Collection:
 
 def _check_file(item: tuple[Path, str, frozenset[str], str]) -> None:
     path, table, closed, digest = item
-    if _sha256(path) != digest:
+    raw = path.read_bytes()
+    if hashlib.sha256(raw).hexdigest() != digest:
         raise AggregatesError(_("{path} is not the file its manifest names (changed or damaged "
                                 "since it was written); copy or export that district again.")
                               .format(path=path))
-    _check_table(path, table, closed)
+    _check_table(path, raw, table, closed)
