@@ -138,15 +138,18 @@ def recount(store: Store, areas: Sequence[str] | None = None) -> Iterator[str]:
     yield from sorted(wrong)
 
 
-def rebuild(store: Store, areas: Sequence[str]) -> None:
-    """Put back the triggers that are missing, and recount the kept sums of `areas` from their
-    households (inside the caller's write)."""
+def rebuild(store: Store, areas: Sequence[str], missing: Sequence[str] | None = None) -> None:
+    """Put back the triggers that are missing (`missing`, when the caller knows them), and
+    recount the kept sums of `areas` from their households (inside the caller's write): one
+    statement a table for all of them."""
     triggers = _triggers(store.config)
-    for name in missing_triggers(store):
+    for name in missing_triggers(store) if missing is None else missing:
         store.conn.execute(triggers[name])
-    persons, sizes = _recounts(store.config, "h.area = ?")
-    for area in areas:
-        store.conn.execute("DELETE FROM area_sums WHERE area = ?", (area,))
-        store.conn.execute("DELETE FROM area_size_sums WHERE area = ?", (area,))
-        store.conn.execute(f"INSERT INTO area_sums {persons}", (area,))
-        store.conn.execute(f"INSERT INTO area_size_sums {sizes}", (area,))
+    if not areas:
+        return
+    only = "IN (SELECT value FROM json_each(?))"
+    chosen = (json.dumps(list(areas)),)
+    persons, sizes = _recounts(store.config, f"h.area {only}")
+    for table, recounted in (("area_sums", persons), ("area_size_sums", sizes)):
+        store.conn.execute(f"DELETE FROM {table} WHERE area {only}", chosen)
+        store.conn.execute(f"INSERT INTO {table} {recounted}", chosen)

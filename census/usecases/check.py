@@ -88,5 +88,5 @@ def repair_sums(store: Store, area_code: str | None = None) -> SumsState:
     and below, or everywhere); what was repaired."""
     with store.write():
         found = sums_differ(store, area_code)
-        rebuild(store, found.areas)
+        rebuild(store, found.areas, found.triggers_missing)
     return found
