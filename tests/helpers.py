@@ -4,6 +4,7 @@ register, records as JSON, an enumerator's database, and one `census` command ru
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -85,3 +86,15 @@ def run_cli(runner: CliRunner, *args: str | Path) -> Result:
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         raise AssertionError(f"unexpected exception: {result.exception!r}\n{result.output}")
     return result
+
+
+class Ticking:
+    """A clock that moves `step` seconds at each reading, from `start`."""
+
+    def __init__(self, start: datetime, step: int = 5) -> None:
+        self.at = start
+        self.step = timedelta(seconds=step)
+
+    def __call__(self) -> datetime:
+        self.at += self.step
+        return self.at

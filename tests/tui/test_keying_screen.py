@@ -19,6 +19,7 @@ from census.tui.screens.dashboard import DashboardScreen
 from census.tui.screens.keying import KeyingScreen, KeyingStartScreen
 from census.tui.widgets.paper_form import PaperForm as PaperWidget
 from census.usecases.keying import Keying
+from tests.helpers import Ticking
 from tests.tui import driving
 from tests.tui.driving import press
 from tests.usecases.fieldwork import NOW, Site
@@ -101,13 +102,8 @@ def test_a_warning_is_keyed_past_with_enter_and_the_form_marked(team: tuple[Site
     assert sup.store.conn.execute("SELECT flagged FROM keyed_form").fetchall() == [(1,)]
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.at = datetime(2026, 11, 28, 9, 0)
-
-    def __call__(self) -> datetime:
-        self.at += timedelta(seconds=3)
-        return self.at
+def Clock() -> Ticking:
+    return Ticking(datetime(2026, 11, 28, 9, 0), step=3)
 
 
 def test_dependent_verification_attributes_each_difference(team: tuple[Site, Site]) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
@@ -21,20 +21,13 @@ from census.storage.records import load_household
 from census.storage.store import Store
 from census.usecases.areas import close_area
 from census.usecases.keying import Keying, resolve
-from tests.helpers import AREAS, EA, RAW_KEY
+from tests.helpers import AREAS, EA, RAW_KEY, Ticking
 
 DAY = date(2026, 11, 20)
 
 
-class Clock:
-    """A clock that moves a few seconds at each reading."""
-
-    def __init__(self) -> None:
-        self.at = datetime(2026, 11, 25, 9, 0)
-
-    def __call__(self) -> datetime:
-        self.at += timedelta(seconds=5)
-        return self.at
+def Clock() -> Ticking:
+    return Ticking(datetime(2026, 11, 25, 9, 0), step=5)
 
 
 @pytest.fixture
