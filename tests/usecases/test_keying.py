@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date, datetime
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -26,8 +27,8 @@ from tests.helpers import AREAS, EA, RAW_KEY, Ticking
 DAY = date(2026, 11, 20)
 
 
-def Clock() -> Ticking:
-    return Ticking(datetime(2026, 11, 25, 9, 0), step=5)
+Clock = partial(Ticking, datetime(2026, 11, 25, 9, 0), 5)
+"""A clock that moves 5 seconds at each reading."""
 
 
 @pytest.fixture
