@@ -10,13 +10,16 @@ difference too, and so is the same record in both (a copy is not a second keying
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from typing import TypeVar
 
 from census.domain.keying import cell_name
-from census.domain.model import Cell, Dwelling, Household
+from census.domain.model import Cell, Dwelling, Household, Visit
 
 Value = str | int | None
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -55,65 +58,59 @@ def household_values(h: Household, cells: Sequence[Cell]) -> dict[str, Value]:
     return out
 
 
-def _minute(at: object) -> Value:
-    return None if at is None else str(at)[:16].replace(" ", "T")
+def _minute(at: datetime | None) -> Value:
+    return None if at is None else at.isoformat(timespec="minutes")
 
 
 def dwelling_values(d: Dwelling) -> dict[str, Value]:
-    """The listing line and every visit (by attempt: outcome, time, callback time) as keyed
-    from the paper; the locator (free text, purged at close) is not compared."""
-    out: dict[str, Value] = {"type": str(d.type), "occupancy": str(d.occupancy),
-                             "enumerator": d.enumerator}
-    for v in sorted(d.visits, key=lambda v: v.attempt):
-        out[f"visit:{v.attempt}:outcome"] = str(v.outcome)
-        out[f"visit:{v.attempt}:at"] = _minute(v.at)
-        out[f"visit:{v.attempt}:callback_at"] = _minute(v.callback_at)
+    """The listing line as keyed from the paper; the locator (free text, purged at close) is
+    not compared."""
+    return {"type": str(d.type), "occupancy": str(d.occupancy), "enumerator": d.enumerator}
+
+
+def visit_values(v: Visit) -> dict[str, Value]:
+    return {"outcome": str(v.outcome), "at": _minute(v.at),
+            "callback_at": _minute(v.callback_at)}
+
+
+def _keyed_twice(where: tuple[str, int, int], household: int | None, field: str,
+                 a: R | None, b: R | None, values: Callable[[R], dict[str, Value]],
+                 record_id: Callable[[R], str] | None = None) -> list[Mismatch]:
+    """The differences between two keyings of one record (a dwelling's line, a visit, a
+    household): keyed by one clerk only (`field`, "yes" on the side that has it), the same
+    record on both sides (`record_id`: a copy, not a second keying), then every field that
+    differs, named with `field`'s prefix."""
+    if a is None or b is None:
+        return [Mismatch(*where, household, field, "yes" if a else None, "yes" if b else None)]
+    ids = (record_id(a), record_id(b)) if record_id else None
+    out = [Mismatch(*where, household, "same_record", *ids)] if ids and ids[0] == ids[1] else []
+    prefix = field[:-len("keyed")]
+    va, vb = values(a), values(b)
+    out += [Mismatch(*where, household, prefix + name, va.get(name), vb.get(name))
+            for name in dict.fromkeys((*va, *vb)) if va.get(name) != vb.get(name)]
     return out
-
-
-def _pairs(a: dict[str, Value], b: dict[str, Value]) -> Iterator[tuple[str, Value, Value]]:
-    """The fields whose values differ; a visit keyed on one side only is one difference
-    ("visit:N:keyed"), not three."""
-    visits = {k.split(":")[1] for k in (*a, *b) if k.startswith("visit:")}
-    alone = {n for n in visits if (f"visit:{n}:outcome" in a) != (f"visit:{n}:outcome" in b)}
-    for name in dict.fromkeys((*a, *b)):
-        if name.startswith("visit:") and name.split(":")[1] in alone:
-            if name.endswith(":outcome"):
-                n = name.split(":")[1]
-                yield f"visit:{n}:keyed", "yes" if name in a else None, \
-                    "yes" if name in b else None
-            continue
-        if a.get(name) != b.get(name):
-            yield name, a.get(name), b.get(name)
 
 
 def compare_dwelling(a: Dwelling | None, b: Dwelling | None, cells: Sequence[Cell]
                      ) -> list[Mismatch]:
     """The differences between two keyings of one questionnaire (one of them may be
-    missing)."""
+    missing): the listing line, every visit by attempt ("visit:N:keyed" for a visit keyed by
+    one clerk only), every household by number."""
     some = a or b
     if some is None:
         return []
     where = (some.area, some.structure, some.number)
+    out = _keyed_twice(where, None, "keyed", a, b, dwelling_values, lambda d: d.id)
     if a is None or b is None:
-        return [Mismatch(*where, None, "keyed", "yes" if a else None, "yes" if b else None)]
-    out = []
-    if a.id == b.id:  # the same record: a copy, not a second clerk's keying
-        out.append(Mismatch(*where, None, "same_record", a.id, b.id))
-    out += [Mismatch(*where, None, name, x, y)
-            for name, x, y in _pairs(dwelling_values(a), dwelling_values(b))]
-    mine = {h.number: h for h in a.households}
-    theirs = {h.number: h for h in b.households}
-    for number in sorted(mine.keys() | theirs.keys()):
-        ha, hb = mine.get(number), theirs.get(number)
-        if ha is None or hb is None:
-            out.append(Mismatch(*where, number, "keyed", "yes" if ha else None,
-                                "yes" if hb else None))
-            continue
-        if ha.id == hb.id:
-            out.append(Mismatch(*where, number, "same_record", ha.id, hb.id))
-        out += [Mismatch(*where, number, name, x, y) for name, x, y
-                in _pairs(household_values(ha, cells), household_values(hb, cells))]
+        return out
+    visits = ({v.attempt: v for v in a.visits}, {v.attempt: v for v in b.visits})
+    for n in sorted(visits[0].keys() | visits[1].keys()):
+        out += _keyed_twice(where, None, f"visit:{n}:keyed", visits[0].get(n),
+                            visits[1].get(n), visit_values)
+    homes = ({h.number: h for h in a.households}, {h.number: h for h in b.households})
+    for n in sorted(homes[0].keys() | homes[1].keys()):
+        out += _keyed_twice(where, n, "keyed", homes[0].get(n), homes[1].get(n),
+                            lambda h: household_values(h, cells), lambda h: h.id)
     return out
 
 
